@@ -1,0 +1,766 @@
+"""The 安心码 credential format, version 1 — the one place the format lives.
+
+Binary form: an untagged COSE_Sign1 (RFC 9052 §4.2) in deterministic CBOR (RFC 8949 §4.2.1)
+whose payload is a CWT claims set (RFC 8392), signed with EdDSA / Ed25519. Text forms (URL,
+decimal digits, hex) are encodings of that one binary form. docs/format.md is the
+specification; tests/vectors/ holds its test vectors.
+
+Layout decisions, each paid for in bytes (the budget: a typical worker credential at most
+120 bytes, its URL in a QR of version 8 or lower at error correction M):
+
+* protected header ``{1: -8, 4: kid}``: alg EdDSA and a 2-byte kid, both covered by the
+  signature; the unprotected header is the empty map. The kid only has to be unique among
+  one issuer's keys, because the issuer code in the claims (covered by the same signature)
+  picks the issuer first; 2 bytes instead of 4 keep the example credential at 119 bytes.
+* claims use one-byte keys (-1 … -10) from a table below; the holder key uses the registered
+  ``cnf`` claim (RFC 8747) because its meaning is exactly that.
+* one ``type`` claim names both the format version and the subject kind (1 = v1 worker,
+  2 = v1 enterprise), so the version costs no byte of its own.
+* dates are whole days in China Standard Time (UTC+8, no daylight saving), counted from
+  1970-01-01: three bytes a date instead of five for seconds.
+* the URL form carries the bytes as decimal digits, which a QR holds in numeric mode at 3.33
+  bits a digit; the URL prefix goes in alphanumeric mode (upper case) beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from enum import Enum, IntEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import cbor2
+
+from anxinma import ed25519
+from anxinma.errors import (
+    BadSignature,
+    InvalidClaims,
+    MalformedCredential,
+    UnsupportedAlgorithm,
+    UnsupportedVersion,
+)
+
+__all__ = [
+    "CHINA_TZ",
+    "MAX_CREDENTIAL_BYTES",
+    "Category",
+    "Claims",
+    "Credential",
+    "SubjectKind",
+    "decode",
+    "decode_text",
+    "derive_kid",
+    "from_decimal",
+    "mask_name",
+    "parse_text",
+    "sign",
+    "to_decimal",
+]
+
+#: China Standard Time. Credential dates are whole days in this zone.
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+_EPOCH = date(1970, 1, 1)
+
+#: Anything longer is refused before it is parsed (the largest legal v1 credential is ~260 B).
+MAX_CREDENTIAL_BYTES = 1024
+#: Text forms longer than this are refused before they are decoded.
+MAX_TEXT_LENGTH = 4096
+
+KID_SIZE = 2
+COSE_ALG_EDDSA = -8
+_HEADER_ALG = 1
+_HEADER_KID = 4
+_JS_SAFE_INTEGER = 2**53 - 1  # the page verifies in JavaScript: no integer may exceed this
+
+
+class ClaimKey(IntEnum):
+    """CBOR map keys of the claims set (docs/format.md, "Claims")."""
+
+    CNF = 8  # RFC 8747 confirmation claim: {1: COSE_Key}
+    TYPE = -1
+    ISSUER_CODE = -2
+    SERIAL = -3
+    ARCHIVE_ID = -4
+    ENTERPRISE_ID = -5
+    DISPLAY_NAME = -6
+    CATEGORIES = -7
+    ISSUED_AT = -8
+    EXPIRES_AT = -9
+    CARD_UID = -10
+
+
+class SubjectKind(str, Enum):
+    """Who the credential speaks for: a worker (一人一码) or an enterprise (一企一证一码)."""
+
+    WORKER = "worker"
+    ENTERPRISE = "enterprise"
+
+
+#: The ``type`` claim: (format version, subject kind) for each value this release reads.
+CREDENTIAL_TYPES: dict[int, tuple[int, SubjectKind]] = {
+    1: (1, SubjectKind.WORKER),
+    2: (1, SubjectKind.ENTERPRISE),
+}
+_TYPE_OF_KIND = {kind: type_ for type_, (_, kind) in CREDENTIAL_TYPES.items()}
+FORMAT_VERSION = 1
+
+
+class Category(str, Enum):
+    """Service categories; the value is the English slug, ``zh`` the label people read."""
+
+    CLEANING = "cleaning"
+    INFANT_CARE = "infant_care"
+    MATERNITY_CARE = "maternity_care"
+    ELDERLY_CARE = "elderly_care"
+    HOME_COOK = "home_cook"
+    MOVING = "moving"
+    OTHER = "other"
+
+    @property
+    def bit(self) -> int:
+        return _CATEGORY_BITS[self]
+
+    @property
+    def zh(self) -> str:
+        return _CATEGORY_ZH[self]
+
+    @classmethod
+    def parse(cls, name: str) -> Category:
+        """Accept the Chinese label (保洁) or the slug (cleaning)."""
+        found = _CATEGORY_BY_NAME.get(name.strip())
+        if found is None:
+            allowed = "、".join(c.zh for c in cls)
+            raise InvalidClaims(
+                f"unknown service category {name!r}; use one of {', '.join(c.value for c in cls)}",
+                message_zh=f"未知的服务类别 {name!r}，可选：{allowed}",
+            )
+        return found
+
+
+# Bit positions are part of the format: never renumber, only append.
+_CATEGORY_BITS = {
+    Category.CLEANING: 0,
+    Category.INFANT_CARE: 1,
+    Category.MATERNITY_CARE: 2,
+    Category.ELDERLY_CARE: 3,
+    Category.HOME_COOK: 4,
+    Category.MOVING: 5,
+    Category.OTHER: 6,
+}
+_CATEGORY_ZH = {
+    Category.CLEANING: "保洁",
+    Category.INFANT_CARE: "育婴",
+    Category.MATERNITY_CARE: "母婴护理",
+    Category.ELDERLY_CARE: "养老护理",
+    Category.HOME_COOK: "家庭厨师",
+    Category.MOVING: "搬家",
+    Category.OTHER: "其他",
+}
+_CATEGORY_BY_NAME: dict[str, Category] = {
+    **{c.value: c for c in Category},
+    **{zh: c for c, zh in _CATEGORY_ZH.items()},
+    "月嫂": Category.MATERNITY_CARE,
+}
+_CATEGORY_MASK = (1 << len(_CATEGORY_BITS)) - 1
+
+
+def categories_to_bits(categories: Iterable[Category]) -> int:
+    bits = 0
+    for category in categories:
+        bits |= 1 << category.bit
+    return bits
+
+
+def categories_from_bits(bits: int) -> frozenset[Category]:
+    return frozenset(c for c in Category if bits >> c.bit & 1)
+
+
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def mask_name(full_name: str) -> str:
+    """The masked display name a credential carries: 李小霞 -> 李*霞, 王芳 -> 王*.
+
+    Keeps the first and (for three or more characters) the last character; the rest
+    becomes one ``*``, so the length of the given name is not revealed either.
+    """
+    name = unicodedata.normalize("NFC", "".join(full_name.split()))
+    if len(name) <= 1:
+        raise InvalidClaims("a name needs at least two characters to mask", message_zh="姓名至少两个字")
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" + name[-1]
+
+
+def _to_day(value: datetime, field_name: str) -> int:
+    local = value.astimezone(CHINA_TZ)
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        raise InvalidClaims(
+            f"{field_name} must be a whole day (00:00 China Standard Time, UTC+8), got {value.isoformat()}",
+            message_zh=f"{field_name} 必须是北京时间整日 00:00，收到 {value.isoformat()}",
+        )
+    return (local.date() - _EPOCH).days
+
+
+def _from_day(days: int) -> datetime:
+    d = _EPOCH + timedelta(days=days)
+    return datetime(d.year, d.month, d.day, tzinfo=CHINA_TZ)
+
+
+def parse_when(value: Any, field_name: str) -> datetime:
+    """A date or an aware ISO 8601 datetime at 00:00 UTC+8, as a datetime in CHINA_TZ."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day, tzinfo=CHINA_TZ)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                parsed = datetime.combine(date.fromisoformat(text), datetime.min.time(), CHINA_TZ)
+            else:
+                parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidClaims(
+                f"{field_name}: not an ISO 8601 date or time: {value!r}",
+                message_zh=f"{field_name}：不是 ISO 8601 日期或时间：{value!r}",
+            ) from exc
+    else:
+        raise InvalidClaims(f"{field_name}: expected a date, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        raise InvalidClaims(
+            f"{field_name}: a time needs its UTC offset (e.g. +08:00)",
+            message_zh=f"{field_name}：时间必须带时区（如 +08:00）",
+        )
+    _to_day(parsed, field_name)
+    return parsed.astimezone(CHINA_TZ)
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a credential asserts. Validated on construction: an instance is always encodable.
+
+    Never carries an identity number, phone number or address: ``display_name`` must be
+    masked for a worker, and no field accepts a run of six or more digits as text.
+    """
+
+    issuer_code: int
+    serial: int
+    subject_kind: SubjectKind
+    archive_id: int
+    enterprise_id: int
+    display_name: str
+    categories: frozenset[Category]
+    issued_at: datetime
+    expires_at: datetime
+    card_uid: bytes | None = None
+    holder_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_int("issuer_code", self.issuer_code, 110000, 829999)
+        _check_int("serial", self.serial, 0, 2**32 - 1)
+        _check_int("archive_id", self.archive_id, 0, _JS_SAFE_INTEGER)
+        _check_int("enterprise_id", self.enterprise_id, 0, _JS_SAFE_INTEGER)
+        if not isinstance(self.subject_kind, SubjectKind):
+            raise InvalidClaims(f"subject_kind must be worker or enterprise, got {self.subject_kind!r}")
+        _check_display_name(self.display_name, self.subject_kind)
+        if not isinstance(self.categories, frozenset) or not all(
+            isinstance(c, Category) for c in self.categories
+        ):
+            raise InvalidClaims("categories must be a frozenset of Category")
+        if self.subject_kind is SubjectKind.WORKER and not self.categories:
+            raise InvalidClaims(
+                "a worker credential names at least one service category",
+                message_zh="服务员的安心码至少要有一个服务类别",
+            )
+        for name in ("issued_at", "expires_at"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise InvalidClaims(f"{name} must be an aware datetime")
+            _to_day(value, name)
+        if self.expires_at <= self.issued_at:
+            raise InvalidClaims("expires_at must be after issued_at", message_zh="到期日必须晚于签发日")
+        if self.card_uid is not None and (
+            not isinstance(self.card_uid, bytes) or not 4 <= len(self.card_uid) <= 10
+        ):
+            raise InvalidClaims("card_uid must be 4 to 10 bytes (an ISO 14443 UID or FeliCa IDm)")
+        if self.holder_key is not None and (
+            not isinstance(self.holder_key, bytes) or len(self.holder_key) != ed25519.PUBLIC_KEY_SIZE
+        ):
+            raise InvalidClaims("holder_key must be a 32-byte Ed25519 public key")
+
+    # -- JSON-friendly mapping (the claims file of `anxinma credential issue`) -------------
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Claims:
+        """Build claims from the JSON field names; raises :class:`InvalidClaims` naming the field."""
+        if not isinstance(data, Mapping):
+            raise InvalidClaims("claims must be a JSON object")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidClaims(f"unknown claim field(s): {', '.join(sorted(unknown))}")
+        required = known - {"card_uid", "holder_key", "subject_kind"}
+        missing = required - set(data)
+        if missing:
+            raise InvalidClaims(
+                f"missing claim field(s): {', '.join(sorted(missing))}",
+                message_zh=f"缺少字段：{', '.join(sorted(missing))}",
+            )
+        try:
+            kind = SubjectKind(data.get("subject_kind", "worker"))
+        except ValueError as exc:
+            raise InvalidClaims("subject_kind must be 'worker' or 'enterprise'") from exc
+        raw_categories = data["categories"]
+        if isinstance(raw_categories, str) or not isinstance(raw_categories, Iterable):
+            raise InvalidClaims("categories must be a list")
+        return cls(
+            issuer_code=_as_int("issuer_code", data["issuer_code"]),
+            serial=_as_int("serial", data["serial"]),
+            subject_kind=kind,
+            archive_id=_as_int("archive_id", data["archive_id"]),
+            enterprise_id=_as_int("enterprise_id", data["enterprise_id"]),
+            display_name=data["display_name"],
+            categories=frozenset(Category.parse(str(c)) for c in raw_categories),
+            issued_at=parse_when(data["issued_at"], "issued_at"),
+            expires_at=parse_when(data["expires_at"], "expires_at"),
+            card_uid=_as_bytes("card_uid", data.get("card_uid")),
+            holder_key=_as_bytes("holder_key", data.get("holder_key")),
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """JSON-ready form; categories in the format's bit order, Chinese labels."""
+        return {
+            "issuer_code": self.issuer_code,
+            "serial": self.serial,
+            "subject_kind": self.subject_kind.value,
+            "archive_id": self.archive_id,
+            "enterprise_id": self.enterprise_id,
+            "display_name": self.display_name,
+            "categories": [c.zh for c in sorted(self.categories, key=lambda c: c.bit)],
+            "issued_at": self.issued_at.astimezone(CHINA_TZ).isoformat(),
+            "expires_at": self.expires_at.astimezone(CHINA_TZ).isoformat(),
+            "card_uid": self.card_uid.hex() if self.card_uid is not None else None,
+            "holder_key": self.holder_key.hex() if self.holder_key is not None else None,
+        }
+
+    # -- CBOR ------------------------------------------------------------------------------
+
+    def to_cbor(self) -> bytes:
+        """The CWT claims set in deterministic CBOR (the COSE payload)."""
+        claims: dict[int, Any] = {
+            ClaimKey.TYPE: _TYPE_OF_KIND[self.subject_kind],
+            ClaimKey.ISSUER_CODE: self.issuer_code,
+            ClaimKey.SERIAL: self.serial,
+            ClaimKey.ARCHIVE_ID: self.archive_id,
+            ClaimKey.ENTERPRISE_ID: self.enterprise_id,
+            ClaimKey.DISPLAY_NAME: self.display_name,
+            ClaimKey.CATEGORIES: categories_to_bits(self.categories),
+            ClaimKey.ISSUED_AT: _to_day(self.issued_at, "issued_at"),
+            ClaimKey.EXPIRES_AT: _to_day(self.expires_at, "expires_at"),
+        }
+        if self.card_uid is not None:
+            claims[ClaimKey.CARD_UID] = self.card_uid
+        if self.holder_key is not None:
+            # RFC 8747 §3.2: cnf with a COSE_Key (RFC 9053 §7.2: OKP, crv Ed25519 = 6).
+            claims[ClaimKey.CNF] = {1: {1: 1, -1: 6, -2: self.holder_key}}
+        return cbor2.dumps({int(k): v for k, v in claims.items()}, canonical=True)
+
+    @classmethod
+    def from_cbor(cls, payload: bytes) -> Claims:
+        """Strict inverse of :meth:`to_cbor`; raises :class:`MalformedCredential` with the reason."""
+        claims = _loads_canonical(payload, "claims")
+        if not isinstance(claims, dict):
+            raise MalformedCredential("the payload is not a CWT claims map", message_zh="载荷不是声明映射")
+        type_ = claims.get(ClaimKey.TYPE)
+        if type_ is None:
+            raise MalformedCredential("missing claim: type", message_zh="缺少声明：type")
+        if _is_int(type_) and type_ not in CREDENTIAL_TYPES:
+            raise UnsupportedVersion(
+                f"credential type {type_} is not one this release reads (format version {FORMAT_VERSION})",
+                message_zh=f"不支持的安心码类型 {type_}（本版本读取格式 v{FORMAT_VERSION}）",
+            )
+        if not _is_int(type_):
+            raise MalformedCredential("claim type must be an integer")
+        unknown = [k for k in claims if k not in _CLAIM_KEYS]
+        if unknown:
+            raise MalformedCredential(f"unknown claim key(s): {unknown}", message_zh=f"未知声明：{unknown}")
+        for key in _REQUIRED_CLAIMS:
+            if key not in claims:
+                raise MalformedCredential(
+                    f"missing claim: {key.name.lower()}", message_zh=f"缺少声明：{key.name.lower()}"
+                )
+        for key, expected in _CLAIM_TYPES.items():
+            if key in claims and not _has_type(claims[key], expected):
+                raise MalformedCredential(
+                    f"claim {key.name.lower()} has the wrong type", message_zh=f"声明 {key.name.lower()} 类型错误"
+                )
+        bits = claims[ClaimKey.CATEGORIES]
+        if bits & ~_CATEGORY_MASK:
+            raise MalformedCredential("categories has bits this version does not define")
+        holder_key = None
+        if ClaimKey.CNF in claims:
+            holder_key = _parse_cnf(claims[ClaimKey.CNF])
+        for key in (ClaimKey.ISSUED_AT, ClaimKey.EXPIRES_AT):
+            if claims[key] > 2_932_896:  # 9999-12-31: datetime's limit
+                raise MalformedCredential(f"claim {key.name.lower()} is out of range")
+        try:
+            return cls(
+                issuer_code=claims[ClaimKey.ISSUER_CODE],
+                serial=claims[ClaimKey.SERIAL],
+                subject_kind=CREDENTIAL_TYPES[type_][1],
+                archive_id=claims[ClaimKey.ARCHIVE_ID],
+                enterprise_id=claims[ClaimKey.ENTERPRISE_ID],
+                display_name=claims[ClaimKey.DISPLAY_NAME],
+                categories=categories_from_bits(bits),
+                issued_at=_from_day(claims[ClaimKey.ISSUED_AT]),
+                expires_at=_from_day(claims[ClaimKey.EXPIRES_AT]),
+                card_uid=claims.get(ClaimKey.CARD_UID),
+                holder_key=holder_key,
+            )
+        except InvalidClaims as exc:
+            raise MalformedCredential(f"claims break a rule of the format: {exc.message}") from exc
+
+
+_CLAIM_KEYS = frozenset(int(k) for k in ClaimKey)
+_REQUIRED_CLAIMS = (
+    ClaimKey.ISSUER_CODE,
+    ClaimKey.SERIAL,
+    ClaimKey.ARCHIVE_ID,
+    ClaimKey.ENTERPRISE_ID,
+    ClaimKey.DISPLAY_NAME,
+    ClaimKey.CATEGORIES,
+    ClaimKey.ISSUED_AT,
+    ClaimKey.EXPIRES_AT,
+)
+_CLAIM_TYPES: dict[ClaimKey, type] = {
+    ClaimKey.ISSUER_CODE: int,
+    ClaimKey.SERIAL: int,
+    ClaimKey.ARCHIVE_ID: int,
+    ClaimKey.ENTERPRISE_ID: int,
+    ClaimKey.DISPLAY_NAME: str,
+    ClaimKey.CATEGORIES: int,
+    ClaimKey.ISSUED_AT: int,
+    ClaimKey.EXPIRES_AT: int,
+    ClaimKey.CARD_UID: bytes,
+    ClaimKey.CNF: dict,
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _has_type(value: Any, expected: type) -> bool:
+    if expected is int:
+        return _is_int(value) and value >= 0
+    return isinstance(value, expected)
+
+
+def _parse_cnf(cnf: dict[Any, Any]) -> bytes:
+    key = cnf.get(1) if len(cnf) == 1 else None
+    if (
+        not isinstance(key, dict)
+        or set(key) != {1, -1, -2}
+        or key[1] != 1
+        or key[-1] != 6
+        or not isinstance(key[-2], bytes)
+        or len(key[-2]) != ed25519.PUBLIC_KEY_SIZE
+    ):
+        raise MalformedCredential("cnf must hold exactly one Ed25519 OKP COSE_Key")
+    return bytes(key[-2])
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if not _is_int(value) or not low <= value <= high:
+        raise InvalidClaims(
+            f"{name} must be an integer from {low} to {high}, got {value!r}",
+            message_zh=f"{name} 必须是 {low} 到 {high} 之间的整数，收到 {value!r}",
+        )
+
+
+def _as_int(name: str, value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if not _is_int(value):
+        raise InvalidClaims(f"{name} must be an integer, got {value!r}", message_zh=f"{name} 必须是整数")
+    return int(value)
+
+
+def _as_bytes(name: str, value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    try:
+        return bytes.fromhex(str(value).replace(":", ""))
+    except ValueError as exc:
+        raise InvalidClaims(f"{name} must be hex") from exc
+
+
+def _check_display_name(name: Any, kind: SubjectKind) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidClaims("display_name must be non-empty text", message_zh="显示名不能为空")
+    if unicodedata.normalize("NFC", name) != name or any(unicodedata.category(ch)[0] == "C" for ch in name):
+        raise InvalidClaims("display_name must be NFC-normalised text without control characters")
+    limit = 24 if kind is SubjectKind.WORKER else 64
+    if len(name.encode()) > limit:
+        raise InvalidClaims(f"display_name is longer than {limit} bytes of UTF-8")
+    if _DIGIT_RUN.search(name):
+        raise InvalidClaims(
+            "display_name must not contain a number that could be an identity or phone number",
+            message_zh="显示名不得包含身份证号或手机号等数字",
+        )
+    if kind is SubjectKind.WORKER and "*" not in name:
+        raise InvalidClaims(
+            "a worker's display_name must be masked (李*霞): use mask_name()",
+            message_zh="服务员显示名必须脱敏（如 李*霞）",
+        )
+
+
+def _loads_canonical(data: bytes, what: str) -> Any:
+    """Decode one CBOR item and insist the bytes are its deterministic encoding.
+
+    Re-encoding and comparing catches, in one rule, trailing bytes, indefinite lengths,
+    non-shortest integers, unsorted or duplicate map keys and tags we never write.
+    """
+    try:
+        value = cbor2.loads(data)
+        canonical = cbor2.dumps(value, canonical=True)
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError) as exc:
+        raise MalformedCredential(f"{what}: not valid CBOR ({exc})", message_zh=f"{what}：不是有效的 CBOR") from exc
+    if canonical != data:
+        raise MalformedCredential(
+            f"{what}: not deterministic CBOR (RFC 8949 §4.2)", message_zh=f"{what}：不是确定性 CBOR 编码"
+        )
+    return value
+
+
+def derive_kid(public_key: bytes) -> bytes:
+    """The 2-byte key id: the first 16 bits of the RFC 9679 COSE Key Thumbprint.
+
+    Anyone holding the public key computes the same kid. A kid is looked up within the
+    issuer the claims name, so it need only be unique among that issuer's keys: the key
+    directory refuses (and regenerates) a new key whose kid collides with one it already has.
+    """
+    # RFC 9679 §3: thumbprint over the deterministic encoding of the required OKP members.
+    cose_key = cbor2.dumps({1: 1, -1: 6, -2: public_key}, canonical=True)
+    return hashlib.sha256(cose_key).digest()[:KID_SIZE]
+
+
+def _protected_header(kid: bytes) -> bytes:
+    return cbor2.dumps({_HEADER_ALG: COSE_ALG_EDDSA, _HEADER_KID: kid}, canonical=True)
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """RFC 9052 §4.4: the bytes Ed25519 signs, ["Signature1", protected, h'', payload]."""
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Claims with the kid, the signature and the exact bytes that were signed."""
+
+    claims: Claims
+    kid: bytes
+    signature: bytes
+    protected: bytes = field(repr=False)
+    payload: bytes = field(repr=False)
+    raw: bytes = field(repr=False)
+
+    @property
+    def kid_hex(self) -> str:
+        return self.kid.hex()
+
+    def to_bytes(self) -> bytes:
+        return self.raw
+
+    def to_hex(self) -> str:
+        return self.raw.hex()
+
+    def to_decimal(self) -> str:
+        return to_decimal(self.raw)
+
+    def to_url(self, base_url: str) -> str:
+        """``https://<verify host>/v/<decimal>``: the form a phone camera opens."""
+        return f"{_normalise_base(base_url)}/v/{self.to_decimal()}"
+
+    def qr_segments(self, base_url: str) -> list[str]:
+        """The URL as two QR segments: the prefix upper-cased (alphanumeric mode), the digits
+        (numeric mode); the QR encoder picks each segment's mode from its characters.
+
+        Scheme and host are case-insensitive and the service answers ``/V/`` as ``/v/``, so
+        the upper-case prefix opens the same page while costing 5.5 instead of 8 bits a character.
+        """
+        return [f"{_normalise_base(base_url)}/v/".upper(), self.to_decimal()]
+
+    def qr_text(self, base_url: str) -> str:
+        """What a QR reader returns for :meth:`qr_segments`."""
+        return "".join(self.qr_segments(base_url))
+
+    def signed_bytes(self) -> bytes:
+        return sig_structure(self.protected, self.payload)
+
+    def verify_signature(self, public_key: bytes) -> None:
+        """Raise :class:`BadSignature` unless the signature verifies under ``public_key``."""
+        if not ed25519.verify(public_key, self.signature, self.signed_bytes()):
+            raise BadSignature("the signature does not verify", message_zh="签名验证失败")
+
+
+def _normalise_base(base_url: str) -> str:
+    base = base_url.strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(f"a verify base URL looks like https://v.example.cn, got {base_url!r}")
+    return base
+
+
+def sign(claims: Claims, key: ed25519.SigningKey, kid: bytes | None = None) -> Credential:
+    """Sign ``claims`` with an issuer key; the kid defaults to :func:`derive_kid` of its public key."""
+    kid = derive_kid(key.public_key) if kid is None else kid
+    if len(kid) != KID_SIZE:
+        raise ValueError("a kid is 4 bytes")
+    protected = _protected_header(kid)
+    payload = claims.to_cbor()
+    signature = key.sign(sig_structure(protected, payload))
+    raw = cbor2.dumps([protected, {}, payload, signature])
+    if len(raw) > MAX_CREDENTIAL_BYTES:  # pragma: no cover - claims limits keep it near 260 B
+        raise InvalidClaims("the credential would exceed the 1 KiB limit")
+    return Credential(claims, kid, signature, protected, payload, raw)
+
+
+def decode(data: bytes) -> Credential:
+    """Parse the binary form without trusting it (the signature is *not* checked here).
+
+    Raises :class:`MalformedCredential` (or its subclasses :class:`UnsupportedVersion`,
+    :class:`UnsupportedAlgorithm`) with a specific reason for every input that is not a
+    well-formed v1 credential in deterministic CBOR.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedCredential("a credential is bytes")
+    data = bytes(data)
+    if not data:
+        raise MalformedCredential("empty input", message_zh="输入为空")
+    if len(data) > MAX_CREDENTIAL_BYTES:
+        raise MalformedCredential(
+            f"{len(data)} bytes is more than the {MAX_CREDENTIAL_BYTES}-byte limit", message_zh="数据过长"
+        )
+    if data[0] == 0xD2:  # tag 18
+        raise MalformedCredential("a tagged COSE_Sign1 is not the v1 form (untagged, RFC 9052 §4.2)")
+    outer = _loads_canonical(data, "credential")
+    if not isinstance(outer, list | tuple) or len(outer) != 4:
+        raise MalformedCredential(
+            "not a COSE_Sign1 structure (an array of four)", message_zh="不是 COSE_Sign1 结构"
+        )
+    protected, unprotected, payload, signature = outer
+    if not isinstance(protected, bytes) or not isinstance(payload, bytes) or not isinstance(signature, bytes):
+        raise MalformedCredential("COSE_Sign1 members have the wrong types")
+    if unprotected != {}:
+        raise MalformedCredential("the unprotected header must be empty in v1")
+    if len(signature) != ed25519.SIGNATURE_SIZE:
+        raise MalformedCredential("an Ed25519 signature is 64 bytes")
+    header = _loads_canonical(protected, "protected header")
+    if not isinstance(header, dict):
+        raise MalformedCredential("the protected header is not a map")
+    alg = header.get(_HEADER_ALG)
+    if alg != COSE_ALG_EDDSA:
+        raise UnsupportedAlgorithm(
+            f"algorithm {alg!r} is not EdDSA (-8)", message_zh=f"不支持的签名算法 {alg!r}"
+        )
+    kid = header.get(_HEADER_KID)
+    if set(header) != {_HEADER_ALG, _HEADER_KID} or not isinstance(kid, bytes) or len(kid) != KID_SIZE:
+        raise MalformedCredential(f"the protected header must be exactly {{alg: EdDSA, kid: {KID_SIZE} bytes}}")
+    claims = Claims.from_cbor(payload)
+    return Credential(claims, kid, signature, protected, payload, data)
+
+
+# -- text forms ---------------------------------------------------------------------------
+
+# Decimal form: big-endian groups of 7 bytes, each written as exactly 17 digits
+# (2**56 < 10**17); a final group of k bytes takes the fewest digits that hold 256**k - 1.
+_GROUP_BYTES = 7
+_DIGITS_FOR = {k: len(str(256**k - 1)) for k in range(1, _GROUP_BYTES + 1)}
+_BYTES_FOR = {d: k for k, d in _DIGITS_FOR.items()}
+_GROUP_DIGITS = _DIGITS_FOR[_GROUP_BYTES]
+
+
+def to_decimal(data: bytes) -> str:
+    """Bytes as decimal digits for QR numeric mode (2.43 digits a byte)."""
+    out = []
+    for start in range(0, len(data), _GROUP_BYTES):
+        group = data[start : start + _GROUP_BYTES]
+        out.append(str(int.from_bytes(group, "big")).zfill(_DIGITS_FOR[len(group)]))
+    return "".join(out)
+
+
+def from_decimal(text: str) -> bytes:
+    """Strict inverse of :func:`to_decimal`: wrong lengths or out-of-range groups are malformed."""
+    if not text.isascii() or not text.isdigit():
+        raise MalformedCredential("the decimal form holds only the digits 0-9", message_zh="数字形式只能包含数字")
+    full, rest = divmod(len(text), _GROUP_DIGITS)
+    if rest and rest not in _BYTES_FOR:
+        raise MalformedCredential("the decimal form has a length no byte string encodes to (truncated?)")
+    out = bytearray()
+    sizes = [_GROUP_BYTES] * full + ([_BYTES_FOR[rest]] if rest else [])
+    position = 0
+    for size in sizes:
+        digits = _DIGITS_FOR[size]
+        value = int(text[position : position + digits])
+        position += digits
+        if value >= 256**size:
+            raise MalformedCredential("the decimal form has a group out of range")
+        out += value.to_bytes(size, "big")
+    return bytes(out)
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def parse_text(text: str) -> bytes:
+    """Binary form from any text form: the URL (``/v/<digits>`` or ``/v#<digits>``, any case
+    of scheme, host and ``v``), bare decimal digits, or hex (which always begins ``84``, the
+    CBOR head of a four-element array; decimal digits always begin ``37``).
+    """
+    if not isinstance(text, str):
+        raise MalformedCredential("a text form is a string")
+    value = text.strip()
+    if not value:
+        raise MalformedCredential("empty input", message_zh="输入为空")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise MalformedCredential("the text is far longer than any credential", message_zh="文本过长")
+    if value[:8].lower().startswith(("https://", "http://")):
+        return from_decimal(_payload_from_url(value))
+    if value[:2] == "84" and len(value) % 2 == 0 and _HEX.fullmatch(value):
+        return bytes.fromhex(value)
+    if value.isascii() and value.isdigit():
+        return from_decimal(value)
+    raise MalformedCredential(
+        "this is not a 安心码 (not its URL, digits or hex form)", message_zh="这不是安心码"
+    )
+
+
+def _payload_from_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise MalformedCredential("not a valid URL", message_zh="不是有效的网址") from exc
+    path = parts.path
+    lower = path.lower()
+    if parts.fragment and (lower.endswith("/v") or lower.endswith("/v/")):
+        return parts.fragment
+    marker = lower.rfind("/v/")
+    if marker < 0 or parts.query:
+        raise MalformedCredential(
+            "this URL is not a 安心码 link (…/v/<digits>)", message_zh="该网址不是安心码链接"
+        )
+    return path[marker + 3 :]
+
+
+def decode_text(text: str) -> Credential:
+    """:func:`decode` of :func:`parse_text`: any text form to an (unverified) credential."""
+    return decode(parse_text(text))

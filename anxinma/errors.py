@@ -1,0 +1,87 @@
+"""One exception family for the whole library.
+
+Inside the library every failure is an :class:`AnxinmaError`; at a boundary a person sees
+(the verifier's result, a CLI, a page, an API) it becomes a reason in words, never a stack
+trace. Each subclass names one way a thing can fail so a caller can say *why*, as
+itsdangerous and pyjwt do.
+"""
+
+from __future__ import annotations
+
+
+class AnxinmaError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    #: Short machine-readable code, stable across releases (used in JSON output).
+    code = "error"
+
+    def __init__(self, message: str, *, message_zh: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_zh = message_zh or message
+
+    def explain(self) -> str:
+        """The message as a person reads it: Chinese first, English beside it."""
+        if self.message_zh and self.message_zh != self.message:
+            return f"{self.message_zh} / {self.message}"
+        return self.message
+
+
+class InvalidClaims(AnxinmaError, ValueError):
+    """Claims given to the issuer break a rule of the format (before anything is signed)."""
+
+    code = "invalid_claims"
+
+
+class MalformedCredential(AnxinmaError):
+    """Bytes or text that are not a well-formed credential of a version we read."""
+
+    code = "malformed"
+
+
+class UnsupportedVersion(MalformedCredential):
+    """A credential type or format version this release does not read."""
+
+    code = "unsupported_version"
+
+
+class UnsupportedAlgorithm(MalformedCredential):
+    """A COSE algorithm other than EdDSA (Ed25519)."""
+
+    code = "unsupported_algorithm"
+
+
+class BadSignature(AnxinmaError):
+    """The signature does not verify under the key the credential names."""
+
+    code = "bad_signature"
+
+
+class UntrustedIssuer(AnxinmaError):
+    """The credential names an issuer the trust list does not contain."""
+
+    code = "unknown_issuer"
+
+
+class UnknownKey(AnxinmaError):
+    """The issuer is trusted but the key id is not (or no longer) in its key set."""
+
+    code = "unknown_key"
+
+
+class KeyStoreError(AnxinmaError):
+    """Key files: missing, unreadable, wrong passphrase, wrong state for the operation."""
+
+    code = "key_error"
+
+
+class TrustListError(AnxinmaError):
+    """A trust list that must not be used: bad root signature, expired, replayed, malformed."""
+
+    code = "trust_list"
+
+
+class StatusListError(AnxinmaError):
+    """A status list that must not be used: bad signature, wrong issuer, malformed."""
+
+    code = "status_list"
