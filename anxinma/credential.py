@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -94,7 +94,7 @@ class ClaimKey(IntEnum):
     CARD_UID = -10
 
 
-class SubjectKind(str, Enum):
+class SubjectKind(StrEnum):
     """Who the credential speaks for: a worker (一人一码) or an enterprise (一企一证一码)."""
 
     WORKER = "worker"
@@ -110,7 +110,7 @@ _TYPE_OF_KIND = {kind: type_ for type_, (_, kind) in CREDENTIAL_TYPES.items()}
 FORMAT_VERSION = 1
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """Service categories; the value is the English slug, ``zh`` the label people read."""
 
     CLEANING = "cleaning"
@@ -398,7 +398,8 @@ class Claims:
         for key, expected in _CLAIM_TYPES.items():
             if key in claims and not _has_type(claims[key], expected):
                 raise MalformedCredential(
-                    f"claim {key.name.lower()} has the wrong type", message_zh=f"声明 {key.name.lower()} 类型错误"
+                    f"claim {key.name.lower()} has the wrong type",
+                    message_zh=f"声明 {key.name.lower()} 类型错误",
                 )
         bits = claims[ClaimKey.CATEGORIES]
         if bits & ~_CATEGORY_MASK:
@@ -533,7 +534,9 @@ def _loads_canonical(data: bytes, what: str) -> Any:
         value = cbor2.loads(data)
         canonical = cbor2.dumps(value, canonical=True)
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError) as exc:
-        raise MalformedCredential(f"{what}: not valid CBOR ({exc})", message_zh=f"{what}：不是有效的 CBOR") from exc
+        raise MalformedCredential(
+            f"{what}: not valid CBOR ({exc})", message_zh=f"{what}：不是有效的 CBOR"
+        ) from exc
     if canonical != data:
         raise MalformedCredential(
             f"{what}: not deterministic CBOR (RFC 8949 §4.2)", message_zh=f"{what}：不是确定性 CBOR 编码"
@@ -674,7 +677,9 @@ def decode(data: bytes) -> Credential:
         )
     kid = header.get(_HEADER_KID)
     if set(header) != {_HEADER_ALG, _HEADER_KID} or not isinstance(kid, bytes) or len(kid) != KID_SIZE:
-        raise MalformedCredential(f"the protected header must be exactly {{alg: EdDSA, kid: {KID_SIZE} bytes}}")
+        raise MalformedCredential(
+            f"the protected header must be exactly {{alg: EdDSA, kid: {KID_SIZE} bytes}}"
+        )
     claims = Claims.from_cbor(payload)
     return Credential(claims, kid, signature, protected, payload, data)
 
@@ -701,7 +706,9 @@ def to_decimal(data: bytes) -> str:
 def from_decimal(text: str) -> bytes:
     """Strict inverse of :func:`to_decimal`: wrong lengths or out-of-range groups are malformed."""
     if not text.isascii() or not text.isdigit():
-        raise MalformedCredential("the decimal form holds only the digits 0-9", message_zh="数字形式只能包含数字")
+        raise MalformedCredential(
+            "the decimal form holds only the digits 0-9", message_zh="数字形式只能包含数字"
+        )
     full, rest = divmod(len(text), _GROUP_DIGITS)
     if rest and rest not in _BYTES_FOR:
         raise MalformedCredential("the decimal form has a length no byte string encodes to (truncated?)")

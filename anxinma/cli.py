@@ -1,0 +1,364 @@
+"""The ``anxinma`` command: a thin shell over the library (operators script it: keep it stable).
+
+Every library error becomes one line in Chinese and English and a non-zero exit; no command
+prints a stack trace for bad input.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from anxinma import credential as fmt
+from anxinma.errors import AnxinmaError
+from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home, default_key_dir, jwks
+from anxinma.keys.store import atomic_write
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """Turn library errors into a clean message and exit status 2 (1 is 'not valid')."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AnxinmaError as exc:
+            click.echo(f"错误 / error: {exc.explain()}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            click.echo(f"错误 / error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_code(code: str) -> str:
+    """CODE is any text form, or ``-`` for standard input."""
+    if code == "-":
+        return sys.stdin.read()
+    return code
+
+
+key_dir_option = click.option(
+    "--dir",
+    "key_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Key directory (default: $ANXINMA_HOME/keys).",
+)
+
+
+def _key_dir(path: Path | None) -> Path:
+    return path if path is not None else default_key_dir()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="anxinma")
+def main() -> None:
+    """安心码 Anxinma: issue and verify home-service worker credentials."""
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Root and issuer keys, JWKS and the trust list."""
+
+
+@keys.command("init")
+@key_dir_option
+@click.option("--insecure-dev", is_flag=True, help="Store private keys unencrypted (development only).")
+@click.option("--issuer-code", type=int, default=330200, show_default=True, help="6-digit division code.")
+@click.option("--issuer-name", default="宁波市商务局 (开发)", show_default=True)
+@click.option(
+    "--base-url", default="http://127.0.0.1:8600", show_default=True, help="The issuer's public URL."
+)
+@friendly
+def keys_init(
+    key_dir: Path | None, insecure_dev: bool, issuer_code: int, issuer_name: str, base_url: str
+) -> None:
+    """Create a root key and an issuer key in a new key directory."""
+    path = _key_dir(key_dir)
+    store = KeyDirectory.init(
+        path, issuer_code=issuer_code, issuer_name=issuer_name, base_url=base_url, insecure_dev=insecure_dev
+    )
+    if insecure_dev:
+        click.echo(
+            "警告 / warning: --insecure-dev: private keys are NOT encrypted; never use them in production",
+            err=True,
+        )
+    click.echo(f"created {path}: root key and issuer key {store.signing_kid.hex()} (issuer {issuer_code})")
+
+
+@keys.command("rotate")
+@key_dir_option
+@friendly
+def keys_rotate(key_dir: Path | None) -> None:
+    """Add a new signing key; older keys keep verifying until retired."""
+    record = KeyDirectory(_key_dir(key_dir)).rotate()
+    click.echo(f"new signing key {record.kid.hex()}; publish a new trust list (`anxinma keys trust-list`)")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@key_dir_option
+@friendly
+def keys_retire(kid: str, key_dir: Path | None) -> None:
+    """Retire a key: what it signed stops verifying once the new trust list is out."""
+    record = KeyDirectory(_key_dir(key_dir)).retire(_kid(kid))
+    click.echo(f"key {record.kid.hex()} retired")
+
+
+@keys.command("compromised")
+@click.argument("kid")
+@key_dir_option
+@friendly
+def keys_compromised(kid: str, key_dir: Path | None) -> None:
+    """Declare a key compromised: it is dropped and nothing it signed verifies."""
+    record = KeyDirectory(_key_dir(key_dir)).compromised(_kid(kid))
+    click.echo(f"key {record.kid.hex()} marked compromised; publish a new trust list now")
+
+
+def _kid(text: str) -> bytes:
+    try:
+        kid = bytes.fromhex(text)
+    except ValueError:
+        raise click.BadParameter(f"a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d") from None
+    if len(kid) != fmt.KID_SIZE:
+        raise click.BadParameter(f"a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d")
+    return kid
+
+
+@keys.command("jwks")
+@key_dir_option
+@friendly
+def keys_jwks(key_dir: Path | None) -> None:
+    """Print the issuer's verifying keys as a JWKS (OKP, Ed25519)."""
+    click.echo(json.dumps(jwks(KeyDirectory(_key_dir(key_dir))), indent=2))
+
+
+@keys.command("root")
+@key_dir_option
+@friendly
+def keys_root(key_dir: Path | None) -> None:
+    """Print the root public key (PEM), the key verifiers pin."""
+    click.echo(KeyDirectory(_key_dir(key_dir)).root_public_pem().decode().rstrip())
+
+
+@keys.command("descriptor")
+@key_dir_option
+@friendly
+def keys_descriptor(key_dir: Path | None) -> None:
+    """Print this issuer's public trust-list entry, for the root holder to import."""
+    click.echo(json.dumps(KeyDirectory(_key_dir(key_dir)).descriptor(), ensure_ascii=False, indent=2))
+
+
+@keys.command("add-issuer")
+@click.argument("descriptor", type=click.File("r", encoding="utf-8"))
+@key_dir_option
+@friendly
+def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
+    """Import another issuer's descriptor into the trust list this root signs."""
+    try:
+        entry = json.load(descriptor)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}") from None
+    KeyDirectory(_key_dir(key_dir)).add_peer(entry)
+    click.echo(f"issuer {entry.get('code')} added; publish a new trust list")
+
+
+@keys.command("trust-list")
+@key_dir_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="Validity.")
+@friendly
+def keys_trust_list(key_dir: Path | None, output: Path, days: int) -> None:
+    """Build and sign the trust list with the root key."""
+    token = build_trust_list(KeyDirectory(_key_dir(key_dir)), validity=timedelta(days=days))
+    atomic_write(output, token.encode())
+    click.echo(f"wrote {output}")
+
+
+# -- credential ---------------------------------------------------------------------------
+
+
+@main.group()
+def credential() -> None:
+    """Issue, inspect and verify credentials offline."""
+
+
+@credential.command("issue")
+@key_dir_option
+@click.option("--claims", "claims_file", type=click.File("r", encoding="utf-8"), required=True)
+@click.option(
+    "--format", "form", type=click.Choice(["url", "binary", "hex"]), default="url", show_default=True
+)
+@click.option("--base-url", default=None, help="Verify base URL (default: the issuer's).")
+@friendly
+def credential_issue(key_dir: Path | None, claims_file: Any, form: str, base_url: str | None) -> None:
+    """Sign the claims in a JSON file and print the credential."""
+    try:
+        data = json.load(claims_file)
+    except ValueError as exc:
+        raise click.BadParameter(f"the claims file is not JSON: {exc}") from None
+    claims = fmt.Claims.from_mapping(data)
+    store = KeyDirectory(_key_dir(key_dir))
+    kid, key = store.signing_key()
+    cred = fmt.sign(claims, key, kid)
+    if form == "binary":
+        sys.stdout.buffer.write(cred.to_bytes())
+    elif form == "hex":
+        click.echo(cred.to_hex())
+    else:
+        click.echo(cred.to_url(base_url or store.issuer.base_url))
+
+
+@credential.command("inspect")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def credential_inspect(code: str, as_json: bool) -> None:
+    """Decode a credential WITHOUT verifying it: show its claims and kid."""
+    cred = fmt.decode_text(read_code(code))
+    info = {"kid": cred.kid_hex, "size": len(cred.to_bytes()), "claims": cred.claims.to_mapping()}
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    click.echo("未验证 / NOT VERIFIED — decoded only")
+    click.echo(f"kid: {cred.kid_hex}   size: {info['size']} bytes")
+    for name, value in cred.claims.to_mapping().items():
+        if value is not None:
+            click.echo(f"  {name}: {', '.join(value) if isinstance(value, list) else value}")
+
+
+@credential.command("verify")
+@click.argument("code")
+@click.option(
+    "--trust-list", "trust_list_file", type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+@click.option("--root-key", "root_key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_json: bool) -> None:
+    """Verify a credential offline against a trust list and the pinned root key. Exit 0 only if valid."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from anxinma.verifier import Verifier
+
+    try:
+        root = load_pem_public_key(root_key_file.read_bytes())
+    except ValueError:
+        raise click.BadParameter("--root-key is not a PEM public key") from None
+    if not isinstance(root, Ed25519PublicKey):
+        raise click.BadParameter("--root-key is not an Ed25519 public key")
+    trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
+    result = Verifier(trust_list).verify(read_code(code))
+    print_result(result, as_json)
+    sys.exit(0 if result.ok else 1)
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    """Shared by every verify command: JSON (stable, documented) or a few lines for people."""
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    colour = {"valid": "green", "attention": "yellow"}.get(result.status.value, "red")
+    click.secho(f"{result.status.label_zh} {result.status.value.upper()}", fg=colour, bold=True)
+    for reason in result.reasons:
+        click.echo(f"  - {reason}")
+    if result.claims is not None:
+        claims = result.claims
+        categories = "、".join(c.zh for c in sorted(claims.categories, key=lambda c: c.bit))
+        click.echo(
+            f"  {claims.display_name}  {categories}  serial {claims.serial}  issuer {claims.issuer_code}"
+        )
+        click.echo(f"  valid {claims.issued_at.date()} – {claims.expires_at.date()}")
+
+
+# -- qr -----------------------------------------------------------------------------------
+
+
+@main.command("qr")
+@click.argument("code")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--base-url", default=None, help="Verify base URL (default: the one in CODE, if a URL).")
+@click.option("--scale", type=click.IntRange(1, 50), default=8, show_default=True)
+@friendly
+def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> None:
+    """Render a credential's QR code to FILE.svg or FILE.png."""
+    from anxinma.qr import render
+
+    text = read_code(code).strip()
+    cred = fmt.decode_text(text)
+    base = base_url or _base_of(text) or "https://v.anxinma.cn"
+    if output.suffix.lower() not in (".svg", ".png"):
+        raise click.BadParameter("the output file must end in .svg or .png")
+    version = render(cred, base, output, scale=scale)
+    click.echo(f"wrote {output} (QR version {version}-M)")
+
+
+def _base_of(text: str) -> str | None:
+    lower = text.lower()
+    if not lower.startswith(("http://", "https://")):
+        return None
+    cut = lower.rfind("/v/")
+    if cut < 0:
+        cut = lower.rfind("/v#")
+    return text[:cut] if cut > 0 else None
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@friendly
+def demo() -> None:
+    """Create development keys (if none), issue a demo credential, render its QR and verify it."""
+    from anxinma.qr import render
+    from anxinma.verifier import Verifier
+
+    home = default_home()
+    key_path = home / "keys"
+    if not (key_path / "keyring.json").exists():
+        KeyDirectory.init(key_path, insecure_dev=True)
+        click.echo(f"开发密钥 / development keys (UNENCRYPTED, --insecure-dev): {key_path}")
+    store = KeyDirectory(key_path)
+    today = datetime.now(fmt.CHINA_TZ).date()
+    claims = fmt.Claims(
+        issuer_code=store.issuer.code,
+        serial=61442,
+        subject_kind=fmt.SubjectKind.WORKER,
+        archive_id=123456,
+        enterprise_id=253,
+        display_name=fmt.mask_name("李小霞"),
+        categories=frozenset({fmt.Category.INFANT_CARE, fmt.Category.ELDERLY_CARE, fmt.Category.CLEANING}),
+        issued_at=fmt.parse_when(today.isoformat(), "issued_at"),
+        expires_at=fmt.parse_when(
+            date(today.year + 1, today.month, min(today.day, 28)).isoformat(), "expires_at"
+        ),
+    )
+    kid, key = store.signing_key()
+    cred = fmt.sign(claims, key, kid)
+    url = cred.to_url(store.issuer.base_url)
+    qr_path = home / "demo-qr.png"
+    version = render(cred, store.issuer.base_url, qr_path)
+    token = build_trust_list(store)
+    result = Verifier(TrustList.load(token, store.root_public_key, now=datetime.now(UTC))).verify(url)
+    click.echo(f"安心码 / credential ({len(cred.to_bytes())} bytes):\n{url}")
+    click.echo(f"二维码 / QR (version {version}-M): {qr_path}")
+    print_result(result, as_json=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

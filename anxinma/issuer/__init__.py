@@ -1,0 +1,1 @@
+"""The issuer service: archive store, enterprise API, issuing, revocation, status lists."""

@@ -1,0 +1,108 @@
+"""What a verifier says: one status, the reasons in words, and where the answer came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from anxinma.credential import Claims
+
+
+class Status(StrEnum):
+    """Every answer a verifier can give. The lower-case values are a stable interface."""
+
+    VALID = "valid"
+    ATTENTION = "attention"  # genuine, but health certificate or insurance lapsed (安心码 yellow)
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    UNKNOWN_ISSUER = "unknown_issuer"
+    UNKNOWN_KEY = "unknown_key"
+    KEY_RETIRED = "key_retired"
+    BAD_SIGNATURE = "bad_signature"
+    MALFORMED = "malformed"
+    STATUS_UNKNOWN = "status_unknown"
+
+    @property
+    def genuine(self) -> bool:
+        """The signature verified under a trusted key (whatever else the status says)."""
+        return self in _GENUINE
+
+    @property
+    def label_zh(self) -> str:
+        return _LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _LABELS[self][1]
+
+
+_GENUINE = frozenset(
+    {
+        Status.VALID,
+        Status.ATTENTION,
+        Status.REVOKED,
+        Status.SUSPENDED,
+        Status.EXPIRED,
+        Status.NOT_YET_VALID,
+        Status.STATUS_UNKNOWN,
+    }
+)
+_LABELS = {
+    Status.VALID: ("有效", "valid"),
+    Status.ATTENTION: ("需注意", "attention"),
+    Status.REVOKED: ("已吊销", "revoked"),
+    Status.SUSPENDED: ("已暂停", "suspended"),
+    Status.EXPIRED: ("已过期", "expired"),
+    Status.NOT_YET_VALID: ("尚未生效", "not yet valid"),
+    Status.UNKNOWN_ISSUER: ("无法验证", "unknown issuer"),
+    Status.UNKNOWN_KEY: ("无法验证", "unknown key"),
+    Status.KEY_RETIRED: ("无法验证", "key retired"),
+    Status.BAD_SIGNATURE: ("无法验证", "bad signature"),
+    Status.MALFORMED: ("无法验证", "malformed"),
+    Status.STATUS_UNKNOWN: ("状态未知", "status unknown"),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the status came from: an offline bundle of some age, or the issuer live."""
+
+    kind: str  # "offline" | "live"
+    bundle_age_seconds: int | None = None
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "bundle_age_seconds": self.bundle_age_seconds, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The verdict on one credential. ``reasons`` are sentences a person reads (中文 / English)."""
+
+    status: Status
+    reasons: tuple[str, ...]
+    claims: Claims | None = None
+    kid: str | None = None
+    source: Source = field(default_factory=lambda: Source("offline"))
+    live: dict[str, Any] | None = None
+    card_binding: str | None = None  # "match", "mismatch", "unchecked" (QR has no UID), None if unbound
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.VALID
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape (docs/verifier.md): status, reasons, claims, source, live."""
+        return {
+            "status": self.status.value,
+            "label": {"zh": self.status.label_zh, "en": self.status.label_en},
+            "reasons": list(self.reasons),
+            "claims": self.claims.to_mapping() if self.claims is not None else None,
+            "kid": self.kid,
+            "source": self.source.to_json(),
+            "live": self.live,
+            "card_binding": self.card_binding,
+        }
