@@ -61,7 +61,37 @@ def _key_dir(path: Path | None) -> Path:
     return path if path is not None else default_key_dir()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands that live beside the part they drive, loaded only when named, so that
+#: ``anxinma credential inspect`` does not import Flask, SQLAlchemy or nfcpy. Each part keeps its
+#: commands in ``anxinma/<part>/commands.py`` (importing only its own part and the layers below);
+#: a command that composes two parts (tap check-in: NFC reading + offline verification) is
+#: defined here, in the composition root.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    """A click group whose listed subcommands are imported on first use (click's lazy pattern)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy if lazy is not None else {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            import importlib
+
+            module_name, attr = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="anxinma")
 def main() -> None:
     """安心码 Anxinma: issue and verify home-service worker credentials."""

@@ -627,7 +627,7 @@ def sign(claims: Claims, key: ed25519.SigningKey, kid: bytes | None = None) -> C
     """Sign ``claims`` with an issuer key; the kid defaults to :func:`derive_kid` of its public key."""
     kid = derive_kid(key.public_key) if kid is None else kid
     if len(kid) != KID_SIZE:
-        raise ValueError("a kid is 4 bytes")
+        raise ValueError(f"a kid is {KID_SIZE} bytes")
     protected = _protected_header(kid)
     payload = claims.to_cbor()
     signature = key.sign(sig_structure(protected, payload))
