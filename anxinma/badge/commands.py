@@ -25,7 +25,9 @@ from anxinma.errors import AnxinmaError
     required=True,
     help="CSV with header code,enterprise_name,photo (extra columns ignored), or JSON lines.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.pdf")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.pdf"
+)
 @click.option(
     "--layout",
     type=click.Choice([layout.value for layout in Layout]),
