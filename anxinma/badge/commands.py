@@ -70,7 +70,7 @@ def _run(
     batch_file: Path, output: Path, layout: Layout, base_url: str | None, issuer_name: str | None
 ) -> BadgeReport:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
     labels = {"check": "检查 / checking", "draw": "排版 / drawing"}
@@ -83,7 +83,7 @@ def _run(
         transient=True,
         disable=not console.is_terminal,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
