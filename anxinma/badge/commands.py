@@ -73,7 +73,7 @@ def _run(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    labels = {"check": "检查 / checking", "draw": "排版 / drawing"}
+    labels = {"check": "检查 / checking", "draw": "排版 / drawing", "write": "写入 / writing"}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

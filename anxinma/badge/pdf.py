@@ -45,7 +45,8 @@ from anxinma.badge.items import (
     RowProblem,
 )
 
-#: Called as ``progress(stage, done, total)``; stage is "check" (items made ready) or "draw".
+#: Called as ``progress(stage, done, total)``; stage is "check" (items made ready), "draw"
+#: (cards placed) or "write" (the PDF assembled, fonts subset).
 Progress = Callable[[str, int, int], None]
 
 TITLE_ZH = "居家上门服务证"
@@ -112,7 +113,11 @@ def render_pdf(
         document.add(card)
         if progress is not None:
             progress("draw", done, len(cards))
-    data = document.output()
+    if progress is not None:
+        progress("write", 0, 1)
+    data = document.output()  # fonts are subset here: the one step whose time grows with no card
+    if progress is not None:
+        progress("write", 1, 1)
     report = BadgeReport(
         path=None,
         cards=len(cards),
