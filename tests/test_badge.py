@@ -362,6 +362,8 @@ def test_a4_sheet_holds_ten_cards_each_qr_in_its_own_cell(sheet: Batch) -> None:
     text = pdftotext(sheet.pdf)
     for cred in sheet.credentials:
         assert cred.claims.display_name in text
+    assert "签发 Issuer" in text and "330200" in text  # no --issuer-name: the code says who issued it
+    assert "第 1/2 页" in text and "第 2/2 页" in text
 
 
 def test_a4_cut_marks_stand_in_line_with_every_cut_and_off_the_cards(sheet: Batch) -> None:

@@ -298,12 +298,13 @@ def _draw_band(pdf: FPDF, card: Card, ox: float, oy: float) -> None:
     pdf.set_font(_FONT, "", 5.5)
     pdf.text(left, oy + SAFE_MM + 9.0, TITLE_EN)
     right = ox + CARD_WIDTH_MM - SAFE_MM - 2.5
+    # The issuer's name is not in the credential: without one, the code alone says who issued it.
     issuer = card.item.issuer_name
-    code = f"签发 Issuer · {card.issuer_code}"
     pdf.set_font(_FONT, "B", 7.0)
-    name = _truncate(pdf, issuer, 30.0) if issuer else str(card.issuer_code)
+    name = _truncate(pdf, issuer, 30.0) if issuer else "签发 Issuer"
     pdf.text(right - pdf.get_string_width(name), oy + SAFE_MM + 5.2, name)
     pdf.set_font(_FONT, "", 5.5)
+    code = f"签发 Issuer · {card.issuer_code}" if issuer else str(card.issuer_code)
     pdf.text(right - pdf.get_string_width(code), oy + SAFE_MM + 8.6, code)
 
 
