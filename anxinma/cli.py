@@ -66,7 +66,9 @@ def _key_dir(path: Path | None) -> Path:
 #: commands in ``anxinma/<part>/commands.py`` (importing only its own part and the layers below);
 #: a command that composes two parts (tap check-in: NFC reading + offline verification) is
 #: defined here, in the composition root.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "badge": "anxinma.badge.commands:badge",
+}
 
 
 class LazyGroup(click.Group):
