@@ -18,9 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from anxinma.credential import derive_kid
 from anxinma.ed25519 import SigningKey
 from anxinma.errors import KeyStoreError
+from anxinma.keys.model import IssuerInfo, KeyRecord, KeyStatus, issuer_entry, validate_issuer_entry
+
+__all__ = [
+    "HOME_ENV",
+    "PASSPHRASE_ENV",
+    "IssuerInfo",
+    "KeyDirectory",
+    "KeyRecord",
+    "KeyStatus",
+    "atomic_write",
+    "default_home",
+    "default_key_dir",
+]
 
 PASSPHRASE_ENV = "ANXINMA_KEY_PASSPHRASE"
 HOME_ENV = "ANXINMA_HOME"
@@ -43,49 +54,6 @@ def default_home() -> Path:
 
 def default_key_dir() -> Path:
     return default_home() / "keys"
-
-
-class KeyStatus(StrEnum):
-    """A key's state as the trust list publishes it."""
-
-    ACTIVE = "active"  # verifies (and, if it is the signing key, signs)
-    RETIRED = "retired"  # rotated out: what it signed no longer verifies
-    COMPROMISED = "compromised"  # declared leaked: dropped, what it signed no longer verifies
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    kid: bytes
-    public_key: bytes
-    status: KeyStatus
-    created_at: datetime
-    valid_to: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid.hex(),
-            "public_key": self.public_key.hex(),
-            "status": self.status.value,
-            "created_at": self.created_at.isoformat(),
-            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> KeyRecord:
-        return cls(
-            kid=bytes.fromhex(data["kid"]),
-            public_key=bytes.fromhex(data["public_key"]),
-            status=KeyStatus(data["status"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            valid_to=datetime.fromisoformat(data["valid_to"]) if data.get("valid_to") else None,
-        )
-
-
-@dataclass(frozen=True)
-class IssuerInfo:
-    code: int
-    name: str
-    base_url: str
 
 
 def _now() -> datetime:
@@ -334,8 +302,6 @@ class KeyDirectory:
 
     def add_peer(self, descriptor: dict[str, Any]) -> None:
         """Import another issuer's public descriptor (``keys descriptor`` of its directory)."""
-        from anxinma.keys.trust_list import validate_issuer_entry
-
         entry = validate_issuer_entry(descriptor)
         if entry["code"] == self.issuer.code:
             raise KeyStoreError("that descriptor is this directory's own issuer")
@@ -349,6 +315,4 @@ class KeyDirectory:
 
     def descriptor(self) -> dict[str, Any]:
         """This issuer's public entry for a trust list: code, name, base URL, keys."""
-        from anxinma.keys.trust_list import issuer_entry
-
         return issuer_entry(self.issuer, self.key_records())

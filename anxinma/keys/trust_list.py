@@ -19,10 +19,24 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from anxinma.credential import KID_SIZE, derive_kid
+from anxinma.credential import derive_kid
 from anxinma.errors import TrustListError
 from anxinma.keys.jwk import public_jwk, public_key_from_jwk
-from anxinma.keys.store import IssuerInfo, KeyDirectory, KeyRecord, KeyStatus
+from anxinma.keys.model import KeyStatus, issuer_entry, validate_issuer_entry
+from anxinma.keys.store import KeyDirectory
+
+__all__ = [
+    "ROOT_ISSUER",
+    "TOKEN_TYPE",
+    "TrustList",
+    "TrustedIssuer",
+    "TrustedKey",
+    "build_trust_list",
+    "dumps_jwks",
+    "issuer_entry",  # re-exported from keys.model, where it lives
+    "jwks",
+    "validate_issuer_entry",  # re-exported from keys.model
+]
 
 TOKEN_TYPE = "anxinma-trust-list+jwt"
 ROOT_ISSUER = "anxinma-root"
@@ -132,48 +146,6 @@ def _trusted_issuer(entry: dict[str, Any]) -> TrustedIssuer:
         valid_to = datetime.fromisoformat(key["valid_to"]) if key.get("valid_to") else None
         keys[kid] = TrustedKey(kid, public, status, valid_to)
     return TrustedIssuer(int(entry["code"]), str(entry["name"]), str(entry.get("base_url") or ""), keys)
-
-
-def issuer_entry(info: IssuerInfo, records: list[KeyRecord]) -> dict[str, Any]:
-    """The public trust-list entry of one issuer."""
-    keys = []
-    for record in records:
-        if record.status is KeyStatus.COMPROMISED:
-            item: dict[str, Any] = {"kid": record.kid.hex()}
-        else:
-            item = public_jwk(record.public_key, record.kid)
-        item["status"] = record.status.value
-        item["valid_to"] = record.valid_to.isoformat() if record.valid_to else None
-        keys.append(item)
-    return {"code": info.code, "name": info.name, "base_url": info.base_url, "keys": keys}
-
-
-def validate_issuer_entry(entry: Any) -> dict[str, Any]:
-    """Check one issuer entry's shape; raises :class:`TrustListError` naming the problem."""
-    if not isinstance(entry, dict):
-        raise TrustListError("an issuer entry is an object")
-    code = entry.get("code")
-    if not isinstance(code, int) or isinstance(code, bool) or not 110000 <= code <= 829999:
-        raise TrustListError(f"issuer code {code!r} is not a 6-digit division code")
-    if not isinstance(entry.get("name"), str) or not isinstance(entry.get("keys"), list):
-        raise TrustListError(f"issuer {code}: name and keys are required")
-    seen: set[str] = set()
-    for key in entry["keys"]:
-        kid = key.get("kid") if isinstance(key, dict) else None
-        if not isinstance(kid, str) or len(kid) != 2 * KID_SIZE:
-            raise TrustListError(f"issuer {code}: a kid is {KID_SIZE} bytes in hex")
-        if kid in seen:
-            raise TrustListError(f"issuer {code}: kid {kid} appears twice")
-        seen.add(kid)
-        try:
-            status = KeyStatus(key.get("status"))
-        except ValueError as exc:
-            raise TrustListError(f"issuer {code}: key {kid} has an unknown status") from exc
-        if status is not KeyStatus.COMPROMISED:
-            public = public_key_from_jwk(key)
-            if derive_kid(public).hex() != kid:
-                raise TrustListError(f"issuer {code}: kid {kid} is not derived from its key")
-    return entry
 
 
 def build_trust_list(
