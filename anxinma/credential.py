@@ -24,8 +24,11 @@ Layout decisions, each paid for in bytes (the budget: a typical worker credentia
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +79,8 @@ COSE_ALG_EDDSA = -8
 _HEADER_ALG = 1
 _HEADER_KID = 4
 _JS_SAFE_INTEGER = 2**53 - 1  # the page verifies in JavaScript: no integer may exceed this
+#: Serials are status-list indexes: 32 bits.
+MAX_SERIAL = 2**32 - 1
 
 
 class ClaimKey(IntEnum):
@@ -107,6 +112,7 @@ CREDENTIAL_TYPES: dict[int, tuple[int, SubjectKind]] = {
     2: (1, SubjectKind.ENTERPRISE),
 }
 _TYPE_OF_KIND = {kind: type_ for type_, (_, kind) in CREDENTIAL_TYPES.items()}
+_KIND_OF_TYPE = {type_: kind for type_, (_, kind) in CREDENTIAL_TYPES.items()}
 FORMAT_VERSION = 1
 
 
@@ -170,14 +176,64 @@ _CATEGORY_MASK = (1 << len(_CATEGORY_BITS)) - 1
 
 
 def categories_to_bits(categories: Iterable[Category]) -> int:
+    """The bit set of the categories claim (bit n set for the category at position n)."""
     bits = 0
     for category in categories:
-        bits |= 1 << category.bit
+        bits |= 1 << _CATEGORY_BITS[category]
     return bits
 
 
+#: Every subset of the categories, indexed by its bit set: decoding is one lookup.
+_CATEGORY_SETS = tuple(
+    frozenset(c for c, position in _CATEGORY_BITS.items() if bits >> position & 1)
+    for bits in range(_CATEGORY_MASK + 1)
+)
+
+
+_BITS_OF_SET = {categories: bits for bits, categories in enumerate(_CATEGORY_SETS)}
+
+
 def categories_from_bits(bits: int) -> frozenset[Category]:
-    return frozenset(c for c in Category if bits >> c.bit & 1)
+    """The categories a bit set names; bits this version does not define are ignored here
+    (the decoder refuses them before it gets this far)."""
+    return _CATEGORY_SETS[bits & _CATEGORY_MASK]
+
+
+# -- deterministic CBOR, the few items the format writes (RFC 8949 §3, §4.2.1) ----------
+
+_MAJOR_UINT = 0x00
+_MAJOR_BYTES = 0x40
+_MAJOR_TEXT = 0x60
+_MAJOR_ARRAY = 0x80
+_MAJOR_MAP = 0xA0
+
+
+_ONE_BYTE = tuple(bytes((i,)) for i in range(256))
+_PACK_1 = struct.Struct(">BB").pack
+_PACK_2 = struct.Struct(">BH").pack
+_PACK_4 = struct.Struct(">BI").pack
+_PACK_8 = struct.Struct(">BQ").pack
+
+
+def _head(major: int, value: int) -> bytes:
+    """The shortest head of a data item (RFC 8949 §4.2.1: preferred serialization)."""
+    if value < 24:
+        return _ONE_BYTE[major | value]
+    if value < 0x100:
+        return _PACK_1(major | 24, value)
+    if value < 0x10000:
+        return _PACK_2(major | 25, value)
+    if value < 0x100000000:
+        return _PACK_4(major | 26, value)
+    return _PACK_8(major | 27, value)
+
+
+def _bstr(data: bytes) -> bytes:
+    return _head(_MAJOR_BYTES, len(data)) + data
+
+
+#: cnf (8) => {1: {1: 1 (OKP), -1: 6 (Ed25519), -2: h'<32 bytes>'}}, up to the key bytes.
+_CNF_PREFIX = bytes.fromhex("08a101a301012006215820")
 
 
 _DIGIT_RUN = re.compile(r"\d{6,}")
@@ -197,16 +253,43 @@ def mask_name(full_name: str) -> str:
     return name[0] + "*" + name[-1]
 
 
+#: The last day a credential can name: 9999-12-31, the limit of Python's datetime.
+MAX_DAY = (date(9999, 12, 31) - _EPOCH).days
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+_FIRST_DAY = datetime(1970, 1, 1, tzinfo=CHINA_TZ)
+_CST_OFFSET_SECONDS = 8 * 3600
+_SECONDS_PER_DAY = 86400
+
+
 def _to_day(value: datetime, field_name: str) -> int:
-    local = value.astimezone(CHINA_TZ)
-    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+    """Days since 1970-01-01 of a datetime at 00:00 China Standard Time; else :class:`InvalidClaims`."""
+    if value.tzinfo is CHINA_TZ and not (value.hour or value.minute or value.second or value.microsecond):
+        days = value.toordinal() - _EPOCH_ORDINAL  # the common case: what parse_when and decode give
+        if 0 <= days <= MAX_DAY:
+            return days
+    days, rest = divmod(int(value.timestamp()) + _CST_OFFSET_SECONDS, _SECONDS_PER_DAY)
+    if rest or value.microsecond:
         raise InvalidClaims(
             f"{field_name} must be a whole day (00:00 China Standard Time, UTC+8), got {value.isoformat()}",
             message_zh=f"{field_name} 必须是北京时间整日 00:00，收到 {value.isoformat()}",
         )
-    return (local.date() - _EPOCH).days
+    if not 0 <= days <= MAX_DAY:
+        raise InvalidClaims(
+            f"{field_name} must lie between 1970-01-01 and 9999-12-31, got {value.isoformat()}",
+            message_zh=f"{field_name} 必须在 1970-01-01 与 9999-12-31 之间",
+        )
+    return days
 
 
+def _check_day(field_name: str, value: Any) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidClaims(
+            f"{field_name} must be an aware datetime", message_zh=f"{field_name} 必须是带时区的时间"
+        )
+    _to_day(value, field_name)
+
+
+@functools.lru_cache(maxsize=4096)  # a city issues on a few hundred distinct days a year
 def _from_day(days: int) -> datetime:
     d = _EPOCH + timedelta(days=days)
     return datetime(d.year, d.month, d.day, tzinfo=CHINA_TZ)
@@ -262,37 +345,75 @@ class Claims:
     holder_key: bytes | None = None
 
     def __post_init__(self) -> None:
+        if not self._plainly_valid():
+            self._check_rules()
+
+    def _plainly_valid(self) -> bool:
+        """The common case in one expression (decoded claims, parsed claims): when true, every
+        rule :meth:`_check_rules` checks holds. When false, :meth:`_check_rules` decides."""
+        issued, expires = self.issued_at, self.expires_at
+        return (
+            type(self.issuer_code) is int
+            and 110000 <= self.issuer_code <= 829999
+            and type(self.serial) is int
+            and 0 <= self.serial <= MAX_SERIAL
+            and type(self.archive_id) is int
+            and 0 <= self.archive_id <= _JS_SAFE_INTEGER
+            and type(self.enterprise_id) is int
+            and 0 <= self.enterprise_id <= _JS_SAFE_INTEGER
+            and (self.display_name, self.subject_kind) in _DISPLAY_NAMES_SEEN  # implies both types
+            and type(self.categories) is frozenset
+            and (
+                _CATEGORY_SETS[_BITS_OF_SET.get(self.categories, 0)] is self.categories  # decoded: shared
+                or all(type(c) is Category for c in self.categories)
+            )
+            and (bool(self.categories) or self.subject_kind is SubjectKind.ENTERPRISE)
+            and issued.tzinfo is CHINA_TZ
+            and expires.tzinfo is CHINA_TZ
+            and type(issued) is datetime
+            and type(expires) is datetime
+            and not (issued.hour or issued.minute or issued.second or issued.microsecond)
+            and not (expires.hour or expires.minute or expires.second or expires.microsecond)
+            and _FIRST_DAY <= issued < expires
+            and (self.card_uid is None or (type(self.card_uid) is bytes and 4 <= len(self.card_uid) <= 10))
+            and (self.holder_key is None or (type(self.holder_key) is bytes and len(self.holder_key) == 32))
+        )
+
+    def _check_rules(self) -> None:
+        """Every rule of the claims, one by one; raises :class:`InvalidClaims` naming the first broken."""
         _check_int("issuer_code", self.issuer_code, 110000, 829999)
-        _check_int("serial", self.serial, 0, 2**32 - 1)
+        _check_int("serial", self.serial, 0, MAX_SERIAL)
         _check_int("archive_id", self.archive_id, 0, _JS_SAFE_INTEGER)
         _check_int("enterprise_id", self.enterprise_id, 0, _JS_SAFE_INTEGER)
-        if not isinstance(self.subject_kind, SubjectKind):
+        if type(self.subject_kind) is not SubjectKind:
             raise InvalidClaims(f"subject_kind must be worker or enterprise, got {self.subject_kind!r}")
         _check_display_name(self.display_name, self.subject_kind)
-        if not isinstance(self.categories, frozenset) or not all(
-            isinstance(c, Category) for c in self.categories
-        ):
+        categories = self.categories
+        if type(categories) is not frozenset or not all(type(c) is Category for c in categories):
             raise InvalidClaims("categories must be a frozenset of Category")
-        if self.subject_kind is SubjectKind.WORKER and not self.categories:
+        if not categories and self.subject_kind is SubjectKind.WORKER:
             raise InvalidClaims(
                 "a worker credential names at least one service category",
                 message_zh="服务员的安心码至少要有一个服务类别",
             )
-        for name in ("issued_at", "expires_at"):
-            value = getattr(self, name)
-            if not isinstance(value, datetime) or value.tzinfo is None:
-                raise InvalidClaims(f"{name} must be an aware datetime")
-            _to_day(value, name)
+        _check_day("issued_at", self.issued_at)
+        _check_day("expires_at", self.expires_at)
         if self.expires_at <= self.issued_at:
             raise InvalidClaims("expires_at must be after issued_at", message_zh="到期日必须晚于签发日")
         if self.card_uid is not None and (
-            not isinstance(self.card_uid, bytes) or not 4 <= len(self.card_uid) <= 10
+            type(self.card_uid) is not bytes or not 4 <= len(self.card_uid) <= 10
         ):
-            raise InvalidClaims("card_uid must be 4 to 10 bytes (an ISO 14443 UID or FeliCa IDm)")
+            raise InvalidClaims(
+                "card_uid must be 4 to 10 bytes (an ISO 14443 UID or FeliCa IDm)",
+                message_zh="卡号 card_uid 必须是 4 到 10 字节",
+            )
         if self.holder_key is not None and (
-            not isinstance(self.holder_key, bytes) or len(self.holder_key) != ed25519.PUBLIC_KEY_SIZE
+            type(self.holder_key) is not bytes or len(self.holder_key) != ed25519.PUBLIC_KEY_SIZE
         ):
-            raise InvalidClaims("holder_key must be a 32-byte Ed25519 public key")
+            raise InvalidClaims(
+                "holder_key must be a 32-byte Ed25519 public key",
+                message_zh="持有者公钥必须是 32 字节 Ed25519 公钥",
+            )
 
     # -- JSON-friendly mapping (the claims file of `anxinma credential issue`) -------------
 
@@ -353,80 +474,155 @@ class Claims:
 
     def to_cbor(self) -> bytes:
         """The CWT claims set in deterministic CBOR (the COSE payload)."""
-        claims: dict[int, Any] = {
-            ClaimKey.TYPE: _TYPE_OF_KIND[self.subject_kind],
-            ClaimKey.ISSUER_CODE: self.issuer_code,
-            ClaimKey.SERIAL: self.serial,
-            ClaimKey.ARCHIVE_ID: self.archive_id,
-            ClaimKey.ENTERPRISE_ID: self.enterprise_id,
-            ClaimKey.DISPLAY_NAME: self.display_name,
-            ClaimKey.CATEGORIES: categories_to_bits(self.categories),
-            ClaimKey.ISSUED_AT: _to_day(self.issued_at, "issued_at"),
-            ClaimKey.EXPIRES_AT: _to_day(self.expires_at, "expires_at"),
-        }
-        if self.card_uid is not None:
-            claims[ClaimKey.CARD_UID] = self.card_uid
-        if self.holder_key is not None:
-            # RFC 8747 §3.2: cnf with a COSE_Key (RFC 9053 §7.2: OKP, crv Ed25519 = 6).
-            claims[ClaimKey.CNF] = {1: {1: 1, -1: 6, -2: self.holder_key}}
-        return cbor2.dumps({int(k): v for k, v in claims.items()}, canonical=True)
+        return _encode_claims(
+            _TYPE_OF_KIND[self.subject_kind],
+            self.issuer_code,
+            self.serial,
+            self.archive_id,
+            self.enterprise_id,
+            self.display_name.encode(),
+            _bits_of(self.categories),
+            _to_day(self.issued_at, "issued_at"),
+            _to_day(self.expires_at, "expires_at"),
+            self.card_uid,
+            self.holder_key,
+        )
 
     @classmethod
     def from_cbor(cls, payload: bytes) -> Claims:
-        """Strict inverse of :meth:`to_cbor`; raises :class:`MalformedCredential` with the reason."""
-        claims = _loads_canonical(payload, "claims")
-        if not isinstance(claims, dict):
-            raise MalformedCredential("the payload is not a CWT claims map", message_zh="载荷不是声明映射")
-        type_ = claims.get(ClaimKey.TYPE)
-        if type_ is None:
-            raise MalformedCredential("missing claim: type", message_zh="缺少声明：type")
-        if _is_int(type_) and type_ not in CREDENTIAL_TYPES:
-            raise UnsupportedVersion(
-                f"credential type {type_} is not one this release reads (format version {FORMAT_VERSION})",
-                message_zh=f"不支持的安心码类型 {type_}（本版本读取格式 v{FORMAT_VERSION}）",
-            )
-        if not _is_int(type_):
-            raise MalformedCredential("claim type must be an integer")
-        unknown = [k for k in claims if k not in _CLAIM_KEYS]
-        if unknown:
-            raise MalformedCredential(f"unknown claim key(s): {unknown}", message_zh=f"未知声明：{unknown}")
-        for key in _REQUIRED_CLAIMS:
-            if key not in claims:
-                raise MalformedCredential(
-                    f"missing claim: {key.name.lower()}", message_zh=f"缺少声明：{key.name.lower()}"
-                )
-        for key, expected in _CLAIM_TYPES.items():
-            if key in claims and not _has_type(claims[key], expected):
-                raise MalformedCredential(
-                    f"claim {key.name.lower()} has the wrong type",
-                    message_zh=f"声明 {key.name.lower()} 类型错误",
-                )
-        bits = claims[ClaimKey.CATEGORIES]
-        if bits & ~_CATEGORY_MASK:
-            raise MalformedCredential("categories has bits this version does not define")
-        holder_key = None
-        if ClaimKey.CNF in claims:
-            holder_key = _parse_cnf(claims[ClaimKey.CNF])
-        for key in (ClaimKey.ISSUED_AT, ClaimKey.EXPIRES_AT):
-            if claims[key] > 2_932_896:  # 9999-12-31: datetime's limit
-                raise MalformedCredential(f"claim {key.name.lower()} is out of range")
-        try:
-            return cls(
-                issuer_code=claims[ClaimKey.ISSUER_CODE],
-                serial=claims[ClaimKey.SERIAL],
-                subject_kind=CREDENTIAL_TYPES[type_][1],
-                archive_id=claims[ClaimKey.ARCHIVE_ID],
-                enterprise_id=claims[ClaimKey.ENTERPRISE_ID],
-                display_name=claims[ClaimKey.DISPLAY_NAME],
-                categories=categories_from_bits(bits),
-                issued_at=_from_day(claims[ClaimKey.ISSUED_AT]),
-                expires_at=_from_day(claims[ClaimKey.EXPIRES_AT]),
-                card_uid=claims.get(ClaimKey.CARD_UID),
-                holder_key=holder_key,
-            )
-        except InvalidClaims as exc:
-            raise MalformedCredential(f"claims break a rule of the format: {exc.message}") from exc
+        """Strict inverse of :meth:`to_cbor`: accepts exactly the bytes it writes.
 
+        Raises :class:`MalformedCredential` (:class:`UnsupportedVersion` for an unknown type)
+        naming the first rule the payload breaks.
+
+        The common case is checked cheaply and as strictly: the C decoder reads the map, and
+        the map's values written again by :func:`_encode_claims` must give back the very same
+        bytes. That one comparison proves what the reference path checks one by one: exactly
+        the claim keys of the format, in the deterministic order, each value of its CBOR type
+        with the shortest head, nothing else. What is left are the rules on values (known type,
+        defined category bits, dates in range, then the checks of :class:`Claims`). Anything
+        that fails is read again by the reference path (decode, re-encode canonically with
+        cbor2, compare, then check each claim), which is the one that words the error.
+        """
+        try:
+            values = cbor2.loads(payload)
+            type_, name = values[_K_TYPE], values[_K_DISPLAY_NAME]
+            issuer_code, serial, archive_id, enterprise_id, bits, issued, expires = _GET_UNSIGNED_CLAIMS(
+                values
+            )
+            card_uid = values.get(_K_CARD_UID)
+            holder_key = values[_K_CNF][1][-2] if _K_CNF in values else None
+            if (
+                _encode_claims(
+                    type_,
+                    issuer_code,
+                    serial,
+                    archive_id,
+                    enterprise_id,
+                    name.encode(),
+                    bits,
+                    issued,
+                    expires,
+                    card_uid,
+                    holder_key,
+                )
+                == payload
+                and type_ in _KIND_OF_TYPE
+                and not bits & ~_CATEGORY_MASK
+                and issued <= MAX_DAY
+                and expires <= MAX_DAY
+            ):
+                return cls(  # positional, in field order: this is the verifier's hot path
+                    issuer_code,
+                    serial,
+                    _KIND_OF_TYPE[type_],
+                    archive_id,
+                    enterprise_id,
+                    name,
+                    _CATEGORY_SETS[bits],
+                    _from_day(issued),
+                    _from_day(expires),
+                    card_uid,
+                    holder_key,
+                )
+        except Exception:  # only a shortcut: the reference path below meets the same input
+            pass
+        claims = _claims_from_map(_loads_canonical(payload, "claims"))
+        if claims.to_cbor() != payload:  # deterministic CBOR, but not ours: e.g. a float key -1.0
+            raise MalformedCredential(
+                "claims: deterministic CBOR, but not the v1 encoding of these claims",
+                message_zh="声明：不是这些声明的 v1 编码",
+            )
+        return claims
+
+
+def _encode_claims(
+    type_: int,
+    issuer_code: int,
+    serial: int,
+    archive_id: int,
+    enterprise_id: int,
+    display_name: bytes,
+    categories: int,
+    issued_day: int,
+    expires_day: int,
+    card_uid: bytes | None,
+    holder_key: bytes | None,
+) -> bytes:
+    """The claims map in deterministic CBOR, written directly (it is the issuer's hot path).
+
+    Every key of the map encodes to one byte, so the deterministic order of RFC 8949 §4.2.1
+    (bytewise lexicographic, which here equals length-first) is the fixed order below: cnf
+    (8 = 0x08), then type (-1 = 0x20) … card_uid (-10 = 0x29). The tests check these bytes
+    against cbor2's canonical encoding of the same map for generated claims.
+    """
+    parts = [_head(_MAJOR_MAP, 9 + (card_uid is not None) + (holder_key is not None))]
+    if holder_key is not None:
+        # RFC 8747 §3.2: cnf with a COSE_Key (RFC 9053 §7.2: kty OKP = 1, crv Ed25519 = 6).
+        parts.append(_CNF_PREFIX + holder_key)
+    parts += (
+        b"\x20",
+        _ONE_BYTE[type_],  # 1 or 2; anything else cannot match a payload the decoder accepts
+        b"\x21",
+        _PACK_4(_MAJOR_UINT | 26, issuer_code),  # 110000 … 829999 always takes the 4-byte head
+        b"\x22",
+        _head(_MAJOR_UINT, serial),
+        b"\x23",
+        _head(_MAJOR_UINT, archive_id),
+        b"\x24",
+        _head(_MAJOR_UINT, enterprise_id),
+        b"\x25",
+        _head(_MAJOR_TEXT, len(display_name)),
+        display_name,
+        b"\x26",
+        _head(_MAJOR_UINT, categories),
+        b"\x27",
+        _head(_MAJOR_UINT, issued_day),
+        b"\x28",
+        _head(_MAJOR_UINT, expires_day),
+    )
+    if card_uid is not None:
+        parts += (b"\x29", _head(_MAJOR_BYTES, len(card_uid)), card_uid)
+    return b"".join(parts)
+
+
+def _bits_of(categories: frozenset[Category]) -> int:
+    bits = _BITS_OF_SET.get(categories)
+    return categories_to_bits(categories) if bits is None else bits
+
+
+# Claim keys as plain ints for the decoder's lookups (ClaimKey is the documented table).
+_K_CNF = int(ClaimKey.CNF)
+_K_TYPE = int(ClaimKey.TYPE)
+_K_ISSUER_CODE = int(ClaimKey.ISSUER_CODE)
+_K_SERIAL = int(ClaimKey.SERIAL)
+_K_ARCHIVE_ID = int(ClaimKey.ARCHIVE_ID)
+_K_ENTERPRISE_ID = int(ClaimKey.ENTERPRISE_ID)
+_K_DISPLAY_NAME = int(ClaimKey.DISPLAY_NAME)
+_K_CATEGORIES = int(ClaimKey.CATEGORIES)
+_K_ISSUED_AT = int(ClaimKey.ISSUED_AT)
+_K_EXPIRES_AT = int(ClaimKey.EXPIRES_AT)
+_K_CARD_UID = int(ClaimKey.CARD_UID)
 
 _CLAIM_KEYS = frozenset(int(k) for k in ClaimKey)
 _REQUIRED_CLAIMS = (
@@ -439,6 +635,18 @@ _REQUIRED_CLAIMS = (
     ClaimKey.ISSUED_AT,
     ClaimKey.EXPIRES_AT,
 )
+_REQUIRED_KEYS = frozenset(int(k) for k in _REQUIRED_CLAIMS)
+_UNSIGNED_CLAIMS = (
+    _K_ISSUER_CODE,
+    _K_SERIAL,
+    _K_ARCHIVE_ID,
+    _K_ENTERPRISE_ID,
+    _K_CATEGORIES,
+    _K_ISSUED_AT,
+    _K_EXPIRES_AT,
+)
+_GET_UNSIGNED_CLAIMS = operator.itemgetter(*_UNSIGNED_CLAIMS)
+_ALL_INT = (int,) * len(_UNSIGNED_CLAIMS)
 _CLAIM_TYPES: dict[ClaimKey, type] = {
     ClaimKey.ISSUER_CODE: int,
     ClaimKey.SERIAL: int,
@@ -453,14 +661,89 @@ _CLAIM_TYPES: dict[ClaimKey, type] = {
 }
 
 
+def _check_claims_map(claims: Any) -> None:
+    """Every rule of the claims map, in the order the spec lists them; raises on the first broken."""
+    if type(claims) is not dict:
+        raise MalformedCredential("the payload is not a CWT claims map", message_zh="载荷不是声明映射")
+    type_ = claims.get(_K_TYPE)
+    if type_ is None:
+        raise MalformedCredential("missing claim: type", message_zh="缺少声明：type")
+    if not _is_int(type_):
+        raise MalformedCredential("claim type must be an integer", message_zh="声明 type 必须是整数")
+    if type_ not in CREDENTIAL_TYPES:
+        raise UnsupportedVersion(
+            f"credential type {type_} is not one this release reads (format version {FORMAT_VERSION})",
+            message_zh=f"不支持的安心码类型 {type_}（本版本读取格式 v{FORMAT_VERSION}）",
+        )
+    if not _CLAIM_KEYS.issuperset(claims):
+        unknown = sorted((k for k in claims if k not in _CLAIM_KEYS), key=repr)
+        raise MalformedCredential(f"unknown claim key(s): {unknown}", message_zh=f"未知声明：{unknown}")
+    if not claims.keys() >= _REQUIRED_KEYS:
+        missing = next(key for key in _REQUIRED_CLAIMS if int(key) not in claims)
+        raise MalformedCredential(
+            f"missing claim: {missing.name.lower()}", message_zh=f"缺少声明：{missing.name.lower()}"
+        )
+    unsigned = _GET_UNSIGNED_CLAIMS(claims)
+    if not (
+        tuple(map(type, unsigned)) == _ALL_INT
+        and min(unsigned) >= 0
+        and type(claims[_K_DISPLAY_NAME]) is str
+        and type(claims.get(_K_CARD_UID, b"")) is bytes
+        and type(claims.get(_K_CNF, {})) is dict
+    ):
+        wrong = next(k for k, t in _CLAIM_TYPES.items() if int(k) in claims and not _has_type(claims[k], t))
+        raise MalformedCredential(
+            f"claim {wrong.name.lower()} has the wrong type", message_zh=f"声明 {wrong.name.lower()} 类型错误"
+        )
+    if claims[_K_CATEGORIES] & ~_CATEGORY_MASK:
+        raise MalformedCredential(
+            "categories has bits this version does not define", message_zh="服务类别含有未定义的位"
+        )
+    for key in (_K_ISSUED_AT, _K_EXPIRES_AT):
+        if claims[key] > MAX_DAY:
+            raise MalformedCredential(
+                f"claim {ClaimKey(key).name.lower()} is out of range", message_zh="日期超出范围"
+            )
+
+
+def _claims_from_map(claims: Any) -> Claims:
+    """The claims a decoded CBOR map asserts; :class:`MalformedCredential` names the first fault."""
+    _check_claims_map(claims)
+    return _build_claims(claims, _parse_cnf(claims[_K_CNF]) if _K_CNF in claims else None)
+
+
+def _build_claims(claims: dict[int, Any], holder_key: bytes | None) -> Claims:
+    """:class:`Claims` of a map whose keys and types are checked; a broken value rule is malformed."""
+    try:
+        return Claims(
+            claims[_K_ISSUER_CODE],
+            claims[_K_SERIAL],
+            _KIND_OF_TYPE[claims[_K_TYPE]],
+            claims[_K_ARCHIVE_ID],
+            claims[_K_ENTERPRISE_ID],
+            claims[_K_DISPLAY_NAME],
+            _CATEGORY_SETS[claims[_K_CATEGORIES]],
+            _from_day(claims[_K_ISSUED_AT]),
+            _from_day(claims[_K_EXPIRES_AT]),
+            claims.get(_K_CARD_UID),
+            holder_key,
+        )
+    except InvalidClaims as exc:
+        raise MalformedCredential(
+            f"claims break a rule of the format: {exc.message}",
+            message_zh=f"声明违反格式规则：{exc.message_zh}",
+        ) from exc
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _has_type(value: Any, expected: type) -> bool:
+    """The decoder's type rule: exactly the Python type cbor2 gives for the CBOR major type."""
     if expected is int:
-        return _is_int(value) and value >= 0
-    return isinstance(value, expected)
+        return type(value) is int and value >= 0
+    return type(value) is expected
 
 
 def _parse_cnf(cnf: dict[Any, Any]) -> bytes:
@@ -478,7 +761,7 @@ def _parse_cnf(cnf: dict[Any, Any]) -> bytes:
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if not _is_int(value) or not low <= value <= high:
+    if not (type(value) is int or _is_int(value)) or not low <= value <= high:
         raise InvalidClaims(
             f"{name} must be an integer from {low} to {high}, got {value!r}",
             message_zh=f"{name} 必须是 {low} 到 {high} 之间的整数，收到 {value!r}",
@@ -505,6 +788,22 @@ def _as_bytes(name: str, value: Any) -> bytes | None:
 
 
 def _check_display_name(name: Any, kind: SubjectKind) -> None:
+    if type(name) is str and (name, kind) in _DISPLAY_NAMES_SEEN:
+        return
+    _check_display_name_rules(name, kind)
+    if type(name) is str:
+        if len(_DISPLAY_NAMES_SEEN) >= _DISPLAY_NAMES_REMEMBERED:
+            _DISPLAY_NAMES_SEEN.clear()
+        _DISPLAY_NAMES_SEEN.add((name, kind))
+
+
+#: Names already found to follow the rules (masked names repeat: 李*霞 stands for many people),
+#: so that decoding a credential does not re-run the Unicode checks each time. Bounded.
+_DISPLAY_NAMES_SEEN: set[tuple[str, SubjectKind]] = set()
+_DISPLAY_NAMES_REMEMBERED = 8192
+
+
+def _check_display_name_rules(name: Any, kind: SubjectKind) -> None:
     if not isinstance(name, str) or not name.strip():
         raise InvalidClaims("display_name must be non-empty text", message_zh="显示名不能为空")
     if unicodedata.normalize("NFC", name) != name or any(unicodedata.category(ch)[0] == "C" for ch in name):
@@ -551,18 +850,44 @@ def derive_kid(public_key: bytes) -> bytes:
     issuer the claims name, so it need only be unique among that issuer's keys: the key
     directory refuses (and regenerates) a new key whose kid collides with one it already has.
     """
+    return _derive_kid(bytes(public_key))
+
+
+@functools.lru_cache(maxsize=1024)
+def _derive_kid(public_key: bytes) -> bytes:
     # RFC 9679 §3: thumbprint over the deterministic encoding of the required OKP members.
     cose_key = cbor2.dumps({1: 1, -1: 6, -2: public_key}, canonical=True)
     return hashlib.sha256(cose_key).digest()[:KID_SIZE]
 
 
+#: The protected header {1: -8, 4: h'<kid>'} up to the kid: map(2), alg: EdDSA, kid: bstr(2).
+_PROTECTED_PREFIX = bytes.fromhex("a201270442")
+#: The start of a v1 credential: array(4), bstr(7), then the protected header's prefix.
+_CREDENTIAL_PREFIX = bytes((_MAJOR_ARRAY | 4, _MAJOR_BYTES | (len(_PROTECTED_PREFIX) + KID_SIZE)))
+_CREDENTIAL_PREFIX += _PROTECTED_PREFIX
+_KID_END = len(_CREDENTIAL_PREFIX) + KID_SIZE
+#: RFC 9052 §4.4: array(4), "Signature1" — the start of every Sig_structure we sign.
+_SIG_STRUCTURE_PREFIX = bytes((_MAJOR_ARRAY | 4, _MAJOR_TEXT | 10)) + b"Signature1"
+_SIGNATURE_HEAD = _head(_MAJOR_BYTES, ed25519.SIGNATURE_SIZE)
+_PROTECTED_HEAD = _head(_MAJOR_BYTES, len(_PROTECTED_PREFIX) + KID_SIZE)
+_CREDENTIAL_HEAD = _head(_MAJOR_ARRAY, 4) + _PROTECTED_HEAD
+_EMPTY_MAP_PAYLOAD_HEAD = bytes((_MAJOR_MAP, _MAJOR_BYTES | 24))  # {} then a bstr with a 1-byte length
+#: The bytes of a credential around its payload: everything but the n payload bytes.
+_ENVELOPE_SIZE = _KID_END + 3 + len(_SIGNATURE_HEAD) + ed25519.SIGNATURE_SIZE
+
+
 def _protected_header(kid: bytes) -> bytes:
-    return cbor2.dumps({_HEADER_ALG: COSE_ALG_EDDSA, _HEADER_KID: kid}, canonical=True)
+    return _PROTECTED_PREFIX + kid
 
 
 def sig_structure(protected: bytes, payload: bytes) -> bytes:
     """RFC 9052 §4.4: the bytes Ed25519 signs, ["Signature1", protected, h'', payload]."""
-    return cbor2.dumps(["Signature1", protected, b"", payload])
+    return b"".join((_SIG_STRUCTURE_PREFIX, _bstr(protected), b"\x40", _bstr(payload)))
+
+
+def _cose_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
+    """RFC 9052 §4.2: [protected, unprotected = {}, payload, signature], untagged."""
+    return b"".join((b"\x84", _bstr(protected), b"\xa0", _bstr(payload), _bstr(signature)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -628,10 +953,16 @@ def sign(claims: Claims, key: ed25519.SigningKey, kid: bytes | None = None) -> C
     kid = derive_kid(key.public_key) if kid is None else kid
     if len(kid) != KID_SIZE:
         raise ValueError(f"a kid is {KID_SIZE} bytes")
-    protected = _protected_header(kid)
+    protected = _PROTECTED_PREFIX + kid
     payload = claims.to_cbor()
-    signature = key.sign(sig_structure(protected, payload))
-    raw = cbor2.dumps([protected, {}, payload, signature])
+    payload_head = _head(_MAJOR_BYTES, len(payload))
+    # The Sig_structure and the COSE_Sign1 share the protected header and the payload: their
+    # bytes are joined directly (the same as sig_structure() and _cose_sign1(), which the tests
+    # check against cbor2), because issuing is a hot path.
+    signature = key.sign(
+        b"".join((_SIG_STRUCTURE_PREFIX, _PROTECTED_HEAD, protected, b"\x40", payload_head, payload))
+    )
+    raw = b"".join((_CREDENTIAL_HEAD, protected, b"\xa0", payload_head, payload, _SIGNATURE_HEAD, signature))
     if len(raw) > MAX_CREDENTIAL_BYTES:  # pragma: no cover - claims limits keep it near 260 B
         raise InvalidClaims("the credential would exceed the 1 KiB limit")
     return Credential(claims, kid, signature, protected, payload, raw)
@@ -644,17 +975,24 @@ def decode(data: bytes) -> Credential:
     :class:`UnsupportedAlgorithm`) with a specific reason for every input that is not a
     well-formed v1 credential in deterministic CBOR.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise MalformedCredential("a credential is bytes")
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise MalformedCredential("a credential is bytes", message_zh="安心码的二进制形式必须是字节")
+        data = bytes(data)
     if not data:
         raise MalformedCredential("empty input", message_zh="输入为空")
     if len(data) > MAX_CREDENTIAL_BYTES:
         raise MalformedCredential(
             f"{len(data)} bytes is more than the {MAX_CREDENTIAL_BYTES}-byte limit", message_zh="数据过长"
         )
+    fast = _decode_common_form(data)
+    if fast is not None:
+        return fast
     if data[0] == 0xD2:  # tag 18
-        raise MalformedCredential("a tagged COSE_Sign1 is not the v1 form (untagged, RFC 9052 §4.2)")
+        raise MalformedCredential(
+            "a tagged COSE_Sign1 is not the v1 form (untagged, RFC 9052 §4.2)",
+            message_zh="带标签的 COSE_Sign1 不是 v1 形式（应不带标签）",
+        )
     outer = _loads_canonical(data, "credential")
     if not isinstance(outer, list | tuple) or len(outer) != 4:
         raise MalformedCredential(
@@ -682,6 +1020,36 @@ def decode(data: bytes) -> Credential:
         )
     claims = Claims.from_cbor(payload)
     return Credential(claims, kid, signature, protected, payload, data)
+
+
+def _decode_common_form(data: bytes) -> Credential | None:
+    """The envelope of a well-formed credential checked by its exact bytes, or None.
+
+    Every v1 credential is ``84 47 a2 01 27 04 42 <kid:2> a0 58 <n> <payload:n> 58 40 <sig:64>``
+    (an array of 4; the 7-byte protected header {1: -8, 4: kid}; the empty map; the payload,
+    whose length the claims' limits keep within 24 … 255 bytes, so its head is ``58 n``; the
+    signature). When ``data`` is exactly that, every head is in its shortest form and the
+    reference path of :func:`decode` could only go on to :meth:`Claims.from_cbor`, so this does
+    the same without decoding and re-encoding the envelope; anything else returns None and
+    the reference path words the error.
+    """
+    size = len(data) - _ENVELOPE_SIZE
+    if (
+        24 <= size <= 255
+        and data[_KID_END : _KID_END + 3] == _EMPTY_MAP_PAYLOAD_HEAD + bytes((size,))
+        and data.startswith(_CREDENTIAL_PREFIX)
+        and data[-66:-64] == _SIGNATURE_HEAD
+    ):
+        payload = data[_KID_END + 3 : -66]
+        return Credential(
+            Claims.from_cbor(payload),
+            data[_KID_END - KID_SIZE : _KID_END],
+            data[-64:],
+            data[2:_KID_END],
+            payload,
+            data,
+        )
+    return None
 
 
 # -- text forms ---------------------------------------------------------------------------
