@@ -361,7 +361,8 @@ class Claims:
             and 0 <= self.archive_id <= _JS_SAFE_INTEGER
             and type(self.enterprise_id) is int
             and 0 <= self.enterprise_id <= _JS_SAFE_INTEGER
-            and (self.display_name, self.subject_kind) in _DISPLAY_NAMES_SEEN  # implies both types
+            and type(self.subject_kind) is SubjectKind
+            and (self.display_name, self.subject_kind) in _DISPLAY_NAMES_SEEN
             and type(self.categories) is frozenset
             and (
                 _CATEGORY_SETS[_BITS_OF_SET.get(self.categories, 0)] is self.categories  # decoded: shared
@@ -547,13 +548,18 @@ class Claims:
                 )
         except Exception:  # only a shortcut: the reference path below meets the same input
             pass
-        claims = _claims_from_map(_loads_canonical(payload, "claims"))
-        if claims.to_cbor() != payload:  # deterministic CBOR, but not ours: e.g. a float key -1.0
-            raise MalformedCredential(
-                "claims: deterministic CBOR, but not the v1 encoding of these claims",
-                message_zh="声明：不是这些声明的 v1 编码",
-            )
-        return claims
+        return _claims_reference(payload)
+
+
+def _claims_reference(payload: bytes) -> Claims:
+    """The reference reader of the claims: every rule checked one by one, in the spec's order."""
+    claims = _claims_from_map(_loads_canonical(payload, "claims"))
+    if claims.to_cbor() != payload:  # deterministic CBOR, but not ours: e.g. a float key -1.0
+        raise MalformedCredential(
+            "claims: deterministic CBOR, but not the v1 encoding of these claims",
+            message_zh="声明：不是这些声明的 v1 编码",
+        )
+    return claims
 
 
 def _encode_claims(
@@ -988,12 +994,23 @@ def decode(data: bytes) -> Credential:
     fast = _decode_common_form(data)
     if fast is not None:
         return fast
+    return _decode_reference(data)
+
+
+def _decode_reference(data: bytes) -> Credential:
+    """The reference reader of the envelope: decode, re-encode canonically, compare, then check
+    each member in the spec's order. It words every error :func:`decode` raises."""
     if data[0] == 0xD2:  # tag 18
         raise MalformedCredential(
             "a tagged COSE_Sign1 is not the v1 form (untagged, RFC 9052 §4.2)",
             message_zh="带标签的 COSE_Sign1 不是 v1 形式（应不带标签）",
         )
     outer = _loads_canonical(data, "credential")
+    if isinstance(outer, cbor2.CBORTag):
+        raise MalformedCredential(
+            f"a credential behind CBOR tag {outer.tag} is not the v1 form (untagged COSE_Sign1)",
+            message_zh=f"带 CBOR 标签 {outer.tag} 的数据不是 v1 形式（应为不带标签的 COSE_Sign1）",
+        )
     if not isinstance(outer, list | tuple) or len(outer) != 4:
         raise MalformedCredential(
             "not a COSE_Sign1 structure (an array of four)", message_zh="不是 COSE_Sign1 结构"
@@ -1110,8 +1127,14 @@ def parse_text(text: str) -> bytes:
         raise MalformedCredential("the text is far longer than any credential", message_zh="文本过长")
     if value[:8].lower().startswith(("https://", "http://")):
         return from_decimal(_payload_from_url(value))
-    if value[:2] == "84" and len(value) % 2 == 0 and _HEX.fullmatch(value):
-        return bytes.fromhex(value)
+    if value[:2] == "84" and _HEX.fullmatch(value):
+        if len(value) % 2 == 0:
+            return bytes.fromhex(value)
+        if not value.isdigit():
+            raise MalformedCredential(
+                "the hex form has an odd number of digits (truncated?)",
+                message_zh="十六进制形式的位数为奇数（不完整？）",
+            )
     if value.isascii() and value.isdigit():
         return from_decimal(value)
     raise MalformedCredential(
