@@ -127,7 +127,11 @@ def encoding_candidates(raw: bytes) -> Iterator[tuple[str, list[str | bytes], st
     prefix = f"{BASE}/v/"
     upper = prefix.upper()
     decimal = fmt.to_decimal(raw)
-    yield "**decimal digits, numeric mode** (chosen: 7-byte groups as 17 digits)", [upper, decimal], "alnum + numeric"
+    yield (
+        "**decimal digits, numeric mode** (chosen: 7-byte groups as 17 digits)",
+        [upper, decimal],
+        "alnum + numeric",
+    )
     yield "decimal digits, prefix kept lower-case", [prefix, decimal], "byte + numeric"
     yield (
         "base64url as digit pairs, numeric mode (SMART Health Cards' `shc:/` scheme)",
@@ -225,7 +229,12 @@ def layout_table(name: str) -> str:
     add(2, 1, "map(2)", "")
     add(3, 2, "1: -8", "alg: EdDSA (RFC 9053 §2.2)")
     kid_at = 5
-    add(kid_at, 2 + fmt.KID_SIZE, f"4: h'{v['kid']}'", "kid: RFC 9679 thumbprint of the issuer key, first 2 bytes")
+    add(
+        kid_at,
+        2 + fmt.KID_SIZE,
+        f"4: h'{v['kid']}'",
+        "kid: RFC 9679 thumbprint of the issuer key, first 2 bytes",
+    )
     at = 1 + phead + plen
     add(at, 1, "map(0)", "unprotected header: empty")
     at += 1
@@ -240,11 +249,20 @@ def layout_table(name: str) -> str:
         key, key_len = _item(raw, at)
         if key == 8:  # cnf: a nested map, shown whole
             inner_end = at + key_len + 1 + 1 + 1 + 2 + 2 + 2 + 32
-            add(at, inner_end - at, "8: {1: {1: 1, -1: 6, -2: h'…'}}", f"cnf: holder key (Ed25519 OKP COSE_Key) {v['claims']['holder_key'][:16]}…")
+            add(
+                at,
+                inner_end - at,
+                "8: {1: {1: 1, -1: 6, -2: h'…'}}",
+                f"cnf: holder key (Ed25519 OKP COSE_Key) {v['claims']['holder_key'][:16]}…",
+            )
             at = inner_end
             continue
         value, value_len = _item(raw, at + key_len)
-        shown = f'"{value}"' if isinstance(value, str) else (f"h'{value.hex()}'" if isinstance(value, bytes) else value)
+        shown = (
+            f'"{value}"'
+            if isinstance(value, str)
+            else (f"h'{value.hex()}'" if isinstance(value, bytes) else value)
+        )
         add(at, key_len + value_len, f"{key}: {shown}", f"{_CLAIM_NAMES[key]}: {_claim_meaning(key, value)}")
         at += key_len + value_len
     _, length, head = _head(raw, at)
