@@ -533,7 +533,7 @@ class Claims:
                 and issued <= MAX_DAY
                 and expires <= MAX_DAY
             ):
-                return cls(  # positional, in field order: this is the verifier's hot path
+                return _new_claims(  # in field order; validated as Claims() validates
                     issuer_code,
                     serial,
                     _KIND_OF_TYPE[type_],
@@ -582,15 +582,31 @@ def _encode_claims(
     (8 = 0x08), then type (-1 = 0x20) … card_uid (-10 = 0x29). The tests check these bytes
     against cbor2's canonical encoding of the same map for generated claims.
     """
-    parts = [_head(_MAJOR_MAP, 9 + (card_uid is not None) + (holder_key is not None))]
+    count = 9 + (card_uid is not None) + (holder_key is not None)
+    # type (1 or 2) and issuer_code (110000 … 829999: always a 4-byte head) have one shape;
+    # a value of another shape gives bytes no accepted payload has, or struct.error.
+    start = _PACK_START(_MAJOR_MAP | count, 0x20, type_, 0x21, _MAJOR_UINT | 26, issuer_code)
     if holder_key is not None:
         # RFC 8747 §3.2: cnf with a COSE_Key (RFC 9053 §7.2: kty OKP = 1, crv Ed25519 = 6).
-        parts.append(_CNF_PREFIX + holder_key)
-    parts += (
-        b"\x20",
-        _ONE_BYTE[type_],  # 1 or 2; anything else cannot match a payload the decoder accepts
-        b"\x21",
-        _PACK_4(_MAJOR_UINT | 26, issuer_code),  # 110000 … 829999 always takes the 4-byte head
+        start = start[:1] + _CNF_PREFIX + holder_key + start[1:]
+    if categories < 24 and 0x100 <= issued_day <= 0xFFFF and 0x100 <= expires_day <= 0xFFFF:
+        # The common tail: categories in the head byte, dates 1970-09 … 2149 in 2-byte heads.
+        tail = _PACK_TAIL(
+            0x26, categories, 0x27, _MAJOR_UINT | 25, issued_day, 0x28, _MAJOR_UINT | 25, expires_day
+        )
+    else:
+        tail = b"".join(
+            (
+                b"\x26",
+                _head(_MAJOR_UINT, categories),
+                b"\x27",
+                _head(_MAJOR_UINT, issued_day),
+                b"\x28",
+                _head(_MAJOR_UINT, expires_day),
+            )
+        )
+    parts = [
+        start,
         b"\x22",
         _head(_MAJOR_UINT, serial),
         b"\x23",
@@ -600,16 +616,15 @@ def _encode_claims(
         b"\x25",
         _head(_MAJOR_TEXT, len(display_name)),
         display_name,
-        b"\x26",
-        _head(_MAJOR_UINT, categories),
-        b"\x27",
-        _head(_MAJOR_UINT, issued_day),
-        b"\x28",
-        _head(_MAJOR_UINT, expires_day),
-    )
+        tail,
+    ]
     if card_uid is not None:
         parts += (b"\x29", _head(_MAJOR_BYTES, len(card_uid)), card_uid)
     return b"".join(parts)
+
+
+_PACK_START = struct.Struct(">BBBBBI").pack
+_PACK_TAIL = struct.Struct(">BBBBHBBH").pack
 
 
 def _bits_of(categories: frozenset[Category]) -> int:
@@ -954,6 +969,66 @@ def _normalise_base(base_url: str) -> str:
     return base
 
 
+# Fast constructors for the hot paths: object.__new__ and the slots' own descriptors, which
+# cost half of a frozen dataclass's __init__ (it goes through object.__setattr__ per field).
+# They build exactly what the dataclass __init__ builds: Claims runs the same __post_init__.
+_SET_ISSUER_CODE, _SET_SERIAL, _SET_SUBJECT_KIND, _SET_ARCHIVE_ID, _SET_ENTERPRISE_ID = (
+    Claims.__dict__[name].__set__
+    for name in ("issuer_code", "serial", "subject_kind", "archive_id", "enterprise_id")
+)
+_SET_DISPLAY_NAME, _SET_CATEGORIES, _SET_ISSUED_AT, _SET_EXPIRES_AT, _SET_CARD_UID, _SET_HOLDER_KEY = (
+    Claims.__dict__[name].__set__
+    for name in ("display_name", "categories", "issued_at", "expires_at", "card_uid", "holder_key")
+)
+_SET_CLAIMS, _SET_KID, _SET_SIGNATURE, _SET_PROTECTED, _SET_PAYLOAD, _SET_RAW = (
+    Credential.__dict__[name].__set__
+    for name in ("claims", "kid", "signature", "protected", "payload", "raw")
+)
+_new_object = object.__new__
+
+
+def _new_claims(
+    issuer_code: int,
+    serial: int,
+    subject_kind: SubjectKind,
+    archive_id: int,
+    enterprise_id: int,
+    display_name: str,
+    categories: frozenset[Category],
+    issued_at: datetime,
+    expires_at: datetime,
+    card_uid: bytes | None,
+    holder_key: bytes | None,
+) -> Claims:
+    claims: Claims = _new_object(Claims)
+    _SET_ISSUER_CODE(claims, issuer_code)
+    _SET_SERIAL(claims, serial)
+    _SET_SUBJECT_KIND(claims, subject_kind)
+    _SET_ARCHIVE_ID(claims, archive_id)
+    _SET_ENTERPRISE_ID(claims, enterprise_id)
+    _SET_DISPLAY_NAME(claims, display_name)
+    _SET_CATEGORIES(claims, categories)
+    _SET_ISSUED_AT(claims, issued_at)
+    _SET_EXPIRES_AT(claims, expires_at)
+    _SET_CARD_UID(claims, card_uid)
+    _SET_HOLDER_KEY(claims, holder_key)
+    claims.__post_init__()
+    return claims
+
+
+def _new_credential(
+    claims: Claims, kid: bytes, signature: bytes, protected: bytes, payload: bytes, raw: bytes
+) -> Credential:
+    credential: Credential = _new_object(Credential)
+    _SET_CLAIMS(credential, claims)
+    _SET_KID(credential, kid)
+    _SET_SIGNATURE(credential, signature)
+    _SET_PROTECTED(credential, protected)
+    _SET_PAYLOAD(credential, payload)
+    _SET_RAW(credential, raw)
+    return credential
+
+
 def sign(claims: Claims, key: ed25519.SigningKey, kid: bytes | None = None) -> Credential:
     """Sign ``claims`` with an issuer key; the kid defaults to :func:`derive_kid` of its public key."""
     kid = derive_kid(key.public_key) if kid is None else kid
@@ -971,7 +1046,7 @@ def sign(claims: Claims, key: ed25519.SigningKey, kid: bytes | None = None) -> C
     raw = b"".join((_CREDENTIAL_HEAD, protected, b"\xa0", payload_head, payload, _SIGNATURE_HEAD, signature))
     if len(raw) > MAX_CREDENTIAL_BYTES:  # pragma: no cover - claims limits keep it near 260 B
         raise InvalidClaims("the credential would exceed the 1 KiB limit")
-    return Credential(claims, kid, signature, protected, payload, raw)
+    return _new_credential(claims, kid, signature, protected, payload, raw)
 
 
 def decode(data: bytes) -> Credential:
@@ -1058,7 +1133,7 @@ def _decode_common_form(data: bytes) -> Credential | None:
         and data[-66:-64] == _SIGNATURE_HEAD
     ):
         payload = data[_KID_END + 3 : -66]
-        return Credential(
+        return _new_credential(
             Claims.from_cbor(payload),
             data[_KID_END - KID_SIZE : _KID_END],
             data[-64:],
@@ -1081,10 +1156,13 @@ _GROUP_DIGITS = _DIGITS_FOR[_GROUP_BYTES]
 
 def to_decimal(data: bytes) -> str:
     """Bytes as decimal digits for QR numeric mode (2.43 digits a byte)."""
-    out = []
-    for start in range(0, len(data), _GROUP_BYTES):
-        group = data[start : start + _GROUP_BYTES]
-        out.append(str(int.from_bytes(group, "big")).zfill(_DIGITS_FOR[len(group)]))
+    full = len(data) - len(data) % _GROUP_BYTES
+    out = [
+        str(int.from_bytes(data[at : at + _GROUP_BYTES], "big")).zfill(_GROUP_DIGITS)
+        for at in range(0, full, _GROUP_BYTES)
+    ]
+    if full < len(data):
+        out.append(str(int.from_bytes(data[full:], "big")).zfill(_DIGITS_FOR[len(data) - full]))
     return "".join(out)
 
 
@@ -1096,18 +1174,23 @@ def from_decimal(text: str) -> bytes:
         )
     full, rest = divmod(len(text), _GROUP_DIGITS)
     if rest and rest not in _BYTES_FOR:
-        raise MalformedCredential("the decimal form has a length no byte string encodes to (truncated?)")
-    out = bytearray()
-    sizes = [_GROUP_BYTES] * full + ([_BYTES_FOR[rest]] if rest else [])
-    position = 0
-    for size in sizes:
-        digits = _DIGITS_FOR[size]
-        value = int(text[position : position + digits])
-        position += digits
-        if value >= 256**size:
-            raise MalformedCredential("the decimal form has a group out of range")
-        out += value.to_bytes(size, "big")
-    return bytes(out)
+        raise MalformedCredential(
+            "the decimal form has a length no byte string encodes to (truncated?)",
+            message_zh="数字形式的长度不对（不完整？）",
+        )
+    end = full * _GROUP_DIGITS
+    try:
+        groups = [
+            int(text[at : at + _GROUP_DIGITS]).to_bytes(_GROUP_BYTES, "big")
+            for at in range(0, end, _GROUP_DIGITS)
+        ]
+        if rest:
+            groups.append(int(text[end:]).to_bytes(_BYTES_FOR[rest], "big"))
+    except OverflowError:  # a group whose value does not fit its bytes
+        raise MalformedCredential(
+            "the decimal form has a group out of range", message_zh="数字形式中有一组超出范围"
+        ) from None
+    return b"".join(groups)
 
 
 _HEX = re.compile(r"[0-9a-fA-F]+")

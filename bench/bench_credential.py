@@ -12,6 +12,7 @@ Run: ``python -m bench credential`` (writes the ``credential`` block of docs/ben
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -28,10 +29,10 @@ from anxinma.verifier import Verifier
 from bench._report import write_section
 
 SEED = bytes(range(32))
-BASE_URL = "https://v.nbanxin.gov.cn"  # a 16-character verify host
+BASE_URL = "https://v.anxinma.gov.cn"  # a 16-character verify host, as in tests/vectors
 TARGET = 0.80
-ROUNDS = 15
-BATCH_SECONDS = 0.05
+ROUNDS = 25
+BATCH_SECONDS = 0.03
 
 
 def typical_claims() -> fmt.Claims:
@@ -62,8 +63,9 @@ def _calibrate(func: Callable[[], object]) -> int:
         batch *= 2
 
 
-def interleaved_rates(funcs: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median calls per second of each function, measured round-robin over ROUNDS rounds."""
+def interleaved_samples(funcs: dict[str, Callable[[], object]]) -> dict[str, list[float]]:
+    """Calls per second of each function in each of ROUNDS rounds, measured round-robin, so
+    that sample *i* of every function was taken at nearly the same moment."""
     batches = {name: _calibrate(func) for name, func in funcs.items()}
     samples: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(ROUNDS):
@@ -73,10 +75,19 @@ def interleaved_rates(funcs: dict[str, Callable[[], object]]) -> dict[str, float
             for _ in range(batch):
                 func()
             samples[name].append(batch / (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+def paired_ratio(samples: dict[str, list[float]], name: str, baselines: tuple[str, ...]) -> float:
+    """Median over the rounds of (rate of ``name``) / (fastest baseline in the same round):
+    a neighbour that slows one round slows both sides of its ratio."""
+    return statistics.median(
+        rate / max(samples[b][i] for b in baselines) for i, rate in enumerate(samples[name])
+    )
 
 
 def main() -> None:
+    load = os.getloadavg()[0]
     claims = typical_claims()
     key = ed25519.SigningKey(SEED)
     kid = fmt.derive_kid(key.public_key)
@@ -101,7 +112,7 @@ def main() -> None:
     def verifier_verify() -> None:
         verifier.verify(raw)
 
-    rates = interleaved_rates(
+    samples = interleaved_samples(
         {
             "raw_sign_libsodium": lambda: crypto_sign(message, nacl_secret)[:64],
             "raw_sign_openssl": lambda: openssl_private.sign(message),
@@ -115,32 +126,39 @@ def main() -> None:
         }
     )
     qr_times = _qr_render_times(cred)
+    rates = {name: statistics.median(values) for name, values in samples.items()}
+    signs = ("raw_sign_libsodium", "raw_sign_openssl")
+    verifies = ("raw_verify_libsodium", "raw_verify_openssl")
+    issue_ratio = paired_ratio(samples, "credential_issue", signs)
+    verify_ratio = paired_ratio(samples, "credential_verify", verifies)
 
-    best_sign = max(rates["raw_sign_libsodium"], rates["raw_sign_openssl"])
-    best_verify = max(rates["raw_verify_libsodium"], rates["raw_verify_openssl"])
-    issue_ratio = rates["credential_issue"] / best_sign
-    verify_ratio = rates["credential_verify"] / best_verify
-
-    def row(label: str, name: str, against: float | None = None, target: bool = False) -> str:
+    def row(label: str, name: str, baselines: tuple[str, ...] = (), target: bool = False) -> str:
         rate = rates[name]
-        ratio = f"{rate / against:.0%}" if against else ""
-        verdict = ("met" if rate / against >= TARGET else "**missed**") if target and against else ""
-        return f"| {label} | {rate:,.0f} | {1e6 / rate:.1f} | {ratio} | {verdict} |"
+        ratio = paired_ratio(samples, name, baselines) if baselines else None
+        best = max(samples[name]) / max(max(samples[b]) for b in baselines) if baselines else None
+        shown = f"{ratio:.0%}" if ratio is not None else ""
+        best_shown = f"{best:.0%}" if best is not None else ""
+        verdict = ("met" if ratio >= TARGET else "**missed**") if target and ratio is not None else ""
+        return f"| {label} | {rate:,.0f} | {1e6 / rate:.1f} | {shown} | {best_shown} | {verdict} |"
 
     lines = [
         f"Typical worker credential ({len(raw)} bytes), Ed25519 seam backend: `{ed25519.BACKEND}`; "
-        f"{ROUNDS} interleaved rounds, medians. Target: >= {TARGET:.0%} of the fastest raw binding.",
+        f"{ROUNDS} interleaved rounds; rates are medians, ratios the median of each round's ratio to the "
+        f"fastest raw binding in that round. Target: >= {TARGET:.0%}. Load average at the start: "
+        f"{load:.2f} on {os.cpu_count()} cores (other work on the machine slows the interpreter more than "
+        "the C of the raw calls, so a loaded machine lowers the ratios; the best-round column shows "
+        "the least disturbed figures).",
         "",
-        "| operation | per second | µs each | of fastest raw | target |",
-        "| --- | ---: | ---: | ---: | --- |",
-        row("raw sign, libsodium (PyNaCl)", "raw_sign_libsodium", best_sign),
-        row("raw sign, OpenSSL (cryptography)", "raw_sign_openssl", best_sign),
-        row("**credential issue** (claims → signed COSE_Sign1)", "credential_issue", best_sign, True),
-        row("raw verify, libsodium (PyNaCl)", "raw_verify_libsodium", best_verify),
-        row("raw verify, OpenSSL (cryptography)", "raw_verify_openssl", best_verify),
-        row("**credential verify** (decode + signature, binary)", "credential_verify", best_verify, True),
-        row("credential verify from the URL form", "credential_verify_url", best_verify),
-        row("`Verifier.verify` (trust list, key, signature, dates)", "verifier_verify", best_verify),
+        "| operation | per second | µs each | of fastest raw (paired median) | best round vs best round | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        row("raw sign, libsodium (PyNaCl)", "raw_sign_libsodium", signs),
+        row("raw sign, OpenSSL (cryptography)", "raw_sign_openssl", signs),
+        row("**credential issue** (claims → signed COSE_Sign1)", "credential_issue", signs, True),
+        row("raw verify, libsodium (PyNaCl)", "raw_verify_libsodium", verifies),
+        row("raw verify, OpenSSL (cryptography)", "raw_verify_openssl", verifies),
+        row("**credential verify** (decode + signature, binary)", "credential_verify", verifies, True),
+        row("credential verify from the URL form", "credential_verify_url", verifies),
+        row("`Verifier.verify` (trust list, key, signature, dates)", "verifier_verify", verifies),
         row("decode only (no signature)", "decode_only"),
         "",
         f"Issue at {issue_ratio:.0%} of raw sign, verify at {verify_ratio:.0%} of raw verify. libsodium "
