@@ -81,6 +81,7 @@ def issuer_entry(info: IssuerInfo, records: list[KeyRecord]) -> dict[str, Any]:
         else:
             item = public_jwk(record.public_key, record.kid)
         item["status"] = record.status.value
+        item["valid_from"] = record.created_at.isoformat()
         item["valid_to"] = record.valid_to.isoformat() if record.valid_to else None
         keys.append(item)
     return {"code": info.code, "name": info.name, "base_url": info.base_url, "keys": keys}

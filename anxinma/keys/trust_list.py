@@ -5,7 +5,7 @@ root public key and keep the highest sequence number they have accepted, so a re
 older list (one that still trusted a key since declared compromised) is refused.
 
 Claims: ``iss`` ("anxinma-root"), ``seq``, ``iat``, ``exp``, ``issuers``: a list of
-``{code, name, base_url, keys: [JWK + status, valid_to]}``. A compromised key stays in the
+``{code, name, base_url, keys: [JWK + status, valid_from, valid_to]}`` (docs/keys.md). A compromised key stays in the
 list without its public key, so a verifier can say *why* it no longer verifies.
 """
 
@@ -45,10 +45,13 @@ DEFAULT_VALIDITY = timedelta(days=30)
 
 @dataclass(frozen=True)
 class TrustedKey:
+    """One issuer key as the trust list states it."""
+
     kid: bytes
     public_key: bytes | None  # None once compromised: nothing may verify under it
     status: KeyStatus
-    valid_to: datetime | None
+    valid_to: datetime | None  # when it was retired or declared compromised
+    valid_from: datetime | None = None  # when it was made (lists before this field have none)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,8 @@ def _trusted_issuer(entry: dict[str, Any]) -> TrustedIssuer:
         status = KeyStatus(key["status"])
         public = None if status is KeyStatus.COMPROMISED else public_key_from_jwk(key)
         valid_to = datetime.fromisoformat(key["valid_to"]) if key.get("valid_to") else None
-        keys[kid] = TrustedKey(kid, public, status, valid_to)
+        valid_from = datetime.fromisoformat(key["valid_from"]) if key.get("valid_from") else None
+        keys[kid] = TrustedKey(kid, public, status, valid_to, valid_from)
     return TrustedIssuer(int(entry["code"]), str(entry["name"]), str(entry.get("base_url") or ""), keys)
 
 

@@ -43,7 +43,9 @@ def test_the_trust_list_claims_name_issuers_keys_sequence_and_dates(ningbo: KeyD
     (entry,) = claims["issuers"]
     assert entry["code"] == 330200 and entry["base_url"] == "http://127.0.0.1:8600"
     (key,) = entry["keys"]
-    assert {"kid", "kty", "crv", "x", "status", "valid_to"} <= set(key)
+    assert {"kid", "kty", "crv", "x", "status", "valid_from", "valid_to"} <= set(key)
+    listed = TrustList.load(build_trust_list(ningbo), ningbo.root_public_key).issuers[330200].keys
+    assert listed[ningbo.signing_kid].valid_from == ningbo.key(ningbo.signing_kid).created_at
 
 
 def test_each_trust_list_takes_the_next_sequence_number(ningbo: KeyDirectory) -> None:
