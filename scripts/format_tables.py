@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from anxinma import credential as fmt  # noqa: E402
+from anxinma.credential import values  # noqa: E402
 
 DOC = ROOT / "docs" / "format.md"
 VECTORS = ROOT / "tests" / "vectors"
@@ -201,7 +202,7 @@ def _claim_meaning(key: int, value: Any) -> str:
         version, kind = fmt.CREDENTIAL_TYPES[value]
         return f"format v{version}, {kind.value}"
     if key in (-8, -9):
-        return f"day {value} = {fmt._from_day(value).date().isoformat()} (UTC+8)"
+        return f"day {value} = {values._from_day(value).date().isoformat()} (UTC+8)"
     if key == -7:
         names = "、".join(c.zh for c in sorted(fmt.categories_from_bits(value), key=lambda c: c.bit))
         return f"0b{value:07b}: {names}"
