@@ -121,6 +121,13 @@ class KeyDirectory:
                 f"{directory} already holds keys; nothing was changed",
                 message_zh=f"{directory} 已有密钥，未做任何修改",
             )
+        leftovers = sorted(p.name for p in directory.glob("*.key.pem")) if directory.is_dir() else []
+        if leftovers:
+            raise KeyStoreError(
+                f"{directory} holds key files but no keyring ({', '.join(leftovers)}): an interrupted "
+                "init? Move them away first; nothing was changed",
+                message_zh=f"{directory} 中有私钥文件但没有 keyring.json（初始化曾中断？），请先移走；未做任何修改",
+            )
         if not insecure_dev and not passphrase:
             raise KeyStoreError(
                 f"set {PASSPHRASE_ENV} to encrypt the private keys (or pass --insecure-dev for a throw-away "

@@ -172,3 +172,15 @@ def test_the_root_public_key_is_a_pem_verifiers_can_pin(ningbo: KeyDirectory) ->
         loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         == ningbo.root_public_key
     )
+
+
+def test_init_refuses_a_directory_left_half_made_by_an_interrupted_init(
+    tmp_path: Path, passphrase: str
+) -> None:
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    (directory / "root.key.pem").write_bytes(b"left over")
+    with pytest.raises(KeyStoreError, match="interrupted") as caught:
+        KeyDirectory.init(directory)
+    assert "中断" in caught.value.message_zh
+    assert (directory / "root.key.pem").read_bytes() == b"left over"
