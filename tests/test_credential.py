@@ -8,6 +8,7 @@ signing the claims with the seed must give the very same bytes.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def test_a_malformed_credential_gives_its_specific_error(case: dict[str, Any]) -
     assert type(caught.value) is expected
     assert caught.value.code == case["code"]
     assert case["message_contains"] in caught.value.message
-    assert caught.value.message_zh  # a person reads Chinese first
+    assert re.search(r"[\u4e00-\u9fff]", caught.value.message_zh)  # a person reads Chinese first
     assert "错误" not in caught.value.message  # the CLI adds its own prefix
 
 
@@ -174,6 +175,7 @@ def test_a_malformed_text_form_gives_its_specific_error(case: dict[str, Any]) ->
     assert type(caught.value).__name__ == case["error"]
     assert caught.value.code == case["code"]
     assert case["message_contains"] in caught.value.message
+    assert re.search(r"[\u4e00-\u9fff]", caught.value.message_zh)
 
 
 def test_the_negative_vectors_cover_every_malformed_input_class_of_the_issue() -> None:

@@ -140,11 +140,16 @@ class Claims:
         _check_int("archive_id", self.archive_id, 0, _JS_SAFE_INTEGER)
         _check_int("enterprise_id", self.enterprise_id, 0, _JS_SAFE_INTEGER)
         if type(self.subject_kind) is not SubjectKind:
-            raise InvalidClaims(f"subject_kind must be worker or enterprise, got {self.subject_kind!r}")
+            raise InvalidClaims(
+                f"subject_kind must be worker or enterprise, got {self.subject_kind!r}",
+                message_zh=f"subject_kind 必须是 worker 或 enterprise，收到 {self.subject_kind!r}",
+            )
         _check_display_name(self.display_name, self.subject_kind)
         categories = self.categories
         if type(categories) is not frozenset or not all(type(c) is Category for c in categories):
-            raise InvalidClaims("categories must be a frozenset of Category")
+            raise InvalidClaims(
+                "categories must be a frozenset of Category", message_zh="服务类别必须是 Category 的集合"
+            )
         if not categories and self.subject_kind is SubjectKind.WORKER:
             raise InvalidClaims(
                 "a worker credential names at least one service category",
@@ -175,11 +180,14 @@ class Claims:
     def from_mapping(cls, data: Mapping[str, Any]) -> Claims:
         """Build claims from the JSON field names; raises :class:`InvalidClaims` naming the field."""
         if not isinstance(data, Mapping):
-            raise InvalidClaims("claims must be a JSON object")
+            raise InvalidClaims("claims must be a JSON object", message_zh="声明必须是 JSON 对象")
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise InvalidClaims(f"unknown claim field(s): {', '.join(sorted(unknown))}")
+            raise InvalidClaims(
+                f"unknown claim field(s): {', '.join(sorted(unknown))}",
+                message_zh=f"未知字段：{', '.join(sorted(unknown))}",
+            )
         required = known - {"card_uid", "holder_key", "subject_kind"}
         missing = required - set(data)
         if missing:
@@ -190,10 +198,13 @@ class Claims:
         try:
             kind = SubjectKind(data.get("subject_kind", "worker"))
         except ValueError as exc:
-            raise InvalidClaims("subject_kind must be 'worker' or 'enterprise'") from exc
+            raise InvalidClaims(
+                "subject_kind must be 'worker' or 'enterprise'",
+                message_zh="subject_kind 必须是 worker 或 enterprise",
+            ) from exc
         raw_categories = data["categories"]
         if isinstance(raw_categories, str) or not isinstance(raw_categories, Iterable):
-            raise InvalidClaims("categories must be a list")
+            raise InvalidClaims("categories must be a list", message_zh="服务类别必须是列表")
         return cls(
             issuer_code=_as_int("issuer_code", data["issuer_code"]),
             serial=_as_int("serial", data["serial"]),
@@ -526,7 +537,10 @@ def _parse_cnf(cnf: dict[Any, Any]) -> bytes:
         or not isinstance(key[-2], bytes)
         or len(key[-2]) != ed25519.PUBLIC_KEY_SIZE
     ):
-        raise MalformedCredential("cnf must hold exactly one Ed25519 OKP COSE_Key")
+        raise MalformedCredential(
+            "cnf must hold exactly one Ed25519 OKP COSE_Key",
+            message_zh="cnf 必须恰好包含一个 Ed25519 OKP 公钥",
+        )
     return bytes(key[-2])
 
 

@@ -174,7 +174,9 @@ def sign(claims: Claims, key: ed25519.SigningKey, kid: bytes | None = None) -> C
     )
     raw = b"".join((_CREDENTIAL_HEAD, protected, b"\xa0", payload_head, payload, _SIGNATURE_HEAD, signature))
     if len(raw) > MAX_CREDENTIAL_BYTES:  # pragma: no cover - claims limits keep it near 260 B
-        raise InvalidClaims("the credential would exceed the 1 KiB limit")
+        raise InvalidClaims(
+            "the credential would exceed the 1 KiB limit", message_zh="安心码将超过 1 KiB 上限"
+        )
     return _new_credential(claims, kid, signature, protected, payload, raw)
 
 
@@ -221,14 +223,18 @@ def _decode_reference(data: bytes) -> Credential:
         )
     protected, unprotected, payload, signature = outer
     if not isinstance(protected, bytes) or not isinstance(payload, bytes) or not isinstance(signature, bytes):
-        raise MalformedCredential("COSE_Sign1 members have the wrong types")
+        raise MalformedCredential(
+            "COSE_Sign1 members have the wrong types", message_zh="COSE_Sign1 成员类型错误"
+        )
     if unprotected != {}:
-        raise MalformedCredential("the unprotected header must be empty in v1")
+        raise MalformedCredential(
+            "the unprotected header must be empty in v1", message_zh="v1 的非保护头必须为空"
+        )
     if len(signature) != ed25519.SIGNATURE_SIZE:
-        raise MalformedCredential("an Ed25519 signature is 64 bytes")
+        raise MalformedCredential("an Ed25519 signature is 64 bytes", message_zh="Ed25519 签名必须是 64 字节")
     header = loads_canonical(protected, "protected header")
     if not isinstance(header, dict):
-        raise MalformedCredential("the protected header is not a map")
+        raise MalformedCredential("the protected header is not a map", message_zh="保护头不是映射")
     alg = header.get(_HEADER_ALG)
     if alg != COSE_ALG_EDDSA:
         raise UnsupportedAlgorithm(
@@ -237,7 +243,8 @@ def _decode_reference(data: bytes) -> Credential:
     kid = header.get(_HEADER_KID)
     if set(header) != {_HEADER_ALG, _HEADER_KID} or not isinstance(kid, bytes) or len(kid) != KID_SIZE:
         raise MalformedCredential(
-            f"the protected header must be exactly {{alg: EdDSA, kid: {KID_SIZE} bytes}}"
+            f"the protected header must be exactly {{alg: EdDSA, kid: {KID_SIZE} bytes}}",
+            message_zh=f"保护头必须恰为 {{alg: EdDSA, kid: {KID_SIZE} 字节}}",
         )
     claims = Claims.from_cbor(payload)
     return Credential(claims, kid, signature, protected, payload, data)

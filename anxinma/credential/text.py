@@ -69,7 +69,7 @@ def parse_text(text: str) -> bytes:
     CBOR head of a four-element array; decimal digits always begin ``37``).
     """
     if not isinstance(text, str):
-        raise MalformedCredential("a text form is a string")
+        raise MalformedCredential("a text form is a string", message_zh="文本形式必须是字符串")
     value = text.strip()
     if not value:
         raise MalformedCredential("empty input", message_zh="输入为空")

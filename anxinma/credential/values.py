@@ -203,7 +203,10 @@ def parse_when(value: Any, field_name: str) -> datetime:
                 message_zh=f"{field_name}：不是 ISO 8601 日期或时间：{value!r}",
             ) from exc
     else:
-        raise InvalidClaims(f"{field_name}: expected a date, got {type(value).__name__}")
+        raise InvalidClaims(
+            f"{field_name}: expected a date, got {type(value).__name__}",
+            message_zh=f"{field_name}：应为日期，收到 {type(value).__name__}",
+        )
     if parsed.tzinfo is None:
         raise InvalidClaims(
             f"{field_name}: a time needs its UTC offset (e.g. +08:00)",
@@ -241,7 +244,7 @@ def _as_bytes(name: str, value: Any) -> bytes | None:
     try:
         return bytes.fromhex(str(value).replace(":", ""))
     except ValueError as exc:
-        raise InvalidClaims(f"{name} must be hex") from exc
+        raise InvalidClaims(f"{name} must be hex", message_zh=f"{name} 必须是十六进制") from exc
 
 
 def _check_display_name(name: Any, kind: SubjectKind) -> None:
@@ -264,10 +267,16 @@ def _check_display_name_rules(name: Any, kind: SubjectKind) -> None:
     if not isinstance(name, str) or not name.strip():
         raise InvalidClaims("display_name must be non-empty text", message_zh="显示名不能为空")
     if unicodedata.normalize("NFC", name) != name or any(unicodedata.category(ch)[0] == "C" for ch in name):
-        raise InvalidClaims("display_name must be NFC-normalised text without control characters")
+        raise InvalidClaims(
+            "display_name must be NFC-normalised text without control characters",
+            message_zh="显示名必须是 NFC 规范化文本，且不含控制字符",
+        )
     limit = 24 if kind is SubjectKind.WORKER else 64
     if len(name.encode()) > limit:
-        raise InvalidClaims(f"display_name is longer than {limit} bytes of UTF-8")
+        raise InvalidClaims(
+            f"display_name is longer than {limit} bytes of UTF-8",
+            message_zh=f"显示名超过 {limit} 字节（UTF-8）",
+        )
     if _DIGIT_RUN.search(name):
         raise InvalidClaims(
             "display_name must not contain a number that could be an identity or phone number",

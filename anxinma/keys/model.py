@@ -113,16 +113,27 @@ def validate_issuer_entry(entry: Any) -> dict[str, Any]:
     for key in entry["keys"]:
         kid = key.get("kid") if isinstance(key, dict) else None
         if not isinstance(kid, str) or len(kid) != 2 * KID_SIZE:
-            raise TrustListError(f"issuer {code}: a kid is {KID_SIZE} bytes in hex")
+            raise TrustListError(
+                f"issuer {code}: a kid is {KID_SIZE} bytes in hex",
+                message_zh=f"签发机构 {code}：密钥标识须为 {KID_SIZE} 字节的十六进制",
+            )
         if kid in seen:
-            raise TrustListError(f"issuer {code}: kid {kid} appears twice")
+            raise TrustListError(
+                f"issuer {code}: kid {kid} appears twice", message_zh=f"签发机构 {code}：密钥 {kid} 重复"
+            )
         seen.add(kid)
         try:
             status = KeyStatus(key.get("status"))
         except ValueError as exc:
-            raise TrustListError(f"issuer {code}: key {kid} has an unknown status") from exc
+            raise TrustListError(
+                f"issuer {code}: key {kid} has an unknown status",
+                message_zh=f"签发机构 {code}：密钥 {kid} 状态未知",
+            ) from exc
         if status is not KeyStatus.COMPROMISED:
             public = public_key_from_jwk(key)
             if derive_kid(public).hex() != kid:
-                raise TrustListError(f"issuer {code}: kid {kid} is not derived from its key")
+                raise TrustListError(
+                    f"issuer {code}: kid {kid} is not derived from its key",
+                    message_zh=f"签发机构 {code}：密钥标识 {kid} 与公钥不符",
+                )
     return entry

@@ -97,7 +97,7 @@ class KeyDirectory:
         try:
             self._meta: dict[str, Any] = json.loads(keyring.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise KeyStoreError(f"{keyring} is unreadable: {exc}") from exc
+            raise KeyStoreError(f"{keyring} is unreadable: {exc}", message_zh=f"{keyring} 无法读取") from exc
         self._signing_cache: dict[bytes, SigningKey] = {}
 
     # -- creation ------------------------------------------------------------------------
@@ -185,7 +185,9 @@ class KeyDirectory:
                 f"cannot decrypt {filename}: wrong passphrase?", message_zh=f"无法解密 {filename}：口令错误？"
             ) from exc
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyStoreError(f"{filename} is not an Ed25519 key")
+            raise KeyStoreError(
+                f"{filename} is not an Ed25519 key", message_zh=f"{filename} 不是 Ed25519 私钥"
+            )
         return key
 
     def _save(self) -> None:
@@ -291,7 +293,10 @@ class KeyDirectory:
     def _set_status(self, kid: bytes | str, status: KeyStatus) -> KeyRecord:
         record = self.key(kid)
         if record.status is KeyStatus.COMPROMISED:
-            raise KeyStoreError(f"key {record.kid.hex()} is already marked compromised")
+            raise KeyStoreError(
+                f"key {record.kid.hex()} is already marked compromised",
+                message_zh=f"密钥 {record.kid.hex()} 已被标记为泄露，不能再更改",
+            )
         if record.status is status:
             return record
         updated = KeyRecord(record.kid, record.public_key, status, record.created_at, _now())
@@ -311,7 +316,9 @@ class KeyDirectory:
         """Import another issuer's public descriptor (``keys descriptor`` of its directory)."""
         entry = validate_issuer_entry(descriptor)
         if entry["code"] == self.issuer.code:
-            raise KeyStoreError("that descriptor is this directory's own issuer")
+            raise KeyStoreError(
+                "that descriptor is this directory's own issuer", message_zh="该描述是本目录自己的签发机构"
+            )
         with self._changing():
             self._meta["peers"] = [p for p in self.peers() if p["code"] != entry["code"]] + [entry]
 

@@ -102,7 +102,9 @@ class TrustList:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TOKEN_TYPE:
-                raise TrustListError(f"not a trust list (typ {header.get('typ')!r})")
+                raise TrustListError(
+                    f"not a trust list (typ {header.get('typ')!r})", message_zh="这不是信任列表"
+                )
             claims = jwt.decode(
                 token,
                 key,
@@ -166,7 +168,7 @@ def build_trust_list(
     issuers = [directory.descriptor(), *directory.peers()]
     codes = [entry["code"] for entry in issuers]
     if len(set(codes)) != len(codes):
-        raise TrustListError("two issuers share one code")
+        raise TrustListError("two issuers share one code", message_zh="两个签发机构使用了同一代码")
     for entry in issuers:
         validate_issuer_entry(entry)
     root: Ed25519PrivateKey = directory.root_signing_key()
