@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,17 +36,27 @@ def friendly(func: F) -> F:
             click.echo(f"错误 / error: {exc.explain()}", err=True)
             sys.exit(2)
         except OSError as exc:
-            click.echo(f"错误 / error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            detail = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+            click.echo(f"错误 / error: 文件读写失败 / file error: {detail}", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 
 
-def read_code(code: str) -> str:
-    """CODE is any text form, or ``-`` for standard input."""
-    if code == "-":
-        return sys.stdin.read()
-    return code
+def read_code(code: str) -> str | bytes:
+    """CODE is any text form, or ``-`` for standard input, which may also carry the binary form
+    (``anxinma credential issue --format binary | anxinma credential inspect -``)."""
+    if code != "-":
+        return code
+    data = sys.stdin.buffer.read()
+    if data[:1] == b"\x84":  # a CBOR array of four: the binary form (no text form starts so)
+        return data
+    return data.decode("utf-8", "replace")
+
+
+def decode_code(code: str | bytes) -> fmt.Credential:
+    """The (unverified) credential of a CODE as :func:`read_code` gives it."""
+    return fmt.decode(code) if isinstance(code, bytes) else fmt.decode_text(code)
 
 
 key_dir_option = click.option(
@@ -77,6 +88,32 @@ class LazyGroup(click.Group):
     def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy if lazy is not None else {}
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's entry point, with its own errors (a bad option, a missing file) in the house
+        style: one line, ``错误 / error: …``, exit status 2; never click's multi-line usage dump."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = f"（{exc.ctx.command_path} --help）" if exc.ctx is not None else ""
+            click.echo(f"错误 / error: 用法有误 / usage: {exc.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"错误 / error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("已取消 / aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
@@ -161,13 +198,16 @@ def keys_compromised(kid: str, key_dir: Path | None) -> None:
     click.echo(f"key {record.kid.hex()} marked compromised; publish a new trust list now")
 
 
+_KID_HINT = f"密钥标识是 {fmt.KID_SIZE} 字节的十六进制 / a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d"
+
+
 def _kid(text: str) -> bytes:
     try:
         kid = bytes.fromhex(text)
     except ValueError:
-        raise click.BadParameter(f"a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d") from None
+        raise click.BadParameter(_KID_HINT) from None
     if len(kid) != fmt.KID_SIZE:
-        raise click.BadParameter(f"a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d")
+        raise click.BadParameter(_KID_HINT)
     return kid
 
 
@@ -204,7 +244,7 @@ def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
     try:
         entry = json.load(descriptor)
     except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}") from None
+        raise click.BadParameter(f"不是 JSON / not JSON: {exc}") from None
     KeyDirectory(_key_dir(key_dir)).add_peer(entry)
     click.echo(f"issuer {entry.get('code')} added; publish a new trust list")
 
@@ -242,7 +282,7 @@ def credential_issue(key_dir: Path | None, claims_file: Any, form: str, base_url
     try:
         data = json.load(claims_file)
     except ValueError as exc:
-        raise click.BadParameter(f"the claims file is not JSON: {exc}") from None
+        raise click.BadParameter(f"声明文件不是 JSON / the claims file is not JSON: {exc}") from None
     claims = fmt.Claims.from_mapping(data)
     store = KeyDirectory(_key_dir(key_dir))
     kid, key = store.signing_key()
@@ -261,7 +301,7 @@ def credential_issue(key_dir: Path | None, claims_file: Any, form: str, base_url
 @friendly
 def credential_inspect(code: str, as_json: bool) -> None:
     """Decode a credential WITHOUT verifying it: show its claims and kid."""
-    cred = fmt.decode_text(read_code(code))
+    cred = decode_code(read_code(code))
     info = {"kid": cred.kid_hex, "size": len(cred.to_bytes()), "claims": cred.claims.to_mapping()}
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
@@ -276,9 +316,14 @@ def credential_inspect(code: str, as_json: bool) -> None:
 @credential.command("verify")
 @click.argument("code")
 @click.option(
-    "--trust-list", "trust_list_file", type=click.Path(dir_okay=False, path_type=Path), required=True
+    "--trust-list",
+    "trust_list_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
 )
-@click.option("--root-key", "root_key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--root-key", "root_key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_json: bool) -> None:
@@ -291,9 +336,9 @@ def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_
     try:
         root = load_pem_public_key(root_key_file.read_bytes())
     except ValueError:
-        raise click.BadParameter("--root-key is not a PEM public key") from None
+        raise click.BadParameter("--root-key 不是 PEM 公钥 / is not a PEM public key") from None
     if not isinstance(root, Ed25519PublicKey):
-        raise click.BadParameter("--root-key is not an Ed25519 public key")
+        raise click.BadParameter("--root-key 不是 Ed25519 公钥 / is not an Ed25519 public key")
     trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
     result = Verifier(trust_list).verify(read_code(code))
     print_result(result, as_json)
@@ -324,18 +369,21 @@ def print_result(result: Any, as_json: bool) -> None:
 @main.command("qr")
 @click.argument("code")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--base-url", default=None, help="Verify base URL (default: the one in CODE, if a URL).")
+@click.option(
+    "--base-url", default=None, help="Verify base URL (default: the one in CODE, else $ANXINMA_BASE_URL)."
+)
 @click.option("--scale", type=click.IntRange(1, 50), default=8, show_default=True)
 @friendly
 def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> None:
     """Render a credential's QR code to FILE.svg or FILE.png."""
     from anxinma.qr import render
 
-    text = read_code(code).strip()
-    cred = fmt.decode_text(text)
-    base = base_url or _base_of(text) or "https://v.anxinma.cn"
     if output.suffix.lower() not in (".svg", ".png"):
-        raise click.BadParameter("the output file must end in .svg or .png")
+        raise click.BadParameter("输出文件须以 .svg 或 .png 结尾 / the output file must end in .svg or .png")
+    given = read_code(code)
+    cred = decode_code(given)
+    text = given.strip() if isinstance(given, str) else ""
+    base = base_url or _base_of(text) or os.environ.get("ANXINMA_BASE_URL") or "http://127.0.0.1:8600"
     version = render(cred, base, output, scale=scale)
     click.echo(f"wrote {output} (QR version {version}-M)")
 

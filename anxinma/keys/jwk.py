@@ -14,11 +14,11 @@ def b64url(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     if not isinstance(text, str):
-        raise TrustListError("expected base64url text")
+        raise TrustListError("expected base64url text", message_zh="应为 base64url 文本")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as exc:
-        raise TrustListError("bad base64url") from exc
+        raise TrustListError("bad base64url", message_zh="base64url 格式错误") from exc
 
 
 def public_jwk(public_key: bytes, kid: bytes) -> dict[str, Any]:
@@ -35,8 +35,8 @@ def public_jwk(public_key: bytes, kid: bytes) -> dict[str, Any]:
 
 def public_key_from_jwk(jwk: Any) -> bytes:
     if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise TrustListError("a key must be an OKP / Ed25519 JWK")
+        raise TrustListError("a key must be an OKP / Ed25519 JWK", message_zh="密钥必须是 OKP / Ed25519 JWK")
     key = b64url_decode(jwk.get("x", ""))
     if len(key) != 32:
-        raise TrustListError("an Ed25519 public key is 32 bytes")
+        raise TrustListError("an Ed25519 public key is 32 bytes", message_zh="Ed25519 公钥必须是 32 字节")
     return key

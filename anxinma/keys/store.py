@@ -18,9 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from anxinma.credential import derive_kid
 from anxinma.ed25519 import SigningKey
 from anxinma.errors import KeyStoreError
+from anxinma.keys.model import IssuerInfo, KeyRecord, KeyStatus, issuer_entry, validate_issuer_entry
+
+__all__ = [
+    "HOME_ENV",
+    "PASSPHRASE_ENV",
+    "IssuerInfo",
+    "KeyDirectory",
+    "KeyRecord",
+    "KeyStatus",
+    "atomic_write",
+    "default_home",
+    "default_key_dir",
+]
 
 PASSPHRASE_ENV = "ANXINMA_KEY_PASSPHRASE"
 HOME_ENV = "ANXINMA_HOME"
@@ -43,49 +54,6 @@ def default_home() -> Path:
 
 def default_key_dir() -> Path:
     return default_home() / "keys"
-
-
-class KeyStatus(StrEnum):
-    """A key's state as the trust list publishes it."""
-
-    ACTIVE = "active"  # verifies (and, if it is the signing key, signs)
-    RETIRED = "retired"  # rotated out: what it signed no longer verifies
-    COMPROMISED = "compromised"  # declared leaked: dropped, what it signed no longer verifies
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    kid: bytes
-    public_key: bytes
-    status: KeyStatus
-    created_at: datetime
-    valid_to: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid.hex(),
-            "public_key": self.public_key.hex(),
-            "status": self.status.value,
-            "created_at": self.created_at.isoformat(),
-            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> KeyRecord:
-        return cls(
-            kid=bytes.fromhex(data["kid"]),
-            public_key=bytes.fromhex(data["public_key"]),
-            status=KeyStatus(data["status"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            valid_to=datetime.fromisoformat(data["valid_to"]) if data.get("valid_to") else None,
-        )
-
-
-@dataclass(frozen=True)
-class IssuerInfo:
-    code: int
-    name: str
-    base_url: str
 
 
 def _now() -> datetime:
@@ -129,7 +97,7 @@ class KeyDirectory:
         try:
             self._meta: dict[str, Any] = json.loads(keyring.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise KeyStoreError(f"{keyring} is unreadable: {exc}") from exc
+            raise KeyStoreError(f"{keyring} is unreadable: {exc}", message_zh=f"{keyring} 无法读取") from exc
         self._signing_cache: dict[bytes, SigningKey] = {}
 
     # -- creation ------------------------------------------------------------------------
@@ -152,6 +120,13 @@ class KeyDirectory:
             raise KeyStoreError(
                 f"{directory} already holds keys; nothing was changed",
                 message_zh=f"{directory} 已有密钥，未做任何修改",
+            )
+        leftovers = sorted(p.name for p in directory.glob("*.key.pem")) if directory.is_dir() else []
+        if leftovers:
+            raise KeyStoreError(
+                f"{directory} holds key files but no keyring ({', '.join(leftovers)}): an interrupted "
+                "init? Move them away first; nothing was changed",
+                message_zh=f"{directory} 中有私钥文件但没有 keyring.json（初始化曾中断？），请先移走；未做任何修改",
             )
         if not insecure_dev and not passphrase:
             raise KeyStoreError(
@@ -210,7 +185,9 @@ class KeyDirectory:
                 f"cannot decrypt {filename}: wrong passphrase?", message_zh=f"无法解密 {filename}：口令错误？"
             ) from exc
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyStoreError(f"{filename} is not an Ed25519 key")
+            raise KeyStoreError(
+                f"{filename} is not an Ed25519 key", message_zh=f"{filename} 不是 Ed25519 私钥"
+            )
         return key
 
     def _save(self) -> None:
@@ -316,7 +293,10 @@ class KeyDirectory:
     def _set_status(self, kid: bytes | str, status: KeyStatus) -> KeyRecord:
         record = self.key(kid)
         if record.status is KeyStatus.COMPROMISED:
-            raise KeyStoreError(f"key {record.kid.hex()} is already marked compromised")
+            raise KeyStoreError(
+                f"key {record.kid.hex()} is already marked compromised",
+                message_zh=f"密钥 {record.kid.hex()} 已被标记为泄露，不能再更改",
+            )
         if record.status is status:
             return record
         updated = KeyRecord(record.kid, record.public_key, status, record.created_at, _now())
@@ -334,11 +314,11 @@ class KeyDirectory:
 
     def add_peer(self, descriptor: dict[str, Any]) -> None:
         """Import another issuer's public descriptor (``keys descriptor`` of its directory)."""
-        from anxinma.keys.trust_list import validate_issuer_entry
-
         entry = validate_issuer_entry(descriptor)
         if entry["code"] == self.issuer.code:
-            raise KeyStoreError("that descriptor is this directory's own issuer")
+            raise KeyStoreError(
+                "that descriptor is this directory's own issuer", message_zh="该描述是本目录自己的签发机构"
+            )
         with self._changing():
             self._meta["peers"] = [p for p in self.peers() if p["code"] != entry["code"]] + [entry]
 
@@ -349,6 +329,4 @@ class KeyDirectory:
 
     def descriptor(self) -> dict[str, Any]:
         """This issuer's public entry for a trust list: code, name, base URL, keys."""
-        from anxinma.keys.trust_list import issuer_entry
-
         return issuer_entry(self.issuer, self.key_records())

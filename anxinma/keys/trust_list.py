@@ -5,7 +5,7 @@ root public key and keep the highest sequence number they have accepted, so a re
 older list (one that still trusted a key since declared compromised) is refused.
 
 Claims: ``iss`` ("anxinma-root"), ``seq``, ``iat``, ``exp``, ``issuers``: a list of
-``{code, name, base_url, keys: [JWK + status, valid_to]}``. A compromised key stays in the
+``{code, name, base_url, keys: [JWK + status, valid_from, valid_to]}`` (docs/keys.md). A compromised key stays in the
 list without its public key, so a verifier can say *why* it no longer verifies.
 """
 
@@ -19,10 +19,24 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from anxinma.credential import KID_SIZE, derive_kid
+from anxinma.credential import derive_kid
 from anxinma.errors import TrustListError
 from anxinma.keys.jwk import public_jwk, public_key_from_jwk
-from anxinma.keys.store import IssuerInfo, KeyDirectory, KeyRecord, KeyStatus
+from anxinma.keys.model import KeyStatus, issuer_entry, validate_issuer_entry
+from anxinma.keys.store import KeyDirectory
+
+__all__ = [
+    "ROOT_ISSUER",
+    "TOKEN_TYPE",
+    "TrustList",
+    "TrustedIssuer",
+    "TrustedKey",
+    "build_trust_list",
+    "dumps_jwks",
+    "issuer_entry",  # re-exported from keys.model, where it lives
+    "jwks",
+    "validate_issuer_entry",  # re-exported from keys.model
+]
 
 TOKEN_TYPE = "anxinma-trust-list+jwt"
 ROOT_ISSUER = "anxinma-root"
@@ -31,10 +45,13 @@ DEFAULT_VALIDITY = timedelta(days=30)
 
 @dataclass(frozen=True)
 class TrustedKey:
+    """One issuer key as the trust list states it."""
+
     kid: bytes
     public_key: bytes | None  # None once compromised: nothing may verify under it
     status: KeyStatus
-    valid_to: datetime | None
+    valid_to: datetime | None  # when it was retired or declared compromised
+    valid_from: datetime | None = None  # when it was made (lists before this field have none)
 
 
 @dataclass(frozen=True)
@@ -85,7 +102,9 @@ class TrustList:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TOKEN_TYPE:
-                raise TrustListError(f"not a trust list (typ {header.get('typ')!r})")
+                raise TrustListError(
+                    f"not a trust list (typ {header.get('typ')!r})", message_zh="这不是信任列表"
+                )
             claims = jwt.decode(
                 token,
                 key,
@@ -130,50 +149,9 @@ def _trusted_issuer(entry: dict[str, Any]) -> TrustedIssuer:
         status = KeyStatus(key["status"])
         public = None if status is KeyStatus.COMPROMISED else public_key_from_jwk(key)
         valid_to = datetime.fromisoformat(key["valid_to"]) if key.get("valid_to") else None
-        keys[kid] = TrustedKey(kid, public, status, valid_to)
+        valid_from = datetime.fromisoformat(key["valid_from"]) if key.get("valid_from") else None
+        keys[kid] = TrustedKey(kid, public, status, valid_to, valid_from)
     return TrustedIssuer(int(entry["code"]), str(entry["name"]), str(entry.get("base_url") or ""), keys)
-
-
-def issuer_entry(info: IssuerInfo, records: list[KeyRecord]) -> dict[str, Any]:
-    """The public trust-list entry of one issuer."""
-    keys = []
-    for record in records:
-        if record.status is KeyStatus.COMPROMISED:
-            item: dict[str, Any] = {"kid": record.kid.hex()}
-        else:
-            item = public_jwk(record.public_key, record.kid)
-        item["status"] = record.status.value
-        item["valid_to"] = record.valid_to.isoformat() if record.valid_to else None
-        keys.append(item)
-    return {"code": info.code, "name": info.name, "base_url": info.base_url, "keys": keys}
-
-
-def validate_issuer_entry(entry: Any) -> dict[str, Any]:
-    """Check one issuer entry's shape; raises :class:`TrustListError` naming the problem."""
-    if not isinstance(entry, dict):
-        raise TrustListError("an issuer entry is an object")
-    code = entry.get("code")
-    if not isinstance(code, int) or isinstance(code, bool) or not 110000 <= code <= 829999:
-        raise TrustListError(f"issuer code {code!r} is not a 6-digit division code")
-    if not isinstance(entry.get("name"), str) or not isinstance(entry.get("keys"), list):
-        raise TrustListError(f"issuer {code}: name and keys are required")
-    seen: set[str] = set()
-    for key in entry["keys"]:
-        kid = key.get("kid") if isinstance(key, dict) else None
-        if not isinstance(kid, str) or len(kid) != 2 * KID_SIZE:
-            raise TrustListError(f"issuer {code}: a kid is {KID_SIZE} bytes in hex")
-        if kid in seen:
-            raise TrustListError(f"issuer {code}: kid {kid} appears twice")
-        seen.add(kid)
-        try:
-            status = KeyStatus(key.get("status"))
-        except ValueError as exc:
-            raise TrustListError(f"issuer {code}: key {kid} has an unknown status") from exc
-        if status is not KeyStatus.COMPROMISED:
-            public = public_key_from_jwk(key)
-            if derive_kid(public).hex() != kid:
-                raise TrustListError(f"issuer {code}: kid {kid} is not derived from its key")
-    return entry
 
 
 def build_trust_list(
@@ -190,7 +168,7 @@ def build_trust_list(
     issuers = [directory.descriptor(), *directory.peers()]
     codes = [entry["code"] for entry in issuers]
     if len(set(codes)) != len(codes):
-        raise TrustListError("two issuers share one code")
+        raise TrustListError("two issuers share one code", message_zh="两个签发机构使用了同一代码")
     for entry in issuers:
         validate_issuer_entry(entry)
     root: Ed25519PrivateKey = directory.root_signing_key()

@@ -1,0 +1,117 @@
+"""The text forms of a credential: decimal digits (for QR numeric mode), the URL, hex
+(docs/format.md §5). Pure text ⇄ bytes; :func:`anxinma.credential.decode_text` joins it to
+the decoder."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from anxinma.errors import MalformedCredential
+
+#: Text forms longer than this are refused before they are decoded.
+MAX_TEXT_LENGTH = 4096
+
+
+# Decimal form: big-endian groups of 7 bytes, each written as exactly 17 digits
+# (2**56 < 10**17); a final group of k bytes takes the fewest digits that hold 256**k - 1.
+_GROUP_BYTES = 7
+_DIGITS_FOR = {k: len(str(256**k - 1)) for k in range(1, _GROUP_BYTES + 1)}
+_BYTES_FOR = {d: k for k, d in _DIGITS_FOR.items()}
+_GROUP_DIGITS = _DIGITS_FOR[_GROUP_BYTES]
+
+
+def to_decimal(data: bytes) -> str:
+    """Bytes as decimal digits for QR numeric mode (2.43 digits a byte)."""
+    full = len(data) - len(data) % _GROUP_BYTES
+    out = [
+        str(int.from_bytes(data[at : at + _GROUP_BYTES], "big")).zfill(_GROUP_DIGITS)
+        for at in range(0, full, _GROUP_BYTES)
+    ]
+    if full < len(data):
+        out.append(str(int.from_bytes(data[full:], "big")).zfill(_DIGITS_FOR[len(data) - full]))
+    return "".join(out)
+
+
+def from_decimal(text: str) -> bytes:
+    """Strict inverse of :func:`to_decimal`: wrong lengths or out-of-range groups are malformed."""
+    if not text.isascii() or not text.isdigit():
+        raise MalformedCredential(
+            "the decimal form holds only the digits 0-9", message_zh="数字形式只能包含数字"
+        )
+    full, rest = divmod(len(text), _GROUP_DIGITS)
+    if rest and rest not in _BYTES_FOR:
+        raise MalformedCredential(
+            "the decimal form has a length no byte string encodes to (truncated?)",
+            message_zh="数字形式的长度不对（不完整？）",
+        )
+    end = full * _GROUP_DIGITS
+    try:
+        groups = [
+            int(text[at : at + _GROUP_DIGITS]).to_bytes(_GROUP_BYTES, "big")
+            for at in range(0, end, _GROUP_DIGITS)
+        ]
+        if rest:
+            groups.append(int(text[end:]).to_bytes(_BYTES_FOR[rest], "big"))
+    except OverflowError:  # a group whose value does not fit its bytes
+        raise MalformedCredential(
+            "the decimal form has a group out of range", message_zh="数字形式中有一组超出范围"
+        ) from None
+    return b"".join(groups)
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def parse_text(text: str) -> bytes:
+    """Binary form from any text form: the URL (``/v/<digits>`` or ``/v#<digits>``, any case
+    of scheme, host and ``v``), bare decimal digits, or hex (which always begins ``84``, the
+    CBOR head of a four-element array; decimal digits always begin ``37``).
+    """
+    if not isinstance(text, str):
+        raise MalformedCredential("a text form is a string", message_zh="文本形式必须是字符串")
+    value = text.strip()
+    if not value:
+        raise MalformedCredential("empty input", message_zh="输入为空")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise MalformedCredential("the text is far longer than any credential", message_zh="文本过长")
+    if value[:8].lower().startswith(("https://", "http://")):
+        return from_decimal(_payload_from_url(value))
+    if value[:2] == "84" and _HEX.fullmatch(value):
+        if len(value) % 2 == 0:
+            return bytes.fromhex(value)
+        if not value.isdigit():
+            raise MalformedCredential(
+                "the hex form has an odd number of digits (truncated?)",
+                message_zh="十六进制形式的位数为奇数（不完整？）",
+            )
+    if value.isascii() and value.isdigit():
+        return from_decimal(value)
+    raise MalformedCredential(
+        "this is not a 安心码 (not its URL, digits or hex form)", message_zh="这不是安心码"
+    )
+
+
+def _payload_from_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise MalformedCredential("not a valid URL", message_zh="不是有效的网址") from exc
+    path = parts.path
+    lower = path.lower()
+    if parts.fragment and (lower.endswith("/v") or lower.endswith("/v/")):
+        return parts.fragment
+    marker = lower.rfind("/v/")
+    if marker < 0 or parts.query:
+        raise MalformedCredential(
+            "this URL is not a 安心码 link (…/v/<digits>)", message_zh="该网址不是安心码链接"
+        )
+    return path[marker + 3 :]
+
+
+def _normalise_base(base_url: str) -> str:
+    base = base_url.strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(f"a verify base URL looks like https://v.example.cn, got {base_url!r}")
+    return base
