@@ -66,7 +66,10 @@ def _key_dir(path: Path | None) -> Path:
 #: commands in ``anxinma/<part>/commands.py`` (importing only its own part and the layers below);
 #: a command that composes two parts (tap check-in: NFC reading + offline verification) is
 #: defined here, in the composition root.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "verify": "anxinma.verifier.commands:verify",
+    "verifier": "anxinma.verifier.commands:verifier",
+}
 
 
 class LazyGroup(click.Group):
