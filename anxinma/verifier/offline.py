@@ -279,7 +279,7 @@ class Verifier:
                 *notes,
                 binding=binding,
             )
-        return self._status_step(cred, now, notes, src, binding)
+        return self._status_step(cred, now, notes, src, binding, explicit=source is not None)
 
     def _status_step(
         self,
@@ -288,11 +288,13 @@ class Verifier:
         notes: list[str],
         src: Source,
         binding: str | None,
+        *,
+        explicit: bool,
     ) -> VerificationResult:
         claims = cred.claims
         shard, _ = shard_of(claims.serial)
         status_list = self._status.get((claims.issuer_code, shard))
-        if status_list is not None and src.kind == "offline":
+        if status_list is not None and not explicit:
             src = Source("offline", _age(now, status_list.issued_at), src.detail, src.bundle)
 
         def result(status: Status, *reasons: str) -> VerificationResult:

@@ -39,6 +39,7 @@ from anxinma.keys.trust_list import TrustList
 from anxinma.status_list import StatusList, load_status_list
 from anxinma.verifier import bundle as layout
 from anxinma.verifier.errors import BundleError, SyncError
+from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
 
 DISCOVERY_PATH = "/.well-known/anxinma"
 DEFAULT_TIMEOUT = 10.0
@@ -440,6 +441,13 @@ def _sync_locked(
             raise SyncError(f"{url} and {seen[where]} both claim issuer {where[0]} shard {where[1]}")
         seen[where] = url
         status_lists[url] = status_list
+        age = now - status_list.issued_at
+        if age > DEFAULT_STATUS_MAX_AGE:
+            zh, en = age_text(age.total_seconds())
+            warnings.append(
+                f"签发机构发布的状态列表 {where[0]}/{where[1]} 已有 {zh}，验证结果将为状态未知 / "
+                f"the issuer's status list {where[0]}/{where[1]} is already {en} old: verification will say status_unknown"
+            )
 
     # Everything verified: write the new generation, then swap it in.
     files: dict[str, str] = {discovery_url: layout.DISCOVERY, discovery["trust_list"]: layout.TRUST_LIST}
