@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ MAX_PIXELS = 64_000_000  # a 64 MP phone camera; anything larger is not a photo 
 _WORKING_EDGE = 1600  # the longest edge of the downscaled retry
 _QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
+#: A verification link (``…/v/<digits>``, ``…/V/…``, ``…/v#<digits>``) even when its payload is broken.
+_LOOKS_LIKE_OURS = re.compile(r"^https?://[^/?#]+(?:/[^?#]*)?/v[/#]\d+$", re.IGNORECASE)
 _PAYMENT_PREFIXES = (
     ("wxp://", "微信支付码", "a WeChat Pay code"),
     ("https://wx.tenpay.com", "微信支付码", "a WeChat Pay code"),
@@ -126,11 +129,8 @@ def classify(text: str) -> tuple[str, str, str]:
         return "anxinma", "安心码", "the 安心码"
     except MalformedCredential:
         pass
-    try:
-        fmt.parse_text(text)
+    if _LOOKS_LIKE_OURS.match(text.strip()):
         return "anxinma_damaged", "无法读取的安心码", "an unreadable 安心码"
-    except MalformedCredential:
-        pass
     lower = text.strip().lower()
     for prefix, zh, en in _PAYMENT_PREFIXES:
         if lower.startswith(prefix):

@@ -71,7 +71,9 @@ class Publisher:
         self.port = self._server.server_port
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.keys.set_issuer(base_url=self.base_url)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         self.publish()
 

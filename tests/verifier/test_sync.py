@@ -34,7 +34,9 @@ def pinned(publisher: Publisher) -> bytes:
     return read_root_key(publisher.root_pem)
 
 
-def test_first_contact_trusts_the_discovery_root_loudly_and_the_bundle_verifies(ningbo: Publisher, bundle_dir: Path) -> None:
+def test_first_contact_trusts_the_discovery_root_loudly_and_the_bundle_verifies(
+    ningbo: Publisher, bundle_dir: Path
+) -> None:
     cred = ningbo.issue(61442)
     ningbo.publish()
     report = sync(ningbo.base_url, bundle_dir)
@@ -94,7 +96,9 @@ def refused(publisher: Publisher, bundle_dir: Path, match: str, **kwargs: object
     return caught.value
 
 
-def test_tampered_trust_list_is_refused_and_the_old_bundle_stays_in_use(ningbo: Publisher, bundle_dir: Path) -> None:
+def test_tampered_trust_list_is_refused_and_the_old_bundle_stays_in_use(
+    ningbo: Publisher, bundle_dir: Path
+) -> None:
     cred = ningbo.issue(1)
     ningbo.publish()
     sync(ningbo.base_url, bundle_dir)
@@ -234,7 +238,9 @@ def test_crash_while_writing_a_generation_leaves_the_old_one_in_use(
     assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.REVOKED
 
 
-def test_a_sync_process_killed_mid_download_leaves_a_usable_bundle(ningbo: Publisher, bundle_dir: Path) -> None:
+def test_a_sync_process_killed_mid_download_leaves_a_usable_bundle(
+    ningbo: Publisher, bundle_dir: Path
+) -> None:
     cred = ningbo.issue(1)
     ningbo.publish()
     sync(ningbo.base_url, bundle_dir)
