@@ -67,6 +67,11 @@ def _key_dir(path: Path | None) -> Path:
 #: a command that composes two parts (tap check-in: NFC reading + offline verification) is
 #: defined here, in the composition root.
 LAZY_COMMANDS: dict[str, str] = {
+    "serve": "anxinma.wsgi:serve",
+    "token": "anxinma.issuer.commands:token",
+    "user": "anxinma.issuer.commands:user",
+    "audit": "anxinma.issuer.commands:audit",
+    "jobs": "anxinma.issuer.commands:jobs",
     "verify": "anxinma.verifier.commands:verify",
     "verifier": "anxinma.verifier.commands:verifier",
 }
