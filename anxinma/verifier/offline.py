@@ -193,9 +193,9 @@ class Verifier:
                 credential=cred,
             )
         anchor = view.anchor
-        src = source or Source("offline", _age(now, anchor.trust_list.issued_at), bundle=anchor.name)
 
         def result(status: Status, *reasons: str, binding: str | None = None) -> VerificationResult:
+            src = source or Source("offline", _age(now, anchor.trust_list.issued_at), bundle=anchor.name)
             return VerificationResult(status, reasons, claims, cred.kid_hex, src, None, binding, cred)
 
         key = view.keys.get(cred.kid)
@@ -279,23 +279,22 @@ class Verifier:
                 *notes,
                 binding=binding,
             )
-        return self._status_step(cred, now, notes, src, binding, explicit=source is not None)
+        return self._status_step(cred, now, notes, source, anchor, binding)
 
     def _status_step(
         self,
         cred: fmt.Credential,
         now: datetime,
         notes: list[str],
-        src: Source,
+        source: Source | None,
+        anchor: TrustAnchor,
         binding: str | None,
-        *,
-        explicit: bool,
     ) -> VerificationResult:
         claims = cred.claims
         shard, _ = shard_of(claims.serial)
         status_list = self._status.get((claims.issuer_code, shard))
-        if status_list is not None and not explicit:
-            src = Source("offline", _age(now, status_list.issued_at), src.detail, src.bundle)
+        evidence = status_list.issued_at if status_list is not None else anchor.trust_list.issued_at
+        src = source or Source("offline", _age(now, evidence), bundle=anchor.name)
 
         def result(status: Status, *reasons: str) -> VerificationResult:
             return VerificationResult(
@@ -337,20 +336,12 @@ class Verifier:
                 reason("状态列表尚未包含此证（刚签发？）", "the status list does not cover this serial yet"),
             )
         if value is CredentialStatus.REVOKED:
-            return result(Status.REVOKED, reason("此安心码已被吊销", "this credential was revoked"))
+            return result(Status.REVOKED, _REVOKED)
         if value is CredentialStatus.SUSPENDED:
-            return result(Status.SUSPENDED, reason("此安心码已被暂停", "this credential is suspended"))
+            return result(Status.SUSPENDED, _SUSPENDED)
         if value is CredentialStatus.ATTENTION:
-            return result(
-                Status.ATTENTION,
-                reason(
-                    "身份真实，但健康证或保险缺失或已过期",
-                    "genuine, but a health certificate or insurance lapsed",
-                ),
-            )
-        return result(
-            Status.VALID, reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity")
-        )
+            return result(Status.ATTENTION, _ATTENTION)
+        return result(Status.VALID, _VALID)
 
     # -- online ------------------------------------------------------------------------------
 
@@ -376,6 +367,12 @@ class Verifier:
         return add_live_record(self, offline, client)
 
 
+_VALID = reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity")
+_ATTENTION = reason(
+    "身份真实，但健康证或保险缺失或已过期", "genuine, but a health certificate or insurance lapsed"
+)
+_REVOKED = reason("此安心码已被吊销", "this credential was revoked")
+_SUSPENDED = reason("此安心码已被暂停", "this credential is suspended")
 _LAST_KNOWN = {
     CredentialStatus.REVOKED: ("已吊销", "revoked"),
     CredentialStatus.SUSPENDED: ("已暂停", "suspended"),
