@@ -49,7 +49,7 @@ from anxinma.keys.store import KeyStatus, default_home
 from anxinma.keys.trust_list import TrustList
 from anxinma.status_list import StatusList, load_status_list
 from anxinma.verifier.errors import BundleError
-from anxinma.verifier.offline import TrustAnchor, Verifier
+from anxinma.verifier.offline import TrustAnchor
 
 FORMAT = 1
 POINTER = "current"
@@ -292,12 +292,9 @@ class TrustBundle:
             )
         return cls(root, tuple(loaded), tuple(problems))
 
-    def verifier(self, **policy: Any) -> Verifier:
-        """A :class:`Verifier` over every loaded origin; ``policy`` sets clock, skew, max ages."""
-        policy.setdefault("require_status", True)
-        return Verifier(
-            anchors=[issuer.anchor() for issuer in self.issuers], problems=self.problems, **policy
-        )
+    def anchors(self) -> list[TrustAnchor]:
+        """One :class:`TrustAnchor` per loaded origin (``Verifier.from_trust_bundle`` takes them)."""
+        return [issuer.anchor() for issuer in self.issuers]
 
 
 # -- writing -------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ def verify(
     """
     from anxinma.verifier.bundle import TrustBundle
     from anxinma.verifier.scan import scan_image, verify_scan
+    from anxinma.verifier.verifier import Verifier
 
     given = [
         name for name, value in (("CODE", code), ("--image", image), ("--url", url)) if value is not None
@@ -109,7 +110,7 @@ def verify(
     loaded = TrustBundle.load(_bundle_dir(bundle))
     for problem in loaded.problems:
         click.echo(f"警告 / warning: {problem}", err=True)
-    verifier = loaded.verifier()
+    verifier = Verifier.from_trust_bundle(loaded)
 
     def check(text: str) -> VerificationResult:
         if offline:

@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from anxinma import credential as fmt
 from anxinma import ed25519
@@ -27,9 +25,6 @@ from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustedIssuer, TrustedKey, TrustList
 from anxinma.status_list import CredentialStatus, StatusList, shard_of
 from anxinma.verifier.result import Source, Status, VerificationResult
-
-if TYPE_CHECKING:  # pragma: no cover
-    from anxinma.verifier.online import LiveClient
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_STATUS_MAX_AGE = timedelta(hours=24)
@@ -50,6 +45,8 @@ def age_text(seconds: float) -> tuple[str, str]:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
+        if not hours:
+            return (f"{days} 天", f"{days} d")
         return (f"{days} 天 {hours} 小时", f"{days} d {hours} h")
     if hours:
         return (f"{hours} 小时 {minutes} 分钟", f"{hours} h {minutes} min")
@@ -85,12 +82,12 @@ class _IssuerView:
 
 
 @dataclass
-class Verifier:
+class OfflineVerifier:
     """Verifies credentials with no network, against trust anchors (and their status lists).
 
-    ``Verifier(trust_list)`` is the one-list form (``status_lists`` maps (issuer code, shard)
-    to a verified :class:`StatusList`); :meth:`from_bundle` loads every issuer of a bundle
-    directory. When ``require_status`` is true (always, from a bundle) a credential whose
+    ``OfflineVerifier(trust_list)`` is the one-list form (``status_lists`` maps (issuer code,
+    shard) to a verified :class:`StatusList`); ``anchors`` holds several lists side by side.
+    :class:`anxinma.verifier.Verifier` adds loading from a bundle and the online step. When ``require_status`` is true (always, from a bundle) a credential whose
     status list is missing is ``status_unknown``, never ``valid``. Whatever the settings, a
     status list older than ``status_max_age`` (or past its own ``exp``) and a trust list past
     its expiry give ``status_unknown`` with the age in the reasons.
@@ -112,17 +109,6 @@ class Verifier:
         self.anchors = tuple(anchors)
         self._issuers = _index_issuers(self.anchors)
         self._status = _index_status_lists(self.anchors)
-
-    @classmethod
-    def from_bundle(cls, directory: Path | str, **policy: Any) -> Verifier:
-        """Every issuer of a bundle directory side by side (see :mod:`anxinma.verifier.bundle`).
-
-        Raises :class:`~anxinma.verifier.errors.BundleError` when the directory holds no usable
-        bundle at all; a broken origin beside good ones is skipped and named in ``problems``.
-        """
-        from anxinma.verifier.bundle import TrustBundle
-
-        return TrustBundle.load(directory).verifier(**policy)
 
     # -- what the verifier trusts ----------------------------------------------------------
 
@@ -342,29 +328,6 @@ class Verifier:
         if value is CredentialStatus.ATTENTION:
             return result(Status.ATTENTION, _ATTENTION)
         return result(Status.VALID, _VALID)
-
-    # -- online ------------------------------------------------------------------------------
-
-    def verify_online(
-        self,
-        code: bytes | str | fmt.Credential,
-        *,
-        card_uid: bytes | None = None,
-        client: LiveClient | None = None,
-        timeout: float | None = None,
-    ) -> VerificationResult:
-        """:meth:`verify`, then the live record from the issuer the trust list names.
-
-        The live status wins when it differs (``source.kind`` becomes ``"live"``); a timeout
-        or any failure of the live step leaves the offline result standing, with a reason
-        saying so. Never raises for bad input or a network failure.
-        """
-        from anxinma.verifier.online import LiveClient, add_live_record
-
-        offline = self.verify(code, card_uid=card_uid)
-        if client is None:
-            client = LiveClient() if timeout is None else LiveClient(timeout=timeout)
-        return add_live_record(self, offline, client)
 
 
 _VALID = reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity")

@@ -20,17 +20,15 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from anxinma.verifier.errors import LiveRecordError
+from anxinma.verifier.offline import OfflineVerifier
 from anxinma.verifier.result import Source, Status, VerificationResult
-
-if TYPE_CHECKING:  # pragma: no cover
-    from anxinma.verifier.offline import Verifier
 
 LIVE_PATH = "/api/v1/live"
 TOKEN_TYPE = "anxinma-live+jwt"
@@ -185,7 +183,7 @@ def live_url(base_url: str) -> str:
 
 
 def add_live_record(
-    verifier: Verifier, offline: VerificationResult, client: LiveClient
+    verifier: OfflineVerifier, offline: VerificationResult, client: LiveClient
 ) -> VerificationResult:
     """Merge the live record into an offline result (module docstring); never raises."""
     claims = offline.claims

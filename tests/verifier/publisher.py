@@ -40,6 +40,29 @@ def day(offset: int) -> datetime:
     return datetime(today.year, today.month, today.day, tzinfo=fmt.CHINA_TZ)
 
 
+def worker_claims(
+    issuer_code: int,
+    serial: int,
+    *,
+    valid_from: int = -30,
+    valid_days: int = 365,
+    card_uid: bytes | None = None,
+) -> fmt.Claims:
+    """The claims of a typical worker credential, valid from ``valid_from`` days from today."""
+    return fmt.Claims(
+        issuer_code=issuer_code,
+        serial=serial,
+        subject_kind=fmt.SubjectKind.WORKER,
+        archive_id=100000 + serial,
+        enterprise_id=253,
+        display_name="李*霞",
+        categories=frozenset({fmt.Category.INFANT_CARE, fmt.Category.CLEANING}),
+        issued_at=day(valid_from),
+        expires_at=day(valid_from + valid_days),
+        card_uid=card_uid,
+    )
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         """Tests read ``Publisher.log`` instead of werkzeug's request lines on stderr."""
@@ -126,17 +149,8 @@ class Publisher:
         status: CredentialStatus = CredentialStatus.VALID,
     ) -> fmt.Credential:
         """Sign a worker credential with the current signing key and record its status."""
-        claims = fmt.Claims(
-            issuer_code=self.code,
-            serial=serial,
-            subject_kind=fmt.SubjectKind.WORKER,
-            archive_id=100000 + serial,
-            enterprise_id=253,
-            display_name="李*霞",
-            categories=frozenset({fmt.Category.INFANT_CARE, fmt.Category.CLEANING}),
-            issued_at=day(valid_from),
-            expires_at=day(valid_from + valid_days),
-            card_uid=card_uid,
+        claims = worker_claims(
+            self.code, serial, valid_from=valid_from, valid_days=valid_days, card_uid=card_uid
         )
         kid, key = self.keys.signing_key()
         cred = fmt.sign(claims, key, kid)

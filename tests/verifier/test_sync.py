@@ -281,7 +281,7 @@ def test_two_cities_under_their_own_roots_sync_into_one_directory(
     sync(chongqing.base_url, bundle_dir, root_key=pinned(chongqing))
     loaded = TrustBundle.load(bundle_dir)
     assert sorted(issuer.issuer_code or 0 for issuer in loaded.issuers) == [330200, 500000]
-    verifier = loaded.verifier()
+    verifier = Verifier.from_trust_bundle(loaded)
     assert verifier.verify(nb.to_hex()).status is Status.VALID
     result = verifier.verify(cq.to_hex())
     assert result.status is Status.ATTENTION
@@ -330,7 +330,7 @@ def test_a_file_damaged_on_disk_is_detected_and_that_origin_skipped(
     loaded = TrustBundle.load(bundle_dir)
     assert [issuer.issuer_code for issuer in loaded.issuers] == [500000]
     assert len(loaded.problems) == 1 and "digest" in loaded.problems[0]
-    assert loaded.verifier().verify(cred.to_hex()).status is Status.VALID
+    assert Verifier.from_trust_bundle(loaded).verify(cred.to_hex()).status is Status.VALID
     report = sync(ningbo.base_url, bundle_dir)  # re-fetches everything, keeps the pin
     assert report.root_source == "tofu" and TOFU_WARNING not in report.warnings
     assert len(TrustBundle.load(bundle_dir).issuers) == 2
