@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 import segno
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from anxinma import credential as fmt
 from anxinma.ed25519 import SigningKey
 from anxinma.status_list import CredentialStatus
-from anxinma.verifier import Status
+from anxinma.verifier import Status, Verifier
 from anxinma.verifier.errors import ImageError
-from anxinma.verifier.scan import scan_image, verify_scan
+from anxinma.verifier.scan import ImageScan, ScannedCode, classify, scan_image, verify_scan
 from anxinma.verifier.sync import sync
 from tests.verifier.images import badge, credential_qr, encoded, photograph, qr_image
 from tests.verifier.publisher import Publisher
@@ -101,8 +103,6 @@ def test_only_another_systems_code_is_malformed_naming_what_it_is(cred: fmt.Cred
 def test_a_damaged_anxinma_link_is_chosen_and_verifies_malformed(ningbo: Publisher, tmp_path: Path) -> None:
     ningbo.publish()
     sync(ningbo.base_url, tmp_path / "b")
-    from anxinma.verifier import Verifier
-
     verifier = Verifier.from_bundle(tmp_path / "b")
     scan = scan_image(encoded(qr_image(segno.make("HTTPS://V.ANXINMA.CN/V/1234567890123456"), 6)))
     assert scan.chosen is not None and scan.chosen.kind == "anxinma_damaged"
@@ -150,11 +150,23 @@ def test_an_image_of_too_many_pixels_is_refused_before_decoding(tmp_path: Path) 
 
 
 def test_a_photographed_revoked_badge_verifies_revoked(ningbo: Publisher, tmp_path: Path) -> None:
-    from anxinma.verifier import Verifier
-
     cred = ningbo.issue(61442)
     ningbo.set_status(61442, CredentialStatus.REVOKED)
     sync(ningbo.base_url, tmp_path / "b")
     scan = scan_image(encoded(photograph(badge(cred, ningbo.base_url), angle=8, blur=0.8), "JPEG"))
     result = verify_scan(scan, Verifier.from_bundle(tmp_path / "b").verify)
     assert result.status is Status.REVOKED and result.claims == cred.claims
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=400), st.from_regex(r"(?i)https?://[a-z.]{1,20}/v[/#][0-9]{0,120}", fullmatch=True)
+    )
+)
+def test_any_qr_text_is_classified_and_verified_without_an_exception(text: str) -> None:
+    kind, zh, en = classify(text)
+    assert kind in {"anxinma", "anxinma_damaged", "payment", "url", "text"} and zh and en
+    scan = ImageScan(10, 10, (ScannedCode(1, text, ((0, 0),) * 4, kind, zh, en),))
+    result = verify_scan(scan, lambda code: Verifier(None).verify(code))
+    assert result.status in {Status.MALFORMED, Status.UNKNOWN_ISSUER} and result.reasons
