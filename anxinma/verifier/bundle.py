@@ -262,6 +262,23 @@ class TrustBundle:
     directory: Path
     issuers: tuple[IssuerBundle, ...]
     problems: tuple[str, ...] = ()
+    state: tuple[tuple[str, str | None], ...] = ()  # see :meth:`current_state`
+
+    @staticmethod
+    def current_state(directory: Path | str) -> tuple[tuple[str, str | None], ...]:
+        """(origin, generation in use) for every origin: cheap (one small read per origin).
+
+        A long-running verifier (a page, a kiosk) compares it with ``bundle.state`` and
+        reloads only when a sync has swapped a generation in.
+        """
+        root = Path(directory)
+        if not root.is_dir():
+            return ()
+        return tuple(
+            (p.name, current_generation(p))
+            for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")
+        )
 
     @classmethod
     def load(cls, directory: Path | str, *, require: bool = True) -> TrustBundle:
@@ -271,6 +288,7 @@ class TrustBundle:
         each failure); a broken origin beside good ones is skipped and named in ``problems``.
         """
         root = Path(directory)
+        state = cls.current_state(root)
         loaded: list[IssuerBundle] = []
         problems: list[str] = []
         origins = (
@@ -290,7 +308,7 @@ class TrustBundle:
                 f"(run `anxinma verifier sync --issuer URL --dir {root}`)",
                 message_zh=f"{root} 中没有可用的信任包，请先运行 anxinma verifier sync --issuer 网址",
             )
-        return cls(root, tuple(loaded), tuple(problems))
+        return cls(root, tuple(loaded), tuple(problems), state)
 
     def anchors(self) -> list[TrustAnchor]:
         """One :class:`TrustAnchor` per loaded origin (``Verifier.from_trust_bundle`` takes them)."""

@@ -126,6 +126,14 @@ def verify(
     else:
         assert code is not None
         result = check(sys.stdin.read(64 * 1024) if code == "-" else code)
+    used = next((i for i in loaded.issuers if i.origin == result.source.bundle), None)
+    if used is not None and used.root_source == "tofu":
+        click.secho(
+            f"警告：{used.origin} 的根公钥为首次连接时信任（仅限开发） / warning: the root key of {used.origin} "
+            "was trusted on first use (development only)",
+            err=True,
+            fg="yellow",
+        )
     if as_json:
         document = result.to_json()
         if scan is not None:

@@ -134,6 +134,7 @@ def test_every_status_is_reachable_through_the_cli(world: World, name: str, onli
 def test_human_output_is_chinese_first_and_exit_code_follows_the_verdict(world: World) -> None:
     valid = run("verify", world.codes["valid"], "--bundle", str(world.bundle), "--offline")
     assert valid.exit_code == 0
+    assert "trusted on first use" in valid.stderr  # the world's bundles were synced without --root-key
     assert valid.stdout.startswith("有效 VALID")
     assert "李*霞" in valid.stdout and "离线信任包" in valid.stdout
     revoked = run("verify", world.codes["revoked"], "--bundle", str(world.bundle))

@@ -336,6 +336,21 @@ def test_a_file_damaged_on_disk_is_detected_and_that_origin_skipped(
     assert len(TrustBundle.load(bundle_dir).issuers) == 2
 
 
+def test_bundle_state_changes_exactly_when_a_sync_swaps_a_generation_in(
+    ningbo: Publisher, bundle_dir: Path
+) -> None:
+    assert TrustBundle.current_state(bundle_dir) == ()
+    sync(ningbo.base_url, bundle_dir)
+    loaded = TrustBundle.load(bundle_dir)
+    assert loaded.state == TrustBundle.current_state(bundle_dir)
+    ningbo.stop()
+    with pytest.raises(SyncError):
+        sync(ningbo.base_url, bundle_dir)
+    assert TrustBundle.current_state(bundle_dir) == loaded.state  # a failed sync changes nothing
+    (origin,) = loaded.state
+    assert origin[1] == in_use(bundle_dir, ningbo)
+
+
 def test_an_empty_bundle_directory_is_a_clear_error(bundle_dir: Path) -> None:
     with pytest.raises(BundleError, match="no usable trust bundle") as caught:
         Verifier.from_bundle(bundle_dir)
