@@ -56,7 +56,9 @@ def _reason(zh: str, en: str) -> str:
 class LiveClient:
     """Fetches and verifies live records; one ``requests.Session`` (keep-alive) per client.
 
-    ``timeout`` bounds the whole exchange (connect, send, every read), not each phase alone.
+    ``timeout`` bounds connecting and then waiting for the answer; reading the body is cut
+    off once ``timeout`` has passed since the request began. So a dead host costs at most
+    ``timeout``, a silent one at most twice that.
     """
 
     def __init__(

@@ -193,8 +193,12 @@ class _Http:
                 f"cannot reach {url} (is the issuer down?)",
                 message_zh=f"无法连接 {url}（签发机构服务中断？）",
             ) from exc
-        except requests.RequestException as exc:
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise _truncated(url) from exc
+        except requests.RequestException as exc:
+            raise SyncError(
+                f"{url}: the request failed ({type(exc).__name__})", message_zh=f"{url}：请求失败"
+            ) from exc
 
 
 def _truncated(url: str) -> SyncError:
