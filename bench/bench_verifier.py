@@ -181,8 +181,9 @@ Offline verification, one core, {CREDENTIALS} distinct credentials cycled (statu
 Target >= 80 % for the text form: **{"met" if ratio >= 0.8 else "missed"}**. The verifier's own
 steps (issuer and key lookup, signature, time, status list, the result) cost
 {1e6 / rates["decoded"] - 1e6 / rates["raw"]:.1f} µs over the signature ({decoded_ratio * 100:.0f} %);
-the rest is `credential.decode_text` ({1e6 / rates["decode"]:.0f} µs: three canonical CBOR
-re-encodings and the `Claims` validation), which belongs to the format module.
+the rest is `credential.decode_text` ({1e6 / rates["decode"]:.0f} µs: the decimal form's
+parsing, re-encoding each CBOR item to prove it canonical, and the checks of `Claims.from_cbor`),
+which belongs to the format module (`anxinma/credential.py`).
 
 Image decode + verify (zxing-cpp), median: a {photos["photo_mb"]:.1f} MB 4032×3024 PNG photo of a
 badge (rotated, blurred, noisy, on a cluttered background): **{photos["photo_ms"]:.0f} ms**; a
