@@ -16,7 +16,7 @@ from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed
 from anxinma.issuer.importing import read_upload
 from anxinma.issuer.serialize import blacklist_json, credential_json, enterprise_json, worker_json
-from anxinma.issuer.service import IssueItem, IssuerService, Unit
+from anxinma.issuer.service import IssueItem, IssuerService, Unit, today_in_china
 from anxinma.issuer.validation import worker_input
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -252,7 +252,7 @@ def import_workers() -> Response:
 
 @blueprint.get("/workers/<int:worker_id>/scans")
 def worker_scans(worker_id: int) -> Response:
-    until = _date_arg("until") or date.today()
+    until = _date_arg("until") or today_in_china()
     since = _date_arg("since") or until - timedelta(days=30)
     days = service().scan_counts(principal(), worker_id, since, until)
     return reply(200, {"worker_id": worker_id, "days": [{"day": d.isoformat(), "scans": n} for d, n in days]})

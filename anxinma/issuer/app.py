@@ -9,6 +9,7 @@ blueprints — the consumer page — without this package importing them.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,12 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["anxinma"] = runtime
+    if config.proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    logging.getLogger("werkzeug").addFilter(_redact_query)
 
     limiter = Limiter(
         get_remote_address,
@@ -167,6 +174,18 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     atexit.register(runtime.service.close)
     return app
 
+
+def _redact_query(record: logging.LogRecord) -> bool:
+    """The development server logs request lines; a search (``?q=<ID number>``) must not end
+    up there, so query strings are cut from them."""
+    if isinstance(record.msg, str) and "?" in record.msg:
+        record.msg = _QUERY.sub(r"\1?…", record.msg)
+    if record.args and isinstance(record.args, tuple):
+        record.args = tuple(_QUERY.sub(r"\1?…", a) if isinstance(a, str) else a for a in record.args)
+    return True
+
+
+_QUERY = re.compile(r"(/[^\s?\"]*)\?[^\s\"]*")
 
 _HTTP_ZH = {
     404: "没有这个地址",

@@ -52,6 +52,8 @@ class IssuerConfig:
     reconcile_seconds: float = 1.0
     #: Start background threads (Redis reconciler). Off for one-shot CLI commands.
     background: bool = True
+    #: Reverse proxies in front (X-Forwarded-For hops to trust, for the per-client rate limit).
+    proxies: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -68,6 +70,7 @@ class IssuerConfig:
             credential_days=_int(source, "ANXINMA_CREDENTIAL_DAYS", 730),
             status_ttl=_int(source, "ANXINMA_STATUS_TTL", 300),
             live_rate_limit=source.get("ANXINMA_LIVE_RATE_LIMIT") or "120 per minute",
+            proxies=_int(source, "ANXINMA_PROXIES", 0),
         )
         return replace(config, **overrides) if overrides else config
 

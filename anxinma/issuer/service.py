@@ -724,6 +724,8 @@ class IssuerService:
         from anxinma.issuer.validation import worker_input
 
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
+        if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
+            raise not_found("enterprise", "企业")
         report = ImportReport(rows=len(rows))
         seen: dict[str, int] = {}
         valid: list[tuple[int, WorkerInput]] = []
