@@ -79,6 +79,13 @@ def _key_dir(path: Path | None) -> Path:
 #: defined here, in the composition root.
 LAZY_COMMANDS: dict[str, str] = {
     "badge": "anxinma.badge.commands:badge",
+    "serve": "anxinma.wsgi:serve",
+    "token": "anxinma.issuer.commands:token",
+    "user": "anxinma.issuer.commands:user",
+    "audit": "anxinma.issuer.commands:audit",
+    "jobs": "anxinma.issuer.commands:jobs",
+    "verify": "anxinma.verifier.commands:verify",
+    "verifier": "anxinma.verifier.commands:verifier",
 }
 
 

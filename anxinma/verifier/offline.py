@@ -1,19 +1,28 @@
-"""Offline verification: parse, issuer, key, signature, time, status — in that order.
+"""Offline verification: parse, trust list, issuer and key, signature, time, status — in that order.
 
 Each step either passes or produces the result; nothing is skipped silently, and every
 result carries the reasons a person reads (Chinese first, English beside it).
+
+A :class:`Verifier` holds one or more :class:`TrustAnchor` s side by side — a verified trust
+list with the status lists verified under it, one per bundle (issuer origin) — so a Ningbo
+verifier checks a Chongqing worker against whichever trust list names Chongqing. Everything
+that can be worked out once per issuer or key (which trust list speaks for an issuer, whether
+any list has declared a key compromised, which status list is the newest for a shard) is
+worked out when the verifier is built, so :meth:`Verifier.verify` does only per-credential
+work: decode, one dictionary lookup per step, one Ed25519 verification.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from anxinma import credential as fmt
-from anxinma.errors import BadSignature, MalformedCredential, UnsupportedAlgorithm, UnsupportedVersion
+from anxinma import ed25519
+from anxinma.errors import MalformedCredential, UnsupportedAlgorithm, UnsupportedVersion
 from anxinma.keys.store import KeyStatus
-from anxinma.keys.trust_list import TrustedKey, TrustList
+from anxinma.keys.trust_list import TrustedIssuer, TrustedKey, TrustList
 from anxinma.status_list import CredentialStatus, StatusList, shard_of
 from anxinma.verifier.result import Source, Status, VerificationResult
 
@@ -21,25 +30,108 @@ DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_STATUS_MAX_AGE = timedelta(hours=24)
 
 
-def _reason(zh: str, en: str) -> str:
+def reason(zh: str, en: str) -> str:
+    """One sentence as a person reads it: Chinese first, English beside it."""
     return f"{zh} / {en}"
 
 
-@dataclass
-class Verifier:
-    """Verifies credentials against a trust list (and, when given, status lists) with no network.
+_reason = reason  # the name the foundation's code used
 
-    ``status_lists`` maps (issuer code, shard) to a verified :class:`StatusList`. When
-    ``require_status`` is true, a credential whose list is missing or older than
-    ``status_max_age`` is ``status_unknown``, never ``valid``.
+
+def age_text(seconds: float) -> tuple[str, str]:
+    """A duration as people say it, (中文, English): ``3 天 2 小时`` / ``3 d 2 h``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        if not hours:
+            return (f"{days} 天", f"{days} d")
+        return (f"{days} 天 {hours} 小时", f"{days} d {hours} h")
+    if hours:
+        return (f"{hours} 小时 {minutes} 分钟", f"{hours} h {minutes} min")
+    return (f"{minutes} 分钟", f"{minutes} min")
+
+
+@dataclass(frozen=True)
+class TrustAnchor:
+    """A trust list whose root signature was checked, and the status lists verified under it.
+
+    ``name`` says where it came from (the bundle's origin directory, e.g. ``v.ningbo.gov.cn``);
+    ``issuer_code`` is the issuer that origin speaks for, whose own list is preferred for its
+    credentials when several lists name it. ``root_source`` is ``"pinned"`` or ``"tofu"``
+    (trusted on first use: development only).
     """
 
     trust_list: TrustList
+    status_lists: Mapping[tuple[int, int], StatusList] = field(default_factory=dict)
+    name: str = "trust-list"
+    issuer_code: int | None = None
+    fetched_at: datetime | None = None
+    root_source: str = "pinned"
+
+
+@dataclass(frozen=True, slots=True)
+class _IssuerView:
+    """Everything about one issuer code that does not change between two verifications."""
+
+    anchor: TrustAnchor
+    issuer: TrustedIssuer
+    keys: dict[bytes, TrustedKey]
+    compromised_elsewhere: dict[bytes, str]  # kid -> the anchor that declared it compromised
+
+
+@dataclass
+class OfflineVerifier:
+    """Verifies credentials with no network, against trust anchors (and their status lists).
+
+    ``OfflineVerifier(trust_list)`` is the one-list form (``status_lists`` maps (issuer code,
+    shard) to a verified :class:`StatusList`); ``anchors`` holds several lists side by side.
+    :class:`anxinma.verifier.Verifier` adds loading from a bundle and the online step. When ``require_status`` is true (always, from a bundle) a credential whose
+    status list is missing is ``status_unknown``, never ``valid``. Whatever the settings, a
+    status list older than ``status_max_age`` (or past its own ``exp``) and a trust list past
+    its expiry give ``status_unknown`` with the age in the reasons.
+    """
+
+    trust_list: TrustList | None = None
     status_lists: Mapping[tuple[int, int], StatusList] | None = None
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
     status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
     require_status: bool = False
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    anchors: Sequence[TrustAnchor] = ()
+    problems: tuple[str, ...] = ()  # what could not be loaded (a broken bundle), in words
+
+    def __post_init__(self) -> None:
+        anchors = list(self.anchors)
+        if self.trust_list is not None:
+            anchors.insert(0, TrustAnchor(self.trust_list, dict(self.status_lists or {})))
+        self.anchors = tuple(anchors)
+        self._issuers = _index_issuers(self.anchors)
+        self._status = _index_status_lists(self.anchors)
+
+    # -- what the verifier trusts ----------------------------------------------------------
+
+    @property
+    def issuer_codes(self) -> list[int]:
+        return sorted(self._issuers)
+
+    def trusted_issuer(self, code: int) -> tuple[TrustedIssuer, TrustAnchor] | None:
+        """The issuer entry that speaks for ``code`` and the anchor it comes from."""
+        view = self._issuers.get(code)
+        return None if view is None else (view.issuer, view.anchor)
+
+    def live_key(self, code: int, kid: bytes) -> bytes | None:
+        """The public key that may sign a live record or status list: active, not compromised anywhere."""
+        view = self._issuers.get(code)
+        if view is None or kid in view.compromised_elsewhere:
+            return None
+        key = view.keys.get(kid)
+        if key is None or key.status is not KeyStatus.ACTIVE:
+            return None
+        return key.public_key
+
+    # -- the offline verdict ----------------------------------------------------------------
 
     def verify(
         self,
@@ -48,14 +140,13 @@ class Verifier:
         card_uid: bytes | None = None,
         source: Source | None = None,
     ) -> VerificationResult:
-        """Verify any form of a credential; never raises for bad input.
+        """Verify any form of a credential offline; never raises for bad input.
 
         ``card_uid`` is the UID read from the NFC card the credential came from; a bound
         credential read from another card is rejected (a copy), and without a UID (a QR
         scan) the result says the binding could not be checked.
         """
         now = self.clock()
-        src = source or Source("offline", self._bundle_age(now))
         try:
             if isinstance(code, fmt.Credential):
                 cred = code
@@ -64,70 +155,88 @@ class Verifier:
             else:
                 cred = fmt.decode(code)
         except (UnsupportedVersion, UnsupportedAlgorithm) as exc:
-            return VerificationResult(Status.MALFORMED, (exc.explain(),), source=src)
+            return VerificationResult(Status.MALFORMED, (exc.explain(),), source=source or Source("offline"))
         except MalformedCredential as exc:
             return VerificationResult(
                 Status.MALFORMED,
-                (_reason("无法识别的安心码", "not a readable 安心码") + f": {exc.explain()}",),
-                source=src,
+                (reason("无法识别的安心码", "not a readable 安心码") + f": {exc.explain()}",),
+                source=source or Source("offline"),
             )
         claims = cred.claims
+        view = self._issuers.get(claims.issuer_code)
+        if view is None:
+            return VerificationResult(
+                Status.UNKNOWN_ISSUER,
+                (
+                    reason(
+                        f"签发机构 {claims.issuer_code} 不在信任列表中",
+                        f"issuer {claims.issuer_code} is not in the trust list",
+                    ),
+                ),
+                claims,
+                cred.kid_hex,
+                source or Source("offline"),
+                credential=cred,
+            )
+        anchor = view.anchor
 
         def result(status: Status, *reasons: str, binding: str | None = None) -> VerificationResult:
-            return VerificationResult(status, reasons, claims, cred.kid_hex, src, None, binding)
+            src = source or Source("offline", _age(now, anchor.trust_list.issued_at), bundle=anchor.name)
+            return VerificationResult(status, reasons, claims, cred.kid_hex, src, None, binding, cred)
 
-        issuer = self.trust_list.issuer(claims.issuer_code)
-        if issuer is None:
-            return result(
-                Status.UNKNOWN_ISSUER,
-                _reason(
-                    f"签发机构 {claims.issuer_code} 不在信任列表中",
-                    f"issuer {claims.issuer_code} is not in the trust list",
-                ),
-            )
-        key: TrustedKey | None = issuer.keys.get(cred.kid)
+        key = view.keys.get(cred.kid)
         if key is None:
             return result(
                 Status.UNKNOWN_KEY,
-                _reason(f"{issuer.name} 没有密钥 {cred.kid_hex}", f"{issuer.name} has no key {cred.kid_hex}"),
-            )
-        if key.status is KeyStatus.COMPROMISED or key.public_key is None:
-            return result(
-                Status.UNKNOWN_KEY,
-                _reason(
-                    f"签名密钥 {cred.kid_hex} 已被宣告泄露，其签发的安心码一律无效",
-                    f"signing key {cred.kid_hex} was declared compromised; nothing it signed is trusted",
+                reason(
+                    f"{view.issuer.name} 没有密钥 {cred.kid_hex}",
+                    f"{view.issuer.name} has no key {cred.kid_hex}",
                 ),
             )
-        try:
-            cred.verify_signature(key.public_key)
-        except BadSignature:
+        public_key = key.public_key
+        elsewhere = view.compromised_elsewhere.get(cred.kid)
+        if key.status is KeyStatus.COMPROMISED or public_key is None or elsewhere is not None:
+            where = f"（{elsewhere} 的信任列表）" if elsewhere else ""
+            where_en = f" (in the trust list of {elsewhere})" if elsewhere else ""
+            return result(
+                Status.UNKNOWN_KEY,
+                reason(
+                    f"签名密钥 {cred.kid_hex} 已被宣告泄露{where}，其签发的安心码一律无效",
+                    f"signing key {cred.kid_hex} was declared compromised{where_en}; nothing it signed is trusted",
+                ),
+            )
+        if not ed25519.verify(public_key, cred.signature, cred.signed_bytes()):
             return result(
                 Status.BAD_SIGNATURE,
-                _reason("签名无效：安心码被篡改或伪造", "the signature does not verify: altered or forged"),
+                reason("签名无效：安心码被篡改或伪造", "the signature does not verify: altered or forged"),
             )
         if key.status is KeyStatus.RETIRED:
             return result(
                 Status.KEY_RETIRED,
-                _reason(
+                reason(
                     f"签名密钥 {cred.kid_hex} 已停用，请持证人换发新证",
                     f"signing key {cred.kid_hex} was retired; the holder needs a re-issued credential",
                 ),
             )
-        binding = self._card_binding(cred, card_uid)
-        if binding == "mismatch":
-            return result(
-                Status.BAD_SIGNATURE,
-                _reason(
-                    "此安心码签发给另一张卡，这张卡可能是复制卡",
-                    "this credential was issued for a different card: this card may be a copy",
-                ),
-                binding=binding,
-            )
+        binding = None
+        if claims.card_uid is not None:
+            if card_uid is None:
+                binding = "unchecked"
+            elif card_uid == claims.card_uid:
+                binding = "match"
+            else:
+                return result(
+                    Status.BAD_SIGNATURE,
+                    reason(
+                        "此安心码签发给另一张卡，这张卡可能是复制卡",
+                        "this credential was issued for a different card: this card may be a copy",
+                    ),
+                    binding="mismatch",
+                )
         if now + self.clock_skew < claims.issued_at:
             return result(
                 Status.NOT_YET_VALID,
-                _reason(
+                reason(
                     f"尚未生效，生效日期 {claims.issued_at.date().isoformat()}",
                     f"not valid until {claims.issued_at.date().isoformat()}",
                 ),
@@ -136,104 +245,151 @@ class Verifier:
         if now - self.clock_skew >= claims.expires_at:
             return result(
                 Status.EXPIRED,
-                _reason(
+                reason(
                     f"已于 {claims.expires_at.date().isoformat()} 过期",
                     f"expired on {claims.expires_at.date().isoformat()}",
                 ),
                 binding=binding,
             )
-        notes = []
+        notes: list[str] = []
         if binding == "unchecked":
-            notes.append(_reason("扫码无法核对卡号绑定", "a QR scan cannot check the card binding"))
-        return self._status_step(claims, now, notes, result, binding)
-
-    def _card_binding(self, cred: fmt.Credential, card_uid: bytes | None) -> str | None:
-        if cred.claims.card_uid is None:
-            return None
-        if card_uid is None:
-            return "unchecked"
-        return "match" if card_uid == cred.claims.card_uid else "mismatch"
+            notes.append(reason("扫码无法核对卡号绑定", "a QR scan cannot check the card binding"))
+        if now >= anchor.trust_list.expires_at:
+            zh, en = age_text((now - anchor.trust_list.expires_at).total_seconds())
+            return result(
+                Status.STATUS_UNKNOWN,
+                reason(
+                    f"信任列表已过期 {zh}，无法确认密钥是否仍可信（请同步）",
+                    f"the trust list expired {en} ago: the key may since have been withdrawn (sync the bundle)",
+                ),
+                *notes,
+                binding=binding,
+            )
+        return self._status_step(cred, now, notes, source, anchor, binding)
 
     def _status_step(
         self,
-        claims: fmt.Claims,
+        cred: fmt.Credential,
         now: datetime,
         notes: list[str],
-        result: Callable[..., VerificationResult],
+        source: Source | None,
+        anchor: TrustAnchor,
         binding: str | None,
     ) -> VerificationResult:
+        claims = cred.claims
         shard, _ = shard_of(claims.serial)
-        status_list = (self.status_lists or {}).get((claims.issuer_code, shard))
+        status_list = self._status.get((claims.issuer_code, shard))
+        evidence = status_list.issued_at if status_list is not None else anchor.trust_list.issued_at
+        src = source or Source("offline", _age(now, evidence), bundle=anchor.name)
+
+        def result(status: Status, *reasons: str) -> VerificationResult:
+            return VerificationResult(
+                status, (*reasons, *notes), claims, cred.kid_hex, src, None, binding, cred
+            )
+
         if status_list is None:
             if self.require_status:
                 return result(
                     Status.STATUS_UNKNOWN,
-                    _reason(
+                    reason(
                         "没有该签发机构的状态列表，无法确认是否已吊销", "no status list: revocation unknown"
                     ),
-                    *notes,
-                    binding=binding,
                 )
             return result(
                 Status.VALID,
-                _reason("签名有效，在有效期内", "genuine and within its validity"),
-                _reason("未核对吊销状态（没有状态列表）", "revocation not checked (no status list)"),
-                *notes,
-                binding=binding,
+                reason("签名有效，在有效期内", "genuine and within its validity"),
+                reason("未核对吊销状态（没有状态列表）", "revocation not checked (no status list)"),
             )
         age = now - status_list.issued_at
-        if age > self.status_max_age:
-            hours = int(age.total_seconds() // 3600)
+        value = status_list.status(claims.serial)
+        if age > self.status_max_age or now >= status_list.expires_at:
+            zh, en = age_text(age.total_seconds())
+            last = last_en = ""
+            if value is not None and value is not CredentialStatus.VALID:
+                last = f"；最后已知状态：{_LAST_KNOWN[value][0]}"
+                last_en = f"; last known: {_LAST_KNOWN[value][1]}"
+            limit_zh, limit_en = age_text(self.status_max_age.total_seconds())
             return result(
                 Status.STATUS_UNKNOWN,
-                _reason(
-                    f"状态列表已 {hours} 小时未更新，无法确认",
-                    f"status list is {hours} h old: status unknown",
+                reason(
+                    f"状态列表已 {zh} 未更新（上限 {limit_zh}），无法确认是否已吊销{last}",
+                    f"the status list is {en} old (limit {limit_en}): status unknown{last_en}",
                 ),
-                *notes,
-                binding=binding,
             )
-        value = status_list.status(claims.serial)
         if value is None:
             return result(
                 Status.STATUS_UNKNOWN,
-                _reason("状态列表尚未包含此证（刚签发？）", "the status list does not cover this serial yet"),
-                *notes,
-                binding=binding,
+                reason("状态列表尚未包含此证（刚签发？）", "the status list does not cover this serial yet"),
             )
         if value is CredentialStatus.REVOKED:
-            return result(
-                Status.REVOKED,
-                _reason("此安心码已被吊销", "this credential was revoked"),
-                *notes,
-                binding=binding,
-            )
+            return result(Status.REVOKED, _REVOKED)
         if value is CredentialStatus.SUSPENDED:
-            return result(
-                Status.SUSPENDED,
-                _reason("此安心码已被暂停", "this credential is suspended"),
-                *notes,
-                binding=binding,
-            )
+            return result(Status.SUSPENDED, _SUSPENDED)
         if value is CredentialStatus.ATTENTION:
-            return result(
-                Status.ATTENTION,
-                _reason(
-                    "身份真实，但健康证或保险缺失或已过期",
-                    "genuine, but a health certificate or insurance lapsed",
-                ),
-                *notes,
-                binding=binding,
-            )
-        return result(
-            Status.VALID,
-            _reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity"),
-            *notes,
-            binding=binding,
-        )
+            return result(Status.ATTENTION, _ATTENTION)
+        return result(Status.VALID, _VALID)
 
-    def _bundle_age(self, now: datetime) -> int | None:
-        if not self.status_lists:
-            return None
-        oldest = min(sl.issued_at for sl in self.status_lists.values())
-        return max(0, int((now - oldest).total_seconds()))
+
+_VALID = reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity")
+_ATTENTION = reason(
+    "身份真实，但健康证或保险缺失或已过期", "genuine, but a health certificate or insurance lapsed"
+)
+_REVOKED = reason("此安心码已被吊销", "this credential was revoked")
+_SUSPENDED = reason("此安心码已被暂停", "this credential is suspended")
+_LAST_KNOWN = {
+    CredentialStatus.REVOKED: ("已吊销", "revoked"),
+    CredentialStatus.SUSPENDED: ("已暂停", "suspended"),
+    CredentialStatus.ATTENTION: ("需注意", "attention"),
+    CredentialStatus.VALID: ("有效", "valid"),
+}
+
+
+def _age(now: datetime, then: datetime) -> int:
+    return max(0, int((now - then).total_seconds()))
+
+
+def _index_issuers(anchors: Sequence[TrustAnchor]) -> dict[int, _IssuerView]:
+    """For each issuer code: the list that speaks for it, and compromises declared anywhere.
+
+    An issuer's own origin wins over another list that also names it; among the others the
+    most recently issued list wins. A key declared compromised in *any* loaded list is
+    treated as compromised: a withdrawal must not be undone by an older list elsewhere.
+    """
+    chosen: dict[int, tuple[TrustAnchor, TrustedIssuer]] = {}
+    compromised: dict[int, dict[bytes, str]] = {}
+    for anchor in anchors:
+        for code, issuer in anchor.trust_list.issuers.items():
+            for kid, key in issuer.keys.items():
+                if key.status is KeyStatus.COMPROMISED:
+                    compromised.setdefault(code, {}).setdefault(kid, anchor.name)
+            current = chosen.get(code)
+            if current is None or _prefer(anchor, current[0], code):
+                chosen[code] = (anchor, issuer)
+    views = {}
+    for code, (anchor, issuer) in chosen.items():
+        elsewhere = {
+            kid: name
+            for kid, name in compromised.get(code, {}).items()
+            if not (kid in issuer.keys and issuer.keys[kid].status is KeyStatus.COMPROMISED)
+        }
+        views[code] = _IssuerView(anchor, issuer, dict(issuer.keys), elsewhere)
+    return views
+
+
+def _prefer(candidate: TrustAnchor, current: TrustAnchor, code: int) -> bool:
+    own_candidate = candidate.issuer_code == code
+    own_current = current.issuer_code == code
+    if own_candidate != own_current:
+        return own_candidate
+    return candidate.trust_list.issued_at > current.trust_list.issued_at
+
+
+def _index_status_lists(anchors: Sequence[TrustAnchor]) -> dict[tuple[int, int], StatusList]:
+    """The newest verified status list for each (issuer code, shard) across all anchors."""
+    newest: dict[tuple[int, int], StatusList] = {}
+    for anchor in anchors:
+        for where, status_list in anchor.status_lists.items():
+            current = newest.get(where)
+            if current is None or status_list.issued_at > current.issued_at:
+                newest[where] = status_list
+    return newest

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from anxinma.credential import Claims
+from anxinma.credential import Claims, Credential
 
 
 class Status(StrEnum):
@@ -68,14 +68,26 @@ _LABELS = {
 
 @dataclass(frozen=True)
 class Source:
-    """Where the status came from: an offline bundle of some age, or the issuer live."""
+    """Where the status came from: an offline bundle of some age, or the issuer live.
+
+    ``bundle_age_seconds`` is the age of the revocation evidence the verdict rests on: the
+    signed ``iat`` of the status list consulted (or of the trust list when no status list was
+    needed). ``bundle`` names the bundle (issuer origin) whose trust list named the issuer;
+    ``detail`` is the live record's URL when ``kind`` is ``"live"``.
+    """
 
     kind: str  # "offline" | "live"
     bundle_age_seconds: int | None = None
     detail: str | None = None
+    bundle: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "bundle_age_seconds": self.bundle_age_seconds, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "bundle": self.bundle,
+            "bundle_age_seconds": self.bundle_age_seconds,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,7 @@ class VerificationResult:
     source: Source = field(default_factory=lambda: Source("offline"))
     live: dict[str, Any] | None = None
     card_binding: str | None = None  # "match", "mismatch", "unchecked" (QR has no UID), None if unbound
+    credential: Credential | None = field(default=None, repr=False, compare=False)  # as decoded, if it was
 
     @property
     def ok(self) -> bool:

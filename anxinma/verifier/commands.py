@@ -1,0 +1,375 @@
+"""``anxinma verify`` and ``anxinma verifier sync|status``: a thin shell over the verifier library.
+
+Exit status (docs/verifier.md, "Exit codes"): ``verify`` exits 0 only for ``valid``, 1 for
+every other verdict, 2 when it could not verify at all (no bundle, an unreadable file, bad
+usage); ``verifier sync`` exits 0 when every issuer synced, 2 otherwise. No command prints a
+stack trace (set ``ANXINMA_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from anxinma.errors import AnxinmaError
+from anxinma.verifier.offline import age_text
+from anxinma.verifier.result import Status, VerificationResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(func: F) -> F:
+    """Library errors become one line and exit status 2; so does anything unexpected."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AnxinmaError as exc:
+            click.echo(f"错误 / error: {exc.explain()}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"错误 / error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(2)
+        except Exception as exc:
+            if os.environ.get("ANXINMA_DEBUG"):
+                raise
+            click.echo(
+                f"内部错误 / internal error: {type(exc).__name__}: {exc} (ANXINMA_DEBUG=1 shows the trace)",
+                err=True,
+            )
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _bundle_dir(path: Path | None) -> Path:
+    from anxinma.verifier.bundle import default_bundle_dir
+
+    return path if path is not None else default_bundle_dir()
+
+
+# -- verify -------------------------------------------------------------------------------
+
+
+@click.command("verify")
+@click.argument("code", required=False)
+@click.option(
+    "--image",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A photo or screenshot holding the QR code (PNG, JPEG, WebP…).",
+)
+@click.option("--url", help="The scanned verification link (…/v/<digits> or …/v#<digits>).")
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Trust bundle directory (default: $ANXINMA_HOME/bundles).",
+)
+@click.option("--offline", is_flag=True, help="Never touch the network: the bundle's verdict only.")
+@click.option("--json", "as_json", is_flag=True, help="The stable JSON result (docs/verifier.md).")
+@click.option("--card-uid", default=None, help="UID of the NFC card the credential was read from (hex).")
+@click.option(
+    "--timeout", type=click.FloatRange(0.1, 60), default=2.0, show_default=True, help="Live lookup, seconds."
+)
+@_friendly
+def verify(
+    code: str | None,
+    image: Path | None,
+    url: str | None,
+    bundle: Path | None,
+    offline: bool,
+    as_json: bool,
+    card_uid: str | None,
+    timeout: float,
+) -> None:
+    """Verify a 安心码: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.
+
+    Exit status 0 only when the credential is valid; 1 for any other verdict; 2 when it
+    could not be verified at all.
+    """
+    from anxinma.verifier.bundle import TrustBundle
+    from anxinma.verifier.scan import scan_image, verify_scan
+    from anxinma.verifier.verifier import Verifier
+
+    given = [
+        name for name, value in (("CODE", code), ("--image", image), ("--url", url)) if value is not None
+    ]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of CODE, --image PHOTO or --url LINK / 请只给出一种输入")
+    uid = _card_uid(card_uid)
+    loaded = TrustBundle.load(_bundle_dir(bundle))
+    for problem in loaded.problems:
+        click.echo(f"警告 / warning: {problem}", err=True)
+    verifier = Verifier.from_trust_bundle(loaded)
+
+    def check(text: str) -> VerificationResult:
+        if offline:
+            return verifier.verify(text, card_uid=uid)
+        return verifier.verify_online(text, card_uid=uid, timeout=timeout)
+
+    scan = None
+    if image is not None:
+        scan = scan_image(image)
+        result = verify_scan(scan, check)
+    elif url is not None:
+        result = check(_link_text(url))
+    else:
+        assert code is not None
+        result = check(sys.stdin.read(64 * 1024) if code == "-" else code)
+    used = next((i for i in loaded.issuers if i.origin == result.source.bundle), None)
+    if used is not None and used.root_source == "tofu":
+        click.secho(
+            f"警告：{used.origin} 的根公钥为首次连接时信任（仅限开发） / warning: the root key of {used.origin} "
+            "was trusted on first use (development only)",
+            err=True,
+            fg="yellow",
+        )
+    if as_json:
+        document = result.to_json()
+        if scan is not None:
+            document["scan"] = scan.to_json()
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        _print_result(result)
+    sys.exit(0 if result.status is Status.VALID else 1)
+
+
+def _card_uid(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        uid = bytes.fromhex(text.replace(":", "").replace(" ", ""))
+    except ValueError:
+        raise click.BadParameter("a card UID is hex, e.g. 04a1b2c3d4e5f6", param_hint="--card-uid") from None
+    if not 4 <= len(uid) <= 10:
+        raise click.BadParameter("a card UID is 4 to 10 bytes", param_hint="--card-uid")
+    return uid
+
+
+def _link_text(url: str) -> str:
+    """The link as the format reads it: a scheme is added when a scanner dropped it.
+
+    Accepts ``https://host/v/<digits>``, ``/V/`` (the QR's upper-case form) and the fragment
+    form ``https://host/v#<digits>``. The host is not trusted either way: only the signature
+    and the trust list decide.
+    """
+    text = url.strip()
+    if not text.lower().startswith(("http://", "https://")) and (
+        "/v/" in text.lower() or "/v#" in text.lower()
+    ):
+        text = "https://" + text.lstrip("/")
+    return text
+
+
+def _print_result(result: VerificationResult) -> None:
+    status = result.status
+    colour = {Status.VALID: "green", Status.ATTENTION: "yellow", Status.STATUS_UNKNOWN: "yellow"}.get(
+        status, "red"
+    )
+    click.secho(f"{status.label_zh} {status.value.upper()}", fg=colour, bold=True)
+    for reason in result.reasons:
+        click.echo(f"  - {reason}")
+    claims = result.claims
+    if claims is not None:
+        categories = "、".join(c.zh for c in sorted(claims.categories, key=lambda c: c.bit))
+        click.echo(
+            f"  {claims.display_name}  {categories}  编号 serial {claims.serial}  签发 issuer {claims.issuer_code}"
+        )
+        click.echo(f"  有效期 valid {claims.issued_at.date()} – {claims.expires_at.date()}")
+    source = result.source
+    if source.kind == "live":
+        click.echo(f"  来源 source: 在线 live ({source.detail})")
+    elif source.bundle is not None:
+        age = f"，{age_text(source.bundle_age_seconds)[0]}前" if source.bundle_age_seconds is not None else ""
+        click.echo(f"  来源 source: 离线信任包 offline bundle {source.bundle}{age}")
+    live = result.live
+    if live:
+        enterprise = live.get("enterprise") or {}
+        if isinstance(enterprise, dict) and enterprise.get("name"):
+            click.echo(f"  企业 enterprise: {enterprise['name']}")
+        if live.get("star_level"):
+            click.echo(f"  星级 star level: {'★' * int(live['star_level'])}")
+        for item, label in (
+            ("health_certificate", "健康证 health certificate"),
+            ("insurance", "保险 insurance"),
+        ):
+            value = live.get(item)
+            if isinstance(value, dict):
+                state = "有效 valid" if value.get("valid") else "无效或缺失 missing or lapsed"
+                until = f" (至 {value['valid_until']})" if value.get("valid_until") else ""
+                click.echo(f"  {label}: {state}{until}")
+
+
+# -- verifier sync / status ---------------------------------------------------------------
+
+
+@click.group("verifier")
+def verifier() -> None:
+    """Trust bundles for offline verification: sync them from issuers, see how old they are."""
+
+
+@verifier.command("sync")
+@click.option(
+    "--issuer", "issuers", multiple=True, required=True, help="Issuer base URL (repeat for several cities)."
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Bundle directory (default: $ANXINMA_HOME/bundles).",
+)
+@click.option(
+    "--root-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The root public key to pin (PEM, as `anxinma keys root` prints it).",
+)
+@click.option("--replace-root", is_flag=True, help="Accept a --root-key that differs from the pinned one.")
+@click.option("--follow", is_flag=True, help="Also sync every other issuer the trust list names.")
+@click.option("--timeout", type=click.FloatRange(0.5, 300), default=10.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@_friendly
+def sync_command(
+    issuers: tuple[str, ...],
+    directory: Path | None,
+    root_key: Path | None,
+    replace_root: bool,
+    follow: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Download and check trust lists, JWKS and status lists; swap each bundle in atomically."""
+    from anxinma.verifier.bundle import read_root_key
+    from anxinma.verifier.sync import TOFU_WARNING, sync
+
+    pinned = read_root_key(root_key.read_bytes()) if root_key is not None else None
+    target = _bundle_dir(directory)
+    reports = []
+    failures = 0
+    for issuer in issuers:
+        progress = None if as_json else (lambda message: click.echo(f"  {message}", err=True))
+        try:
+            report = sync(
+                issuer,
+                target,
+                root_key=pinned,
+                replace_root=replace_root,
+                follow=follow,
+                timeout=timeout,
+                progress=progress,
+            )
+        except AnxinmaError as exc:
+            failures += 1
+            click.echo(f"错误 / error: {issuer}: {exc.explain()}", err=True)
+            reports.append({"issuer_url": issuer, "error": exc.explain()})
+            continue
+        reports.append(report.to_json())
+        if as_json:
+            continue
+        for done in (report, *report.followed):
+            for warning in done.warnings:
+                loud = warning == TOFU_WARNING
+                click.secho(warning, err=True, fg="yellow" if not loud else "red", bold=loud)
+            click.secho(
+                f"已同步 / synced {done.issuer_name} ({done.issuer_code}) → {target / done.origin}",
+                fg="green",
+            )
+            click.echo(
+                f"  信任列表 trust list #{done.trust_list_sequence}, 状态列表 status lists {done.status_lists}; "
+                f"更新 changed {len(done.changed)}, 未变 unchanged {len(done.unchanged)}; "
+                f"{done.bytes_received} bytes in {done.requests} requests"
+            )
+        for error in report.follow_errors:
+            click.echo(f"警告 / warning: {error}", err=True)
+    if as_json:
+        click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
+    sys.exit(2 if failures else 0)
+
+
+@verifier.command("status")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Bundle directory (default: $ANXINMA_HOME/bundles).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def status_command(directory: Path | None, as_json: bool) -> None:
+    """List the bundles, their issuers and how old each part is."""
+    from anxinma.verifier.bundle import TrustBundle
+    from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE
+
+    loaded = TrustBundle.load(_bundle_dir(directory), require=False)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for issuer in loaded.issuers:
+        lists = [
+            {
+                "issuer_code": sl.issuer_code,
+                "shard": sl.shard,
+                "size": sl.size,
+                "issued_at": sl.issued_at.isoformat(),
+                "age_seconds": int((now - sl.issued_at).total_seconds()),
+                "stale": now - sl.issued_at > DEFAULT_STATUS_MAX_AGE or now >= sl.expires_at,
+            }
+            for sl in sorted(issuer.status_lists.values(), key=lambda s: (s.issuer_code, s.shard))
+        ]
+        rows.append(
+            {
+                "origin": issuer.origin,
+                "issuer_code": issuer.issuer_code,
+                "issuer_name": issuer.meta.get("issuer_name"),
+                "generation": issuer.generation,
+                "fetched_at": issuer.meta.get("fetched_at"),
+                "root_source": issuer.root_source,
+                "root_fingerprint": issuer.meta.get("root_fingerprint"),
+                "trust_list_sequence": issuer.trust_list.sequence,
+                "trust_list_expires_at": issuer.trust_list.expires_at.isoformat(),
+                "trust_list_expired": now >= issuer.trust_list.expires_at,
+                "issuers": sorted(issuer.trust_list.issuers),
+                "status_lists": lists,
+            }
+        )
+    if as_json:
+        click.echo(
+            json.dumps({"bundles": rows, "problems": list(loaded.problems)}, ensure_ascii=False, indent=2)
+        )
+        return
+    if not rows and not loaded.problems:
+        click.echo(f"{loaded.directory} 中没有信任包 / no bundles in {loaded.directory}")
+    for row, issuer in zip(rows, loaded.issuers, strict=True):
+        fetched = issuer.fetched_at
+        ago = f"{age_text((now - fetched).total_seconds())[0]}前" if fetched else "?"
+        click.secho(f"{row['origin']}: {row['issuer_name']} ({row['issuer_code']})", bold=True)
+        click.echo(f"  同步于 synced {row['fetched_at']} ({ago}), generation {row['generation']}")
+        expired = "  已过期 EXPIRED" if row["trust_list_expired"] else ""
+        click.echo(
+            f"  信任列表 trust list #{row['trust_list_sequence']}, 至 until {row['trust_list_expires_at']}{expired}; "
+            f"签发机构 issuers {', '.join(map(str, row['issuers']))}"
+        )
+        if row["root_source"] == "tofu":
+            click.secho(
+                "  根公钥为首次连接时信任（仅限开发） / root trusted on first use (development only)",
+                fg="red",
+            )
+        for sl in row["status_lists"]:
+            zh, en = age_text(sl["age_seconds"])
+            stale = "  过期 STALE" if sl["stale"] else ""
+            click.echo(
+                f"  状态列表 status list {sl['issuer_code']}/{sl['shard']}: {sl['size']} serials, {zh} ({en}){stale}"
+            )
+    for problem in loaded.problems:
+        click.secho(f"问题 / problem: {problem}", fg="red", err=True)

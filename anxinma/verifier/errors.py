@@ -1,0 +1,34 @@
+"""The verifier's failures, in the package's one family (:class:`anxinma.errors.AnxinmaError`).
+
+A credential that does not verify is never an exception: it is a
+:class:`~anxinma.verifier.result.VerificationResult`. These are for the things around it that
+can fail: a bundle that cannot be read, a sync that must be refused, an image that is not one.
+"""
+
+from __future__ import annotations
+
+from anxinma.errors import AnxinmaError
+
+
+class BundleError(AnxinmaError):
+    """A trust bundle that is missing, unreadable or fails its own checks (nothing is used)."""
+
+    code = "bundle"
+
+
+class SyncError(AnxinmaError):
+    """A sync was refused or could not finish; the bundle in use is left exactly as it was."""
+
+    code = "sync"
+
+
+class LiveRecordError(AnxinmaError):
+    """The live record could not be had or did not verify; the offline result stands."""
+
+    code = "live"
+
+
+class ImageError(AnxinmaError):
+    """A file that is not an image we can read, or one too large to scan."""
+
+    code = "image"
