@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anxinma import credential as fmt
+from anxinma import ed25519
 from anxinma.keys import KeyDirectory, TrustList, build_trust_list
 from anxinma.status_list import CredentialStatus, StatusArray, StatusList, load_status_list, sign_status_list
 from anxinma.verifier import Source, Status, VerificationResult, Verifier
@@ -192,7 +193,7 @@ def test_altered_claims_do_not_verify(ningbo: Issuer) -> None:
     forged_claims = fmt.Claims(
         **{**{f: getattr(cred.claims, f) for f in cred.claims.__dataclass_fields__}, "serial": 9}
     )
-    forged = fmt.sign(forged_claims, fmt.ed25519.SigningKey.generate(), cred.kid)
+    forged = fmt.sign(forged_claims, ed25519.SigningKey.generate(), cred.kid)
     assert ningbo.verifier().verify(forged.to_hex()).status is Status.BAD_SIGNATURE
 
 
