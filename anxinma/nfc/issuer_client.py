@@ -174,6 +174,12 @@ def _http_error(exc: urllib.error.HTTPError) -> IssuerRequestError:
             message_zh="发证服务中没有此服务员（HTTP 404）",
             status=status,
         )
+    if status == 429 or status >= 500:
+        return IssuerRequestError(
+            f"the issuer is unavailable (HTTP {status}){detail}; resume the batch when it is back",
+            message_zh=f"发证服务暂不可用（HTTP {status}）；恢复后请续做此批次",
+            status=status,
+        )
     return IssuerRequestError(
         f"the issuer refused the request (HTTP {status}){detail}",
         message_zh=f"发证服务拒绝了请求（HTTP {status}）{detail}",

@@ -122,17 +122,41 @@ class Card:
     # -- presence ----------------------------------------------------------------------------
 
     def is_present(self) -> bool:
+        """Whether the card still answers: a presence check, then (Type A) a re-select, because a
+        Type 2 tag that NAKed a command goes mute until it is selected again (NTAG21x §10)."""
         try:
-            return bool(self._tag.is_present)
+            if self._tag.is_present:
+                return True
+        except (*_LINK_ERRORS, OSError):
+            pass
+        return self._reselect()
+
+    def _reselect(self) -> bool:
+        target = self._tag.target
+        if target is None or target.sdd_res is None:
+            return False
+        try:
+            found = self._tag.clf.sense(nfc.clf.RemoteTarget(target.brty, sel_req=target.sdd_res))
         except (*_LINK_ERRORS, OSError):
             return False
+        if found is None:
+            return False
+        self._tag._target = found  # as nfcpy's own Type2Tag.read does after a NAK
+        return True
 
-    def _lost(self, action_zh: str, action_en: str) -> NfcError:
-        """The error for a failed operation: removed if the card is gone, else the card refused."""
-        if not self.is_present():
+    def _lost(self, action_zh: str, action_en: str, error: BaseException | None = None) -> NfcError:
+        """The error for a failed operation. A tag that answered with an error code (a NAK, errno
+        > 0) refused it; one that stopped answering (timeout, broken frames) left the field, even
+        if it is back by now, because the operation did not complete; with no error to go by,
+        ask the card whether it is still there."""
+        answered = isinstance(error, nfc.tag.TagCommandError) and error.errno > 0
+        if answered:
+            self._reselect()  # wake it again for whatever comes next
+        elif error is not None or not self.is_present():
             return CardRemoved(
-                f"the card was removed during {action_en}: put the same card back on the reader",
-                message_zh=f"{action_zh}时卡片被移开：请把同一张卡放回读卡器",
+                f"the card stopped answering during {action_en} (moved or taken away): "
+                "put the same card back and hold it still",
+                message_zh=f"{action_zh}时卡片失去响应（被移动或拿走）：请把同一张卡放回并保持不动",
             )
         return CardReadOnly(
             f"the card refused {action_en}: it is locked or password protected",
@@ -217,7 +241,7 @@ class Card:
                 message_zh=f"此卡（{self.product}）容纳不下 {len(message)} 字节",
             ) from exc
         except _LINK_ERRORS as exc:
-            raise self._lost("写入", "the write") from exc
+            raise self._lost("写入", "the write", exc) from exc
         if verify:
             self.verify_message(message)
 
@@ -229,7 +253,7 @@ class Card:
                 ndef.has_changed  # noqa: B018 - re-reads the message from the card itself
             ndef = self._tag.ndef
         except _LINK_ERRORS as exc:
-            raise self._lost("回读", "the read-back") from exc
+            raise self._lost("回读", "the read-back", exc) from exc
         if ndef is None:
             raise self._lost("回读", "the read-back")
         found = bytes(ndef.octets)
@@ -279,7 +303,7 @@ class Card:
             memory[16:20] = b"\x03\x00\xfe\x00"
             memory.synchronize()
         except _LINK_ERRORS as exc:
-            raise self._lost("整理卡内布局", "the layout change") from exc
+            raise self._lost("整理卡内布局", "the layout change", exc) from exc
         return self._reread_ndef()
 
     def _reread_ndef(self) -> Any:
@@ -308,7 +332,7 @@ class Card:
             self._tag.write(3, bytes([0xE1, 0x10, size, 0x00]))
             result = self._tag.format()
         except _LINK_ERRORS as exc:
-            raise self._lost("格式化", "formatting") from exc
+            raise self._lost("格式化", "formatting", exc) from exc
         if not result:
             raise self._lost("格式化", "formatting")
 
@@ -325,7 +349,7 @@ class Card:
         try:
             locked = self._tag.protect(None)
         except _LINK_ERRORS as exc:
-            raise self._lost("锁定", "locking") from exc
+            raise self._lost("锁定", "locking", exc) from exc
         if not locked:
             raise self._lost("锁定", "locking")
         if self.ndef_info().writable:
@@ -344,7 +368,7 @@ class Card:
         try:
             confirmed = self._tag.protect(card_password(secret, self.uid), read_protect=False, protect_from=3)
         except _LINK_ERRORS as exc:
-            raise self._lost("设置密码", "setting the password") from exc
+            raise self._lost("设置密码", "setting the password", exc) from exc
         if not confirmed:
             raise self._lost("设置密码", "setting the password")
 

@@ -201,6 +201,7 @@ class Station:
         self.on_step = on_step
         self._extra = {row.worker_id: row.extra for row in batch.workers}
         self._keys: dict[bytes, bytes] | None = None
+        self._carried: Card | None = None
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -236,13 +237,15 @@ class Station:
         while True:
             self.listener.waiting(worker, again)
             again = True
-            try:
-                card = self.reader.wait_for_card(self.options.card_timeout)
-            except NoCard as exc:
-                raise StationStopped(
-                    f"no card was presented within {self.options.card_timeout:g} s; run the same command to resume",
-                    message_zh=f"{self.options.card_timeout:g} 秒内没有放卡；再次运行同一命令即可续做",
-                ) from exc
+            card, self._carried = self._carried, None
+            if card is None:
+                try:
+                    card = self.reader.wait_for_card(self.options.card_timeout)
+                except NoCard as exc:
+                    raise StationStopped(
+                        f"no card was presented within {self.options.card_timeout:g} s; run the same command to resume",
+                        message_zh=f"{self.options.card_timeout:g} 秒内没有放卡；再次运行同一命令即可续做",
+                    ) from exc
             try:
                 attempt, resumed = self._with_card(worker, card)
             except _Refuse as refusal:
@@ -259,7 +262,8 @@ class Station:
                     "worker_failed", failure.reason, worker_id=worker.worker_id, card_uid=card.uid
                 )
                 self.listener.worker_failed(worker, failure.reason)
-                return  # the card was not written: it serves the next worker
+                self._carried = card  # not written: it stays on the reader for the next worker
+                return
             summary.encoded_now += 1
             self.listener.card_done(worker, attempt, resumed)
             self._hand_over(worker, attempt)
@@ -310,6 +314,10 @@ class Station:
 
     def _with_card(self, worker: WorkerRecord, card: Card) -> tuple[Attempt, bool]:
         uid = card.uid
+        try:
+            card.ndef_info()  # talk to the card before judging it: a card that does not answer is gone
+        except CardRemoved as exc:
+            raise _Refuse(exc.explain(), remove=False, kind="card_removed") from exc
         if card.uid_is_random:
             raise _Refuse(
                 _reason(

@@ -99,6 +99,7 @@ class CardEmulator:
         self._session_addr: tuple[str, int] | None = None
         self._session = Session(None)
         self._pulled = False
+        self._gap = False
 
     @property
     def path(self) -> str:
@@ -127,6 +128,9 @@ class CardEmulator:
 
     def _in_field(self) -> EmulatedCard | None:
         if self.current is None and self.queue:
+            if self._gap:  # the same card comes back: the hand leaves the field empty for a poll
+                self._gap = False
+                return None
             self.current = self.queue.pop(0)
             self.current.presented += 1
             self._pulled = False
@@ -135,7 +139,9 @@ class CardEmulator:
     def _lift(self) -> None:
         if self.current is not None:
             self.lifted.append(self.current)
+            self._gap = bool(self.queue) and self.queue[0] is self.current
         self.current = None
+        self._session = Session(None)  # what the reader did so far was with the card now gone
 
     def _end_session(self) -> None:
         if self._session.commands and self._session.card is self.current:
@@ -175,8 +181,10 @@ class CardEmulator:
         if technology != b"212F":
             return None  # nothing of Type A or B here
         frame = bytearray.fromhex(payload.decode("ascii"))
-        card = self._in_field()
-        if card is None or len(frame) < 2 or frame[0] != len(frame):
+        if len(frame) < 2 or frame[0] != len(frame):
+            return None
+        card = self._in_field() if frame[1] == 0x00 else self.current
+        if card is None:
             return None
         emulation = self._emulation(card)
         if frame[1] == 0x00:  # polling

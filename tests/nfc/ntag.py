@@ -84,9 +84,12 @@ class SimulatedNtag:
     ) -> SimulatedNtag:
         product = PRODUCTS[name]
         memory = bytearray(4 * product.pages)
-        bcc0 = 0x88 ^ uid[0] ^ uid[1] ^ uid[2]
-        bcc1 = uid[3] ^ uid[4] ^ uid[5] ^ uid[6]
-        memory[0:12] = bytes([*uid[0:3], bcc0, *uid[3:7], bcc1, 0x48, 0x00, 0x00])
+        if len(uid) == 7:
+            bcc0 = 0x88 ^ uid[0] ^ uid[1] ^ uid[2]
+            bcc1 = uid[3] ^ uid[4] ^ uid[5] ^ uid[6]
+            memory[0:12] = bytes([*uid[0:3], bcc0, *uid[3:7], bcc1, 0x48, 0x00, 0x00])
+        else:  # a single-size (4-byte) UID, as cards and phones with random IDs present
+            memory[0:12] = bytes([*uid, uid[0] ^ uid[1] ^ uid[2] ^ uid[3], 0, 0, 0, 0, 0x48, 0, 0])
         if formatted:
             memory[12:16] = bytes([0xE1, 0x10, product.cc_size, 0x00])
             # §8.5: factory content of the first user pages.
@@ -99,6 +102,12 @@ class SimulatedNtag:
         card = cls(product, bytes(uid), signature, memory, pull_after_writes)
         card.activate()
         return card
+
+    @classmethod
+    def numbered(cls, number: int, name: str = "NTAG213", **kwargs: object) -> SimulatedNtag:
+        """A card with UID 04 00 00 00 00 nn nn (NXP manufacturer byte; no valid signature)."""
+        uid = bytes([0x04, 0, 0, 0, 0]) + number.to_bytes(2, "big")
+        return cls.create(name, uid, **kwargs)  # type: ignore[arg-type]
 
     # -- field and state ---------------------------------------------------------------------
 
@@ -212,10 +221,21 @@ class SimulatedNtag:
 
 
 class FakeDevice(nfc.clf.device.Device):
-    """A reader driver with a simulated card in its field (or none): Type A only."""
+    """A reader driver (Type A only) with the operator's stack of simulated cards.
 
-    def __init__(self, card: SimulatedNtag | None = None) -> None:
-        self.card = card
+    The first card lies in the field. A card the reader has talked to is taken away when the
+    reader next polls for *any* card (a sense without ``sel_req``: nfcpy's own re-selects of
+    the same tag during activation name its UID), and the next card of the stack is laid down;
+    a card pulled mid-write (``pull_after_writes``) is gone at once.
+    """
+
+    def __init__(self, *cards: SimulatedNtag, auto_lift: bool = True) -> None:
+        self.auto_lift = auto_lift
+        self.queue: list[SimulatedNtag] = list(cards)
+        self.card: SimulatedNtag | None = None
+        self.lifted: list[SimulatedNtag] = []
+        self._used = False
+        self._gap = False
         self._path = "fake"
         self._vendor_name = "anxinma"
         self._device_name = "simulated reader"
@@ -223,22 +243,44 @@ class FakeDevice(nfc.clf.device.Device):
         self.exchanges = 0
         self.led_on = 0
 
-    def place(self, card: SimulatedNtag | None) -> None:
-        self.card = card
-        if card is not None:
-            card.in_field = True
-            card.activate()
+    def present(self, *cards: SimulatedNtag, first: bool = False) -> None:
+        if first:
+            self.queue[0:0] = list(cards)
+        else:
+            self.queue.extend(cards)
+
+    def _in_field(self) -> SimulatedNtag | None:
+        if self.card is not None and not self.card.in_field:
+            self._lift()
+        if self.card is None and self.queue and self._gap:
+            self._gap = False  # the same card comes back: the field is empty for one poll
+            return None
+        if self.card is None and self.queue:
+            self.card = self.queue.pop(0)
+            self.card.in_field = True
+            self.card.activate()
+            self._used = False
+        return self.card
+
+    def _lift(self) -> None:
+        if self.card is not None:
+            self.card.in_field = False
+            self.lifted.append(self.card)
+            self._gap = bool(self.queue) and self.queue[0] is self.card
+        self.card = None
 
     def close(self) -> None:
         pass
 
     def mute(self) -> None:
-        if self.card is not None:
+        if self.card is not None and self.card.in_field:
             self.card.activate()  # RF off and on again: the tag resets
 
     def sense_tta(self, target: nfc.clf.RemoteTarget) -> nfc.clf.RemoteTarget | None:
-        card = self.card
-        if card is None or not card.in_field:
+        if target.sel_req is None and self._used and self.auto_lift:
+            self._lift()
+        card = self._in_field()
+        if card is None:
             return None
         if target.sel_req is not None and bytes(target.sel_req) != card.uid:
             return None
@@ -258,10 +300,12 @@ class FakeDevice(nfc.clf.device.Device):
 
     def send_cmd_recv_rsp(self, target: nfc.clf.RemoteTarget, data: bytes, timeout: float) -> bytearray:
         self.exchanges += 1
-        if self.card is None:
+        card = self.card
+        if card is None:
             raise nfc.clf.TimeoutError("no card")
+        self._used = True
         try:
-            return bytearray(self.card.command(bytes(data)))
+            return bytearray(card.command(bytes(data)))
         except Removed:
             raise nfc.clf.TimeoutError("no answer") from None
 
