@@ -101,11 +101,12 @@ def attention_items(worker: Worker, today: date) -> list[dict[str, str | None]]:
 
     ``since`` is the first day without cover (the day after ``valid_until``), None when missing.
     """
+    return lapsed(worker.health_valid_until, worker.insurance_valid_until, today)
+
+
+def lapsed(health: date | None, insurance: date | None, today: date) -> list[dict[str, str | None]]:
     items: list[dict[str, str | None]] = []
-    for item, until in (
-        ("health_certificate", worker.health_valid_until),
-        ("insurance", worker.insurance_valid_until),
-    ):
+    for item, until in (("health_certificate", health), ("insurance", insurance)):
         if until is None:
             items.append({"item": item, "since": None})
         elif until < today:
@@ -528,6 +529,21 @@ class IssuerService:
     def register_worker(
         self, unit: Unit, principal: Principal, data: WorkerInput, enterprise_id: int | None
     ) -> Worker:
+        """Register one worker (see :meth:`register_workers`)."""
+        worker_id = self.register_workers(unit, principal, [data], enterprise_id)[0]
+        worker = unit.session.get(Worker, worker_id)
+        assert worker is not None
+        return worker
+
+    def register_workers(
+        self, unit: Unit, principal: Principal, items: Sequence[WorkerInput], enterprise_id: int | None
+    ) -> list[int]:
+        """Register validated workers at one enterprise; returns their ids in order.
+
+        One query for blacklisted and one for already-registered persons, one INSERT for the
+        batch. Raises 409 when anyone is on the blacklist or already at the enterprise (the
+        import reports those rows instead of calling this with them).
+        """
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
         target = principal.enterprise_id if principal.enterprise_id is not None else enterprise_id
         if target is None:
@@ -538,45 +554,70 @@ class IssuerService:
             raise forbidden()
         session = unit.session
         self._enterprise(session, principal, target)
-        assert data.id_number is not None and data.phone is not None and data.name is not None
-        id_hash = self.vault.identity_hash("id", data.id_number)
-        if self.blacklisted(session, id_hash):
-            raise Conflict(
-                "this person is on the blacklist (失信名单)", message_zh="此人在失信名单中，不能登记"
+        if not items:
+            return []
+        hashes = [self.vault.identity_hash("id", data.id_number or "") for data in items]
+        if len(set(hashes)) != len(hashes):
+            raise Conflict("the same person appears twice", message_zh="同一人出现了两次")
+        for chunk in _chunks(hashes, 900):
+            if session.execute(
+                select(BlacklistEntry.id).where(
+                    BlacklistEntry.id_hash.in_(chunk), BlacklistEntry.removed_at.is_(None)
+                )
+            ).first():
+                raise Conflict(
+                    "this person is on the blacklist (失信名单)", message_zh="此人在失信名单中，不能登记"
+                )
+            if session.execute(
+                select(Worker.id).where(Worker.enterprise_id == target, Worker.id_hash.in_(chunk))
+            ).first():
+                raise Conflict(
+                    "this person is already registered at this enterprise", message_zh="此人已在本企业登记"
+                )
+        today = today_in_china()
+        now = utcnow()
+        rows = []
+        for data, id_hash in zip(items, hashes, strict=True):
+            assert data.id_number is not None and data.phone is not None and data.name is not None
+            rows.append(
+                {
+                    "issuer_id": self.issuer_id,
+                    "enterprise_id": target,
+                    "name": data.name,
+                    "id_hash": id_hash,
+                    "id_cipher": self.vault.encrypt(data.id_number, "worker.id_number"),
+                    "id_masked": mask_id(data.id_number),
+                    "phone_hash": self.vault.identity_hash("phone", data.phone),
+                    "phone_cipher": self.vault.encrypt(data.phone, "worker.phone"),
+                    "phone_masked": mask_phone(data.phone),
+                    "categories": data.categories or 0,
+                    "skills": json.dumps(data.skills or [], ensure_ascii=False),
+                    "star_level": data.star_level,
+                    "health_valid_until": data.health_valid_until,
+                    "insurance_valid_until": data.insurance_valid_until,
+                    "attention": bool(lapsed(data.health_valid_until, data.insurance_valid_until, today)),
+                    "photo_url": data.photo_url,
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-        if session.execute(
-            select(Worker.id).where(Worker.enterprise_id == target, Worker.id_hash == id_hash)
-        ).first():
-            raise Conflict(
-                "this person is already registered at this enterprise", message_zh="此人已在本企业登记"
-            )
-        worker = Worker(
-            issuer_id=self.issuer_id,
-            enterprise_id=target,
-            name=data.name,
-            id_hash=id_hash,
-            id_cipher=self.vault.encrypt(data.id_number, "worker.id_number"),
-            id_masked=mask_id(data.id_number),
-            phone_hash=self.vault.identity_hash("phone", data.phone),
-            phone_cipher=self.vault.encrypt(data.phone, "worker.phone"),
-            phone_masked=mask_phone(data.phone),
-            categories=data.categories or 0,
-            skills=json.dumps(data.skills or [], ensure_ascii=False),
-            star_level=data.star_level,
-            health_valid_until=data.health_valid_until,
-            insurance_valid_until=data.insurance_valid_until,
-            photo_url=data.photo_url,
-            status="active",
-        )
-        worker.attention = bool(attention_items(worker, today_in_china()))
-        session.add(worker)
-        session.flush()
-        for name, issued_on, institution in data.trainings or []:
-            session.add(
-                Training(worker_id=worker.id, name=name, issued_on=issued_on, institution=institution)
-            )
-        unit.record(principal, "worker.create", "worker", worker.id, enterprise_id=target)
-        return worker
+        ids = [
+            int(i)
+            for i in session.execute(
+                insert(Worker).returning(Worker.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        ]
+        trainings = [
+            {"worker_id": worker_id, "name": name, "issued_on": issued_on, "institution": institution}
+            for worker_id, data in zip(ids, items, strict=True)
+            for name, issued_on, institution in data.trainings or []
+        ]
+        if trainings:
+            session.execute(insert(Training), trainings)
+        for worker_id in ids:
+            unit.record(principal, "worker.create", "worker", worker_id, enterprise_id=target)
+        return ids
 
     def update_worker(self, unit: Unit, principal: Principal, worker_id: int, data: WorkerInput) -> Worker:
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -783,7 +824,7 @@ class IssuerService:
                 if hashes
                 else set()
             )
-            new_ids: list[int] = []
+            fresh: list[WorkerInput] = []
             for id_hash, (number, data) in hashes.items():
                 if id_hash in existing:
                     report.existing.append(int(existing[id_hash]))
@@ -800,8 +841,8 @@ class IssuerService:
                         }
                     )
                 else:
-                    worker = self.register_worker(unit, principal, data, target)
-                    new_ids.append(worker.id)
+                    fresh.append(data)
+            new_ids = self.register_workers(unit, principal, fresh, target)
             report.created = new_ids
             if issue and new_ids:
                 issued = self.issue_many(unit, principal, [IssueItem(w) for w in new_ids])
