@@ -66,7 +66,13 @@ def _key_dir(path: Path | None) -> Path:
 #: commands in ``anxinma/<part>/commands.py`` (importing only its own part and the layers below);
 #: a command that composes two parts (tap check-in: NFC reading + offline verification) is
 #: defined here, in the composition root.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "serve": "anxinma.wsgi:serve",
+    "token": "anxinma.issuer.commands:token",
+    "user": "anxinma.issuer.commands:user",
+    "audit": "anxinma.issuer.commands:audit",
+    "jobs": "anxinma.issuer.commands:jobs",
+}
 LAZY_COMMANDS["nfc"] = "anxinma.nfc.commands:nfc"  # NFC cards: NDEF forms, read, write, lock
 LAZY_COMMANDS["station"] = "anxinma.nfc.commands:station"  # the card encoding station
 

@@ -12,10 +12,14 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import requests
 
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
@@ -117,3 +121,185 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'anxinma.sqlite3'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+# -- the issuer served on 127.0.0.1 (issue 4) ----------------------------------------------------
+
+
+class LiveIssuer:
+    """The issuer app served by werkzeug in a thread, with its own home, keys and database.
+
+    Attributes: ``url`` (base URL, no trailing slash, also the credential URLs' host), ``home``
+    (its ANXINMA_HOME: ``keys/``, ``secret/``, the SQLite file), ``database_url``, ``app`` (the
+    Flask app), ``runtime`` (``app.extensions["anxinma"]``: ``service``, ``store``, ``keys``,
+    ``board``, ``publisher``), ``admin_token`` (an issuer_admin API token), ``root_public_key``
+    (raw 32 bytes) and ``root_public_pem``.
+
+    Helpers (all return the API's JSON as a dict and fail the test on an unexpected status):
+    ``api(method, path, token=None, **requests_kwargs) -> requests.Response`` (admin token by
+    default; ``token=""`` sends none); ``token(role, enterprise_id=None) -> str``;
+    ``enterprise(name=None) -> dict``; ``worker(enterprise_id=None, **fields) -> dict`` (valid
+    random ID and phone); ``credential(worker_id=None, card_uid=None) -> dict`` (makes an
+    enterprise and a worker when no worker is given); ``trust_list() -> str`` (the served token);
+    ``status_list(shard=0) -> str``; ``stop()``.
+    """
+
+    def __init__(self, home: Path, database_url: str, redis_url: str | None = None, **config: object) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        from anxinma.issuer import IssuerConfig, create_app
+
+        self.home = home
+        self.database_url = database_url
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        settings: dict[str, object] = {
+            "live_rate_limit": "10000 per minute",
+            "reconcile_seconds": 0.2,
+            **config,
+        }
+        self.config = IssuerConfig(
+            home=home,
+            database_url=database_url,
+            redis_url=redis_url,
+            base_url=self.url,
+            dev_bootstrap=True,
+            **settings,  # type: ignore[arg-type]
+        )
+        self.app = create_app(self.config)
+        self.runtime = self.app.extensions["anxinma"]
+        self.server = make_server("127.0.0.1", port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        wait_for_port(port)
+        from anxinma.issuer.auth import Role
+
+        self.admin_token = self.token(Role.ISSUER_ADMIN.value)
+        self.root_public_key = self.runtime.keys.root_public_key
+        self.root_public_pem = self.runtime.keys.root_public_pem()
+        self._counter = 0
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs: object) -> requests.Response:
+        import requests
+
+        headers = dict(kwargs.pop("headers", None) or {})  # type: ignore[call-overload]
+        bearer = self.admin_token if token is None else token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def _ok(self, response: requests.Response, status: int) -> dict[str, object]:
+        assert response.status_code == status, f"{response.status_code}: {response.text[:500]}"
+        return response.json()  # type: ignore[no-any-return]
+
+    def token(self, role: str, enterprise_id: int | None = None) -> str:
+        from anxinma.issuer.auth import Role
+
+        return str(self.runtime.service.create_token(Role(role), enterprise_id, "test")[1])
+
+    def enterprise(self, name: str | None = None) -> dict[str, object]:
+        import random
+
+        from anxinma.issuer.validation import credit_check_character
+
+        self._counter += 1
+        chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        first17 = "91330200" + "".join(random.choice(chars) for _ in range(9))
+        body = {
+            "name": name
+            or f"测试家政服务有限公司{'甲乙丙丁戊己庚辛壬癸'[self._counter % 10]}{self._counter}号",
+            "credit_code": first17 + credit_check_character(first17),
+        }
+        return self._ok(self.api("POST", "/api/v1/enterprises", json=body), 201)
+
+    def worker(self, enterprise_id: int | None = None, **fields: object) -> dict[str, object]:
+        from datetime import date, timedelta
+
+        if enterprise_id is None:
+            enterprise_id = int(self.enterprise()["id"])  # type: ignore[call-overload]
+        today = date.today()
+        body: dict[str, object] = {
+            "name": "李小霞",
+            "id_number": random_id_number(),
+            "phone": random_phone(),
+            "categories": ["育婴", "cleaning"],
+            "health_certificate_valid_until": (today + timedelta(days=200)).isoformat(),
+            "insurance_valid_until": (today + timedelta(days=200)).isoformat(),
+            "enterprise_id": enterprise_id,
+            **fields,
+        }
+        return self._ok(self.api("POST", "/api/v1/workers", json=body), 201)
+
+    def credential(self, worker_id: int | None = None, card_uid: str | None = None) -> dict[str, object]:
+        if worker_id is None:
+            worker_id = int(self.worker()["id"])  # type: ignore[call-overload]
+        body = {"card_uid": card_uid} if card_uid else {}
+        return self._ok(self.api("POST", f"/api/v1/workers/{worker_id}/credentials", json=body), 201)
+
+    def trust_list(self) -> str:
+        response = self.api("GET", "/trust-list", token="")
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def status_list(self, shard: int = 0) -> str:
+        response = self.api("GET", f"/status/{self.runtime.service.issuer_code}/{shard}", token="")
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        self.runtime.close()
+
+
+def random_id_number() -> str:
+    """A valid GB 11643 identity number (random birth date and sequence; checksum right)."""
+    import random
+
+    from anxinma.issuer.validation import id_check_character
+
+    first17 = f"330203{random.randint(1965, 1999)}{random.randint(1, 12):02d}{random.randint(1, 28):02d}{random.randint(0, 999):03d}"
+    return first17 + id_check_character(first17)
+
+
+def random_phone() -> str:
+    import random
+
+    return f"13{random.randint(0, 999_999_999):09d}"
+
+
+@pytest.fixture
+def live_issuer_factory(tmp_path: Path) -> Iterator[Callable[..., LiveIssuer]]:
+    """``factory(database_url=None, redis_url=None, **IssuerConfig fields) -> LiveIssuer``;
+    every issuer it starts is stopped afterwards. SQLite in tmp by default."""
+    started: list[LiveIssuer] = []
+
+    def factory(
+        database_url: str | None = None, redis_url: str | None = None, **config: object
+    ) -> LiveIssuer:
+        home = tmp_path / f"home{len(started)}"
+        home.mkdir()
+        issuer = LiveIssuer(
+            home, database_url or f"sqlite:///{home / 'anxinma.sqlite3'}", redis_url, **config
+        )
+        started.append(issuer)
+        return issuer
+
+    yield factory
+    for issuer in started:
+        issuer.stop()
+
+
+@pytest.fixture
+def live_issuer(live_issuer_factory: Callable[..., LiveIssuer]) -> LiveIssuer:
+    """The issuer on SQLite in tmp (dev keys, an admin token). See :class:`LiveIssuer`; for
+    PostgreSQL or Redis use ``live_issuer_factory(database_url, redis_url)``."""
+    return live_issuer_factory()
+
+
+@pytest.fixture
+def issuer_on(live_issuer_factory: Callable[..., LiveIssuer], database_url: str) -> LiveIssuer:
+    """The issuer on each database of ``database_url`` (SQLite and PostgreSQL)."""
+    return live_issuer_factory(database_url)

@@ -1,0 +1,175 @@
+"""The issuer's commands: ``serve`` (built by the composition root), ``token``, ``user``,
+``audit verify`` and ``jobs daily``. Each is a thin call into the service."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from flask import Flask
+
+from anxinma.errors import AnxinmaError
+from anxinma.issuer.auth import Role
+from anxinma.issuer.config import IssuerConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AnxinmaError as exc:
+            click.echo(f"错误 / error: {exc.explain()}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _runtime() -> Any:
+    from anxinma.issuer.app import build_runtime
+
+    return build_runtime(IssuerConfig.from_env(background=False))
+
+
+def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Command:
+    """``anxinma serve``; ``compose`` (from the composition root) adds other parts' blueprints."""
+
+    @click.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", type=click.IntRange(1, 65535), default=8600, show_default=True)
+    @click.option("--no-demo", is_flag=True, help="Do not create demo data on an empty database.")
+    @friendly
+    def serve(host: str, port: int, no_demo: bool) -> None:
+        """Run the issuer service (development server; production: gunicorn, docs/operations.md)."""
+        import os
+
+        from anxinma.issuer import demo
+
+        overrides: dict[str, Any] = {"dev_bootstrap": True}
+        if not os.environ.get("ANXINMA_BASE_URL"):
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            overrides["base_url"] = f"http://{shown}:{port}"
+        config = IssuerConfig.from_env(**overrides)
+        app = compose(config)
+        runtime = app.extensions["anxinma"]
+        if not no_demo:
+            made = demo.seed(runtime)
+            if made:
+                click.echo("已生成演示数据 / demo data created: 4 enterprises, 300 workers")
+        click.echo(f"安心码签发服务 / Anxinma issuer: {config.base_url}")
+        click.echo(
+            f"  home {config.home}  database {runtime.store.dialect}  redis {'yes' if config.redis_url else 'no (in-process)'}"
+        )
+        if runtime.keys.encrypted is False:
+            click.echo("  警告 / warning: development keys (unencrypted) — not for production")
+        logins = demo.logins(config.home)
+        if logins:
+            click.echo("演示登录 / demo logins (POST /api/v1/sessions):")
+            for role in Role:
+                entry = logins.get(role.value)
+                if entry:
+                    click.echo(f"  {role.value:<17} {entry['username']} / {entry['password']}")
+            click.echo(f"  API token (issuer_admin): {logins.get('api_token')}")
+        click.echo(
+            f"  discovery {config.base_url}/.well-known/anxinma   API {config.base_url}/api/v1/openapi.json"
+        )
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+    return serve
+
+
+@click.group("token")
+def token() -> None:
+    """API tokens (stored hashed; shown once)."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option(
+    "--enterprise",
+    "enterprise_id",
+    type=int,
+    default=None,
+    help="Enterprise ID (enterprise_admin; optional for card_operator).",
+)
+@click.option("--label", default=None)
+@friendly
+def token_create(role: str, enterprise_id: int | None, label: str | None) -> None:
+    """Print a new API token for Authorization: Bearer <token>."""
+    runtime = _runtime()
+    token_id, secret = runtime.service.create_token(Role(role), enterprise_id, label)
+    click.echo(
+        f"token {token_id} ({role}{'' if enterprise_id is None else f', enterprise {enterprise_id}'})",
+        err=True,
+    )
+    click.echo(secret)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@friendly
+def token_revoke(token_id: int) -> None:
+    from anxinma.issuer.auth import SYSTEM
+
+    _runtime().service.revoke_token(SYSTEM, token_id)
+    click.echo(f"token {token_id} revoked")
+
+
+@click.group("user")
+def user() -> None:
+    """Console accounts (username + password) for the web consoles."""
+
+
+@user.command("create")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--enterprise", "enterprise_id", type=int, default=None)
+@click.password_option()
+@friendly
+def user_create(username: str, role: str, enterprise_id: int | None, password: str) -> None:
+    user_id = _runtime().service.create_user(username, password, Role(role), enterprise_id)
+    click.echo(f"user {user_id} {username} ({role})")
+
+
+@click.group("audit")
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Walk the whole chain; exit 0 only if no entry was removed or altered."""
+    report = _runtime().service.audit_verify()
+    if report.ok:
+        click.echo(f"审计日志完整 / audit log intact: {report.checked} entries")
+        return
+    click.echo(f"审计日志被篡改 / audit log BROKEN ({report.checked} entries checked):", err=True)
+    for problem in report.problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(1)
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Jobs for cron."""
+
+
+@jobs.command("daily")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Run as of this day (default today, UTC+8).",
+)
+@friendly
+def jobs_daily(day: Any) -> None:
+    """Set attention (安心码 yellow) for lapsed health certificates and insurance; clear it when renewed."""
+    counts = _runtime().service.daily(day.date() if day is not None else None)
+    click.echo(f"attention set {counts['attention_set']}, cleared {counts['attention_cleared']}")

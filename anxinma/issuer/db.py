@@ -1,0 +1,118 @@
+"""The store: engines and sessions for SQLite (the embedded default) and PostgreSQL, and the
+migrations that run on start.
+
+SQLite runs in WAL mode (readers never wait for the writer) and every *write* transaction
+begins with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two writers queue on
+``busy_timeout`` instead of both reading and then failing to upgrade (SQLite's deadlock error).
+Reads use a second engine whose transactions are deferred. On PostgreSQL both are one engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from anxinma.errors import AnxinmaError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x616E786D  # "anxm": PostgreSQL advisory lock held while migrating
+
+
+class StoreError(AnxinmaError):
+    """The database cannot be opened or migrated."""
+
+    code = "store"
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=16
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves (pysqlite's is deferred)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode across crashes of the process
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """Database access for the issuer. ``write()`` and ``read()`` hand out sessions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.write_engine = _sqlite_engine(url, immediate=True)
+            self.read_engine = _sqlite_engine(url, immediate=False)
+        elif self.dialect == "postgresql":
+            self.write_engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+            self.read_engine = self.write_engine
+        else:
+            raise StoreError(
+                f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://",
+                message_zh=f"不支持的数据库 {self.dialect!r}",
+            )
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on any error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (safe to call from several processes at once)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.write_engine.connect() as connection:
+                config.attributes["connection"] = connection
+                config.attributes["lock_id"] = _MIGRATION_LOCK
+                command.upgrade(config, "head")
+                connection.commit()
+        except Exception as exc:
+            if isinstance(exc, AnxinmaError):
+                raise
+            raise StoreError(
+                f"cannot open or migrate the database: {type(exc).__name__}: {exc}".splitlines()[0],
+                message_zh="无法打开或迁移数据库",
+            ) from exc
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()

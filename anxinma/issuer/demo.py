@@ -1,0 +1,213 @@
+"""Demo data for the embedded default: a few enterprises of Ningbo and a few hundred workers
+with realistic names, categories, certificates (some lapsed, so some 安心码 are yellow),
+credentials, ratings, and one console login per role.
+
+Generated once, on an empty database, from a fixed seed; the logins (random passwords) are
+kept in ``$ANXINMA_HOME/demo-logins.json`` (mode 0600) so every start can print them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from anxinma import credential as fmt
+from anxinma.issuer.app import Runtime
+from anxinma.issuer.auth import SYSTEM, Role
+from anxinma.issuer.models import Enterprise, Rating, Training, Worker
+from anxinma.issuer.service import IssueItem, today_in_china
+from anxinma.issuer.validation import WorkerInput, credit_check_character, id_check_character
+
+LOGINS_FILE = "demo-logins.json"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = [
+    "秀英",
+    "桂英",
+    "秀兰",
+    "玉兰",
+    "桂兰",
+    "秀珍",
+    "凤英",
+    "玉梅",
+    "丽",
+    "静",
+    "敏",
+    "艳",
+    "芳",
+    "娟",
+    "霞",
+    "红梅",
+    "春花",
+    "美玲",
+    "小红",
+    "金凤",
+    "翠华",
+    "淑珍",
+    "海燕",
+    "晓燕",
+    "丽萍",
+    "桂芳",
+    "雪梅",
+    "慧",
+    "琴",
+    "燕",
+    "小霞",
+    "爱华",
+    "建英",
+    "素芬",
+    "月娥",
+    "彩霞",
+    "巧云",
+    "冬梅",
+    "秋菊",
+    "兰芳",
+    "美华",
+    "玉珍",
+    "学芳",
+    "新民",
+    "建国",
+    "志强",
+    "卫东",
+]
+ENTERPRISES = [
+    ("宁波市海曙区好帮手家政服务有限公司", 5),
+    ("宁波甬城阿姨家政服务有限公司", 4),
+    ("宁波市鄞州安心到家家政有限公司", 4),
+    ("宁波江北贴心月嫂母婴护理有限公司", 3),
+]
+# Divisions of Ningbo and of provinces many of its home-service workers come from.
+DIVISIONS = [
+    "330203",
+    "330205",
+    "330206",
+    "330211",
+    "330212",
+    "340123",
+    "511521",
+    "411421",
+    "362330",
+    "522121",
+]
+TRAININGS = [
+    "家政服务员职业技能培训（初级）",
+    "育婴员（五级）",
+    "养老护理员（四级）",
+    "母婴护理专项培训",
+    "家庭烹饪技能培训",
+]
+
+
+def demo_id_number(rng: random.Random) -> str:
+    born = date(1966, 1, 1) + timedelta(days=rng.randrange(0, 365 * 30))
+    sequence = rng.randrange(0, 500) * 2  # even: most workers in home service are women
+    first17 = f"{rng.choice(DIVISIONS)}{born:%Y%m%d}{sequence:03d}"
+    return first17 + id_check_character(first17)
+
+
+def demo_credit_code(rng: random.Random) -> str:
+    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    first17 = "91330200" + "".join(rng.choice(chars) for _ in range(9))
+    return first17 + credit_check_character(first17)
+
+
+def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> dict[str, Any] | None:
+    """Create the demo data if the database has no enterprise yet; returns the logins made."""
+    service = runtime.service
+    with runtime.store.read() as session:
+        if session.execute(select(func.count(Enterprise.id))).scalar():
+            return None
+    rng = random.Random(seed_value)
+    today = today_in_china()
+    enterprise_ids = []
+    for name, stars in ENTERPRISES:
+        made = service.run(
+            service.create_enterprise,
+            SYSTEM,
+            {"name": name, "credit_code": demo_credit_code(rng), "star_level": stars},
+        )
+        enterprise_ids.append(made.id)
+    categories = list(fmt.Category)
+    weights = [30, 20, 15, 20, 10, 2, 3]
+    with service.tx() as unit:
+        created = []
+        for index in range(workers):
+            picked = {c for c in rng.choices(categories, weights=weights, k=rng.choice([1, 1, 2, 2, 3]))}
+            lapse = rng.random()
+            health = (
+                today + timedelta(days=rng.randrange(30, 360))
+                if lapse > 0.04
+                else today - timedelta(days=rng.randrange(1, 60))
+            )
+            insurance = (
+                today + timedelta(days=rng.randrange(30, 360))
+                if 0.02 < lapse < 0.97
+                else (None if lapse <= 0.02 else today - timedelta(days=rng.randrange(1, 30)))
+            )
+            data = WorkerInput(
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                id_number=demo_id_number(rng),
+                phone=f"1{rng.choice('35789')}{rng.randrange(0, 10**9):09d}",
+                categories=fmt.categories_to_bits(picked),
+                skills=[],
+                star_level=rng.choice([None, 2, 3, 3, 4, 4, 5]),
+                health_valid_until=health,
+                insurance_valid_until=insurance,
+                trainings=[
+                    (
+                        rng.choice(TRAININGS),
+                        today - timedelta(days=rng.randrange(60, 1500)),
+                        "宁波市家政服务业协会",
+                    )
+                ],
+                given=frozenset(),
+            )
+            try:
+                worker = service.register_worker(
+                    unit, SYSTEM, data, enterprise_ids[index % len(enterprise_ids)]
+                )
+            except Exception:  # a duplicate drawn by chance: skip it
+                continue
+            created.append(worker.id)
+        service.issue_many(unit, SYSTEM, [IssueItem(w) for w in created[: int(len(created) * 0.9)]])
+        for worker_id in created[::3]:
+            for _ in range(rng.randrange(1, 6)):
+                unit.session.add(
+                    Rating(worker_id=worker_id, score=rng.choice([3, 4, 4, 5, 5, 5]), source="consumer")
+                )
+    for enterprise_id in enterprise_ids:
+        service.run(service.issue_enterprise_credential, SYSTEM, enterprise_id)
+    logins: dict[str, Any] = {}
+    accounts: list[tuple[str, Role, int | None]] = [
+        ("admin", Role.ISSUER_ADMIN, None),
+        ("regulator", Role.REGULATOR, None),
+        ("enterprise", Role.ENTERPRISE_ADMIN, enterprise_ids[0]),
+        ("operator", Role.CARD_OPERATOR, None),
+    ]
+    for username, role, enterprise in accounts:
+        password = secrets.token_urlsafe(9)
+        service.create_user(username, password, role, enterprise)
+        logins[role.value] = {"username": username, "password": password, "enterprise_id": enterprise}
+    _, token = service.create_token(Role.ISSUER_ADMIN, label="demo")
+    logins["api_token"] = token
+    path = runtime.config.home / LOGINS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(logins, handle, ensure_ascii=False, indent=2)
+    return logins
+
+
+def logins(home: Path) -> dict[str, Any] | None:
+    path = home / LOGINS_FILE
+    if not path.exists():
+        return None
+    return dict(json.loads(path.read_text("utf-8")))
+
+
+__all__ = ["Training", "Worker", "logins", "seed"]

@@ -1,0 +1,305 @@
+"""The issuer's tables (SQLAlchemy 2). The Alembic migrations in ``migrations/`` create exactly
+these; ``tests/issuer/test_migrations.py`` fails when the two drift apart.
+
+Identity and phone numbers are never stored in clear: a keyed hash (``*_hash``) for matching
+(duplicates, the blacklist, search) and an AES-GCM copy (``*_cipher``) for the regulator's
+lawful look-up, beside a masked form for display. Every filter an API request uses has an index.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both databases (SQLite keeps no zone: normalise on the way in and out)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sorted_text(length: int) -> Any:
+    """Text compared byte-wise on PostgreSQL too, so a prefix search is an index range scan."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Issuer(Base):
+    __tablename__ = "issuers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    base_url: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    name: Mapped[str] = mapped_column(_sorted_text(128))
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    star_level: Mapped[int | None] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Worker(Base):
+    """A worker and the head of their credit archive (信用档案)."""
+
+    __tablename__ = "workers"
+    __table_args__ = (
+        Index("uq_workers_enterprise_person", "enterprise_id", "id_hash", unique=True),
+        Index("ix_workers_enterprise_name", "enterprise_id", "name"),
+        Index("ix_workers_name", "name"),
+        Index("ix_workers_attention_health", "attention", "health_valid_until"),
+        Index("ix_workers_attention_insurance", "attention", "insurance_valid_until"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    name: Mapped[str] = mapped_column(_sorted_text(32))
+    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    id_masked: Mapped[str] = mapped_column(String(18))
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    categories: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of free-text skills
+    star_level: Mapped[int | None] = mapped_column(SmallInteger)
+    health_valid_until: Mapped[date | None] = mapped_column(Date)
+    insurance_valid_until: Mapped[date | None] = mapped_column(Date)
+    attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    photo_url: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | left | blacklisted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Training(Base):
+    __tablename__ = "trainings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    issued_on: Mapped[date] = mapped_column(Date)
+    institution: Mapped[str | None] = mapped_column(String(128))
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    filed_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(String(500))
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Rating(Base):
+    """三方互评: a score left by a consumer (or the enterprise, or the worker) after a visit."""
+
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    credential_serial: Mapped[int | None] = mapped_column(BigInteger)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="consumer")
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Visit(Base):
+    """确认入户: a consumer confirmed a worker at the door (the consumer page, a later part)."""
+
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credential_serial: Mapped[int] = mapped_column(BigInteger, index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Credential(Base):
+    """An issued credential. ``serial`` is its status index; ``status_value`` its 2 bits in the list."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        # One live credential per worker, and per enterprise for its own (一企一证一码).
+        Index(
+            "uq_credentials_live_worker",
+            "worker_id",
+            unique=True,
+            sqlite_where=text("status != 'revoked' AND worker_id IS NOT NULL"),
+            postgresql_where=text("status != 'revoked' AND worker_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_credentials_live_enterprise",
+            "enterprise_id",
+            unique=True,
+            sqlite_where=text("status != 'revoked' AND subject_kind = 'enterprise'"),
+            postgresql_where=text("status != 'revoked' AND subject_kind = 'enterprise'"),
+        ),
+        Index("ix_credentials_enterprise_serial", "enterprise_id", "serial"),
+    )
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    kid: Mapped[str] = mapped_column(String(4))
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | revoked
+    status_value: Mapped[int] = mapped_column(SmallInteger, default=0)
+    revocation_reason: Mapped[str | None] = mapped_column(String(16))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    card_uid: Mapped[str | None] = mapped_column(String(20), index=True)
+    replaced_by: Mapped[int | None] = mapped_column(BigInteger)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(24))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    label: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class User(Base):
+    """A console account (username + scrypt hash); it signs in for a short-lived JWT session."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(24))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BlacklistEntry(Base):
+    """失信名单: a person (by keyed identity hash) the regulator listed, with reason and evidence."""
+
+    __tablename__ = "blacklist"
+    __table_args__ = (
+        Index(
+            "uq_blacklist_active_person",
+            "id_hash",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_masked: Mapped[str] = mapped_column(String(18))
+    reason: Mapped[str] = mapped_column(String(500))
+    evidence_ref: Mapped[str] = mapped_column(String(256))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by: Mapped[str | None] = mapped_column(String(64))
+    removal_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request with an ``Idempotency-Key``, replayed for repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("uq_idempotency_scope_key", "scope", "key", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class AuditEntry(Base):
+    """Append-only; ``hash`` = HMAC(previous hash ‖ this entry), so a removed or altered row shows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    target_type: Mapped[str] = mapped_column(String(24))
+    target_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Counter(Base):
+    """Named counters held under a row lock until commit: serials (gapless) and the audit head."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[str | None] = mapped_column(String(64))
+
+
+class ScanCount(Base):
+    """Online scans of a worker's code per day (亮证率), counted without recording who scanned."""
+
+    __tablename__ = "scan_counts"
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,97 @@
+"""Public endpoints for verifiers (no authentication): discovery, trust list, JWKS, status
+lists and the live record (docs/interfaces.md, "Public endpoints")."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from anxinma.issuer.errors import ValidationFailed, not_found
+from anxinma.keys import jwks
+
+blueprint = Blueprint("public", __name__)
+#: The live record has a blueprint of its own so the factory can rate-limit just it.
+live_blueprint = Blueprint("live", __name__)
+
+
+def runtime() -> Any:
+    return current_app.extensions["anxinma"]
+
+
+def _cached(body: bytes | str, mimetype: str, max_age: int, etag: str | None = None) -> Response:
+    data = body.encode() if isinstance(body, str) else body
+    tag = etag or '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = Response(status=304)
+    else:
+        response = Response(data, mimetype=mimetype)
+    response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@blueprint.get("/.well-known/anxinma")
+def discovery() -> Response:
+    rt = runtime()
+    base = rt.config.base_url
+    code = rt.service.issuer_code
+    shards = rt.board.shards() or [0]
+    document = {
+        "issuer_code": code,
+        "name": rt.keys.issuer.name,
+        "base_url": base,
+        "trust_list": f"{base}/trust-list",
+        "jwks": f"{base}/jwks.json",
+        "status_lists": [f"{base}/status/{code}/{shard}" for shard in shards],
+        "live_record": f"{base}/api/v1/live",
+        "openapi": f"{base}/api/v1/openapi.json",
+        "root_public_key": rt.keys.root_public_pem().decode(),
+    }
+    return _cached(json.dumps(document, ensure_ascii=False), "application/json", 300)
+
+
+@blueprint.get("/trust-list")
+def trust_list() -> Response:
+    token, etag = runtime().trust.current()
+    return _cached(token, "application/jwt", 300, etag)
+
+
+@blueprint.get("/jwks.json")
+def jwks_json() -> Response:
+    return _cached(json.dumps(jwks(runtime().keys)), "application/jwk-set+json", 300)
+
+
+@blueprint.get("/status/<int:issuer_code>/<int:shard>")
+def status_list(issuer_code: int, shard: int) -> Response:
+    rt = runtime()
+    if issuer_code != rt.service.issuer_code:
+        raise not_found("issuer", "签发机构")
+    signed = rt.board.signed(shard)
+    if signed is None:
+        raise not_found("status list shard", "状态列表分片")
+    return _cached(signed.token, "application/statuslist+jwt", rt.config.status_ttl, signed.etag)
+
+
+@live_blueprint.post("/api/v1/live")
+def live_record() -> Response:
+    rt = runtime()
+    limit = rt.config.max_json_bytes
+    if (request.content_length or 0) > limit:
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        raise RequestEntityTooLarge()
+    try:
+        data = json.loads(request.get_data(cache=True) or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed({"body": ("请求体不是有效的 JSON", "the body is not valid JSON")}) from None
+    if not isinstance(data, dict) or "code" not in data:
+        raise ValidationFailed({"code": ("必填：安心码文本", "required: the credential's text form")})
+    token = rt.service.live_record(data["code"])
+    response = jsonify({"token": token})
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

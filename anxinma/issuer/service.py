@@ -1,0 +1,1434 @@
+"""The issuer's operations: archives, credentials, revocation, attention, the blacklist and the
+live record. The API, the CLI, the daily job and the benchmarks all call these; nothing else
+writes to the store.
+
+Every change runs in one write transaction (:meth:`IssuerService.tx`) that ends by appending
+its audit entries to the chain and stamping the changed credentials with the chain's sequence
+number. Only after the commit are status changes pushed (Redis or in-process): a crash or a
+Redis outage between the two loses nothing, because the reconciler and every status board
+read the database by that sequence number.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import jwt
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from anxinma import credential as fmt
+from anxinma.errors import AnxinmaError, MalformedCredential
+from anxinma.issuer import audit
+from anxinma.issuer.auth import Principal, Role, check_password, hash_password, issue_session, new_api_token
+from anxinma.issuer.config import IssuerConfig
+from anxinma.issuer.db import Store
+from anxinma.issuer.errors import ApiError, Conflict, ValidationFailed, forbidden, not_found
+from anxinma.issuer.models import (
+    ApiToken,
+    BlacklistEntry,
+    Counter,
+    Credential,
+    Enterprise,
+    IdempotencyRecord,
+    Issuer,
+    Rating,
+    ScanCount,
+    Training,
+    User,
+    Worker,
+    utcnow,
+)
+from anxinma.issuer.propagation import Publisher, StatusChange
+from anxinma.issuer.status import StatusBoard
+from anxinma.issuer.validation import (
+    WorkerInput,
+    normalise_credit_code,
+    normalise_id_number,
+    normalise_org_name,
+    parse_star_level,
+)
+from anxinma.issuer.vault import Vault
+from anxinma.keys import KeyDirectory
+from anxinma.status_list import CredentialStatus
+
+log = logging.getLogger("anxinma.issuer")
+T = TypeVar("T")
+
+LIVE_TYPE = "anxinma-live+jwt"
+LIVE_SECONDS = 300
+REVOKE_REASONS = ("left", "lost", "misconduct", "blacklisted")
+ALL_REASONS = (*REVOKE_REASONS, "replaced")
+_READERS = (Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN, Role.CARD_OPERATOR)
+
+
+def today_in_china() -> date:
+    return datetime.now(fmt.CHINA_TZ).date()
+
+
+def mask_id(id_number: str) -> str:
+    return id_number[:3] + "*" * 11 + id_number[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:]
+
+
+def mask_credit_code(code: str) -> str:
+    return code[:4] + "*" * 10 + code[-4:]
+
+
+def status_value(status: str, attention: bool) -> int:
+    if status == "revoked":
+        return int(CredentialStatus.REVOKED)
+    if status == "suspended":
+        return int(CredentialStatus.SUSPENDED)
+    return int(CredentialStatus.ATTENTION if attention else CredentialStatus.VALID)
+
+
+def attention_items(worker: Worker, today: date) -> list[dict[str, str | None]]:
+    """What makes a worker's 安心码 yellow: a missing or lapsed health certificate or insurance.
+
+    ``since`` is the first day without cover (the day after ``valid_until``), None when missing.
+    """
+    return lapsed(worker.health_valid_until, worker.insurance_valid_until, today)
+
+
+def lapsed(health: date | None, insurance: date | None, today: date) -> list[dict[str, str | None]]:
+    items: list[dict[str, str | None]] = []
+    for item, until in (("health_certificate", health), ("insurance", insurance)):
+        if until is None:
+            items.append({"item": item, "since": None})
+        elif until < today:
+            items.append({"item": item, "since": (until + timedelta(days=1)).isoformat()})
+    return items
+
+
+@dataclass
+class Unit:
+    """One write transaction: its session, the audit entries and status changes it makes."""
+
+    session: Session
+    entries: list[audit.PendingEntry] = field(default_factory=list)
+    changed: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    seq: int | None = None
+
+    def record(
+        self, principal: Principal, action: str, target_type: str, target_id: object, **details: Any
+    ) -> None:
+        self.entries.append(audit.PendingEntry(principal.actor, action, target_type, str(target_id), details))
+
+    def status_changed(self, serial: int, value: int, reason: str | None = None) -> None:
+        self.changed[serial] = (value, reason)
+
+
+@dataclass(frozen=True)
+class IssueItem:
+    worker_id: int
+    card_uid: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A credential just signed and stored."""
+
+    row: Credential
+    credential: fmt.Credential
+    replaced_serial: int | None
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: list[int] = field(default_factory=list)
+    existing: list[int] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    credentials: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": len(self.created),
+            "existing": len(self.existing),
+            "failed": len(self.errors),
+            "created_ids": self.created,
+            "existing_ids": self.existing,
+            "credential_serials": self.credentials,
+            "errors": self.errors,
+        }
+
+
+class ScanCounter:
+    """Online scans per worker per day (亮证率), buffered in memory and added to the table in
+    batches, so a live lookup costs no write. Nothing about the scanner is kept."""
+
+    def __init__(self, store: Store, *, flush_seconds: float = 5.0, flush_at: int = 500) -> None:
+        self.store = store
+        self.flush_seconds = flush_seconds
+        self.flush_at = flush_at
+        self._pending: dict[tuple[int, date], int] = {}
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+
+    def hit(self, worker_id: int, day: date) -> None:
+        with self._lock:
+            self._pending[(worker_id, day)] = self._pending.get((worker_id, day), 0) + 1
+            due = len(self._pending) >= self.flush_at or time.monotonic() - self._last >= self.flush_seconds
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._last = time.monotonic()
+        if not pending:
+            return
+        rows = [{"worker_id": w, "day": d, "count": c} for (w, d), c in pending.items()]
+        insert: Any = postgresql.insert if self.store.is_postgres else sqlite.insert
+        statement = insert(ScanCount.__table__)
+        statement = statement.on_conflict_do_update(
+            index_elements=["worker_id", "day"],
+            set_={"count": ScanCount.__table__.c.count + statement.excluded.count},
+        )
+        try:
+            with self.store.write() as session:
+                session.execute(statement, rows)
+        except Exception:  # a lost batch of counts is not worth failing a lookup for
+            log.exception("could not store %d scan count(s)", len(rows))
+
+
+class IssuerService:
+    """The operations of one issuer (the city platform of the key directory)."""
+
+    def __init__(
+        self,
+        config: IssuerConfig,
+        store: Store,
+        vault: Vault,
+        keys: KeyDirectory,
+        publisher: Publisher,
+        board: StatusBoard,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.vault = vault
+        self.keys = keys
+        self.publisher = publisher
+        self.board = board
+        self.issuer_code = keys.issuer.code
+        self.scans = ScanCounter(store)
+        self.issuer_id = self._ensure_issuer()
+
+    def _ensure_issuer(self) -> int:
+        info = self.keys.issuer
+        with self.store.write() as session:
+            row = session.execute(select(Issuer).where(Issuer.code == info.code)).scalar_one_or_none()
+            if row is None:
+                row = Issuer(code=info.code, name=info.name, base_url=self.config.base_url)
+                session.add(row)
+                session.flush()
+            else:
+                row.name, row.base_url = info.name, self.config.base_url
+            return int(row.id)
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def tx(self) -> Iterator[Unit]:
+        """A write transaction whose audit entries and status changes commit with it."""
+        with self.store.write() as session:
+            unit = Unit(session)
+            yield unit
+            if unit.entries:
+                unit.seq = audit.append(session, self.vault.audit_key, unit.entries)
+            if unit.changed:
+                if unit.seq is None:  # pragma: no cover - every status change is audited
+                    raise AssertionError("a status change without an audit entry")
+                _stamp(session, sorted(unit.changed), unit.seq)
+        if unit.changed and unit.seq is not None:
+            at = utcnow().isoformat()
+            changes = [
+                StatusChange(self.issuer_code, serial, value, reason, unit.seq, at)
+                for serial, (value, reason) in sorted(unit.changed.items())
+            ]
+            self.board.apply([(c.serial, c.value) for c in changes])
+            self.publisher.publish(changes)
+
+    def run(self, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.tx() as unit:
+            return operation(unit, *args, **kwargs)
+
+    # -- idempotency -----------------------------------------------------------------------
+
+    def idempotent(
+        self,
+        principal: Principal,
+        key: str | None,
+        fingerprint: str,
+        operation: Callable[[Unit], tuple[int, dict[str, Any]]],
+    ) -> tuple[int, dict[str, Any], bool]:
+        """Run ``operation`` once per (caller, key): a repeat gets the first response back.
+
+        Returns (status, body, replayed). The key row is inserted first, so a concurrent
+        repeat waits on it and then replays; the same key with another body is a 409.
+        """
+        if not key:
+            with self.tx() as unit:
+                status, body = operation(unit)
+            return status, body, False
+        if len(key) > 128:
+            raise ValidationFailed({"Idempotency-Key": ("幂等键最长 128 个字符", "at most 128 characters")})
+        for _ in range(3):
+            replay = self._replay(principal, key, fingerprint)
+            if replay is not None:
+                return replay[0], replay[1], True
+            try:
+                with self.tx() as unit:
+                    record = IdempotencyRecord(
+                        scope=principal.scope, key=key, fingerprint=fingerprint, status_code=0, body=""
+                    )
+                    unit.session.add(record)
+                    unit.session.flush()
+                    status, body = operation(unit)
+                    record.status_code, record.body = status, json.dumps(body, ensure_ascii=False)
+                return status, body, False
+            except IntegrityError:
+                continue  # another request with this key committed first: replay it
+        raise Conflict("the idempotency key is in use", message_zh="该幂等键正在使用中")
+
+    def _replay(self, principal: Principal, key: str, fingerprint: str) -> tuple[int, dict[str, Any]] | None:
+        with self.store.read() as session:
+            record = session.execute(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == principal.scope, IdempotencyRecord.key == key
+                )
+            ).scalar_one_or_none()
+        if record is None:
+            return None
+        if record.fingerprint != fingerprint:
+            raise Conflict(
+                "this Idempotency-Key was used for a different request",
+                message_zh="该幂等键已用于另一个请求",
+            )
+        return int(record.status_code), json.loads(record.body)
+
+    # -- authentication --------------------------------------------------------------------
+
+    def create_token(
+        self, role: Role, enterprise_id: int | None = None, label: str | None = None
+    ) -> tuple[int, str]:
+        if role is Role.ENTERPRISE_ADMIN and enterprise_id is None:
+            raise ValidationFailed(
+                {
+                    "enterprise": (
+                        "企业管理员令牌必须指定企业",
+                        "an enterprise_admin token names its enterprise",
+                    )
+                }
+            )
+        if role in (Role.ISSUER_ADMIN, Role.REGULATOR) and enterprise_id is not None:
+            raise ValidationFailed(
+                {"enterprise": ("该角色不属于某个企业", "this role is not tied to an enterprise")}
+            )
+        token, hashed = new_api_token()
+        with self.tx() as unit:
+            if enterprise_id is not None and unit.session.get(Enterprise, enterprise_id) is None:
+                raise not_found("enterprise", "企业")
+            row = ApiToken(token_hash=hashed, role=role.value, enterprise_id=enterprise_id, label=label)
+            unit.session.add(row)
+            unit.session.flush()
+            from anxinma.issuer.auth import SYSTEM
+
+            unit.record(
+                SYSTEM, "token.create", "api_token", row.id, role=role.value, enterprise_id=enterprise_id
+            )
+            return int(row.id), token
+
+    def revoke_token(self, principal: Principal, token_id: int) -> None:
+        with self.tx() as unit:
+            row = unit.session.get(ApiToken, token_id)
+            if row is None:
+                raise not_found("token", "令牌")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+                unit.record(principal, "token.revoke", "api_token", token_id)
+
+    def authenticate(self, bearer: str) -> Principal:
+        from anxinma.issuer.auth import TOKEN_PREFIX, read_session, token_hash
+        from anxinma.issuer.errors import Unauthorized
+
+        if bearer.startswith(TOKEN_PREFIX):
+            with self.store.read() as session:
+                row = session.execute(
+                    select(ApiToken).where(ApiToken.token_hash == token_hash(bearer))
+                ).scalar_one_or_none()
+            if row is None or row.revoked_at is not None:
+                raise Unauthorized("unknown or revoked API token", message_zh="API 令牌无效或已吊销")
+            return Principal("token", str(row.id), Role(row.role), row.enterprise_id)
+        principal = read_session(self.vault.session_key, bearer)
+        with self.store.read() as session:
+            user = session.get(User, int(principal.ident))
+        if user is None or user.disabled:
+            raise Unauthorized("this account is disabled", message_zh="账号已停用")
+        return principal
+
+    def create_user(self, username: str, password: str, role: Role, enterprise_id: int | None = None) -> int:
+        if len(password) < 10:
+            raise ValidationFailed(
+                {"password": ("密码至少 10 个字符", "a password has at least 10 characters")}
+            )
+        from anxinma.issuer.auth import SYSTEM
+
+        with self.tx() as unit:
+            user = User(
+                username=username,
+                password_hash=hash_password(password),
+                role=role.value,
+                enterprise_id=enterprise_id,
+            )
+            unit.session.add(user)
+            unit.session.flush()
+            unit.record(SYSTEM, "user.create", "user", user.id, role=role.value, enterprise_id=enterprise_id)
+            return int(user.id)
+
+    def login(self, username: str, password: str) -> tuple[str, datetime, User]:
+        from anxinma.issuer.errors import Unauthorized
+
+        with self.store.read() as session:
+            user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        # Check a password even for an unknown user, so timing does not tell which names exist.
+        stored = user.password_hash if user is not None else hash_password("-")
+        if not check_password(password, stored) or user is None or user.disabled:
+            raise Unauthorized("wrong username or password", message_zh="用户名或密码错误")
+        token, expires = issue_session(
+            self.vault.session_key,
+            user_id=user.id,
+            role=Role(user.role),
+            enterprise_id=user.enterprise_id,
+            seconds=self.config.session_seconds,
+        )
+        return token, expires, user
+
+    # -- scope -----------------------------------------------------------------------------
+
+    @staticmethod
+    def require(principal: Principal, *roles: Role) -> None:
+        if principal.role not in roles:
+            raise forbidden()
+
+    @staticmethod
+    def visible(principal: Principal, enterprise_id: int) -> bool:
+        return principal.enterprise_id is None or principal.enterprise_id == enterprise_id
+
+    def _worker(
+        self, session: Session, principal: Principal, worker_id: int, *, lock: bool = False
+    ) -> Worker:
+        query = select(Worker).where(Worker.id == worker_id, Worker.issuer_id == self.issuer_id)
+        if principal.enterprise_id is not None:
+            query = query.where(Worker.enterprise_id == principal.enterprise_id)
+        if lock:
+            query = query.with_for_update()
+        worker = session.execute(query).scalar_one_or_none()
+        if worker is None:  # another enterprise's worker looks exactly like no worker
+            raise not_found("worker", "服务员")
+        return worker
+
+    def _enterprise(self, session: Session, principal: Principal, enterprise_id: int) -> Enterprise:
+        enterprise = session.get(Enterprise, enterprise_id)
+        if (
+            enterprise is None
+            or enterprise.issuer_id != self.issuer_id
+            or not self.visible(principal, enterprise_id)
+        ):
+            raise not_found("enterprise", "企业")
+        return enterprise
+
+    def _credential(
+        self, session: Session, principal: Principal, serial: int, *, lock: bool = False
+    ) -> Credential:
+        query = select(Credential).where(Credential.serial == serial, Credential.issuer_id == self.issuer_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.execute(query).scalar_one_or_none()
+        if row is None or not self.visible(principal, row.enterprise_id):
+            raise not_found("credential", "安心码")
+        return row
+
+    # -- enterprises -----------------------------------------------------------------------
+
+    def create_enterprise(self, unit: Unit, principal: Principal, data: dict[str, Any]) -> Enterprise:
+        self.require(principal, Role.ISSUER_ADMIN)
+        errors: dict[str, tuple[str, str]] = {}
+        values: dict[str, Any] = {}
+        for name, parse in (
+            ("name", normalise_org_name),
+            ("credit_code", normalise_credit_code),
+            ("star_level", parse_star_level),
+        ):
+            if name not in data:
+                if name != "star_level":
+                    errors[name] = ("必填", "required")
+                continue
+            try:
+                values[name] = parse(data[name])
+            except ValueError as exc:
+                errors[name] = (exc.args[0], exc.args[-1])
+        for name in data:
+            if name not in ("name", "credit_code", "star_level"):
+                errors[name] = ("未知字段", "unknown field")
+        if errors:
+            raise ValidationFailed(errors)
+        session = unit.session
+        if session.execute(
+            select(Enterprise.id).where(Enterprise.credit_code == values["credit_code"])
+        ).first():
+            raise Conflict(
+                "an enterprise with this credit code exists", message_zh="该统一社会信用代码的企业已存在"
+            )
+        enterprise = Enterprise(issuer_id=self.issuer_id, **values)
+        session.add(enterprise)
+        session.flush()
+        unit.record(principal, "enterprise.create", "enterprise", enterprise.id)
+        return enterprise
+
+    def list_enterprises(self, principal: Principal, *, after: int = 0, limit: int = 50) -> list[Enterprise]:
+        self.require(principal, *_READERS)
+        with self.store.read() as session:
+            query = select(Enterprise).where(Enterprise.issuer_id == self.issuer_id, Enterprise.id > after)
+            if principal.enterprise_id is not None:
+                query = query.where(Enterprise.id == principal.enterprise_id)
+            return list(session.execute(query.order_by(Enterprise.id).limit(limit)).scalars())
+
+    def get_enterprise(self, principal: Principal, enterprise_id: int) -> Enterprise:
+        self.require(principal, *_READERS)
+        with self.store.read() as session:
+            return self._enterprise(session, principal, enterprise_id)
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def blacklisted(self, session: Session, id_hash: str) -> bool:
+        return (
+            session.execute(
+                select(BlacklistEntry.id).where(
+                    BlacklistEntry.id_hash == id_hash, BlacklistEntry.removed_at.is_(None)
+                )
+            ).first()
+            is not None
+        )
+
+    def register_worker(
+        self, unit: Unit, principal: Principal, data: WorkerInput, enterprise_id: int | None
+    ) -> Worker:
+        """Register one worker (see :meth:`register_workers`)."""
+        worker_id = self.register_workers(unit, principal, [data], enterprise_id)[0]
+        worker = unit.session.get(Worker, worker_id)
+        assert worker is not None
+        return worker
+
+    def register_workers(
+        self, unit: Unit, principal: Principal, items: Sequence[WorkerInput], enterprise_id: int | None
+    ) -> list[int]:
+        """Register validated workers at one enterprise; returns their ids in order.
+
+        One query for blacklisted and one for already-registered persons, one INSERT for the
+        batch. Raises 409 when anyone is on the blacklist or already at the enterprise (the
+        import reports those rows instead of calling this with them).
+        """
+        self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
+        target = principal.enterprise_id if principal.enterprise_id is not None else enterprise_id
+        if target is None:
+            raise ValidationFailed(
+                {"enterprise_id": ("必填（签发机构管理员须指定企业）", "required for an issuer admin")}
+            )
+        if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
+            raise forbidden()
+        session = unit.session
+        self._enterprise(session, principal, target)
+        if not items:
+            return []
+        hashes = [self.vault.identity_hash("id", data.id_number or "") for data in items]
+        if len(set(hashes)) != len(hashes):
+            raise Conflict("the same person appears twice", message_zh="同一人出现了两次")
+        for chunk in _chunks(hashes, 900):
+            if session.execute(
+                select(BlacklistEntry.id).where(
+                    BlacklistEntry.id_hash.in_(chunk), BlacklistEntry.removed_at.is_(None)
+                )
+            ).first():
+                raise Conflict(
+                    "this person is on the blacklist (失信名单)", message_zh="此人在失信名单中，不能登记"
+                )
+            if session.execute(
+                select(Worker.id).where(Worker.enterprise_id == target, Worker.id_hash.in_(chunk))
+            ).first():
+                raise Conflict(
+                    "this person is already registered at this enterprise", message_zh="此人已在本企业登记"
+                )
+        today = today_in_china()
+        now = utcnow()
+        rows = []
+        for data, id_hash in zip(items, hashes, strict=True):
+            assert data.id_number is not None and data.phone is not None and data.name is not None
+            rows.append(
+                {
+                    "issuer_id": self.issuer_id,
+                    "enterprise_id": target,
+                    "name": data.name,
+                    "id_hash": id_hash,
+                    "id_cipher": self.vault.encrypt(data.id_number, "worker.id_number"),
+                    "id_masked": mask_id(data.id_number),
+                    "phone_hash": self.vault.identity_hash("phone", data.phone),
+                    "phone_cipher": self.vault.encrypt(data.phone, "worker.phone"),
+                    "phone_masked": mask_phone(data.phone),
+                    "categories": data.categories or 0,
+                    "skills": json.dumps(data.skills or [], ensure_ascii=False),
+                    "star_level": data.star_level,
+                    "health_valid_until": data.health_valid_until,
+                    "insurance_valid_until": data.insurance_valid_until,
+                    "attention": bool(lapsed(data.health_valid_until, data.insurance_valid_until, today)),
+                    "photo_url": data.photo_url,
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        ids = [
+            int(i)
+            for i in session.execute(
+                insert(Worker).returning(Worker.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        ]
+        trainings = [
+            {"worker_id": worker_id, "name": name, "issued_on": issued_on, "institution": institution}
+            for worker_id, data in zip(ids, items, strict=True)
+            for name, issued_on, institution in data.trainings or []
+        ]
+        if trainings:
+            session.execute(insert(Training), trainings)
+        for worker_id in ids:
+            unit.record(principal, "worker.create", "worker", worker_id, enterprise_id=target)
+        return ids
+
+    def update_worker(self, unit: Unit, principal: Principal, worker_id: int, data: WorkerInput) -> Worker:
+        self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
+        session = unit.session
+        worker = self._worker(session, principal, worker_id, lock=True)
+        changed: list[str] = []
+        if "id_number" in data.given:
+            raise ValidationFailed(
+                {"id_number": ("身份证号不能修改（请重新登记）", "an ID number cannot change: register anew")}
+            )
+        for name in (
+            "name",
+            "categories",
+            "star_level",
+            "health_valid_until",
+            "insurance_valid_until",
+            "photo_url",
+        ):
+            if name in data.given and getattr(worker, name) != getattr(data, name):
+                setattr(worker, name, getattr(data, name))
+                changed.append(name)
+        if "phone" in data.given and data.phone is not None:
+            phone_hash = self.vault.identity_hash("phone", data.phone)
+            if phone_hash != worker.phone_hash:
+                worker.phone_hash = phone_hash
+                worker.phone_cipher = self.vault.encrypt(data.phone, "worker.phone")
+                worker.phone_masked = mask_phone(data.phone)
+                changed.append("phone")
+        if "skills" in data.given:
+            worker.skills = json.dumps(data.skills or [], ensure_ascii=False)
+            changed.append("skills")
+        if "trainings" in data.given:
+            for training in session.execute(
+                select(Training).where(Training.worker_id == worker.id)
+            ).scalars():
+                session.delete(training)
+            for name, issued_on, institution in data.trainings or []:
+                session.add(
+                    Training(worker_id=worker.id, name=name, issued_on=issued_on, institution=institution)
+                )
+            changed.append("trainings")
+        if changed:
+            worker.updated_at = utcnow()
+            unit.record(principal, "worker.update", "worker", worker.id, fields=sorted(changed))
+            self.refresh_attention(unit, principal, worker, today_in_china())
+        return worker
+
+    def refresh_attention(self, unit: Unit, principal: Principal, worker: Worker, today: date) -> bool:
+        """Set or clear the worker's attention (安心码 yellow) and their live credential's bits."""
+        items = attention_items(worker, today)
+        flag = bool(items)
+        if flag == worker.attention:
+            return False
+        worker.attention = flag
+        unit.record(
+            principal,
+            "worker.attention_set" if flag else "worker.attention_cleared",
+            "worker",
+            worker.id,
+            items=[i["item"] for i in items],
+        )
+        for row in unit.session.execute(
+            select(Credential).where(Credential.worker_id == worker.id, Credential.status == "active")
+        ).scalars():
+            row.status_value = status_value(row.status, flag)
+            unit.status_changed(row.serial, row.status_value)
+        return True
+
+    def get_worker(
+        self, principal: Principal, worker_id: int
+    ) -> tuple[Worker, list[Training], Credential | None]:
+        self.require(principal, *_READERS)
+        with self.store.read() as session:
+            worker = self._worker(session, principal, worker_id)
+            trainings = list(
+                session.execute(
+                    select(Training).where(Training.worker_id == worker_id).order_by(Training.id)
+                ).scalars()
+            )
+            live = session.execute(
+                select(Credential).where(Credential.worker_id == worker_id, Credential.status != "revoked")
+            ).scalar_one_or_none()
+            return worker, trainings, live
+
+    def list_workers(
+        self,
+        principal: Principal,
+        *,
+        enterprise_id: int | None = None,
+        q: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+        after: int | None = None,
+    ) -> tuple[list[Worker], bool]:
+        """A page of workers in id order: ``after`` (keyset, any depth at index cost) or ``page``.
+
+        Every filter is served by an index: (enterprise_id, id), (enterprise_id, name) for a
+        name prefix, the keyed hashes for an exact ID or phone number.
+        """
+        self.require(principal, *_READERS)
+        if principal.enterprise_id is not None:
+            if enterprise_id not in (None, principal.enterprise_id):
+                return [], False  # another enterprise's list is empty, not an error that confirms it exists
+            enterprise_id = principal.enterprise_id
+        query = select(Worker).where(Worker.issuer_id == self.issuer_id)
+        if enterprise_id is not None:
+            query = query.where(Worker.enterprise_id == enterprise_id)
+        if status:
+            query = query.where(Worker.status == status)
+        if q:
+            query = query.where(self._search(q.strip()))
+        query = query.where(Worker.id > after) if after is not None else query.offset((page - 1) * per_page)
+        with self.store.read() as session:
+            rows = list(session.execute(query.order_by(Worker.id).limit(per_page + 1)).scalars())
+        return rows[:per_page], len(rows) > per_page
+
+    def _search(self, q: str) -> Any:
+        try:
+            return Worker.id_hash == self.vault.identity_hash("id", normalise_id_number(q))
+        except ValueError:
+            pass
+        digits = q.replace(" ", "").removeprefix("+86")
+        if len(digits) == 11 and digits.isdigit():
+            return Worker.phone_hash == self.vault.identity_hash("phone", digits)
+        if q.isdigit():
+            return Worker.id == int(q)
+        # A name prefix as a range on the (byte-ordered) name index.
+        return and_(Worker.name >= q, Worker.name < q + "\U0010ffff")
+
+    def import_workers(
+        self,
+        principal: Principal,
+        enterprise_id: int | None,
+        rows: Sequence[dict[str, Any]],
+        *,
+        issue: bool = False,
+    ) -> ImportReport:
+        """Register many workers; each row is imported whole or reported with its errors.
+
+        A row naming a person already registered at the enterprise is reported ``existing``
+        and left as it is, so importing the same file twice creates nothing the second time.
+        Valid rows commit together in one transaction.
+        """
+        from anxinma.issuer.validation import worker_input
+
+        self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
+        if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
+            raise not_found("enterprise", "企业")
+        report = ImportReport(rows=len(rows))
+        seen: dict[str, int] = {}
+        valid: list[tuple[int, WorkerInput]] = []
+        for number, raw in enumerate(rows, start=2):  # row 1 is the header
+            try:
+                data = worker_input(raw)
+            except ValidationFailed as exc:
+                report.errors.append(
+                    {"row": number, "fields": {k: {"zh": zh, "en": en} for k, (zh, en) in exc.fields.items()}}
+                )
+                continue
+            assert data.id_number is not None
+            if data.id_number in seen:
+                report.errors.append(
+                    {
+                        "row": number,
+                        "fields": {
+                            "id_number": {
+                                "zh": f"与第 {seen[data.id_number]} 行重复",
+                                "en": f"same person as row {seen[data.id_number]}",
+                            }
+                        },
+                    }
+                )
+                continue
+            seen[data.id_number] = number
+            valid.append((number, data))
+        with self.tx() as unit:
+            target = principal.enterprise_id if principal.enterprise_id is not None else enterprise_id
+            if target is None:
+                raise ValidationFailed(
+                    {"enterprise_id": ("必填（签发机构管理员须指定企业）", "required for an issuer admin")}
+                )
+            self._enterprise(unit.session, principal, target)
+            hashes = {self.vault.identity_hash("id", d.id_number or ""): (n, d) for n, d in valid}
+            existing = (
+                dict(
+                    unit.session.execute(
+                        select(Worker.id_hash, Worker.id).where(
+                            Worker.enterprise_id == target, Worker.id_hash.in_(list(hashes))
+                        )
+                    ).all()
+                )
+                if hashes
+                else {}
+            )
+            listed = (
+                set(
+                    unit.session.execute(
+                        select(BlacklistEntry.id_hash).where(
+                            BlacklistEntry.id_hash.in_(list(hashes)), BlacklistEntry.removed_at.is_(None)
+                        )
+                    ).scalars()
+                )
+                if hashes
+                else set()
+            )
+            fresh: list[WorkerInput] = []
+            for id_hash, (number, data) in hashes.items():
+                if id_hash in existing:
+                    report.existing.append(int(existing[id_hash]))
+                elif id_hash in listed:
+                    report.errors.append(
+                        {
+                            "row": number,
+                            "fields": {
+                                "id_number": {
+                                    "zh": "此人在失信名单中",
+                                    "en": "this person is on the blacklist",
+                                }
+                            },
+                        }
+                    )
+                else:
+                    fresh.append(data)
+            new_ids = self.register_workers(unit, principal, fresh, target)
+            report.created = new_ids
+            if issue and new_ids:
+                issued = self.issue_many(unit, principal, [IssueItem(w) for w in new_ids])
+                report.credentials = [i.row.serial for i in issued]
+        report.errors.sort(key=lambda e: int(e["row"]))
+        return report
+
+    # -- credentials -----------------------------------------------------------------------
+
+    def _allocate(self, session: Session, count: int) -> int:
+        """Reserve ``count`` consecutive serials; returns the first. The counter row stays
+        locked until commit, so serials are gapless and never handed out twice."""
+        top = session.execute(
+            update(Counter)
+            .where(Counter.name == "serial")
+            .values(value=Counter.value + count)
+            .returning(Counter.value)
+        ).scalar_one()
+        return int(top) - count
+
+    def issue_many(self, unit: Unit, principal: Principal, items: Sequence[IssueItem]) -> list[Issued]:
+        """Sign and store a credential for each worker (the batch path the API also uses for one).
+
+        A worker's live credential is revoked with reason ``replaced`` in the same transaction
+        (one live credential per worker). Raises :class:`ApiError` for a worker not visible to
+        the caller (404), a blacklisted person or a worker who left (409).
+        """
+        self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN, Role.CARD_OPERATOR)
+        if not items:
+            return []
+        session = unit.session
+        ids = [item.worker_id for item in items]
+        if len(set(ids)) != len(ids):
+            raise ValidationFailed(
+                {"worker_id": ("同一服务员在一批中出现两次", "a worker appears twice in one batch")}
+            )
+        workers: dict[int, Worker] = {}
+        for chunk in _chunks(ids, 900):
+            query = select(Worker).where(Worker.id.in_(chunk), Worker.issuer_id == self.issuer_id)
+            if principal.enterprise_id is not None:
+                query = query.where(Worker.enterprise_id == principal.enterprise_id)
+            workers.update({w.id: w for w in session.execute(query.with_for_update()).scalars()})
+        if len(workers) != len(ids):
+            raise not_found("worker", "服务员")
+        listed: set[str] = set()
+        hashes: list[str] = sorted({w.id_hash for w in workers.values()})
+        for hash_chunk in _chunks(hashes, 900):
+            listed |= set(
+                session.execute(
+                    select(BlacklistEntry.id_hash).where(
+                        BlacklistEntry.id_hash.in_(hash_chunk), BlacklistEntry.removed_at.is_(None)
+                    )
+                ).scalars()
+            )
+        for worker in workers.values():
+            if worker.id_hash in listed or worker.status == "blacklisted":
+                raise Conflict(
+                    "this person is on the blacklist (失信名单): no new credential",
+                    message_zh="此人在失信名单中，不能签发安心码",
+                )
+            if worker.status != "active":
+                raise Conflict("this worker has left the enterprise", message_zh="该服务员已离职，不能签发")
+            if not worker.categories:
+                raise ValidationFailed({"categories": ("至少一个服务类别", "at least one service category")})
+        previous: dict[int, Credential] = {}
+        for chunk in _chunks(ids, 900):
+            for live in session.execute(
+                select(Credential)
+                .where(Credential.worker_id.in_(chunk), Credential.status != "revoked")
+                .with_for_update()
+            ).scalars():
+                previous[int(live.worker_id or 0)] = live
+        enterprises = {
+            e.id: e
+            for e in session.execute(
+                select(Enterprise).where(Enterprise.id.in_({w.enterprise_id for w in workers.values()}))
+            ).scalars()
+        }
+        for worker in workers.values():
+            if enterprises[worker.enterprise_id].status == "blacklisted":
+                raise Conflict("the enterprise is on the blacklist", message_zh="该企业在失信名单中")
+        first = self._allocate(session, len(items))
+        kid, key = self.keys.signing_key()
+        today = today_in_china()
+        issued_at = fmt.parse_when(today, "issued_at")
+        expires_on = today + timedelta(days=self.config.credential_days)
+        expires_at = fmt.parse_when(expires_on, "expires_at")
+        now = utcnow()
+        revoked_rows: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        results: list[Issued] = []
+        for offset, item in enumerate(items):
+            worker = workers[item.worker_id]
+            serial = first + offset
+            old = previous.get(worker.id)
+            if old is not None:
+                revoked_rows.append(
+                    {
+                        "serial": old.serial,
+                        "status": "revoked",
+                        "status_value": int(CredentialStatus.REVOKED),
+                        "revocation_reason": "replaced",
+                        "revoked_at": now,
+                        "replaced_by": serial,
+                    }
+                )
+                unit.record(
+                    principal,
+                    "credential.revoke",
+                    "credential",
+                    old.serial,
+                    reason="replaced",
+                    replaced_by=serial,
+                )
+                unit.status_changed(old.serial, int(CredentialStatus.REVOKED), "replaced")
+            claims = fmt.Claims(
+                issuer_code=self.issuer_code,
+                serial=serial,
+                subject_kind=fmt.SubjectKind.WORKER,
+                archive_id=worker.id,
+                enterprise_id=worker.enterprise_id,
+                display_name=fmt.mask_name(worker.name),
+                categories=fmt.categories_from_bits(worker.categories),
+                issued_at=issued_at,
+                expires_at=expires_at,
+                card_uid=item.card_uid,
+            )
+            signed = fmt.sign(claims, key, kid)
+            value = status_value("active", worker.attention)
+            row: dict[str, Any] = {
+                "serial": serial,
+                "issuer_id": self.issuer_id,
+                "subject_kind": "worker",
+                "worker_id": worker.id,
+                "enterprise_id": worker.enterprise_id,
+                "kid": kid.hex(),
+                "issued_on": today,
+                "expires_on": expires_on,
+                "status": "active",
+                "status_value": value,
+                "revocation_reason": None,
+                "revoked_at": None,
+                "card_uid": item.card_uid.hex() if item.card_uid else None,
+                "replaced_by": None,
+                "raw": signed.to_bytes(),
+                "change_seq": 0,
+                "created_at": now,
+            }
+            new_rows.append(row)
+            unit.record(
+                principal,
+                "credential.issue",
+                "credential",
+                serial,
+                worker_id=worker.id,
+                card_bound=item.card_uid is not None,
+                replaced=old.serial if old is not None else None,
+            )
+            unit.status_changed(serial, value)
+            results.append(Issued(Credential(**row), signed, old.serial if old is not None else None))
+        if revoked_rows:  # ORM bulk UPDATE by primary key, one statement for the batch
+            session.execute(update(Credential), revoked_rows)
+        session.execute(insert(Credential), new_rows)
+        return results
+
+    def issue_enterprise_credential(self, unit: Unit, principal: Principal, enterprise_id: int) -> Issued:
+        """一企一证一码: the enterprise's own credential (one live at a time)."""
+        self.require(principal, Role.ISSUER_ADMIN)
+        session = unit.session
+        enterprise = self._enterprise(session, principal, enterprise_id)
+        if enterprise.status == "blacklisted":
+            raise Conflict("the enterprise is on the blacklist", message_zh="该企业在失信名单中")
+        old = session.execute(
+            select(Credential)
+            .where(
+                Credential.enterprise_id == enterprise_id,
+                Credential.subject_kind == "enterprise",
+                Credential.status != "revoked",
+            )
+            .with_for_update()
+        ).scalar_one_or_none()
+        serial = self._allocate(session, 1)
+        if old is not None:
+            self._set_status(unit, principal, old, "revoked", "replaced")
+            old.replaced_by = serial
+            session.flush()
+        kid, key = self.keys.signing_key()
+        today = today_in_china()
+        expires_on = today + timedelta(days=self.config.credential_days)
+        claims = fmt.Claims(
+            issuer_code=self.issuer_code,
+            serial=serial,
+            subject_kind=fmt.SubjectKind.ENTERPRISE,
+            archive_id=enterprise.id,
+            enterprise_id=enterprise.id,
+            display_name=enterprise.name,
+            categories=frozenset(),
+            issued_at=fmt.parse_when(today, "issued_at"),
+            expires_at=fmt.parse_when(expires_on, "expires_at"),
+        )
+        signed = fmt.sign(claims, key, kid)
+        row = Credential(
+            serial=serial,
+            issuer_id=self.issuer_id,
+            subject_kind="enterprise",
+            worker_id=None,
+            enterprise_id=enterprise.id,
+            kid=kid.hex(),
+            issued_on=today,
+            expires_on=expires_on,
+            status="active",
+            status_value=0,
+            raw=signed.to_bytes(),
+            change_seq=0,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        unit.record(
+            principal,
+            "credential.issue",
+            "credential",
+            serial,
+            enterprise_id=enterprise.id,
+            subject="enterprise",
+        )
+        unit.status_changed(serial, 0)
+        return Issued(row, signed, old.serial if old is not None else None)
+
+    def get_credential(self, principal: Principal, serial: int) -> Credential:
+        self.require(principal, *_READERS)
+        with self.store.read() as session:
+            return self._credential(session, principal, serial)
+
+    def enterprise_credential(self, principal: Principal, enterprise_id: int) -> Credential:
+        self.require(principal, *_READERS)
+        with self.store.read() as session:
+            self._enterprise(session, principal, enterprise_id)
+            row = session.execute(
+                select(Credential).where(
+                    Credential.enterprise_id == enterprise_id,
+                    Credential.subject_kind == "enterprise",
+                    Credential.status != "revoked",
+                )
+            ).scalar_one_or_none()
+        if row is None:
+            raise not_found("enterprise credential", "企业安心码")
+        return row
+
+    def _set_status(
+        self, unit: Unit, principal: Principal, row: Credential, status: str, reason: str | None
+    ) -> None:
+        attention = False
+        if row.worker_id is not None and status == "active":
+            worker = unit.session.get(Worker, row.worker_id)
+            attention = bool(worker and worker.attention)
+        row.status = status
+        row.status_value = status_value(status, attention)
+        if status == "revoked":
+            row.revocation_reason = reason
+            row.revoked_at = utcnow()
+        action = {
+            "revoked": "credential.revoke",
+            "suspended": "credential.suspend",
+            "active": "credential.reinstate",
+        }[status]
+        unit.record(principal, action, "credential", row.serial, reason=reason)
+        unit.status_changed(row.serial, row.status_value, reason)
+
+    def change_status(
+        self, unit: Unit, principal: Principal, serial: int, action: str, reason: str | None
+    ) -> tuple[Credential, bool]:
+        """Revoke, suspend or reinstate; returns (row, whether anything changed).
+
+        Revocation is final (409 on suspend/reinstate of a revoked credential); repeating the
+        same action changes nothing and writes no audit entry.
+        """
+        self.require(principal, Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
+        row = self._credential(unit.session, principal, serial, lock=True)
+        if action == "revoke":
+            if reason not in REVOKE_REASONS:
+                raise ValidationFailed(
+                    {
+                        "reason": (
+                            "吊销原因应为 left（离职）、lost（遗失）、misconduct（违规）或 blacklisted（失信）",
+                            "reason is one of left, lost, misconduct, blacklisted",
+                        )
+                    }
+                )
+            if row.status == "revoked":
+                return row, False
+            self._set_status(unit, principal, row, "revoked", reason)
+            if reason == "left" and row.worker_id is not None:
+                worker = unit.session.get(Worker, row.worker_id)
+                if worker is not None and worker.status == "active":
+                    worker.status = "left"
+                    unit.record(principal, "worker.left", "worker", worker.id)
+            return row, True
+        if row.status == "revoked":
+            raise Conflict(
+                "the credential is revoked; revocation is final", message_zh="该安心码已吊销，吊销不可撤回"
+            )
+        target = "suspended" if action == "suspend" else "active"
+        if row.status == target:
+            return row, False
+        self._set_status(unit, principal, row, target, reason)
+        return row, True
+
+    # -- blacklist (失信名单) -----------------------------------------------------------------
+
+    def blacklist_add(
+        self, unit: Unit, principal: Principal, data: dict[str, Any]
+    ) -> tuple[BlacklistEntry, list[int]]:
+        """List a person: every live credential of theirs, at any enterprise, is revoked
+        (reason ``blacklisted``) in this transaction, and no new one is issued."""
+        self.require(principal, Role.REGULATOR, Role.ISSUER_ADMIN)
+        errors: dict[str, tuple[str, str]] = {}
+        try:
+            id_number = normalise_id_number(data.get("id_number"))
+        except ValueError as exc:
+            errors["id_number"] = (exc.args[0], exc.args[-1])
+        for name, limit in (("reason", 500), ("evidence_ref", 256)):
+            value = data.get(name)
+            if not isinstance(value, str) or not value.strip() or len(value) > limit:
+                errors[name] = (f"必填，最多 {limit} 字", f"required, at most {limit} characters")
+        if errors:
+            raise ValidationFailed(errors)
+        session = unit.session
+        id_hash = self.vault.identity_hash("id", id_number)
+        if self.blacklisted(session, id_hash):
+            raise Conflict("this person is already on the blacklist", message_zh="此人已在失信名单中")
+        entry = BlacklistEntry(
+            id_hash=id_hash,
+            id_masked=mask_id(id_number),
+            reason=data["reason"].strip(),
+            evidence_ref=data["evidence_ref"].strip(),
+            added_by=principal.actor,
+        )
+        session.add(entry)
+        session.flush()
+        unit.record(principal, "blacklist.add", "blacklist", entry.id, evidence_ref=entry.evidence_ref)
+        revoked: list[int] = []
+        for worker in session.execute(
+            select(Worker).where(Worker.id_hash == id_hash).with_for_update()
+        ).scalars():
+            worker.status = "blacklisted"
+            unit.record(principal, "worker.blacklisted", "worker", worker.id, blacklist_id=entry.id)
+            for row in session.execute(
+                select(Credential)
+                .where(Credential.worker_id == worker.id, Credential.status != "revoked")
+                .with_for_update()
+            ).scalars():
+                self._set_status(unit, principal, row, "revoked", "blacklisted")
+                revoked.append(row.serial)
+        return entry, revoked
+
+    def blacklist_remove(
+        self, unit: Unit, principal: Principal, entry_id: int, reason: Any
+    ) -> BlacklistEntry:
+        self.require(principal, Role.REGULATOR, Role.ISSUER_ADMIN)
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationFailed(
+                {"reason": ("必填：移出失信名单的理由", "required: why the person is removed")}
+            )
+        entry = unit.session.get(BlacklistEntry, entry_id, with_for_update=True)
+        if entry is None:
+            raise not_found("blacklist entry", "失信名单记录")
+        if entry.removed_at is not None:
+            raise Conflict("this entry was already removed", message_zh="该记录已移出")
+        entry.removed_at, entry.removed_by, entry.removal_reason = (
+            utcnow(),
+            principal.actor,
+            reason.strip()[:500],
+        )
+        unit.record(principal, "blacklist.remove", "blacklist", entry.id)
+        for worker in unit.session.execute(
+            select(Worker).where(Worker.id_hash == entry.id_hash, Worker.status == "blacklisted")
+        ).scalars():
+            worker.status = "active"  # may be issued again; the revoked credentials stay revoked
+            unit.record(principal, "worker.unblacklisted", "worker", worker.id, blacklist_id=entry.id)
+        return entry
+
+    def blacklist(
+        self, principal: Principal, *, active_only: bool = True, after: int = 0, limit: int = 50
+    ) -> list[BlacklistEntry]:
+        self.require(principal, Role.REGULATOR, Role.ISSUER_ADMIN)
+        with self.store.read() as session:
+            query = select(BlacklistEntry).where(BlacklistEntry.id > after)
+            if active_only:
+                query = query.where(BlacklistEntry.removed_at.is_(None))
+            return list(session.execute(query.order_by(BlacklistEntry.id).limit(limit)).scalars())
+
+    # -- the daily job ---------------------------------------------------------------------
+
+    def daily(self, today: date | None = None, *, batch: int = 500) -> dict[str, int]:
+        """Set attention where a certificate or insurance lapsed (and clear it where the dates
+        say so); index range scans on (attention, date), one transaction per batch."""
+        from anxinma.issuer.auth import Principal as P
+
+        day = today or today_in_china()
+        job = P("system", "daily", Role.ISSUER_ADMIN)
+        counts = {"attention_set": 0, "attention_cleared": 0}
+        lapsed = and_(
+            Worker.attention.is_(False),
+            or_(
+                Worker.health_valid_until < day,
+                Worker.insurance_valid_until < day,
+                Worker.health_valid_until.is_(None),
+                Worker.insurance_valid_until.is_(None),
+            ),
+        )
+        restored = and_(
+            Worker.attention.is_(True), Worker.health_valid_until >= day, Worker.insurance_valid_until >= day
+        )
+        for condition, key in ((lapsed, "attention_set"), (restored, "attention_cleared")):
+            last = 0
+            while True:
+                with self.tx() as unit:
+                    workers = list(
+                        unit.session.execute(
+                            select(Worker)
+                            .where(condition, Worker.id > last)
+                            .order_by(Worker.id)
+                            .limit(batch)
+                            .with_for_update()
+                        ).scalars()
+                    )
+                    for worker in workers:
+                        if self.refresh_attention(unit, job, worker, day):
+                            counts[key] += 1
+                if len(workers) < batch:
+                    break
+                last = workers[-1].id
+        self.scans.flush()
+        return counts
+
+    # -- the live record -------------------------------------------------------------------
+
+    def live_record(self, code: Any) -> str:
+        """The signed live record of the credential presented (proof that the caller holds it).
+
+        Raises :class:`ApiError` 400 for text that is not a credential and 404 for one this
+        issuer did not issue (or not with these exact bytes).
+        """
+        if not isinstance(code, str):
+            raise ValidationFailed({"code": ("请提供安心码文本", "give the credential's text form")})
+        try:
+            raw = fmt.parse_text(code)
+            presented = fmt.decode(raw)
+        except MalformedCredential as exc:
+            raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
+        if presented.claims.issuer_code != self.issuer_code:
+            raise not_found("credential of this issuer", "本机构签发的安心码")
+        today = today_in_china()
+        with self.store.read() as session:
+            row = session.get(Credential, presented.claims.serial)
+            if row is None or row.raw != raw:
+                raise not_found("credential", "安心码")
+            enterprise = session.get(Enterprise, row.enterprise_id)
+            assert enterprise is not None
+            worker = session.get(Worker, row.worker_id) if row.worker_id is not None else None
+            trainings = (
+                list(
+                    session.execute(
+                        select(Training).where(Training.worker_id == worker.id).order_by(Training.issued_on)
+                    ).scalars()
+                )
+                if worker
+                else []
+            )
+            count, average = (
+                session.execute(
+                    select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.worker_id == worker.id)
+                ).one()
+                if worker
+                else (0, None)
+            )
+        if worker is not None:
+            self.scans.hit(worker.id, today)
+        now = datetime.now(UTC).replace(microsecond=0)
+        attention = attention_items(worker, today) if worker is not None else []
+        if row.status == "revoked":
+            status = "revoked"
+        elif row.status == "suspended":
+            status = "suspended"
+        elif today >= row.expires_on:
+            status = "expired"
+        elif attention:
+            status = "attention"
+        else:
+            status = "valid"
+        claims: dict[str, Any] = {
+            "iss": str(self.issuer_code),
+            "iat": int(now.timestamp()),
+            "exp": int(now.timestamp()) + LIVE_SECONDS,
+            "serial": row.serial,
+            "status": status,
+            "subject_kind": row.subject_kind,
+            "display_name": presented.claims.display_name,
+            "photo_url": worker.photo_url if worker else None,
+            "enterprise": {
+                "id": enterprise.id,
+                "name": enterprise.name,
+                "credit_code_masked": mask_credit_code(enterprise.credit_code),
+            },
+            "categories": [
+                c.zh for c in sorted(fmt.categories_from_bits(worker.categories), key=lambda c: c.bit)
+            ]
+            if worker
+            else [],
+            "star_level": worker.star_level if worker else enterprise.star_level,
+            "training": [{"name": t.name, "issued_on": t.issued_on.isoformat()} for t in trainings],
+            "health_certificate": _validity(worker.health_valid_until if worker else None, today),
+            "insurance": _validity(worker.insurance_valid_until if worker else None, today),
+            "attention": attention,
+            "rating": {
+                "count": int(count),
+                "average": round(float(average), 1) if average is not None else None,
+            },
+            "revocation": (
+                {
+                    "reason": row.revocation_reason,
+                    "at": row.revoked_at.isoformat() if row.revoked_at else None,
+                }
+                if row.status == "revoked"
+                else None
+            ),
+            "card_uid": row.card_uid,
+            "expires_on": row.expires_on.isoformat(),
+        }
+        kid, key = self.keys.signing_key()
+        return jwt.encode(
+            claims, key.to_cryptography(), algorithm="EdDSA", headers={"typ": LIVE_TYPE, "kid": kid.hex()}
+        )
+
+    def scan_counts(
+        self, principal: Principal, worker_id: int, since: date, until: date
+    ) -> list[tuple[date, int]]:
+        self.require(principal, *_READERS)
+        self.scans.flush()
+        with self.store.read() as session:
+            self._worker(session, principal, worker_id)
+            return [
+                (day, int(count))
+                for day, count in session.execute(
+                    select(ScanCount.day, ScanCount.count)
+                    .where(ScanCount.worker_id == worker_id, ScanCount.day >= since, ScanCount.day <= until)
+                    .order_by(ScanCount.day)
+                )
+            ]
+
+    def audit_verify(self) -> audit.AuditReport:
+        with self.store.read() as session:
+            return audit.verify(session, self.vault.audit_key)
+
+    def close(self) -> None:
+        self.scans.flush()
+
+
+def _validity(until: date | None, today: date) -> dict[str, Any]:
+    return {
+        "valid_until": until.isoformat() if until else None,
+        "valid": until is not None and until >= today,
+    }
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _stamp(session: Session, serials: list[int], seq: int) -> None:
+    """Set ``change_seq`` of the changed credentials: one UPDATE per run of consecutive serials."""
+    runs: list[tuple[int, int]] = []
+    for serial in serials:
+        if runs and serial == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], serial)
+        else:
+            runs.append((serial, serial))
+    for low, high in runs:
+        session.execute(
+            update(Credential)
+            .where(Credential.serial.between(low, high))
+            .values(change_seq=seq)
+            .execution_options(synchronize_session=False)
+        )
+
+
+__all__ = ["AnxinmaError", "ApiError", "IssueItem", "Issued", "IssuerService", "Unit"]

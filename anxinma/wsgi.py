@@ -1,0 +1,50 @@
+"""The composition root of the web service: the issuer's app with the other parts' blueprints.
+
+Production: ``gunicorn -w 4 -b 127.0.0.1:8600 'anxinma.wsgi:app'`` (docs/operations.md).
+``app`` is built on first access (PEP 562), so importing this module for ``anxinma serve``
+builds nothing twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from flask import Blueprint, Flask
+
+from anxinma.issuer import IssuerConfig, create_app
+from anxinma.issuer.commands import make_serve_command
+
+#: Blueprints of other parts, registered when their module exists ("module:attribute").
+EXTRA_BLUEPRINTS = ("anxinma.verifier.web:blueprint",)
+
+
+def extra_blueprints() -> list[Blueprint]:
+    found = []
+    for spec in EXTRA_BLUEPRINTS:
+        module_name, attr = spec.split(":")
+        if importlib.util.find_spec(module_name.rsplit(".", 1)[0]) is None:
+            continue
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        found.append(getattr(importlib.import_module(module_name), attr))
+    return found
+
+
+def compose(config: IssuerConfig | None = None) -> Flask:
+    return create_app(config, blueprints=extra_blueprints())
+
+
+serve = make_serve_command(compose)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        application = compose()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,174 @@
+"""Authentication, roles and tenant isolation: another enterprise's token gets 404/403 and
+changes nothing (checked in the database), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from anxinma.issuer.models import AuditEntry, Credential, Worker
+from tests.conftest import LiveIssuer, random_id_number
+
+
+def _snapshot(issuer: LiveIssuer) -> tuple[Any, ...]:
+    with issuer.runtime.store.read() as session:
+        return (
+            session.execute(select(func.count(AuditEntry.seq))).scalar(),
+            tuple(
+                session.execute(
+                    select(Credential.serial, Credential.status, Credential.status_value).order_by(
+                        Credential.serial
+                    )
+                ).all()
+            ),
+            tuple(
+                session.execute(
+                    select(Worker.id, Worker.name, Worker.status, Worker.phone_hash).order_by(Worker.id)
+                ).all()
+            ),
+        )
+
+
+def test_other_enterprise_token_gets_404_or_403_on_every_endpoint_and_changes_nothing(
+    issuer_on: LiveIssuer,
+) -> None:
+    ours = int(issuer_on.enterprise()["id"])  # type: ignore[call-overload]
+    theirs = int(issuer_on.enterprise()["id"])  # type: ignore[call-overload]
+    worker = int(issuer_on.worker(ours)["id"])  # type: ignore[call-overload]
+    serial = int(issuer_on.credential(worker)["serial"])  # type: ignore[call-overload]
+    issuer_on.api("POST", f"/api/v1/enterprises/{ours}/credentials", json={})
+    intruder = issuer_on.token("enterprise_admin", theirs)
+    csv = "姓名,身份证号,手机号,服务类别\n王芳," + random_id_number() + ",13800001111,保洁\n"
+    matrix: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", f"/api/v1/workers/{worker}", {}),
+        ("PATCH", f"/api/v1/workers/{worker}", {"json": {"phone": "13900002222"}}),
+        ("GET", f"/api/v1/workers/{worker}/scans", {}),
+        ("POST", f"/api/v1/workers/{worker}/credentials", {"json": {}}),
+        (
+            "POST",
+            "/api/v1/workers",
+            {
+                "json": {
+                    "name": "王芳",
+                    "id_number": random_id_number(),
+                    "phone": "13800001111",
+                    "categories": ["保洁"],
+                    "enterprise_id": ours,
+                }
+            },
+        ),
+        (
+            "POST",
+            f"/api/v1/workers/import?enterprise_id={ours}",
+            {"files": {"file": ("w.csv", csv.encode())}},
+        ),
+        ("GET", f"/api/v1/credentials/{serial}", {}),
+        ("GET", f"/api/v1/credentials/{serial}/qr.png", {}),
+        ("POST", f"/api/v1/credentials/{serial}/revoke", {"json": {"reason": "left"}}),
+        ("POST", f"/api/v1/credentials/{serial}/suspend", {"json": {}}),
+        ("POST", f"/api/v1/credentials/{serial}/reinstate", {"json": {}}),
+        ("GET", f"/api/v1/enterprises/{ours}", {}),
+        ("GET", f"/api/v1/enterprises/{ours}/credential", {}),
+        ("POST", f"/api/v1/enterprises/{ours}/credentials", {"json": {}}),
+        ("POST", "/api/v1/enterprises", {"json": {"name": "别家", "credit_code": "91330200MA2AAAAA0X"}}),
+        (
+            "POST",
+            "/api/v1/blacklist",
+            {"json": {"id_number": random_id_number(), "reason": "x", "evidence_ref": "y"}},
+        ),
+        ("GET", "/api/v1/blacklist", {}),
+        ("POST", "/api/v1/tokens", {"json": {"role": "issuer_admin"}}),
+    ]
+    before = _snapshot(issuer_on)
+    for method, path, kwargs in matrix:
+        response = issuer_on.api(method, path, token=intruder, **kwargs)
+        assert response.status_code in (403, 404), (
+            f"{method} {path}: {response.status_code} {response.text[:200]}"
+        )
+        assert "error" in response.json()
+    listing = issuer_on.api("GET", f"/api/v1/workers?enterprise_id={ours}", token=intruder).json()
+    assert listing["items"] == []
+    assert _snapshot(issuer_on) == before
+    # The owner's token does reach them.
+    owner = issuer_on.token("enterprise_admin", ours)
+    assert issuer_on.api("GET", f"/api/v1/workers/{worker}", token=owner).status_code == 200
+    assert [w["id"] for w in issuer_on.api("GET", "/api/v1/workers", token=owner).json()["items"]] == [worker]
+
+
+def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(live_issuer: LiveIssuer) -> None:
+    operator = live_issuer.token("card_operator")
+    first = live_issuer.worker()
+    issued = live_issuer.api(
+        "POST",
+        f"/api/v1/workers/{first['id']}/credentials",
+        token=operator,
+        json={"card_uid": "04112233445566"},
+    )
+    assert issued.status_code == 201
+    again = live_issuer.api(
+        "POST",
+        f"/api/v1/workers/{first['id']}/credentials",
+        token=operator,
+        json={"card_uid": "04998877665544"},
+    )
+    assert again.json()["replaced_serial"] == issued.json()["serial"]
+    serial = again.json()["serial"]
+    assert (
+        live_issuer.api(
+            "POST", f"/api/v1/credentials/{serial}/revoke", token=operator, json={"reason": "lost"}
+        ).status_code
+        == 403
+    )
+    assert live_issuer.api("POST", "/api/v1/workers", token=operator, json={}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "header", ["", "Bearer", "Bearer axm_nope", "Basic abc", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"]
+)
+def test_missing_or_bad_credentials_get_401(live_issuer: LiveIssuer, header: str) -> None:
+    response = live_issuer.api(
+        "GET", "/api/v1/workers", token="", headers={"Authorization": header} if header else {}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["zh"]
+
+
+def test_revoked_token_stops_working(live_issuer: LiveIssuer) -> None:
+    token_id, token = live_issuer.runtime.service.create_token(
+        __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR
+    )
+    assert live_issuer.api("GET", "/api/v1/workers", token=token).status_code == 200
+    assert live_issuer.api("POST", f"/api/v1/tokens/{token_id}/revoke").status_code == 200
+    assert live_issuer.api("GET", "/api/v1/workers", token=token).status_code == 401
+
+
+def test_console_login_gives_a_short_lived_session_with_the_users_role(live_issuer: LiveIssuer) -> None:
+    from anxinma.issuer.auth import Role
+
+    enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
+    live_issuer.runtime.service.create_user(
+        "zhang.admin", "correct horse battery", Role.ENTERPRISE_ADMIN, enterprise
+    )
+    wrong = live_issuer.api(
+        "POST", "/api/v1/sessions", token="", json={"username": "zhang.admin", "password": "nope"}
+    )
+    assert wrong.status_code == 401
+    session = live_issuer.api(
+        "POST",
+        "/api/v1/sessions",
+        token="",
+        json={"username": "zhang.admin", "password": "correct horse battery"},
+    ).json()
+    me = live_issuer.api("GET", "/api/v1/me", token=session["token"]).json()
+    assert me == {"role": "enterprise_admin", "enterprise_id": enterprise, "kind": "session"}
+    assert live_issuer.api("POST", "/api/v1/enterprises", token=session["token"], json={}).status_code == 403
+
+
+def test_oversized_body_is_413_and_writes_nothing(live_issuer: LiveIssuer) -> None:
+    before = _snapshot(live_issuer)
+    response = live_issuer.api("POST", "/api/v1/workers", json={"name": "王芳" * 40000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert _snapshot(live_issuer) == before

@@ -1,0 +1,243 @@
+"""The OpenAPI document matches the service: every route is documented, and real responses of
+every endpoint (successes and errors) validate against the documented schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from tests.conftest import LiveIssuer, random_id_number
+
+
+def _flask_paths(issuer: LiveIssuer) -> set[tuple[str, str]]:
+    found = set()
+    for rule in issuer.app.url_map.iter_rules():
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        if not (
+            path.startswith("/api/")
+            or path in ("/trust-list", "/jwks.json", "/.well-known/anxinma")
+            or path.startswith("/status/")
+        ):
+            continue
+        path = path.replace("qr.{kind}", "qr.png")
+        for method in rule.methods or ():
+            if method not in ("HEAD", "OPTIONS"):
+                found.add((path, method.lower()))
+    return found
+
+
+class Checker:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        resource = Resource.from_contents(
+            document,
+            default_specification=__import__("referencing.jsonschema", fromlist=["DRAFT202012"]).DRAFT202012,
+        )
+        self.registry = Registry().with_resource("urn:openapi", resource)
+        self.checked: set[tuple[str, str, str]] = set()
+
+    def __call__(self, template: str, method: str, response: requests.Response) -> None:
+        operation = self.document["paths"][template][method]
+        status = str(response.status_code)
+        assert status in operation["responses"], (
+            f"{method} {template}: {status} is not documented: {response.text[:200]}"
+        )
+        content = operation["responses"][status].get("content", {})
+        if "application/json" in content:
+            schema = {"$ref": "urn:openapi" + content["application/json"]["schema"]["$ref"]}
+            validator = Draft202012Validator(
+                schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+            errors = sorted(validator.iter_errors(response.json()), key=str)
+            assert not errors, (
+                f"{method} {template} {status}: {errors[0].message} at {list(errors[0].absolute_path)}"
+            )
+        else:
+            media = response.headers.get("Content-Type", "").split(";")[0]
+            assert not content or media in content, f"{method} {template}: {media} not documented"
+        self.checked.add((template, method, status))
+
+
+def test_every_route_is_documented_and_responses_match_the_document(live_issuer: LiveIssuer) -> None:
+    document = live_issuer.api("GET", "/api/v1/openapi.json", token="").json()
+    assert document["openapi"].startswith("3.1")
+    documented = {
+        (p, m)
+        for p, ops in document["paths"].items()
+        for m in ops
+        if m in ("get", "post", "patch", "put", "delete")
+    }
+    served = _flask_paths(live_issuer) - {("/api/v1/openapi.json", "get")}
+    assert served == documented
+    check = Checker(document)
+    api = live_issuer.api
+
+    from anxinma.issuer.validation import credit_check_character
+
+    code = "91330200MA2H4X1Y2"
+    enterprise = api(
+        "POST",
+        "/api/v1/enterprises",
+        json={"name": "宁波测试家政有限公司", "credit_code": code + credit_check_character(code)},
+    )
+    check("/api/v1/enterprises", "post", enterprise)
+    enterprise_id = enterprise.json()["id"]
+    check("/api/v1/enterprises", "post", api("POST", "/api/v1/enterprises", json={"name": "x"}))
+    check("/api/v1/enterprises", "get", api("GET", "/api/v1/enterprises"))
+    check("/api/v1/enterprises/{enterprise_id}", "get", api("GET", f"/api/v1/enterprises/{enterprise_id}"))
+    check("/api/v1/enterprises/{enterprise_id}", "get", api("GET", "/api/v1/enterprises/999"))
+    check(
+        "/api/v1/enterprises/{enterprise_id}/credentials",
+        "post",
+        api("POST", f"/api/v1/enterprises/{enterprise_id}/credentials"),
+    )
+    check(
+        "/api/v1/enterprises/{enterprise_id}/credential",
+        "get",
+        api("GET", f"/api/v1/enterprises/{enterprise_id}/credential"),
+    )
+
+    body = {
+        "name": "王秀英",
+        "id_number": random_id_number(),
+        "phone": "13800138000",
+        "categories": ["保洁"],
+        "enterprise_id": enterprise_id,
+        "trainings": [{"name": "育婴员（五级）", "issued_on": "2025-03-01"}],
+        "skills": ["收纳"],
+        "star_level": 4,
+    }
+    worker = api("POST", "/api/v1/workers", json=body)
+    check("/api/v1/workers", "post", worker)
+    check("/api/v1/workers", "post", api("POST", "/api/v1/workers", json={**body, "phone": "1"}))
+    check("/api/v1/workers", "post", api("POST", "/api/v1/workers", json=body))  # 409 duplicate
+    worker_id = worker.json()["id"]
+    check("/api/v1/workers", "get", api("GET", "/api/v1/workers?q=王"))
+    check("/api/v1/workers", "get", api("GET", "/api/v1/workers?per_page=0"))
+    check("/api/v1/workers", "get", api("GET", "/api/v1/workers", token=""))
+    check("/api/v1/workers/{worker_id}", "get", api("GET", f"/api/v1/workers/{worker_id}"))
+    check(
+        "/api/v1/workers/{worker_id}",
+        "patch",
+        api("PATCH", f"/api/v1/workers/{worker_id}", json={"insurance_valid_until": "2030-01-01"}),
+    )
+    check(
+        "/api/v1/workers/{worker_id}",
+        "patch",
+        api("PATCH", f"/api/v1/workers/{worker_id}", json={"insurance_valid_until": "soon"}),
+    )
+    csv = f"姓名,身份证号,手机号,服务类别\n李静,{random_id_number()},13900000001,育婴\n张敏,1,2,3\n".encode()
+    check(
+        "/api/v1/workers/import",
+        "post",
+        api("POST", f"/api/v1/workers/import?enterprise_id={enterprise_id}", files={"file": ("a.csv", csv)}),
+    )
+    check(
+        "/api/v1/workers/import",
+        "post",
+        api("POST", "/api/v1/workers/import", files={"file": ("a.csv", b"foo,bar\n1,2\n")}),
+    )
+
+    issued = api(
+        "POST",
+        f"/api/v1/workers/{worker_id}/credentials",
+        json={"card_uid": "04a1b2c3d4e5f6"},
+        headers={"Idempotency-Key": "k1"},
+    )
+    check("/api/v1/workers/{worker_id}/credentials", "post", issued)
+    check(
+        "/api/v1/workers/{worker_id}/credentials",
+        "post",
+        api("POST", f"/api/v1/workers/{worker_id}/credentials", json={"card_uid": "zz"}),
+    )
+    serial = issued.json()["serial"]
+    check("/api/v1/credentials/{serial}", "get", api("GET", f"/api/v1/credentials/{serial}"))
+    check("/api/v1/credentials/{serial}/qr.png", "get", api("GET", f"/api/v1/credentials/{serial}/qr.png"))
+    check(
+        "/api/v1/credentials/{serial}/suspend",
+        "post",
+        api("POST", f"/api/v1/credentials/{serial}/suspend", json={}),
+    )
+    check(
+        "/api/v1/credentials/{serial}/reinstate",
+        "post",
+        api("POST", f"/api/v1/credentials/{serial}/reinstate", json={}),
+    )
+    check("/api/v1/live", "post", api("POST", "/api/v1/live", token="", json={"code": issued.json()["code"]}))
+    check("/api/v1/live", "post", api("POST", "/api/v1/live", token="", json={"code": "12"}))
+    check("/api/v1/workers/{worker_id}/scans", "get", api("GET", f"/api/v1/workers/{worker_id}/scans"))
+    check(
+        "/api/v1/credentials/{serial}/revoke",
+        "post",
+        api("POST", f"/api/v1/credentials/{serial}/revoke", json={"reason": "nope"}),
+    )
+    check(
+        "/api/v1/credentials/{serial}/revoke",
+        "post",
+        api("POST", f"/api/v1/credentials/{serial}/revoke", json={"reason": "lost"}),
+    )
+    check(
+        "/api/v1/credentials/{serial}/suspend",
+        "post",
+        api("POST", f"/api/v1/credentials/{serial}/suspend", json={}),
+    )  # 409
+
+    number = random_id_number()
+    api("POST", "/api/v1/workers", json={**body, "id_number": number})
+    listed = api(
+        "POST",
+        "/api/v1/blacklist",
+        json={"id_number": number, "reason": "虚假资质", "evidence_ref": "甬商务〔2026〕7号"},
+    )
+    check("/api/v1/blacklist", "post", listed)
+    check("/api/v1/blacklist", "post", api("POST", "/api/v1/blacklist", json={}))
+    check("/api/v1/blacklist", "get", api("GET", "/api/v1/blacklist"))
+    check(
+        "/api/v1/blacklist/{entry_id}/remove",
+        "post",
+        api("POST", f"/api/v1/blacklist/{listed.json()['id']}/remove", json={"reason": "复核"}),
+    )
+
+    token = api("POST", "/api/v1/tokens", json={"role": "enterprise_admin", "enterprise_id": enterprise_id})
+    check("/api/v1/tokens", "post", token)
+    check("/api/v1/tokens", "post", api("POST", "/api/v1/tokens", json={"role": "king"}))
+    check("/api/v1/me", "get", api("GET", "/api/v1/me", token=token.json()["token"]))
+    check(
+        "/api/v1/workers/{worker_id}", "get", api("GET", "/api/v1/workers/99999", token=token.json()["token"])
+    )
+    check(
+        "/api/v1/tokens/{token_id}/revoke", "post", api("POST", f"/api/v1/tokens/{token.json()['id']}/revoke")
+    )
+    live_issuer.runtime.service.create_user(
+        "wang.li",
+        "a long enough password",
+        __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR,
+    )
+    check(
+        "/api/v1/sessions",
+        "post",
+        api(
+            "POST",
+            "/api/v1/sessions",
+            token="",
+            json={"username": "wang.li", "password": "a long enough password"},
+        ),
+    )
+    check(
+        "/api/v1/sessions",
+        "post",
+        api("POST", "/api/v1/sessions", token="", json={"username": "wang.li", "password": "wrong"}),
+    )
+
+    check("/.well-known/anxinma", "get", api("GET", "/.well-known/anxinma", token=""))
+    check("/jwks.json", "get", api("GET", "/jwks.json", token=""))
+    check("/trust-list", "get", api("GET", "/trust-list", token=""))
+    check("/status/{issuer_code}/{shard}", "get", api("GET", "/status/330200/0", token=""))
+    check("/status/{issuer_code}/{shard}", "get", api("GET", "/status/330200/7", token=""))
+
+    exercised = {(p, m) for p, m, _ in check.checked}
+    assert exercised == documented, f"not exercised: {documented - exercised}"

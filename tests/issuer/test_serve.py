@@ -1,0 +1,94 @@
+"""`anxinma serve` (the README's first command) on an empty home: dev keys, demo data, logins."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.conftest import LiveIssuer, free_port, wait_for_port
+
+
+def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ANXINMA_BASE_URL")}
+    env["ANXINMA_HOME"] = str(tmp_path / "home")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "anxinma.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert f"http://127.0.0.1:{port}" in output
+    logins = dict(
+        re.findall(r"^\s+(issuer_admin|regulator|enterprise_admin|card_operator)\s+\S+ / (\S+)", output, re.M)
+    )
+    assert set(logins) == {"issuer_admin", "regulator", "enterprise_admin", "card_operator"}
+    assert (tmp_path / "home" / "anxinma.sqlite3").exists() and (
+        tmp_path / "home" / "keys" / "keyring.json"
+    ).exists()
+    # Start again on the same home: no second batch of demo data, the same logins work.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "anxinma.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        session = requests.post(
+            f"{base}/api/v1/sessions",
+            json={"username": "enterprise", "password": logins["enterprise_admin"]},
+            timeout=10,
+        )
+        assert session.status_code == 201
+        token = session.json()["token"]
+        workers = requests.get(
+            f"{base}/api/v1/workers?per_page=100", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        assert len(workers["items"]) == 75 and workers["has_more"] is False
+        assert all(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", w["name"]) for w in workers["items"])
+        admin = requests.post(
+            f"{base}/api/v1/sessions",
+            json={"username": "admin", "password": logins["issuer_admin"]},
+            timeout=10,
+        ).json()["token"]
+        everyone = requests.get(
+            f"{base}/api/v1/workers?per_page=100&page=3",
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        ).json()
+        assert len(everyone["items"]) == 100 and everyone["has_more"] is False
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0]
+    assert "demo data created" not in output
+
+
+def test_live_record_is_rate_limited_per_client(live_issuer_factory: object) -> None:
+    issuer: LiveIssuer = live_issuer_factory(live_rate_limit="3 per minute")  # type: ignore[operator]
+    issued = issuer.credential()
+    codes = [
+        issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]}).status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    limited = issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]})
+    assert limited.json()["error"]["code"] == "rate_limited" and "Retry-After" in limited.headers
