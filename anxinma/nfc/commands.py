@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from anxinma import credential as fmt
-from anxinma.errors import AnxinmaError, MalformedCredential
+from anxinma.errors import AnxinmaError, MalformedCredential, NfcError
 from anxinma.keys import default_home
 from anxinma.ndef import NdefForm, decode_message, encode_message, parse_type2_tlv, type2_tlv
 
@@ -348,10 +348,12 @@ def write_command(
         _confirm_lock(yes)
     reader, card = _present(device, wait)
     with reader:
-        if credential is not None and credential.claims.card_uid not in (None, card.uid):
-            raise click.ClickException(
-                f"此安心码绑定的是卡 {credential.claims.card_uid.hex()}，不是这张卡 {card.uid.hex()} / "
-                f"this credential is bound to another card"
+        bound = credential.claims.card_uid if credential is not None else None
+        if bound is not None and bound != card.uid:
+            raise NfcError(
+                f"this credential is bound to the card {bound.hex()}, not to this card {card.uid.hex()}: "
+                "a copy would be rejected; write it on its own card",
+                message_zh=f"此安心码绑定的是另一张卡 {bound.hex()}，不是这张卡 {card.uid.hex()}：复制到别的卡会被拒绝，请写到它自己的卡上",
             )
         if format_blank:
             card.format()
@@ -459,6 +461,7 @@ class _ConsoleListener:
     def card_done(self, worker: Any, attempt: Any, resumed: bool) -> None:
         self.done += 1
         self.progress.update(self.task, completed=self.done)
+        self._describe("取走此卡 / take the card off")
         flags = " 已锁定 locked" if attempt.locked else ""
         flags += " （续做 resumed）" if resumed else ""
         self.progress.console.print(
@@ -475,6 +478,7 @@ class _ConsoleListener:
 
     def worker_failed(self, worker: Any, reason: str) -> None:
         self.failed += 1
+        self._describe("")
         self.progress.console.print(
             f"[red]✗[/] {worker.display_name} ({worker.worker_id}): {reason}", highlight=False
         )
@@ -599,7 +603,7 @@ def station_encode(
     report_path = report_file or default_report_path(journal_path)
     status = 0
     with Journal(journal_path) as journal, Reader.open(device) as reader:
-        console = Console(stderr=as_json, highlight=False)
+        console = Console(stderr=as_json, highlight=False, soft_wrap=True)  # card lines never wrap
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -161,43 +161,49 @@ class IssuerClient:
 
 def _http_error(exc: urllib.error.HTTPError) -> IssuerRequestError:
     status = exc.code
-    detail = _message_of(exc)
+    en, zh = _messages_of(exc)
     if status in (401, 403):
         return IssuerRequestError(
-            f"the issuer refused the token (HTTP {status}){detail}: give a valid --token or $ANXINMA_TOKEN",
-            message_zh=f"发证服务拒绝了令牌（HTTP {status}）：请提供有效的 --token 或 $ANXINMA_TOKEN",
+            f"the issuer refused the token (HTTP {status}){en}: give a valid --token or $ANXINMA_TOKEN",
+            message_zh=f"发证服务拒绝了令牌（HTTP {status}）{zh}：请提供有效的 --token 或 $ANXINMA_TOKEN",
             status=status,
         )
     if status == 404:
         return IssuerRequestError(
-            f"the issuer has no such worker (HTTP 404){detail}",
-            message_zh="发证服务中没有此服务员（HTTP 404）",
+            f"the issuer has no such worker (HTTP 404){en}",
+            message_zh=f"发证服务中没有此服务员（HTTP 404）{zh}",
             status=status,
         )
     if status == 429 or status >= 500:
         return IssuerRequestError(
-            f"the issuer is unavailable (HTTP {status}){detail}; resume the batch when it is back",
-            message_zh=f"发证服务暂不可用（HTTP {status}）；恢复后请续做此批次",
+            f"the issuer is unavailable (HTTP {status}){en}; resume the batch when it is back",
+            message_zh=f"发证服务暂不可用（HTTP {status}）{zh}；恢复后请续做此批次",
             status=status,
         )
     return IssuerRequestError(
-        f"the issuer refused the request (HTTP {status}){detail}",
-        message_zh=f"发证服务拒绝了请求（HTTP {status}）{detail}",
+        f"the issuer refused the request (HTTP {status}){en}",
+        message_zh=f"发证服务拒绝了请求（HTTP {status}）{zh}",
         status=status,
     )
 
 
-def _message_of(exc: urllib.error.HTTPError) -> str:
+def _messages_of(exc: urllib.error.HTTPError) -> tuple[str, str]:
+    """The issuer's own reason, English and Chinese (``{"error": {"en", "zh", "fields"}}``)."""
     try:
         body = json.loads(exc.read() or b"null")
     except (ValueError, OSError):
-        return ""
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict):
-            body = inner
-        for key in ("message", "detail", "error", "description"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return f": {value}"
-    return ""
+        return "", ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return f": {error}", f"：{error}"
+    if not isinstance(error, dict):
+        return "", ""
+    en = str(error.get("en") or error.get("message") or "")
+    zh = str(error.get("zh") or en)
+    fields = error.get("fields")
+    if isinstance(fields, dict):
+        for name, text in fields.items():
+            if isinstance(text, dict):
+                en += f" ({name}: {text.get('en', '')})"
+                zh += f"（{name}：{text.get('zh', '')}）"
+    return (f": {en}" if en else ""), (f"：{zh}" if zh else "")

@@ -105,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/jwks.json":
             self._send(200, jwks(self.server.state.keys))
         else:
-            self._send(404, {"error": {"message": "not found"}})
+            self._send(404, {"error": {"code": "not_found", "zh": "没有此资源", "en": "not found"}})
 
     def do_POST(self) -> None:
         state = self.server.state
@@ -113,25 +113,46 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length).decode()
         parts = self.path.strip("/").split("/")
         if len(parts) != 5 or parts[:3] != ["api", "v1", "workers"] or parts[4] != "credentials":
-            self._send(404, {"error": {"message": "not found"}})
+            self._send(404, {"error": {"code": "not_found", "zh": "没有此资源", "en": "not found"}})
             return
         worker_id = parts[3]
         key = self.headers.get("Idempotency-Key")
         with state.lock:
             state.requests.append((worker_id, key))
             if state.fail_next:
-                self._send(state.fail_next.pop(0), {"error": {"message": "injected failure"}})
+                self._send(
+                    state.fail_next.pop(0),
+                    {"error": {"code": "unavailable", "zh": "注入的故障", "en": "injected failure"}},
+                )
                 return
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                self._send(401, {"error": {"message": "bad token"}})
+                self._send(401, {"error": {"code": "unauthorized", "zh": "令牌无效", "en": "bad token"}})
                 return
             if worker_id not in state.workers:
-                self._send(404, {"error": {"message": f"no worker {worker_id}"}})
+                self._send(
+                    404,
+                    {
+                        "error": {
+                            "code": "not_found",
+                            "zh": f"没有服务员 {worker_id}",
+                            "en": f"no worker {worker_id}",
+                        }
+                    },
+                )
                 return
             if key is not None and key in state.replies:
                 body, answer = state.replies[key]
                 if body != raw:
-                    self._send(422, {"error": {"message": "Idempotency-Key reused with another body"}})
+                    self._send(
+                        422,
+                        {
+                            "error": {
+                                "code": "conflict",
+                                "zh": "幂等键用于不同的请求",
+                                "en": "Idempotency-Key reused with another body",
+                            }
+                        },
+                    )
                 else:
                     self._send(201, answer)
                 return

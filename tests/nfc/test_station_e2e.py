@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,10 +23,8 @@ from tests.nfc.emulator import CardEmulator, EmulatedCard
 from tests.nfc.station_helpers import (
     assert_one_live_credential_per_worker_on_one_card,
     read_report,
-    worker_names,
     write_batch,
 )
-from tests.nfc.stub_issuer import TOKEN, RunningStubIssuer
 
 BATCH_SIZE = 20
 KILLED_ON_CARD = 8  # the station dies while writing the 8th card
@@ -38,15 +38,58 @@ def station_command(batch: Path, issuer_url: str, device: str) -> list[str]:
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Live:
+    serial: int
+    card_uid: str
+
+
+class IssuerDatabase:
+    """What the issuer's own database says about a worker's credentials."""
+
+    def __init__(self, issuer: Any) -> None:
+        self.issuer = issuer
+
+    def live(self, worker_id: str) -> list[Live]:
+        from sqlalchemy import select
+
+        from anxinma.issuer.models import Credential
+
+        with self.issuer.runtime.store.read() as session:
+            rows = session.execute(
+                select(Credential.serial, Credential.card_uid, Credential.status).where(
+                    Credential.worker_id == int(worker_id)
+                )
+            ).all()
+        return [Live(serial, card_uid) for serial, card_uid, status in rows if status != "revoked"]
+
+    def count(self) -> int:
+        from sqlalchemy import func, select
+
+        from anxinma.issuer.models import Credential
+
+        with self.issuer.runtime.store.read() as session:
+            return int(session.execute(select(func.count()).select_from(Credential)).scalar_one())
+
+
 @pytest.mark.slow
-def test_a_killed_station_resumes_the_batch_with_one_live_credential_per_worker(tmp_path: Path) -> None:
-    workers = worker_names(BATCH_SIZE)
+def test_a_killed_station_resumes_the_batch_with_one_live_credential_per_worker(
+    tmp_path: Path, live_issuer: Any
+) -> None:
+    enterprise = live_issuer.enterprise()
+    names = ["李小霞", "王芳", "张秀英", "刘敏", "陈静"]
+    workers = {
+        str(live_issuer.worker(enterprise["id"], name=names[i % len(names)])["id"]): names[i % len(names)]
+        for i in range(BATCH_SIZE)
+    }
     batch = write_batch(tmp_path / "batch.csv", workers)
     cards = [EmulatedCard.blank(n) for n in range(1, BATCH_SIZE + 1)]
-    env = {**os.environ, "ANXINMA_HOME": str(tmp_path / "home"), "ANXINMA_TOKEN": TOKEN}
+    token = live_issuer.token("card_operator")
+    env = {**os.environ, "ANXINMA_HOME": str(tmp_path / "home"), "ANXINMA_TOKEN": token}
     killed = threading.Event()
-    with RunningStubIssuer(tmp_path / "issuer", workers) as issuer, CardEmulator(cards) as emulator:
-        command = station_command(batch, issuer.url, emulator.path)
+    database = IssuerDatabase(live_issuer)
+    with CardEmulator(cards) as emulator:
+        command = station_command(batch, live_issuer.url, emulator.path)
         station = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -72,15 +115,16 @@ def test_a_killed_station_resumes_the_batch_with_one_live_credential_per_worker(
         summary = events[-1]
         assert summary["event"] == "summary" and summary["done"] == BATCH_SIZE and summary["pending"] == 0
         resumed = [e for e in events if e["event"] == "card_done" and e["resumed"]]
-        assert [e["worker_id"] for e in resumed] == [f"w{KILLED_ON_CARD:03d}"]
+        assert [e["worker_id"] for e in resumed] == [list(workers)[KILLED_ON_CARD - 1]]
 
         bound = assert_one_live_credential_per_worker_on_one_card(
-            issuer.state, workers, [(card.idm, card.message()) for card in cards]
+            database, workers, [(card.idm, card.message()) for card in cards]
         )
-        assert len(issuer.state.credentials) == BATCH_SIZE  # the torn card kept its credential
+        assert database.count() == BATCH_SIZE  # the torn card kept its credential: nothing re-issued
         rows = read_report(Path(summary["report"]))
     assert set(rows) == set(workers)
     for worker_id, (serial, uid) in bound.items():
         row = rows[worker_id]
         assert (row["status"], row["serial"], row["card_uid"]) == ("done", str(serial), uid.hex())
-        assert row["code"].startswith(issuer.url + "/v/") and row["photo"] == f"photos/{worker_id}.jpg"
+        assert row["code"].startswith(live_issuer.url + "/v/") and row["photo"] == f"photos/{worker_id}.jpg"
+        assert row["display_name"] == workers[worker_id] and row["enterprise_name"]
