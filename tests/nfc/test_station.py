@@ -320,3 +320,67 @@ def test_ntag_cards_are_locked_and_counterfeit_chips_refused(tmp_path: Path) -> 
     assert genuine.page(3)[3] == 0x0F and genuine.page(2)[2:] == b"\xff\xff"
     credential = card_credential(genuine.user_data()[2 : 2 + genuine.user_data()[1]])
     assert credential is not None and credential.claims.card_uid == genuine.uid
+
+
+def test_a_worker_listed_twice_is_encoded_once_and_the_repeat_reported_skipped(
+    rig: Callable[[int], Rig],
+) -> None:
+    desk = rig(2)
+    rows = desk.batch_path.read_text("utf-8-sig").splitlines()
+    desk.batch_path.write_text("\n".join([*rows, rows[1]]) + "\n", encoding="utf-8")
+    desk.stack(EmulatedCard.blank(1), EmulatedCard.blank(2), EmulatedCard.blank(3))
+    summary, report = desk.run()
+    assert (summary.done, summary.skipped) == (2, 1)  # type: ignore[attr-defined]
+    assert len(desk.issuer.state.credentials) == 2
+    with report.open(encoding="utf-8-sig") as stream:
+        statuses = [line.split(",")[4] for line in stream.read().splitlines()[1:]]
+    assert statuses == ["done", "done", "skipped"]
+
+
+def test_a_failing_badge_hook_is_recorded_and_the_card_stays_done(rig: Callable[[int], Rig]) -> None:
+    from anxinma.errors import AnxinmaError
+
+    desk = rig(1)
+    desk.stack(EmulatedCard.blank(1))
+
+    def jammed(card: EncodedCard) -> None:
+        raise AnxinmaError("the badge printer is out of ribbon", message_zh="证卡打印机色带用完")
+
+    batch = load_batch(desk.batch_path)
+    with Journal(desk.journal_path) as journal, Reader.open(desk.emulator.path) as reader:
+        station = Station(
+            reader, IssuerClient(desk.issuer.url, TOKEN), journal, batch, StationOptions(card_timeout=2.0),
+            on_encoded=jammed,
+        )  # fmt: skip
+        assert station.run().done == 1
+        (event,) = [e for e in journal.events() if e["kind"] == "hook_failed"]
+    assert "色带" in event["detail"]
+
+
+def test_password_protected_cards_stay_readable_and_refuse_writes(tmp_path: Path) -> None:
+    workers = worker_names(1)
+    chip = SimulatedNtag.create("NTAG213")
+    device = FakeDevice(chip)
+    with (
+        RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
+        Journal(tmp_path / "j.sqlite3") as journal,
+    ):
+        station = Station(
+            Reader(frontend_with(device), "fake", ("106A",)),
+            IssuerClient(issuer.url, TOKEN),
+            journal,
+            load_batch(write_batch(tmp_path / "batch.csv", workers)),
+            StationOptions(password_secret=b"desk secret 1", card_timeout=1.0),
+        )
+        assert station.run().done == 1
+        attempt = journal.current_attempt("w001")
+    assert attempt is not None and not attempt.locked and attempt.step is Step.DONE
+    cfg = chip.product.cfg * 4
+    assert chip.memory[cfg + 3] == 3 and chip.page(2)[2:] == b"\x00\x00"  # protected, not locked
+    device.present(chip)
+    card = Reader(frontend_with(device), "fake", ("106A",)).wait_for_card(timeout=1)
+    assert card.read_message() == attempt.message
+    from anxinma.errors import CardReadOnly
+
+    with pytest.raises(CardReadOnly, match="password"):
+        card.write_message(b"\xd0\x00\x00")
