@@ -268,6 +268,11 @@ class Journal:
         ).fetchone()
         return str(row["worker_id"]) if row is not None else None
 
+    def knows_card(self, card_uid: bytes) -> bool:
+        """Whether any attempt of this batch used this card (a holder check comes first)."""
+        row = self._db.execute("SELECT 1 FROM attempts WHERE card_uid = ?", (card_uid.hex(),)).fetchone()
+        return row is not None
+
     def knows_serial(self, serial: int) -> bool:
         row = self._db.execute("SELECT 1 FROM attempts WHERE serial = ?", (serial,)).fetchone()
         return row is not None

@@ -63,9 +63,16 @@ class Originality:
     signature: bytes | None = None
 
     @property
+    def reason_zh(self) -> str:
+        return _REASONS[self.status][0]
+
+    @property
+    def reason_en(self) -> str:
+        return _REASONS[self.status][1]
+
+    @property
     def reason(self) -> str:
-        zh, en = _REASONS[self.status]
-        return f"{zh} / {en}"
+        return f"{self.reason_zh} / {self.reason_en}"
 
     def to_json(self) -> dict[str, str | None]:
         return {

@@ -378,8 +378,8 @@ class Station:
         ):
             raise _Refuse(
                 _reason(
-                    f"{originality.reason.split(' / ')[0]}：卡号可能被伪造，不能用于绑定；请放到一边",
-                    f"{originality.reason.split(' / ')[1]}: its UID may be forged, so it cannot be bound; set it aside",
+                    f"{originality.reason_zh}：卡号可能被伪造，不能用于绑定；请放到一边",
+                    f"{originality.reason_en}: its UID may be forged, so it cannot be bound; set it aside",
                 ),
                 kind="counterfeit_card",
             )
@@ -406,8 +406,8 @@ class Station:
 
     def _check_content(self, card: Card) -> None:
         content = card.read_message()
-        if not content or self.options.overwrite:
-            return
+        if not content or self.options.overwrite or self.journal.knows_card(card.uid):
+            return  # blank, or a card this batch already used and replaced (spent, maybe torn)
         try:
             found = fmt.decode(decode_message(content))
         except MalformedCredential:

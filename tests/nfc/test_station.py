@@ -384,3 +384,28 @@ def test_password_protected_cards_stay_readable_and_refuse_writes(tmp_path: Path
 
     with pytest.raises(CardReadOnly, match="password"):
         card.write_message(b"\xd0\x00\x00")
+
+
+def test_a_spent_card_whose_credential_was_replaced_is_reused_for_the_next_worker(
+    rig: Callable[[int], Rig],
+) -> None:
+    desk = rig(2)
+    spent, fresh = EmulatedCard.blank(1), EmulatedCard.blank(2)
+    desk.stack(spent)
+
+    def power_cut(step: Step, attempt: Attempt) -> None:
+        if step is Step.VERIFIED:
+            raise Crash
+
+    with pytest.raises(Crash):
+        desk.run(on_step=power_cut)
+    first = card_credential(spent.message())
+    assert first is not None  # fully written before the crash
+    desk.stack(fresh, spent)  # after the restart w001 gets another card; the first comes back later
+    summary, _ = desk.run()
+    assert summary.done == 2  # type: ignore[attr-defined]
+    bound = assert_one_live_credential_per_worker_on_one_card(
+        desk.issuer.state, desk.workers, desk.card_contents()
+    )
+    assert bound["w001"][1] == fresh.idm and bound["w002"][1] == spent.idm
+    assert desk.issuer.state.credentials[first.claims.serial].status == "revoked"
