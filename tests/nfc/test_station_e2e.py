@@ -128,3 +128,38 @@ def test_a_killed_station_resumes_the_batch_with_one_live_credential_per_worker(
         assert (row["status"], row["serial"], row["card_uid"]) == ("done", str(serial), uid.hex())
         assert row["code"].startswith(live_issuer.url + "/v/") and row["photo"] == f"photos/{worker_id}.jpg"
         assert row["display_name"] == workers[worker_id] and row["enterprise_name"]
+
+
+def test_the_live_issuer_revokes_the_credential_of_a_card_that_was_replaced(
+    tmp_path: Path, live_issuer: Any
+) -> None:
+    from sqlalchemy import select
+
+    from anxinma.issuer.models import Credential
+    from anxinma.nfc.batch import load_batch
+    from anxinma.nfc.issuer_client import IssuerClient
+    from anxinma.nfc.journal import Journal
+    from anxinma.nfc.reader import Reader
+    from anxinma.nfc.station import Station, StationOptions
+
+    worker_id = str(live_issuer.worker()["id"])
+    batch = load_batch(write_batch(tmp_path / "batch.csv", {worker_id: "李*霞"}))
+    torn, fresh = EmulatedCard.blank(1, pull_after_writes=2), EmulatedCard.blank(2)
+    client = IssuerClient(live_issuer.url, live_issuer.token("card_operator"))
+    with CardEmulator([torn, fresh]) as emulator, Journal(tmp_path / "j.sqlite3") as journal:
+        with Reader.open(emulator.path) as reader:
+            summary = Station(reader, client, journal, batch, StationOptions(card_timeout=3.0)).run()
+        assert summary.done == 1
+        attempt = journal.current_attempt(worker_id)
+    assert attempt is not None and attempt.card_uid == fresh.idm and attempt.replaced_serial is not None
+    with live_issuer.runtime.store.read() as session:
+        rows = {
+            row.serial: (row.status, row.revocation_reason, row.card_uid)
+            for row in session.execute(
+                select(Credential).where(Credential.worker_id == int(worker_id))
+            ).scalars()
+        }
+    assert rows == {
+        attempt.replaced_serial: ("revoked", "replaced", torn.idm.hex()),
+        attempt.serial: ("active", None, fresh.idm.hex()),
+    }
