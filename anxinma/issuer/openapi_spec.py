@@ -625,7 +625,10 @@ def build(base_url: str) -> S:
                 "security": [],
                 "parameters": [_path_int("issuer_code"), _path_int("shard")],
                 "responses": {
-                    "200": {"description": "status list JWT", "content": {"application/statuslist+jwt": {}}},
+                    "200": {
+                        "description": "the JWT, or the CWT with Accept: application/statuslist+cwt",
+                        "content": {"application/statuslist+jwt": {}, "application/statuslist+cwt": {}},
+                    },
                     "304": {"description": "not modified"},
                     "404": _ERRORS["404"],
                 },

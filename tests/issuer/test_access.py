@@ -97,17 +97,17 @@ def test_other_enterprise_token_gets_404_or_403_on_every_endpoint_and_changes_no
     assert [w["id"] for w in issuer_on.api("GET", "/api/v1/workers", token=owner).json()["items"]] == [worker]
 
 
-def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(live_issuer: LiveIssuer) -> None:
-    operator = live_issuer.token("card_operator")
-    first = live_issuer.worker()
-    issued = live_issuer.api(
+def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(issuer_on: LiveIssuer) -> None:
+    operator = issuer_on.token("card_operator")
+    first = issuer_on.worker()
+    issued = issuer_on.api(
         "POST",
         f"/api/v1/workers/{first['id']}/credentials",
         token=operator,
         json={"card_uid": "04112233445566"},
     )
     assert issued.status_code == 201
-    again = live_issuer.api(
+    again = issuer_on.api(
         "POST",
         f"/api/v1/workers/{first['id']}/credentials",
         token=operator,
@@ -116,12 +116,12 @@ def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(live_issuer: 
     assert again.json()["replaced_serial"] == issued.json()["serial"]
     serial = again.json()["serial"]
     assert (
-        live_issuer.api(
+        issuer_on.api(
             "POST", f"/api/v1/credentials/{serial}/revoke", token=operator, json={"reason": "lost"}
         ).status_code
         == 403
     )
-    assert live_issuer.api("POST", "/api/v1/workers", token=operator, json={}).status_code == 403
+    assert issuer_on.api("POST", "/api/v1/workers", token=operator, json={}).status_code == 403
 
 
 @pytest.mark.parametrize(
