@@ -69,7 +69,7 @@ def jwks_json() -> Response:
 @blueprint.get("/status/<int:issuer_code>/<int:shard>")
 def status_list(issuer_code: int, shard: int) -> Response:
     rt = runtime()
-    if issuer_code != rt.service.issuer_code:
+    if issuer_code != rt.service.issuer_code or shard > 4095:
         raise not_found("issuer", "签发机构")
     # The draft's CWT form on request (raw bytes: ~1.2x the Shannon bound, not the JWT's 2.1x).
     form = "cwt" if CWT_TYPE in request.headers.get("Accept", "") else "jwt"

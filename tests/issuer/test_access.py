@@ -172,3 +172,26 @@ def test_oversized_body_is_413_and_writes_nothing(live_issuer: LiveIssuer) -> No
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert _snapshot(live_issuer) == before
+
+
+def test_ids_beyond_the_store_are_404_never_a_server_error(live_issuer: LiveIssuer) -> None:
+    # Found by schemathesis: SQLite cannot bind integers beyond 64 bits.
+    for path in (
+        "/api/v1/credentials/112410654050488434688",
+        "/api/v1/workers/9007199254740992",
+        "/status/330200/99999999999999999999",
+    ):
+        response = live_issuer.api("GET", path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
+    patched = live_issuer.api("PATCH", "/api/v1/workers/9007199254740992", json={"name": "王芳"})
+    assert patched.status_code == 404
+
+
+def test_unknown_fields_in_a_status_change_are_refused(live_issuer: LiveIssuer) -> None:
+    serial = live_issuer.credential()["serial"]
+    response = live_issuer.api(
+        "POST", f"/api/v1/credentials/{serial}/suspend", json={"reason": "x", "until": "2030"}
+    )
+    assert response.status_code == 400 and set(response.json()["error"]["fields"]) == {"until"}
+    assert live_issuer.api("GET", f"/api/v1/credentials/{serial}").json()["status"] == "active"

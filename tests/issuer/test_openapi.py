@@ -16,7 +16,7 @@ from tests.conftest import LiveIssuer, random_id_number
 def _flask_paths(issuer: LiveIssuer) -> set[tuple[str, str]]:
     found = set()
     for rule in issuer.app.url_map.iter_rules():
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
         if not (
             path.startswith("/api/")
             or path in ("/trust-list", "/jwks.json", "/.well-known/anxinma")
