@@ -11,6 +11,7 @@ read the database by that sequence number.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -22,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import jwt
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -903,8 +904,9 @@ class IssuerService:
                     "this person is on the blacklist (失信名单): no new credential",
                     message_zh="此人在失信名单中，不能签发安心码",
                 )
-            if worker.status != "active":
-                raise Conflict("this worker has left the enterprise", message_zh="该服务员已离职，不能签发")
+            if worker.status == "left":  # issuing again means the enterprise took the worker back
+                worker.status = "active"
+                unit.record(principal, "worker.rejoined", "worker", worker.id)
             if not worker.categories:
                 raise ValidationFailed({"categories": ("至少一个服务类别", "at least one service category")})
         previous: dict[int, Credential] = {}
@@ -1297,38 +1299,45 @@ class IssuerService:
         if presented.claims.issuer_code != self.issuer_code:
             raise not_found("credential of this issuer", "本机构签发的安心码")
         today = today_in_china()
+        query, trainings_query = _live_queries()
         with self.store.read() as session:
-            row = session.get(Credential, presented.claims.serial)
-            if row is None or row.raw != raw:
+            connection = session.connection()
+            found = connection.execute(query, {"serial": presented.claims.serial}).first()
+            if found is None or found[0] != raw:
                 raise not_found("credential", "安心码")
-            enterprise = session.get(Enterprise, row.enterprise_id)
-            assert enterprise is not None
-            worker = session.get(Worker, row.worker_id) if row.worker_id is not None else None
+            (
+                _,
+                status_name,
+                subject_kind,
+                expires_on,
+                reason,
+                revoked_at,
+                card_uid,
+                enterprise_id,
+                enterprise_name,
+                credit_code,
+                enterprise_stars,
+                worker_id,
+                categories,
+                worker_stars,
+                health,
+                insurance,
+                photo_url,
+                count,
+                average,
+            ) = found
             trainings = (
-                list(
-                    session.execute(
-                        select(Training).where(Training.worker_id == worker.id).order_by(Training.issued_on)
-                    ).scalars()
-                )
-                if worker
+                connection.execute(trainings_query, {"worker_id": worker_id}).all()
+                if worker_id is not None
                 else []
             )
-            count, average = (
-                session.execute(
-                    select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.worker_id == worker.id)
-                ).one()
-                if worker
-                else (0, None)
-            )
-        if worker is not None:
-            self.scans.hit(worker.id, today)
+        if worker_id is not None:
+            self.scans.hit(worker_id, today)
         now = datetime.now(UTC).replace(microsecond=0)
-        attention = attention_items(worker, today) if worker is not None else []
-        if row.status == "revoked":
-            status = "revoked"
-        elif row.status == "suspended":
-            status = "suspended"
-        elif today >= row.expires_on:
+        attention = lapsed(health, insurance, today) if worker_id is not None else []
+        if status_name in ("revoked", "suspended"):
+            status = status_name
+        elif today >= expires_on:
             status = "expired"
         elif attention:
             status = "attention"
@@ -1338,40 +1347,35 @@ class IssuerService:
             "iss": str(self.issuer_code),
             "iat": int(now.timestamp()),
             "exp": int(now.timestamp()) + LIVE_SECONDS,
-            "serial": row.serial,
+            "serial": presented.claims.serial,
             "status": status,
-            "subject_kind": row.subject_kind,
+            "subject_kind": subject_kind,
             "display_name": presented.claims.display_name,
-            "photo_url": worker.photo_url if worker else None,
+            "photo_url": photo_url,
             "enterprise": {
-                "id": enterprise.id,
-                "name": enterprise.name,
-                "credit_code_masked": mask_credit_code(enterprise.credit_code),
+                "id": enterprise_id,
+                "name": enterprise_name,
+                "credit_code_masked": mask_credit_code(credit_code),
             },
             "categories": [
-                c.zh for c in sorted(fmt.categories_from_bits(worker.categories), key=lambda c: c.bit)
-            ]
-            if worker
-            else [],
-            "star_level": worker.star_level if worker else enterprise.star_level,
-            "training": [{"name": t.name, "issued_on": t.issued_on.isoformat()} for t in trainings],
-            "health_certificate": _validity(worker.health_valid_until if worker else None, today),
-            "insurance": _validity(worker.insurance_valid_until if worker else None, today),
+                c.zh for c in sorted(fmt.categories_from_bits(categories or 0), key=lambda c: c.bit)
+            ],
+            "star_level": worker_stars if worker_id is not None else enterprise_stars,
+            "training": [{"name": name, "issued_on": issued_on.isoformat()} for name, issued_on in trainings],
+            "health_certificate": _validity(health, today),
+            "insurance": _validity(insurance, today),
             "attention": attention,
             "rating": {
-                "count": int(count),
+                "count": int(count or 0),
                 "average": round(float(average), 1) if average is not None else None,
             },
             "revocation": (
-                {
-                    "reason": row.revocation_reason,
-                    "at": row.revoked_at.isoformat() if row.revoked_at else None,
-                }
-                if row.status == "revoked"
+                {"reason": reason, "at": _utc(revoked_at).isoformat() if revoked_at else None}
+                if status_name == "revoked"
                 else None
             ),
-            "card_uid": row.card_uid,
-            "expires_on": row.expires_on.isoformat(),
+            "card_uid": card_uid,
+            "expires_on": expires_on.isoformat(),
         }
         kid, key = self.keys.signing_key()
         return jwt.encode(
@@ -1400,6 +1404,50 @@ class IssuerService:
 
     def close(self) -> None:
         self.scans.flush()
+
+
+@functools.cache
+def _live_queries() -> tuple[Any, Any]:
+    """The live record's two statements, built once (building a select costs more than running it)."""
+    rating_count = select(func.count(Rating.id)).where(Rating.worker_id == Worker.id).scalar_subquery()
+    rating_average = select(func.avg(Rating.score)).where(Rating.worker_id == Worker.id).scalar_subquery()
+    record = (
+        select(
+            Credential.raw,
+            Credential.status,
+            Credential.subject_kind,
+            Credential.expires_on,
+            Credential.revocation_reason,
+            Credential.revoked_at,
+            Credential.card_uid,
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.credit_code,
+            Enterprise.star_level,
+            Worker.id,
+            Worker.categories,
+            Worker.star_level,
+            Worker.health_valid_until,
+            Worker.insurance_valid_until,
+            Worker.photo_url,
+            rating_count,
+            rating_average,
+        )
+        .join(Enterprise, Enterprise.id == Credential.enterprise_id)
+        .outerjoin(Worker, Worker.id == Credential.worker_id)
+        .where(Credential.serial == bindparam("serial"))
+    )
+    trainings = (
+        select(Training.name, Training.issued_on)
+        .where(Training.worker_id == bindparam("worker_id"))
+        .order_by(Training.issued_on)
+    )
+    return record, trainings
+
+
+def _utc(value: datetime) -> datetime:
+    """A timestamp read without the ORM type (SQLite gives it naive, in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _validity(until: date | None, today: date) -> dict[str, Any]:
