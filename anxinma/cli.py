@@ -87,6 +87,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "verify": "anxinma.verifier.commands:verify",
     "verifier": "anxinma.verifier.commands:verifier",
 }
+LAZY_COMMANDS["nfc"] = "anxinma.nfc.commands:nfc"  # NFC cards: NDEF forms, read, write, lock
+LAZY_COMMANDS["station"] = "anxinma.nfc.commands:station"  # the card encoding station
 
 
 class LazyGroup(click.Group):
@@ -403,6 +405,82 @@ def _base_of(text: str) -> str | None:
     if cut < 0:
         cut = lower.rfind("/v#")
     return text[:cut] if cut > 0 else None
+
+
+# -- NFC + verifier (composed here: anxinma.nfc never imports anxinma.verifier) -----------
+
+
+@main.command("verify-card")
+@click.option("--device", required=True, help="Reader: usb, usb:VID:PID, tty:USB0:pn532, udp[:host:port].")
+@click.option(
+    "--trust-list", "trust_list_file", type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+@click.option("--root-key", "root_key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--status-list", "status_list_files", type=click.Path(dir_okay=False, path_type=Path), multiple=True
+)
+@click.option("--wait", type=click.FloatRange(0.1), default=30.0, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def verify_card(
+    device: str,
+    trust_list_file: Path,
+    root_key_file: Path,
+    status_list_files: tuple[Path, ...],
+    wait: float,
+    as_json: bool,
+) -> None:
+    """Read an NFC card and verify its credential offline against the card's own UID.
+
+    A credential bound to another card (a copy) is rejected; the chip's NXP originality
+    signature is checked where it has one. Exit 0 only if valid and not a counterfeit chip.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from anxinma.errors import MalformedCredential
+    from anxinma.ndef import decode_message
+    from anxinma.nfc.originality import OriginalityStatus
+    from anxinma.nfc.reader import Reader
+    from anxinma.status_list import load_status_list
+    from anxinma.verifier import Source, Status, VerificationResult, Verifier
+
+    try:
+        root = load_pem_public_key(root_key_file.read_bytes())
+    except ValueError:
+        raise click.BadParameter("--root-key is not a PEM public key") from None
+    if not isinstance(root, Ed25519PublicKey):
+        raise click.BadParameter("--root-key is not an Ed25519 public key")
+    trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
+
+    def issuer_key(code: int, kid: bytes) -> bytes | None:
+        issuer = trust_list.issuer(code)
+        key = issuer.keys.get(kid) if issuer is not None else None
+        return key.public_key if key is not None else None
+
+    lists = [
+        load_status_list(path.read_text("ascii", "replace").strip(), issuer_key) for path in status_list_files
+    ]
+    verifier = Verifier(trust_list, {(sl.issuer_code, sl.shard): sl for sl in lists} or None)
+    with Reader.open(device) as reader:
+        click.echo(f"请放卡 / present a card on {reader.description} …", err=True)
+        card = reader.wait_for_card(wait)
+        originality = card.originality()
+        source = Source("offline", None, f"NFC card {card.uid.hex()}")
+        try:
+            raw = decode_message(card.read_message())
+        except MalformedCredential as exc:
+            result = VerificationResult(Status.MALFORMED, (exc.explain(),), source=source)
+        else:
+            result = verifier.verify(raw, card_uid=card.uid, source=source)
+    genuine_chip = originality.status is not OriginalityStatus.NOT_GENUINE
+    if as_json:
+        card_info = {**card.to_json(), "originality": originality.to_json()}
+        click.echo(json.dumps({**result.to_json(), "card": card_info}, ensure_ascii=False, indent=2))
+    else:
+        print_result(result, as_json=False)
+        click.echo(f"  卡号 card {card.uid.hex()} ({card.product}): {originality.reason}")
+    sys.exit(0 if result.ok and genuine_chip else 1)
 
 
 # -- demo ---------------------------------------------------------------------------------

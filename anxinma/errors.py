@@ -85,3 +85,93 @@ class StatusListError(AnxinmaError):
     """A status list that must not be used: bad signature, wrong issuer, malformed."""
 
     code = "status_list"
+
+
+# -- NFC cards, readers and the encoding station (anxinma.nfc) ------------------------------
+
+
+class NfcError(AnxinmaError):
+    """A reader or a card did not do what was asked; the message says what the operator can do."""
+
+    code = "nfc"
+
+
+class ReaderNotFound(NfcError):
+    """No reader answers on the device path (unplugged, wrong path, libusb missing)."""
+
+    code = "reader_not_found"
+
+
+class ReaderPermissionDenied(NfcError):
+    """The reader is there but this user may not open it (a udev rule or group is missing)."""
+
+    code = "reader_permission"
+
+
+class ReaderBusy(NfcError):
+    """Another program or a kernel driver holds the reader."""
+
+    code = "reader_busy"
+
+
+class NoCard(NfcError):
+    """No card was presented within the time allowed."""
+
+    code = "no_card"
+
+
+class CardRemoved(NfcError):
+    """The card left the field during an operation; what it holds may be partly written."""
+
+    code = "card_removed"
+
+
+class CardTooSmall(NfcError):
+    """The card's NDEF area cannot hold the message."""
+
+    code = "card_too_small"
+
+
+class CardReadOnly(NfcError):
+    """The card is locked or write-protected."""
+
+    code = "card_read_only"
+
+
+class CardNotFormatted(NfcError):
+    """The card carries no NDEF capability container (not NFC Forum formatted)."""
+
+    code = "card_not_formatted"
+
+
+class CardUnsupported(NfcError):
+    """The card cannot do what was asked (lock, password, a stable UID)."""
+
+    code = "card_unsupported"
+
+
+class CardVerifyFailed(NfcError):
+    """What was read back from the card is not what was written."""
+
+    code = "card_verify_failed"
+
+
+class StationError(AnxinmaError):
+    """The encoding station cannot go on: a bad batch file, a journal of another batch."""
+
+    code = "station"
+
+
+class IssuerRequestError(StationError):
+    """The issuer refused or could not answer a request; ``status`` is the HTTP status (0: no answer)."""
+
+    code = "issuer"
+
+    def __init__(self, message: str, *, message_zh: str | None = None, status: int = 0) -> None:
+        super().__init__(message, message_zh=message_zh)
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:
+        """True when the same request may succeed later (no answer, 429, 5xx)."""
+        return self.status == 0 or self.status == 429 or self.status >= 500

@@ -5,8 +5,8 @@ Two records, each optional by choice of :class:`NdefForm`:
 * a URI record (NFC Forum URI RTD, prefix code 0x04 for ``https://``) holding the credential's
   URL, so that an ordinary Android phone or iPhone opens the verification page on a tap, with
   no app; it comes first, because phones act on the first record of a message;
-* an NFC Forum external-type record ``anxinma.cn:c`` whose payload is the binary credential,
-  the compact form a desk reader or the station reads (it alone fits an NTAG213).
+* an NFC Forum external-type record ``axm.cn:c`` whose payload is the binary credential,
+  the compact form a desk reader or the station reads (it alone fits an NTAG213, UID bound).
 
 This module is pure (ndeflib only, no reader), so the issuer can hand the NDEF bytes to an
 encoding station without importing the NFC hardware package. docs/nfc.md has the byte budget.
@@ -26,12 +26,16 @@ __all__ = [
     "NdefForm",
     "decode_message",
     "encode_message",
+    "parse_type2_tlv",
     "type2_tlv",
 ]
 
-#: NFC Forum External Type (RTD 1.0 §2.3): "<domain>:<type>", kept short because every byte of
-#: it is paid on every card.
-EXTERNAL_TYPE = "urn:nfc:ext:anxinma.cn:c"
+#: NFC Forum External Type (NFC RTD 1.0 §3.2.2): "<domain>:<type>". Every byte of it is paid on
+#: every card, and NTAG213 has none to spare: a UID-bound worker credential (128 bytes) in an
+#: external record is 3 + len(type) + 128 bytes, and the chip holds a 142-byte message at most
+#: (docs/nfc.md). ``anxinma.cn:c`` (12) misses by one byte; ``axm.cn:c`` (8, AnXinMa, a domain
+#: the programme registers) leaves 3 bytes for larger serials and enterprise ids.
+EXTERNAL_TYPE = "urn:nfc:ext:axm.cn:c"
 _URI_TYPE = "urn:nfc:wkt:U"
 _MAX_MESSAGE = 8192  # larger than any card we write; anything bigger is refused unparsed
 
@@ -97,3 +101,31 @@ def type2_tlv(message: bytes) -> bytes:
     length = len(message)
     head = bytes([0x03, length]) if length < 0xFF else bytes([0x03, 0xFF]) + length.to_bytes(2, "big")
     return head + message + b"\xfe"
+
+
+def parse_type2_tlv(memory: bytes) -> bytes:
+    """The NDEF message inside Type 2 Tag data-area bytes (the inverse of :func:`type2_tlv`).
+
+    Skips NULL, Lock Control and Memory Control TLVs before the NDEF TLV, as a reader does;
+    raises :class:`MalformedCredential` when there is no complete NDEF message TLV.
+    """
+    offset = 0
+    while offset < len(memory):
+        kind = memory[offset]
+        if kind == 0x00:
+            offset += 1
+            continue
+        if kind == 0xFE or offset + 1 >= len(memory):
+            break
+        length, head = memory[offset + 1], 2
+        if length == 0xFF:
+            if offset + 4 > len(memory):
+                break
+            length, head = int.from_bytes(memory[offset + 2 : offset + 4], "big"), 4
+        start = offset + head
+        if kind == 0x03:
+            if start + length > len(memory):
+                break
+            return bytes(memory[start : start + length])
+        offset = start + length
+    raise MalformedCredential("no NDEF message TLV in these bytes", message_zh="数据中没有 NDEF 消息")

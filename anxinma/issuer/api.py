@@ -13,13 +13,21 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from anxinma import credential as fmt
 from anxinma.issuer.auth import Principal, Role
-from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed
+from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed, not_found
 from anxinma.issuer.importing import read_upload
 from anxinma.issuer.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 from anxinma.issuer.service import IssueItem, IssuerService, Unit, today_in_china
 from anxinma.issuer.validation import worker_input
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@blueprint.url_value_preprocessor
+def _bound_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id beyond what the store holds is simply not found (never a database overflow)."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > (2**32 - 1 if name == "serial" else 2**53 - 1):
+            raise not_found("record", "记录")
 
 
 def service() -> IssuerService:
@@ -66,7 +74,7 @@ def fingerprint() -> str:
     ).hexdigest()
 
 
-def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**62) -> int | None:
+def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -325,6 +333,9 @@ def _status_change(serial: int, action: str) -> Response:
     who, data = principal(), body()
     if not isinstance(data, dict):
         raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+    unknown = set(data) - {"reason"}
+    if unknown:
+        raise ValidationFailed({name: ("未知字段", "unknown field") for name in sorted(unknown)})
     reason = data.get("reason")
     if action != "revoke" and reason is not None and (not isinstance(reason, str) or len(reason) > 16):
         raise ValidationFailed({"reason": ("原因最多 16 个字符", "at most 16 characters")})

@@ -36,8 +36,31 @@ INT: S = {"type": "integer"}
 BOOL: S = {"type": "boolean"}
 DATE: S = {"type": "string", "format": "date"}
 DATETIME: S = {"type": "string", "format": "date-time"}
-CATEGORY: S = {
+CATEGORY_NAMES = [
+    "cleaning",
+    "infant_care",
+    "maternity_care",
+    "elderly_care",
+    "home_cook",
+    "moving",
+    "other",
+    "保洁",
+    "育婴",
+    "母婴护理",
+    "月嫂",
+    "养老护理",
+    "家庭厨师",
+    "搬家",
+    "其他",
+]
+ID_NUMBER: S = {
     "type": "string",
+    "pattern": "^[1-8][0-9]{16}[0-9Xx]$",
+    "description": "GB 11643 (check character verified)",
+}
+PHONE: S = {"type": "string", "pattern": "^1[3-9][0-9]{9}$", "description": "mainland mobile"}
+CATEGORY: S = {
+    "enum": CATEGORY_NAMES,
     "description": "slug or Chinese label: cleaning 保洁, infant_care 育婴, maternity_care 母婴护理 (月嫂), "
     "elderly_care 养老护理, home_cook 家庭厨师, moving 搬家, other 其他",
 }
@@ -256,52 +279,93 @@ SCHEMAS: S = {
     # -- request bodies ----------------------------------------------------------------
     "EnterpriseCreate": _obj(
         {
-            "name": STR,
-            "credit_code": {"type": "string", "description": "统一社会信用代码, check character verified"},
-            "star_level": {"type": "integer", "minimum": 1, "maximum": 5},
+            "name": {"type": "string", "minLength": 2, "maxLength": 64, "pattern": "\\S"},
+            "credit_code": {
+                "type": "string",
+                "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+                "description": "统一社会信用代码, check character verified",
+            },
+            "star_level": _nullable({"type": "integer", "minimum": 1, "maximum": 5}),
         },
         ["name", "credit_code"],
     ),
     "WorkerFields": _obj(
         {
-            "name": STR,
+            "name": {"type": "string", "minLength": 2, "maxLength": 32, "pattern": "^[^0-9]+$"},
             "id_number": {
-                "type": "string",
-                "description": "18-character GB 11643 number; stored only as a keyed hash and encrypted",
+                **ID_NUMBER,
+                "description": "GB 11643 number; stored only as a keyed hash and encrypted",
             },
-            "phone": {"type": "string", "description": "mainland mobile (11 digits)"},
-            "categories": {"anyOf": [{"type": "array", "items": CATEGORY, "minItems": 1}, STR]},
-            "skills": {"type": "array", "items": STR},
+            "phone": PHONE,
+            "categories": {"type": "array", "items": CATEGORY, "minItems": 1},
+            "skills": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 32},
+                "maxItems": 20,
+            },
             "star_level": _nullable({"type": "integer", "minimum": 1, "maximum": 5}),
             "health_certificate_valid_until": _nullable(DATE),
             "insurance_valid_until": _nullable(DATE),
             "trainings": {
                 "type": "array",
-                "items": _obj({"name": STR, "issued_on": DATE, "institution": STR}, ["name", "issued_on"]),
+                "maxItems": 50,
+                "items": _obj(
+                    {"name": {"type": "string", "pattern": "\\S"}, "issued_on": DATE, "institution": STR},
+                    ["name", "issued_on"],
+                ),
             },
-            "photo_url": _nullable(STR),
+            "photo_url": _nullable({"type": "string", "pattern": "^https?://\\S{1,500}$"}),
             "enterprise_id": {
                 "type": "integer",
+                "minimum": 0,
                 "description": "issuer_admin only; an enterprise token implies its own",
             },
         },
+        ["name", "id_number", "phone", "categories"],
+    ),
+    "IssueRequest": _obj(
+        {
+            "card_uid": _nullable(
+                {"type": "string", "pattern": "^([0-9A-Fa-f]{2}){4,10}$", "description": "4–10 bytes, hex"}
+            )
+        },
         [],
     ),
-    "IssueRequest": _obj({"card_uid": _nullable({"type": "string", "description": "4–10 bytes, hex"})}, []),
     "RevokeRequest": _obj({"reason": {"enum": ["left", "lost", "misconduct", "blacklisted"]}}, ["reason"]),
-    "StatusRequest": _obj({"reason": STR}, []),
-    "BlacklistCreate": _obj({"id_number": STR, "reason": STR, "evidence_ref": STR}),
-    "BlacklistRemove": _obj({"reason": STR}),
+    "StatusRequest": _obj({"reason": _nullable({"type": "string", "maxLength": 16})}, []),
+    "BlacklistCreate": _obj(
+        {
+            "id_number": ID_NUMBER,
+            "reason": {"type": "string", "maxLength": 500, "pattern": "\\S"},
+            "evidence_ref": {"type": "string", "maxLength": 256, "pattern": "\\S"},
+        }
+    ),
+    "BlacklistRemove": _obj({"reason": {"type": "string", "pattern": "\\S"}}),
     "SessionCreate": _obj({"username": STR, "password": STR}),
     "TokenCreate": _obj(
         {
             "role": {"enum": ["issuer_admin", "regulator", "enterprise_admin", "card_operator"]},
-            "enterprise_id": INT,
+            "enterprise_id": _nullable(
+                {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "enterprise_admin: required; card_operator: optional; others: absent",
+                }
+            ),
             "label": STR,
         },
         ["role"],
     ),
-    "LiveRequest": _obj({"code": {"type": "string", "description": "any text form of the credential"}}),
+    "LiveRequest": _obj(
+        {
+            "code": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 4096,
+                "description": "any text form of the credential",
+            }
+        }
+    ),
 }
 
 _ERRORS = {
@@ -329,6 +393,17 @@ _ERRORS = {
 }
 
 
+SCHEMAS["WorkerUpdate"] = {
+    **SCHEMAS["WorkerFields"],
+    "properties": {
+        k: v
+        for k, v in SCHEMAS["WorkerFields"]["properties"].items()
+        if k not in ("id_number", "enterprise_id")
+    },
+    "required": [],
+}
+
+
 def _json(schema: str, description: str = "OK") -> S:
     return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
@@ -349,7 +424,7 @@ def _op(
     }
     if body:
         operation["requestBody"] = {
-            "required": body not in ("IssueRequest", "StatusRequest"),
+            "required": body not in ("IssueRequest", "StatusRequest", "WorkerUpdate"),
             "content": {"application/json": {"schema": _ref(body)}},
         }
     parameters = list(params or [])
@@ -369,8 +444,13 @@ def _op(
     return operation
 
 
-def _path_int(name: str) -> S:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+def _path_int(name: str, maximum: int = 2**53 - 1) -> S:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0, "maximum": maximum},
+    }
 
 
 def _query(name: str, schema: S) -> S:
@@ -378,7 +458,12 @@ def _query(name: str, schema: S) -> S:
 
 
 def build(base_url: str) -> S:
-    worker_id, serial, enterprise_id = _path_int("worker_id"), _path_int("serial"), _path_int("enterprise_id")
+    worker_id, serial, enterprise_id = (
+        _path_int("worker_id"),
+        _path_int("serial", 2**32 - 1),
+        _path_int("enterprise_id"),
+    )
+    after = _query("after", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
     paths: S = {
         "/api/v1/sessions": {
             "post": _op(
@@ -401,7 +486,7 @@ def build(base_url: str) -> S:
                 "List enterprises",
                 ("200", "EnterpriseList"),
                 params=[
-                    _query("after", INT),
+                    after,
                     _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
                 ],
                 errors=("400", "401", "403"),
@@ -418,7 +503,7 @@ def build(base_url: str) -> S:
                 ("201", "Credential"),
                 params=[enterprise_id],
                 idempotent=True,
-                errors=("401", "403", "404", "409"),
+                errors=("400", "401", "403", "404", "409", "413"),
             )
         },
         "/api/v1/enterprises/{enterprise_id}/credential": {
@@ -440,11 +525,11 @@ def build(base_url: str) -> S:
                 "List or search workers (keyset with after=, or page=)",
                 ("200", "WorkerList"),
                 params=[
-                    _query("enterprise_id", INT),
+                    _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}),
                     _query("q", STR),
                     _query("status", {"enum": ["active", "left", "blacklisted"]}),
                     _query("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
-                    _query("after", INT),
+                    after,
                     _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}),
                 ],
                 errors=("400", "401", "403"),
@@ -458,7 +543,7 @@ def build(base_url: str) -> S:
                 "Update a worker's archive (attention follows)",
                 ("200", "Worker"),
                 params=[worker_id],
-                body="WorkerFields",
+                body="WorkerUpdate",
                 errors=("400", "401", "403", "404"),
             ),
         },
@@ -467,7 +552,10 @@ def build(base_url: str) -> S:
                 **_op(
                     "Bulk import (CSV or XLSX); ?issue=true also issues",
                     ("200", "ImportReport"),
-                    params=[_query("enterprise_id", INT), _query("issue", {"type": "boolean"})],
+                    params=[
+                        _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}),
+                        _query("issue", {"type": "boolean"}),
+                    ],
                     errors=("400", "401", "403", "404", "413"),
                 ),
                 "requestBody": {
@@ -499,7 +587,7 @@ def build(base_url: str) -> S:
                 params=[worker_id],
                 body="IssueRequest",
                 idempotent=True,
-                errors=("400", "401", "403", "404", "409"),
+                errors=("400", "401", "403", "404", "409", "413"),
             )
         },
         "/api/v1/credentials/{serial}": {
@@ -511,6 +599,7 @@ def build(base_url: str) -> S:
                 "parameters": [serial, _query("scale", {"type": "integer", "minimum": 1, "maximum": 40})],
                 "responses": {
                     "200": {"description": "PNG", "content": {"image/png": {}}},
+                    "400": _ERRORS["400"],
                     "401": _ERRORS["401"],
                     "404": _ERRORS["404"],
                 },
@@ -523,7 +612,7 @@ def build(base_url: str) -> S:
                 params=[serial],
                 body="RevokeRequest",
                 idempotent=True,
-                errors=("400", "401", "403", "404"),
+                errors=("400", "401", "403", "404", "409", "413"),
             )
         },
         "/api/v1/credentials/{serial}/suspend": {
@@ -533,7 +622,7 @@ def build(base_url: str) -> S:
                 params=[serial],
                 body="StatusRequest",
                 idempotent=True,
-                errors=("400", "401", "403", "404", "409"),
+                errors=("400", "401", "403", "404", "409", "413"),
             )
         },
         "/api/v1/credentials/{serial}/reinstate": {
@@ -543,7 +632,7 @@ def build(base_url: str) -> S:
                 params=[serial],
                 body="StatusRequest",
                 idempotent=True,
-                errors=("400", "401", "403", "404", "409"),
+                errors=("400", "401", "403", "404", "409", "413"),
             )
         },
         "/api/v1/blacklist": {
@@ -556,7 +645,7 @@ def build(base_url: str) -> S:
             "get": _op(
                 "The blacklist",
                 ("200", "BlacklistList"),
-                params=[_query("all", {"type": "boolean"}), _query("after", INT)],
+                params=[_query("all", {"type": "boolean"}), after],
                 errors=("400", "401", "403"),
             ),
         },
@@ -625,7 +714,10 @@ def build(base_url: str) -> S:
                 "security": [],
                 "parameters": [_path_int("issuer_code"), _path_int("shard")],
                 "responses": {
-                    "200": {"description": "status list JWT", "content": {"application/statuslist+jwt": {}}},
+                    "200": {
+                        "description": "the JWT, or the CWT with Accept: application/statuslist+cwt",
+                        "content": {"application/statuslist+jwt": {}, "application/statuslist+cwt": {}},
+                    },
                     "304": {"description": "not modified"},
                     "404": _ERRORS["404"],
                 },

@@ -11,6 +11,7 @@ read the database by that sequence number.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -22,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import jwt
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -101,11 +102,12 @@ def attention_items(worker: Worker, today: date) -> list[dict[str, str | None]]:
 
     ``since`` is the first day without cover (the day after ``valid_until``), None when missing.
     """
+    return lapsed(worker.health_valid_until, worker.insurance_valid_until, today)
+
+
+def lapsed(health: date | None, insurance: date | None, today: date) -> list[dict[str, str | None]]:
     items: list[dict[str, str | None]] = []
-    for item, until in (
-        ("health_certificate", worker.health_valid_until),
-        ("insurance", worker.insurance_valid_until),
-    ):
+    for item, until in (("health_certificate", health), ("insurance", insurance)):
         if until is None:
             items.append({"item": item, "since": None})
         elif until < today:
@@ -528,6 +530,21 @@ class IssuerService:
     def register_worker(
         self, unit: Unit, principal: Principal, data: WorkerInput, enterprise_id: int | None
     ) -> Worker:
+        """Register one worker (see :meth:`register_workers`)."""
+        worker_id = self.register_workers(unit, principal, [data], enterprise_id)[0]
+        worker = unit.session.get(Worker, worker_id)
+        assert worker is not None
+        return worker
+
+    def register_workers(
+        self, unit: Unit, principal: Principal, items: Sequence[WorkerInput], enterprise_id: int | None
+    ) -> list[int]:
+        """Register validated workers at one enterprise; returns their ids in order.
+
+        One query for blacklisted and one for already-registered persons, one INSERT for the
+        batch. Raises 409 when anyone is on the blacklist or already at the enterprise (the
+        import reports those rows instead of calling this with them).
+        """
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
         target = principal.enterprise_id if principal.enterprise_id is not None else enterprise_id
         if target is None:
@@ -538,45 +555,70 @@ class IssuerService:
             raise forbidden()
         session = unit.session
         self._enterprise(session, principal, target)
-        assert data.id_number is not None and data.phone is not None and data.name is not None
-        id_hash = self.vault.identity_hash("id", data.id_number)
-        if self.blacklisted(session, id_hash):
-            raise Conflict(
-                "this person is on the blacklist (失信名单)", message_zh="此人在失信名单中，不能登记"
+        if not items:
+            return []
+        hashes = [self.vault.identity_hash("id", data.id_number or "") for data in items]
+        if len(set(hashes)) != len(hashes):
+            raise Conflict("the same person appears twice", message_zh="同一人出现了两次")
+        for chunk in _chunks(hashes, 900):
+            if session.execute(
+                select(BlacklistEntry.id).where(
+                    BlacklistEntry.id_hash.in_(chunk), BlacklistEntry.removed_at.is_(None)
+                )
+            ).first():
+                raise Conflict(
+                    "this person is on the blacklist (失信名单)", message_zh="此人在失信名单中，不能登记"
+                )
+            if session.execute(
+                select(Worker.id).where(Worker.enterprise_id == target, Worker.id_hash.in_(chunk))
+            ).first():
+                raise Conflict(
+                    "this person is already registered at this enterprise", message_zh="此人已在本企业登记"
+                )
+        today = today_in_china()
+        now = utcnow()
+        rows = []
+        for data, id_hash in zip(items, hashes, strict=True):
+            assert data.id_number is not None and data.phone is not None and data.name is not None
+            rows.append(
+                {
+                    "issuer_id": self.issuer_id,
+                    "enterprise_id": target,
+                    "name": data.name,
+                    "id_hash": id_hash,
+                    "id_cipher": self.vault.encrypt(data.id_number, "worker.id_number"),
+                    "id_masked": mask_id(data.id_number),
+                    "phone_hash": self.vault.identity_hash("phone", data.phone),
+                    "phone_cipher": self.vault.encrypt(data.phone, "worker.phone"),
+                    "phone_masked": mask_phone(data.phone),
+                    "categories": data.categories or 0,
+                    "skills": json.dumps(data.skills or [], ensure_ascii=False),
+                    "star_level": data.star_level,
+                    "health_valid_until": data.health_valid_until,
+                    "insurance_valid_until": data.insurance_valid_until,
+                    "attention": bool(lapsed(data.health_valid_until, data.insurance_valid_until, today)),
+                    "photo_url": data.photo_url,
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-        if session.execute(
-            select(Worker.id).where(Worker.enterprise_id == target, Worker.id_hash == id_hash)
-        ).first():
-            raise Conflict(
-                "this person is already registered at this enterprise", message_zh="此人已在本企业登记"
-            )
-        worker = Worker(
-            issuer_id=self.issuer_id,
-            enterprise_id=target,
-            name=data.name,
-            id_hash=id_hash,
-            id_cipher=self.vault.encrypt(data.id_number, "worker.id_number"),
-            id_masked=mask_id(data.id_number),
-            phone_hash=self.vault.identity_hash("phone", data.phone),
-            phone_cipher=self.vault.encrypt(data.phone, "worker.phone"),
-            phone_masked=mask_phone(data.phone),
-            categories=data.categories or 0,
-            skills=json.dumps(data.skills or [], ensure_ascii=False),
-            star_level=data.star_level,
-            health_valid_until=data.health_valid_until,
-            insurance_valid_until=data.insurance_valid_until,
-            photo_url=data.photo_url,
-            status="active",
-        )
-        worker.attention = bool(attention_items(worker, today_in_china()))
-        session.add(worker)
-        session.flush()
-        for name, issued_on, institution in data.trainings or []:
-            session.add(
-                Training(worker_id=worker.id, name=name, issued_on=issued_on, institution=institution)
-            )
-        unit.record(principal, "worker.create", "worker", worker.id, enterprise_id=target)
-        return worker
+        ids = [
+            int(i)
+            for i in session.execute(
+                insert(Worker).returning(Worker.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        ]
+        trainings = [
+            {"worker_id": worker_id, "name": name, "issued_on": issued_on, "institution": institution}
+            for worker_id, data in zip(ids, items, strict=True)
+            for name, issued_on, institution in data.trainings or []
+        ]
+        if trainings:
+            session.execute(insert(Training), trainings)
+        for worker_id in ids:
+            unit.record(principal, "worker.create", "worker", worker_id, enterprise_id=target)
+        return ids
 
     def update_worker(self, unit: Unit, principal: Principal, worker_id: int, data: WorkerInput) -> Worker:
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -783,7 +825,7 @@ class IssuerService:
                 if hashes
                 else set()
             )
-            new_ids: list[int] = []
+            fresh: list[WorkerInput] = []
             for id_hash, (number, data) in hashes.items():
                 if id_hash in existing:
                     report.existing.append(int(existing[id_hash]))
@@ -800,8 +842,8 @@ class IssuerService:
                         }
                     )
                 else:
-                    worker = self.register_worker(unit, principal, data, target)
-                    new_ids.append(worker.id)
+                    fresh.append(data)
+            new_ids = self.register_workers(unit, principal, fresh, target)
             report.created = new_ids
             if issue and new_ids:
                 issued = self.issue_many(unit, principal, [IssueItem(w) for w in new_ids])
@@ -862,8 +904,9 @@ class IssuerService:
                     "this person is on the blacklist (失信名单): no new credential",
                     message_zh="此人在失信名单中，不能签发安心码",
                 )
-            if worker.status != "active":
-                raise Conflict("this worker has left the enterprise", message_zh="该服务员已离职，不能签发")
+            if worker.status == "left":  # issuing again means the enterprise took the worker back
+                worker.status = "active"
+                unit.record(principal, "worker.rejoined", "worker", worker.id)
             if not worker.categories:
                 raise ValidationFailed({"categories": ("至少一个服务类别", "at least one service category")})
         previous: dict[int, Credential] = {}
@@ -1256,38 +1299,45 @@ class IssuerService:
         if presented.claims.issuer_code != self.issuer_code:
             raise not_found("credential of this issuer", "本机构签发的安心码")
         today = today_in_china()
+        query, trainings_query = _live_queries()
         with self.store.read() as session:
-            row = session.get(Credential, presented.claims.serial)
-            if row is None or row.raw != raw:
+            connection = session.connection()
+            found = connection.execute(query, {"serial": presented.claims.serial}).first()
+            if found is None or found[0] != raw:
                 raise not_found("credential", "安心码")
-            enterprise = session.get(Enterprise, row.enterprise_id)
-            assert enterprise is not None
-            worker = session.get(Worker, row.worker_id) if row.worker_id is not None else None
+            (
+                _,
+                status_name,
+                subject_kind,
+                expires_on,
+                reason,
+                revoked_at,
+                card_uid,
+                enterprise_id,
+                enterprise_name,
+                credit_code,
+                enterprise_stars,
+                worker_id,
+                categories,
+                worker_stars,
+                health,
+                insurance,
+                photo_url,
+                count,
+                average,
+            ) = found
             trainings = (
-                list(
-                    session.execute(
-                        select(Training).where(Training.worker_id == worker.id).order_by(Training.issued_on)
-                    ).scalars()
-                )
-                if worker
+                connection.execute(trainings_query, {"worker_id": worker_id}).all()
+                if worker_id is not None
                 else []
             )
-            count, average = (
-                session.execute(
-                    select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.worker_id == worker.id)
-                ).one()
-                if worker
-                else (0, None)
-            )
-        if worker is not None:
-            self.scans.hit(worker.id, today)
+        if worker_id is not None:
+            self.scans.hit(worker_id, today)
         now = datetime.now(UTC).replace(microsecond=0)
-        attention = attention_items(worker, today) if worker is not None else []
-        if row.status == "revoked":
-            status = "revoked"
-        elif row.status == "suspended":
-            status = "suspended"
-        elif today >= row.expires_on:
+        attention = lapsed(health, insurance, today) if worker_id is not None else []
+        if status_name in ("revoked", "suspended"):
+            status = status_name
+        elif today >= expires_on:
             status = "expired"
         elif attention:
             status = "attention"
@@ -1297,40 +1347,35 @@ class IssuerService:
             "iss": str(self.issuer_code),
             "iat": int(now.timestamp()),
             "exp": int(now.timestamp()) + LIVE_SECONDS,
-            "serial": row.serial,
+            "serial": presented.claims.serial,
             "status": status,
-            "subject_kind": row.subject_kind,
+            "subject_kind": subject_kind,
             "display_name": presented.claims.display_name,
-            "photo_url": worker.photo_url if worker else None,
+            "photo_url": photo_url,
             "enterprise": {
-                "id": enterprise.id,
-                "name": enterprise.name,
-                "credit_code_masked": mask_credit_code(enterprise.credit_code),
+                "id": enterprise_id,
+                "name": enterprise_name,
+                "credit_code_masked": mask_credit_code(credit_code),
             },
             "categories": [
-                c.zh for c in sorted(fmt.categories_from_bits(worker.categories), key=lambda c: c.bit)
-            ]
-            if worker
-            else [],
-            "star_level": worker.star_level if worker else enterprise.star_level,
-            "training": [{"name": t.name, "issued_on": t.issued_on.isoformat()} for t in trainings],
-            "health_certificate": _validity(worker.health_valid_until if worker else None, today),
-            "insurance": _validity(worker.insurance_valid_until if worker else None, today),
+                c.zh for c in sorted(fmt.categories_from_bits(categories or 0), key=lambda c: c.bit)
+            ],
+            "star_level": worker_stars if worker_id is not None else enterprise_stars,
+            "training": [{"name": name, "issued_on": issued_on.isoformat()} for name, issued_on in trainings],
+            "health_certificate": _validity(health, today),
+            "insurance": _validity(insurance, today),
             "attention": attention,
             "rating": {
-                "count": int(count),
+                "count": int(count or 0),
                 "average": round(float(average), 1) if average is not None else None,
             },
             "revocation": (
-                {
-                    "reason": row.revocation_reason,
-                    "at": row.revoked_at.isoformat() if row.revoked_at else None,
-                }
-                if row.status == "revoked"
+                {"reason": reason, "at": _utc(revoked_at).isoformat() if revoked_at else None}
+                if status_name == "revoked"
                 else None
             ),
-            "card_uid": row.card_uid,
-            "expires_on": row.expires_on.isoformat(),
+            "card_uid": card_uid,
+            "expires_on": expires_on.isoformat(),
         }
         kid, key = self.keys.signing_key()
         return jwt.encode(
@@ -1359,6 +1404,50 @@ class IssuerService:
 
     def close(self) -> None:
         self.scans.flush()
+
+
+@functools.cache
+def _live_queries() -> tuple[Any, Any]:
+    """The live record's two statements, built once (building a select costs more than running it)."""
+    rating_count = select(func.count(Rating.id)).where(Rating.worker_id == Worker.id).scalar_subquery()
+    rating_average = select(func.avg(Rating.score)).where(Rating.worker_id == Worker.id).scalar_subquery()
+    record = (
+        select(
+            Credential.raw,
+            Credential.status,
+            Credential.subject_kind,
+            Credential.expires_on,
+            Credential.revocation_reason,
+            Credential.revoked_at,
+            Credential.card_uid,
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.credit_code,
+            Enterprise.star_level,
+            Worker.id,
+            Worker.categories,
+            Worker.star_level,
+            Worker.health_valid_until,
+            Worker.insurance_valid_until,
+            Worker.photo_url,
+            rating_count,
+            rating_average,
+        )
+        .join(Enterprise, Enterprise.id == Credential.enterprise_id)
+        .outerjoin(Worker, Worker.id == Credential.worker_id)
+        .where(Credential.serial == bindparam("serial"))
+    )
+    trainings = (
+        select(Training.name, Training.issued_on)
+        .where(Training.worker_id == bindparam("worker_id"))
+        .order_by(Training.issued_on)
+    )
+    return record, trainings
+
+
+def _utc(value: datetime) -> datetime:
+    """A timestamp read without the ORM type (SQLite gives it naive, in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _validity(until: date | None, today: date) -> dict[str, Any]:

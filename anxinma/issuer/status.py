@@ -25,15 +25,22 @@ from sqlalchemy import func, select
 from anxinma.ed25519 import SigningKey
 from anxinma.issuer.db import Store
 from anxinma.issuer.models import Credential
-from anxinma.status_list import SHARD_SIZE, StatusArray, shard_of, sign_status_list
+from anxinma.status_list import SHARD_SIZE, StatusArray, shard_of, sign_status_list, sign_status_list_cwt
 
 
 @dataclass(frozen=True)
 class SignedList:
-    token: str
+    """A signed token of one shard: ``token`` is the JWT text or the CWT bytes."""
+
+    token: str | bytes
     etag: str
     window: int
     issued_at: datetime
+    version: int
+
+    @property
+    def body(self) -> bytes:
+        return self.token.encode() if isinstance(self.token, str) else self.token
 
 
 class StatusBoard:
@@ -56,8 +63,8 @@ class StatusBoard:
         self.ttl = max(1, ttl)
         self.min_sync_interval = min_sync_interval
         self._arrays: dict[int, StatusArray] = {}
-        self._dirty: set[int] = set()
-        self._signed: dict[int, SignedList] = {}
+        self._versions: dict[int, int] = {}  # bumped by every change of the shard
+        self._signed: dict[tuple[int, str], SignedList] = {}
         self._last_seq = -1
         self._synced_at = 0.0
         self._lock = threading.RLock()
@@ -80,7 +87,7 @@ class StatusBoard:
         if array is None:
             array = self._arrays[shard] = StatusArray()
         array.set(index, value)
-        self._dirty.add(shard)
+        self._versions[shard] = self._versions.get(shard, 0) + 1
 
     def sync(self, *, force: bool = False) -> int:
         """Apply every change committed since the last sync; returns how many rows it read.
@@ -132,8 +139,9 @@ class StatusBoard:
             return None
         return int(array.get(index))
 
-    def signed(self, shard: int, *, now: datetime | None = None) -> SignedList | None:
-        """The shard's current token (re-signed only if dirty or its window rolled over)."""
+    def signed(self, shard: int, *, form: str = "jwt", now: datetime | None = None) -> SignedList | None:
+        """The shard's current token, ``form`` "jwt" or "cwt"; re-signed only when the shard
+        changed since it was signed or its signing window rolled over."""
         self.sync()
         moment = now or datetime.now(UTC)
         window = int(moment.timestamp()) // self.ttl * self.ttl
@@ -141,12 +149,14 @@ class StatusBoard:
             array = self._arrays.get(shard)
             if array is None:
                 return None
-            cached = self._signed.get(shard)
-            if cached is not None and shard not in self._dirty and cached.window == window:
+            version = self._versions.get(shard, 0)
+            cached = self._signed.get((shard, form))
+            if cached is not None and cached.version == version and cached.window == window:
                 return cached
             kid, key = self.signing_key()
             issued_at = datetime.fromtimestamp(window, UTC)
-            token = sign_status_list(
+            sign = sign_status_list_cwt if form == "cwt" else sign_status_list
+            token: str | bytes = sign(
                 array,
                 issuer_code=self.issuer_code,
                 shard=shard,
@@ -156,10 +166,10 @@ class StatusBoard:
                 now=issued_at,
                 ttl=timedelta(seconds=self.ttl),
             )
-            etag = '"' + hashlib.sha256(token.encode()).hexdigest()[:32] + '"'
-            signed = SignedList(token, etag, window, issued_at)
-            self._signed[shard] = signed
-            self._dirty.discard(shard)
+            body = token.encode() if isinstance(token, str) else token
+            etag = f'"{form}-' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            signed = SignedList(token, etag, window, issued_at, version)
+            self._signed[(shard, form)] = signed
             return signed
 
 

@@ -97,17 +97,17 @@ def test_other_enterprise_token_gets_404_or_403_on_every_endpoint_and_changes_no
     assert [w["id"] for w in issuer_on.api("GET", "/api/v1/workers", token=owner).json()["items"]] == [worker]
 
 
-def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(live_issuer: LiveIssuer) -> None:
-    operator = live_issuer.token("card_operator")
-    first = live_issuer.worker()
-    issued = live_issuer.api(
+def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(issuer_on: LiveIssuer) -> None:
+    operator = issuer_on.token("card_operator")
+    first = issuer_on.worker()
+    issued = issuer_on.api(
         "POST",
         f"/api/v1/workers/{first['id']}/credentials",
         token=operator,
         json={"card_uid": "04112233445566"},
     )
     assert issued.status_code == 201
-    again = live_issuer.api(
+    again = issuer_on.api(
         "POST",
         f"/api/v1/workers/{first['id']}/credentials",
         token=operator,
@@ -116,12 +116,12 @@ def test_card_operator_may_issue_for_any_enterprise_but_not_revoke(live_issuer: 
     assert again.json()["replaced_serial"] == issued.json()["serial"]
     serial = again.json()["serial"]
     assert (
-        live_issuer.api(
+        issuer_on.api(
             "POST", f"/api/v1/credentials/{serial}/revoke", token=operator, json={"reason": "lost"}
         ).status_code
         == 403
     )
-    assert live_issuer.api("POST", "/api/v1/workers", token=operator, json={}).status_code == 403
+    assert issuer_on.api("POST", "/api/v1/workers", token=operator, json={}).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -172,3 +172,26 @@ def test_oversized_body_is_413_and_writes_nothing(live_issuer: LiveIssuer) -> No
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert _snapshot(live_issuer) == before
+
+
+def test_ids_beyond_the_store_are_404_never_a_server_error(live_issuer: LiveIssuer) -> None:
+    # Found by schemathesis: SQLite cannot bind integers beyond 64 bits.
+    for path in (
+        "/api/v1/credentials/112410654050488434688",
+        "/api/v1/workers/9007199254740992",
+        "/status/330200/99999999999999999999",
+    ):
+        response = live_issuer.api("GET", path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
+    patched = live_issuer.api("PATCH", "/api/v1/workers/9007199254740992", json={"name": "王芳"})
+    assert patched.status_code == 404
+
+
+def test_unknown_fields_in_a_status_change_are_refused(live_issuer: LiveIssuer) -> None:
+    serial = live_issuer.credential()["serial"]
+    response = live_issuer.api(
+        "POST", f"/api/v1/credentials/{serial}/suspend", json={"reason": "x", "until": "2030"}
+    )
+    assert response.status_code == 400 and set(response.json()["error"]["fields"]) == {"until"}
+    assert live_issuer.api("GET", f"/api/v1/credentials/{serial}").json()["status"] == "active"

@@ -90,8 +90,8 @@ def test_csv_import_reports_bad_rows_and_a_rerun_creates_nothing_twice(issuer_on
         assert session.execute(select(func.count(Worker.id))).scalar() == 1
 
 
-def test_xlsx_import_with_credentials(live_issuer: LiveIssuer) -> None:
-    enterprise = live_issuer.enterprise()["id"]
+def test_xlsx_import_with_credentials(issuer_on: LiveIssuer) -> None:
+    enterprise = issuer_on.enterprise()["id"]
     book = Workbook()
     sheet = book.active
     sheet.append(["name", "id_number", "phone", "categories", "insurance_valid_until", "星级"])
@@ -108,14 +108,14 @@ def test_xlsx_import_with_credentials(live_issuer: LiveIssuer) -> None:
     sheet.append(["孙小红", random_id_number(), "137 0000 0002", "家庭厨师", None, None])
     out = io.BytesIO()
     book.save(out)
-    response = live_issuer.api(
+    response = issuer_on.api(
         "POST",
         f"/api/v1/workers/import?enterprise_id={enterprise}&issue=true",
         files={"file": ("w.xlsx", out.getvalue())},
     )
     report = response.json()
     assert report["created"] == 2 and report["failed"] == 0 and len(report["credential_serials"]) == 2
-    worker = live_issuer.api("GET", f"/api/v1/workers/{report['created_ids'][0]}").json()
+    worker = issuer_on.api("GET", f"/api/v1/workers/{report['created_ids'][0]}").json()
     assert worker["star_level"] == 4 and worker["categories"] == ["cleaning", "elderly_care"]
 
 
@@ -204,19 +204,19 @@ def test_blacklist_revokes_across_enterprises_and_refuses_new_ones(issuer_on: Li
         ).scalars().all() == ["revoked", "revoked"]
 
 
-def test_worker_search_by_name_prefix_and_keyset_pages(live_issuer: LiveIssuer) -> None:
-    enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
+def test_worker_search_by_name_prefix_and_keyset_pages(issuer_on: LiveIssuer) -> None:
+    enterprise = int(issuer_on.enterprise()["id"])  # type: ignore[call-overload]
     names = ["王秀英", "王桂兰", "李静", "王芳", "张敏"]
-    ids = [live_issuer.worker(enterprise, name=n)["id"] for n in names]
-    found = live_issuer.api("GET", "/api/v1/workers?q=王").json()["items"]
+    ids = [issuer_on.worker(enterprise, name=n)["id"] for n in names]
+    found = issuer_on.api("GET", "/api/v1/workers?q=王").json()["items"]
     assert sorted(w["name"] for w in found) == ["王桂兰", "王秀英", "王芳"]
-    page = live_issuer.api("GET", f"/api/v1/workers?enterprise_id={enterprise}&per_page=2").json()
+    page = issuer_on.api("GET", f"/api/v1/workers?enterprise_id={enterprise}&per_page=2").json()
     assert [w["id"] for w in page["items"]] == ids[:2] and page["has_more"]
-    following = live_issuer.api(
+    following = issuer_on.api(
         "GET", f"/api/v1/workers?enterprise_id={enterprise}&per_page=2&after={page['next_after']}"
     ).json()
     assert [w["id"] for w in following["items"]] == ids[2:4]
-    last = live_issuer.api("GET", f"/api/v1/workers?enterprise_id={enterprise}&per_page=2&page=3").json()
+    last = issuer_on.api("GET", f"/api/v1/workers?enterprise_id={enterprise}&per_page=2&page=3").json()
     assert [w["id"] for w in last["items"]] == ids[4:] and not last["has_more"]
 
 

@@ -1,0 +1,209 @@
+"""The station's side of the issuer's enterprise API (docs/interfaces.md).
+
+``POST /api/v1/workers/{id}/credentials`` with ``{"card_uid": hex}`` and an ``Idempotency-Key``
+issues the worker's credential bound to that card, revoking (reason ``replaced``) the one it
+held. The key makes the request safe to repeat: a retry after a timeout, or a station resumed
+after a crash, gets the same credential back rather than a second one. Network errors, 429
+and 5xx answers are retried with the same key; everything else is the caller's to handle.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from anxinma.errors import AnxinmaError, IssuerRequestError
+from anxinma.keys.jwk import public_key_from_jwk
+
+__all__ = ["IssuedCredential", "IssuerClient"]
+
+USER_AGENT = "anxinma-station/1"
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """The issuer's answer to an issue request."""
+
+    serial: int
+    code: str
+    hex: str
+    ndef_hex: str | None
+    card_uid: str | None
+    replaced_serial: int | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> IssuedCredential:
+        try:
+            replaced = data.get("replaced_serial")
+            return cls(
+                serial=int(data["serial"]),
+                code=str(data["code"]),
+                hex=str(data["hex"]),
+                ndef_hex=str(data["ndef_hex"]) if data.get("ndef_hex") else None,
+                card_uid=str(data["card_uid"]) if data.get("card_uid") else None,
+                replaced_serial=int(replaced) if replaced is not None else None,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IssuerRequestError(
+                f"the issuer's answer lacks a field of the credential: {exc!r}",
+                message_zh="发证服务的应答缺少安心码字段",
+                status=200,
+            ) from exc
+
+
+class IssuerClient:
+    """A small, retrying JSON client for the issuer; one per station run."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 15.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urllib.parse.urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise IssuerRequestError(
+                f"--issuer must be the issuer's URL, like https://anxinma.example.cn, got {base_url!r}",
+                message_zh=f"--issuer 应为发证服务网址，如 https://anxinma.example.cn，收到 {base_url!r}",
+            )
+        self.base_url = base_url.strip().rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+
+    def issue_card_credential(
+        self, worker_id: str, card_uid: bytes, idempotency_key: str
+    ) -> IssuedCredential:
+        """Issue (or re-issue) ``worker_id``'s credential bound to ``card_uid``.
+
+        Raises :class:`IssuerRequestError`: ``status`` 401/403 (token), 404 (no such worker),
+        409/422 (the issuer will not issue: its message says why), 0/5xx (unreachable after
+        the retries, safe to repeat later with the same key).
+        """
+        path = f"/api/v1/workers/{urllib.parse.quote(worker_id, safe='')}/credentials"
+        answer = self._request("POST", path, {"card_uid": card_uid.hex()}, idempotency_key)
+        return IssuedCredential.from_json(answer)
+
+    def signing_keys(self) -> dict[bytes, bytes]:
+        """The issuer's published verifying keys (kid -> Ed25519 public key) from /jwks.json;
+        empty if it publishes none or cannot be reached (the station then checks less)."""
+        try:
+            answer = self._request("GET", "/jwks.json", None, None, retries=0)
+        except IssuerRequestError:
+            return {}
+        keys: dict[bytes, bytes] = {}
+        for jwk in answer.get("keys", []) if isinstance(answer, dict) else []:
+            try:
+                keys[bytes.fromhex(str(jwk["kid"]))] = public_key_from_jwk(jwk)
+            except (AnxinmaError, KeyError, TypeError, ValueError):
+                continue
+        return keys
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        idempotency_key: str | None,
+        *,
+        retries: int | None = None,
+    ) -> Any:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        attempts = 1 + (self.retries if retries is None else retries)
+        error: IssuerRequestError | None = None
+        for attempt in range(attempts):
+            if attempt:
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+            request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return json.loads(response.read() or b"null")
+            except urllib.error.HTTPError as exc:
+                error = _http_error(exc)
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                error = IssuerRequestError(
+                    f"the issuer at {self.base_url} did not answer ({reason}); resume the batch when it is back",
+                    message_zh=f"发证服务 {self.base_url} 无应答（{reason}）；恢复后请续做此批次",
+                    status=0,
+                )
+            except ValueError as exc:
+                raise IssuerRequestError(
+                    "the issuer answered with something that is not JSON",
+                    message_zh="发证服务的应答不是 JSON",
+                    status=200,
+                ) from exc
+            if not error.retryable:
+                raise error
+        assert error is not None
+        raise error
+
+
+def _http_error(exc: urllib.error.HTTPError) -> IssuerRequestError:
+    status = exc.code
+    en, zh = _messages_of(exc)
+    if status in (401, 403):
+        return IssuerRequestError(
+            f"the issuer refused the token (HTTP {status}){en}: give a valid --token or $ANXINMA_TOKEN",
+            message_zh=f"发证服务拒绝了令牌（HTTP {status}）{zh}：请提供有效的 --token 或 $ANXINMA_TOKEN",
+            status=status,
+        )
+    if status == 404:
+        return IssuerRequestError(
+            f"the issuer has no such worker (HTTP 404){en}",
+            message_zh=f"发证服务中没有此服务员（HTTP 404）{zh}",
+            status=status,
+        )
+    if status == 429 or status >= 500:
+        return IssuerRequestError(
+            f"the issuer is unavailable (HTTP {status}){en}; resume the batch when it is back",
+            message_zh=f"发证服务暂不可用（HTTP {status}）{zh}；恢复后请续做此批次",
+            status=status,
+        )
+    return IssuerRequestError(
+        f"the issuer refused the request (HTTP {status}){en}",
+        message_zh=f"发证服务拒绝了请求（HTTP {status}）{zh}",
+        status=status,
+    )
+
+
+def _messages_of(exc: urllib.error.HTTPError) -> tuple[str, str]:
+    """The issuer's own reason, English and Chinese (``{"error": {"en", "zh", "fields"}}``)."""
+    try:
+        body = json.loads(exc.read() or b"null")
+    except (ValueError, OSError):
+        return "", ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return f": {error}", f"：{error}"
+    if not isinstance(error, dict):
+        return "", ""
+    en = str(error.get("en") or error.get("message") or "")
+    zh = str(error.get("zh") or en)
+    fields = error.get("fields")
+    if isinstance(fields, dict):
+        for name, text in fields.items():
+            if isinstance(text, dict):
+                en += f" ({name}: {text.get('en', '')})"
+                zh += f"（{name}：{text.get('zh', '')}）"
+    return (f": {en}" if en else ""), (f"：{zh}" if zh else "")
