@@ -31,10 +31,21 @@ from sqlalchemy.orm import Session
 from anxinma import credential as fmt
 from anxinma.errors import AnxinmaError, MalformedCredential
 from anxinma.issuer import audit
-from anxinma.issuer.auth import Principal, Role, check_password, hash_password, issue_session, new_api_token
+from anxinma.issuer.auth import (
+    SYSTEM,
+    TOKEN_PREFIX,
+    Principal,
+    Role,
+    check_password,
+    hash_password,
+    issue_session,
+    new_api_token,
+    read_session,
+    token_hash,
+)
 from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.db import Store
-from anxinma.issuer.errors import ApiError, Conflict, ValidationFailed, forbidden, not_found
+from anxinma.issuer.errors import ApiError, Conflict, Unauthorized, ValidationFailed, forbidden, not_found
 from anxinma.issuer.models import (
     ApiToken,
     BlacklistEntry,
@@ -58,6 +69,7 @@ from anxinma.issuer.validation import (
     normalise_id_number,
     normalise_org_name,
     parse_star_level,
+    worker_input,
 )
 from anxinma.issuer.vault import Vault
 from anxinma.keys import KeyDirectory
@@ -348,8 +360,6 @@ class IssuerService:
             row = ApiToken(token_hash=hashed, role=role.value, enterprise_id=enterprise_id, label=label)
             unit.session.add(row)
             unit.session.flush()
-            from anxinma.issuer.auth import SYSTEM
-
             unit.record(
                 SYSTEM, "token.create", "api_token", row.id, role=role.value, enterprise_id=enterprise_id
             )
@@ -365,9 +375,6 @@ class IssuerService:
                 unit.record(principal, "token.revoke", "api_token", token_id)
 
     def authenticate(self, bearer: str) -> Principal:
-        from anxinma.issuer.auth import TOKEN_PREFIX, read_session, token_hash
-        from anxinma.issuer.errors import Unauthorized
-
         if bearer.startswith(TOKEN_PREFIX):
             with self.store.read() as session:
                 row = session.execute(
@@ -388,8 +395,6 @@ class IssuerService:
             raise ValidationFailed(
                 {"password": ("密码至少 10 个字符", "a password has at least 10 characters")}
             )
-        from anxinma.issuer.auth import SYSTEM
-
         with self.tx() as unit:
             user = User(
                 username=username,
@@ -403,8 +408,6 @@ class IssuerService:
             return int(user.id)
 
     def login(self, username: str, password: str) -> tuple[str, datetime, User]:
-        from anxinma.issuer.errors import Unauthorized
-
         with self.store.read() as session:
             user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         # Check a password even for an unknown user, so timing does not tell which names exist.
@@ -763,8 +766,6 @@ class IssuerService:
         and left as it is, so importing the same file twice creates nothing the second time.
         Valid rows commit together in one transaction.
         """
-        from anxinma.issuer.validation import worker_input
-
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
         if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
             raise not_found("enterprise", "企业")
@@ -1242,10 +1243,8 @@ class IssuerService:
     def daily(self, today: date | None = None, *, batch: int = 500) -> dict[str, int]:
         """Set attention where a certificate or insurance lapsed (and clear it where the dates
         say so); index range scans on (attention, date), one transaction per batch."""
-        from anxinma.issuer.auth import Principal as P
-
         day = today or today_in_china()
-        job = P("system", "daily", Role.ISSUER_ADMIN)
+        job = Principal("system", "daily", Role.ISSUER_ADMIN)
         counts = {"attention_set": 0, "attention_cleared": 0}
         lapsed = and_(
             Worker.attention.is_(False),
