@@ -113,3 +113,17 @@ def test_without_redis_in_process_subscribers_hear_revocations(live_issuer: Live
     unsubscribe()
     serial = int(issued["serial"])  # type: ignore[call-overload]
     assert heard == [(serial, "valid"), (serial, "suspended"), (serial, "valid")]
+
+
+def test_live_record_rate_limit_is_kept_in_redis(
+    live_issuer_factory: Callable[..., LiveIssuer], redis_server: RedisServer
+) -> None:
+    issuer = live_issuer_factory(redis_url=redis_server.url, live_rate_limit="2 per minute")
+    issued = issuer.credential()
+    codes = [
+        issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    keys = redis.Redis.from_url(redis_server.url).keys("LIMITS*")
+    assert keys, "the limiter's counters live in Redis, shared by every worker"
