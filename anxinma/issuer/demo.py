@@ -22,7 +22,8 @@ from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
 from anxinma.issuer.auth import SYSTEM, Role
 from anxinma.issuer.models import Credential, Enterprise, Rating
-from anxinma.issuer.service import IssueItem, today_in_china
+from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.service import IssueItem
 from anxinma.issuer.validation import WorkerInput, credit_check_character, id_check_character
 
 LOGINS_FILE = "demo-logins.json"
