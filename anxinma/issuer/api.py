@@ -15,8 +15,9 @@ from anxinma import credential as fmt
 from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed, not_found
 from anxinma.issuer.importing import read_upload
+from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.serialize import blacklist_json, credential_json, enterprise_json, worker_json
-from anxinma.issuer.service import IssueItem, IssuerService, Unit, today_in_china
+from anxinma.issuer.service import IssueItem, IssuerService, Unit
 from anxinma.issuer.validation import worker_input
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -78,6 +78,9 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
         click.echo(
             f"  discovery {config.base_url}/.well-known/anxinma   API {config.base_url}/api/v1/openapi.json"
         )
+        sample = demo.sample_code(runtime)
+        if sample:
+            click.echo(f"  演示安心码 / a demo credential: {sample}")
         app.run(host=host, port=port, threaded=True, use_reloader=False)
 
     return serve

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
 from anxinma.issuer.auth import SYSTEM, Role
-from anxinma.issuer.models import Enterprise, Rating, Training, Worker
-from anxinma.issuer.service import IssueItem, today_in_china
+from anxinma.issuer.models import Credential, Enterprise, Rating
+from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.service import IssueItem
 from anxinma.issuer.validation import WorkerInput, credit_check_character, id_check_character
 
 LOGINS_FILE = "demo-logins.json"
@@ -203,6 +204,18 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
     return logins
 
 
+def sample_code(runtime: Runtime) -> str | None:
+    """The URL form of the first live worker credential (something to scan or open)."""
+    with runtime.store.read() as session:
+        raw = session.execute(
+            select(Credential.raw)
+            .where(Credential.status == "active", Credential.subject_kind == "worker")
+            .order_by(Credential.serial)
+            .limit(1)
+        ).scalar_one_or_none()
+    return fmt.decode(raw).to_url(runtime.config.base_url) if raw is not None else None
+
+
 def logins(home: Path) -> dict[str, Any] | None:
     path = home / LOGINS_FILE
     if not path.exists():
@@ -210,4 +223,4 @@ def logins(home: Path) -> dict[str, Any] | None:
     return dict(json.loads(path.read_text("utf-8")))
 
 
-__all__ = ["Training", "Worker", "logins", "seed"]
+__all__ = ["logins", "sample_code", "seed"]

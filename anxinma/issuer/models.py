@@ -101,6 +101,8 @@ class Worker(Base):
         Index("uq_workers_enterprise_person", "enterprise_id", "id_hash", unique=True),
         Index("ix_workers_enterprise_name", "enterprise_id", "name"),
         Index("ix_workers_name", "name"),
+        Index("ix_workers_enterprise_status", "enterprise_id", "status", "id"),
+        Index("ix_workers_status", "status", "id"),
         Index("ix_workers_attention_health", "attention", "health_valid_until"),
         Index("ix_workers_attention_insurance", "attention", "insurance_valid_until"),
     )

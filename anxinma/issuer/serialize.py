@@ -7,7 +7,7 @@ from typing import Any
 
 from anxinma import credential as fmt
 from anxinma.issuer.models import BlacklistEntry, Credential, Enterprise, Training, Worker
-from anxinma.issuer.service import attention_items, mask_credit_code, today_in_china
+from anxinma.issuer.rules import attention_items, mask_credit_code, today_in_china
 from anxinma.ndef import NdefForm, encode_message
 
 

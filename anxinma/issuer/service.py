@@ -11,30 +11,37 @@ read the database by that sequence number.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-import jwt
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from anxinma import credential as fmt
-from anxinma.errors import AnxinmaError, MalformedCredential
+from anxinma.errors import AnxinmaError
 from anxinma.issuer import audit
-from anxinma.issuer.auth import Principal, Role, check_password, hash_password, issue_session, new_api_token
+from anxinma.issuer.auth import (
+    SYSTEM,
+    TOKEN_PREFIX,
+    Principal,
+    Role,
+    check_password,
+    hash_password,
+    issue_session,
+    new_api_token,
+    read_session,
+    token_hash,
+)
 from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.db import Store
-from anxinma.issuer.errors import ApiError, Conflict, ValidationFailed, forbidden, not_found
+from anxinma.issuer.errors import ApiError, Conflict, Unauthorized, ValidationFailed, forbidden, not_found
+from anxinma.issuer.live import LiveRecords
 from anxinma.issuer.models import (
     ApiToken,
     BlacklistEntry,
@@ -43,7 +50,6 @@ from anxinma.issuer.models import (
     Enterprise,
     IdempotencyRecord,
     Issuer,
-    Rating,
     ScanCount,
     Training,
     User,
@@ -51,6 +57,14 @@ from anxinma.issuer.models import (
     utcnow,
 )
 from anxinma.issuer.propagation import Publisher, StatusChange
+from anxinma.issuer.rules import (
+    attention_items,
+    lapsed,
+    mask_id,
+    mask_phone,
+    status_value,
+    today_in_china,
+)
 from anxinma.issuer.status import StatusBoard
 from anxinma.issuer.validation import (
     WorkerInput,
@@ -58,6 +72,7 @@ from anxinma.issuer.validation import (
     normalise_id_number,
     normalise_org_name,
     parse_star_level,
+    worker_input,
 )
 from anxinma.issuer.vault import Vault
 from anxinma.keys import KeyDirectory
@@ -66,53 +81,9 @@ from anxinma.status_list import CredentialStatus
 log = logging.getLogger("anxinma.issuer")
 T = TypeVar("T")
 
-LIVE_TYPE = "anxinma-live+jwt"
-LIVE_SECONDS = 300
 REVOKE_REASONS = ("left", "lost", "misconduct", "blacklisted")
 ALL_REASONS = (*REVOKE_REASONS, "replaced")
 _READERS = (Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN, Role.CARD_OPERATOR)
-
-
-def today_in_china() -> date:
-    return datetime.now(fmt.CHINA_TZ).date()
-
-
-def mask_id(id_number: str) -> str:
-    return id_number[:3] + "*" * 11 + id_number[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:]
-
-
-def mask_credit_code(code: str) -> str:
-    return code[:4] + "*" * 10 + code[-4:]
-
-
-def status_value(status: str, attention: bool) -> int:
-    if status == "revoked":
-        return int(CredentialStatus.REVOKED)
-    if status == "suspended":
-        return int(CredentialStatus.SUSPENDED)
-    return int(CredentialStatus.ATTENTION if attention else CredentialStatus.VALID)
-
-
-def attention_items(worker: Worker, today: date) -> list[dict[str, str | None]]:
-    """What makes a worker's 安心码 yellow: a missing or lapsed health certificate or insurance.
-
-    ``since`` is the first day without cover (the day after ``valid_until``), None when missing.
-    """
-    return lapsed(worker.health_valid_until, worker.insurance_valid_until, today)
-
-
-def lapsed(health: date | None, insurance: date | None, today: date) -> list[dict[str, str | None]]:
-    items: list[dict[str, str | None]] = []
-    for item, until in (("health_certificate", health), ("insurance", insurance)):
-        if until is None:
-            items.append({"item": item, "since": None})
-        elif until < today:
-            items.append({"item": item, "since": (until + timedelta(days=1)).isoformat()})
-    return items
 
 
 @dataclass
@@ -169,45 +140,6 @@ class ImportReport:
         }
 
 
-class ScanCounter:
-    """Online scans per worker per day (亮证率), buffered in memory and added to the table in
-    batches, so a live lookup costs no write. Nothing about the scanner is kept."""
-
-    def __init__(self, store: Store, *, flush_seconds: float = 5.0, flush_at: int = 500) -> None:
-        self.store = store
-        self.flush_seconds = flush_seconds
-        self.flush_at = flush_at
-        self._pending: dict[tuple[int, date], int] = {}
-        self._lock = threading.Lock()
-        self._last = time.monotonic()
-
-    def hit(self, worker_id: int, day: date) -> None:
-        with self._lock:
-            self._pending[(worker_id, day)] = self._pending.get((worker_id, day), 0) + 1
-            due = len(self._pending) >= self.flush_at or time.monotonic() - self._last >= self.flush_seconds
-        if due:
-            self.flush()
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            self._last = time.monotonic()
-        if not pending:
-            return
-        rows = [{"worker_id": w, "day": d, "count": c} for (w, d), c in pending.items()]
-        insert: Any = postgresql.insert if self.store.is_postgres else sqlite.insert
-        statement = insert(ScanCount.__table__)
-        statement = statement.on_conflict_do_update(
-            index_elements=["worker_id", "day"],
-            set_={"count": ScanCount.__table__.c.count + statement.excluded.count},
-        )
-        try:
-            with self.store.write() as session:
-                session.execute(statement, rows)
-        except Exception:  # a lost batch of counts is not worth failing a lookup for
-            log.exception("could not store %d scan count(s)", len(rows))
-
-
 class IssuerService:
     """The operations of one issuer (the city platform of the key directory)."""
 
@@ -227,7 +159,8 @@ class IssuerService:
         self.publisher = publisher
         self.board = board
         self.issuer_code = keys.issuer.code
-        self.scans = ScanCounter(store)
+        self.live = LiveRecords(store, keys, self.issuer_code)
+        self.scans = self.live.scans
         self.issuer_id = self._ensure_issuer()
 
     def _ensure_issuer(self) -> int:
@@ -348,8 +281,6 @@ class IssuerService:
             row = ApiToken(token_hash=hashed, role=role.value, enterprise_id=enterprise_id, label=label)
             unit.session.add(row)
             unit.session.flush()
-            from anxinma.issuer.auth import SYSTEM
-
             unit.record(
                 SYSTEM, "token.create", "api_token", row.id, role=role.value, enterprise_id=enterprise_id
             )
@@ -365,9 +296,6 @@ class IssuerService:
                 unit.record(principal, "token.revoke", "api_token", token_id)
 
     def authenticate(self, bearer: str) -> Principal:
-        from anxinma.issuer.auth import TOKEN_PREFIX, read_session, token_hash
-        from anxinma.issuer.errors import Unauthorized
-
         if bearer.startswith(TOKEN_PREFIX):
             with self.store.read() as session:
                 row = session.execute(
@@ -388,8 +316,6 @@ class IssuerService:
             raise ValidationFailed(
                 {"password": ("密码至少 10 个字符", "a password has at least 10 characters")}
             )
-        from anxinma.issuer.auth import SYSTEM
-
         with self.tx() as unit:
             user = User(
                 username=username,
@@ -403,8 +329,6 @@ class IssuerService:
             return int(user.id)
 
     def login(self, username: str, password: str) -> tuple[str, datetime, User]:
-        from anxinma.issuer.errors import Unauthorized
-
         with self.store.read() as session:
             user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         # Check a password even for an unknown user, so timing does not tell which names exist.
@@ -763,8 +687,6 @@ class IssuerService:
         and left as it is, so importing the same file twice creates nothing the second time.
         Valid rows commit together in one transaction.
         """
-        from anxinma.issuer.validation import worker_input
-
         self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
         if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
             raise not_found("enterprise", "企业")
@@ -1242,10 +1164,8 @@ class IssuerService:
     def daily(self, today: date | None = None, *, batch: int = 500) -> dict[str, int]:
         """Set attention where a certificate or insurance lapsed (and clear it where the dates
         say so); index range scans on (attention, date), one transaction per batch."""
-        from anxinma.issuer.auth import Principal as P
-
         day = today or today_in_china()
-        job = P("system", "daily", Role.ISSUER_ADMIN)
+        job = Principal("system", "daily", Role.ISSUER_ADMIN)
         counts = {"attention_set": 0, "attention_cleared": 0}
         lapsed = and_(
             Worker.attention.is_(False),
@@ -1284,103 +1204,8 @@ class IssuerService:
     # -- the live record -------------------------------------------------------------------
 
     def live_record(self, code: Any) -> str:
-        """The signed live record of the credential presented (proof that the caller holds it).
-
-        Raises :class:`ApiError` 400 for text that is not a credential and 404 for one this
-        issuer did not issue (or not with these exact bytes).
-        """
-        if not isinstance(code, str):
-            raise ValidationFailed({"code": ("请提供安心码文本", "give the credential's text form")})
-        try:
-            raw = fmt.parse_text(code)
-            presented = fmt.decode(raw)
-        except MalformedCredential as exc:
-            raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
-        if presented.claims.issuer_code != self.issuer_code:
-            raise not_found("credential of this issuer", "本机构签发的安心码")
-        today = today_in_china()
-        query, trainings_query = _live_queries()
-        with self.store.read() as session:
-            connection = session.connection()
-            found = connection.execute(query, {"serial": presented.claims.serial}).first()
-            if found is None or found[0] != raw:
-                raise not_found("credential", "安心码")
-            (
-                _,
-                status_name,
-                subject_kind,
-                expires_on,
-                reason,
-                revoked_at,
-                card_uid,
-                enterprise_id,
-                enterprise_name,
-                credit_code,
-                enterprise_stars,
-                worker_id,
-                categories,
-                worker_stars,
-                health,
-                insurance,
-                photo_url,
-                count,
-                average,
-            ) = found
-            trainings = (
-                connection.execute(trainings_query, {"worker_id": worker_id}).all()
-                if worker_id is not None
-                else []
-            )
-        if worker_id is not None:
-            self.scans.hit(worker_id, today)
-        now = datetime.now(UTC).replace(microsecond=0)
-        attention = lapsed(health, insurance, today) if worker_id is not None else []
-        if status_name in ("revoked", "suspended"):
-            status = status_name
-        elif today >= expires_on:
-            status = "expired"
-        elif attention:
-            status = "attention"
-        else:
-            status = "valid"
-        claims: dict[str, Any] = {
-            "iss": str(self.issuer_code),
-            "iat": int(now.timestamp()),
-            "exp": int(now.timestamp()) + LIVE_SECONDS,
-            "serial": presented.claims.serial,
-            "status": status,
-            "subject_kind": subject_kind,
-            "display_name": presented.claims.display_name,
-            "photo_url": photo_url,
-            "enterprise": {
-                "id": enterprise_id,
-                "name": enterprise_name,
-                "credit_code_masked": mask_credit_code(credit_code),
-            },
-            "categories": [
-                c.zh for c in sorted(fmt.categories_from_bits(categories or 0), key=lambda c: c.bit)
-            ],
-            "star_level": worker_stars if worker_id is not None else enterprise_stars,
-            "training": [{"name": name, "issued_on": issued_on.isoformat()} for name, issued_on in trainings],
-            "health_certificate": _validity(health, today),
-            "insurance": _validity(insurance, today),
-            "attention": attention,
-            "rating": {
-                "count": int(count or 0),
-                "average": round(float(average), 1) if average is not None else None,
-            },
-            "revocation": (
-                {"reason": reason, "at": _utc(revoked_at).isoformat() if revoked_at else None}
-                if status_name == "revoked"
-                else None
-            ),
-            "card_uid": card_uid,
-            "expires_on": expires_on.isoformat(),
-        }
-        kid, key = self.keys.signing_key()
-        return jwt.encode(
-            claims, key.to_cryptography(), algorithm="EdDSA", headers={"typ": LIVE_TYPE, "kid": kid.hex()}
-        )
+        """The signed live record of the presented credential (:class:`LiveRecords`)."""
+        return self.live.record(code)
 
     def scan_counts(
         self, principal: Principal, worker_id: int, since: date, until: date
@@ -1404,57 +1229,6 @@ class IssuerService:
 
     def close(self) -> None:
         self.scans.flush()
-
-
-@functools.cache
-def _live_queries() -> tuple[Any, Any]:
-    """The live record's two statements, built once (building a select costs more than running it)."""
-    rating_count = select(func.count(Rating.id)).where(Rating.worker_id == Worker.id).scalar_subquery()
-    rating_average = select(func.avg(Rating.score)).where(Rating.worker_id == Worker.id).scalar_subquery()
-    record = (
-        select(
-            Credential.raw,
-            Credential.status,
-            Credential.subject_kind,
-            Credential.expires_on,
-            Credential.revocation_reason,
-            Credential.revoked_at,
-            Credential.card_uid,
-            Enterprise.id,
-            Enterprise.name,
-            Enterprise.credit_code,
-            Enterprise.star_level,
-            Worker.id,
-            Worker.categories,
-            Worker.star_level,
-            Worker.health_valid_until,
-            Worker.insurance_valid_until,
-            Worker.photo_url,
-            rating_count,
-            rating_average,
-        )
-        .join(Enterprise, Enterprise.id == Credential.enterprise_id)
-        .outerjoin(Worker, Worker.id == Credential.worker_id)
-        .where(Credential.serial == bindparam("serial"))
-    )
-    trainings = (
-        select(Training.name, Training.issued_on)
-        .where(Training.worker_id == bindparam("worker_id"))
-        .order_by(Training.issued_on)
-    )
-    return record, trainings
-
-
-def _utc(value: datetime) -> datetime:
-    """A timestamp read without the ORM type (SQLite gives it naive, in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _validity(until: date | None, today: date) -> dict[str, Any]:
-    return {
-        "valid_until": until.isoformat() if until else None,
-        "valid": until is not None and until >= today,
-    }
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:

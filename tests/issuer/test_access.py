@@ -195,3 +195,81 @@ def test_unknown_fields_in_a_status_change_are_refused(live_issuer: LiveIssuer) 
     )
     assert response.status_code == 400 and set(response.json()["error"]["fields"]) == {"until"}
     assert live_issuer.api("GET", f"/api/v1/credentials/{serial}").json()["status"] == "active"
+
+
+def test_each_role_may_do_what_docs_api_md_says_and_no_more(issuer_on: LiveIssuer) -> None:
+    enterprise = int(issuer_on.enterprise()["id"])  # type: ignore[call-overload]
+    worker = int(issuer_on.worker(enterprise)["id"])  # type: ignore[call-overload]
+    tokens = {
+        "issuer_admin": issuer_on.admin_token,
+        "regulator": issuer_on.token("regulator"),
+        "enterprise_admin": issuer_on.token("enterprise_admin", enterprise),
+        "card_operator": issuer_on.token("card_operator"),
+    }
+
+    def new_worker_body() -> dict[str, Any]:
+        return {
+            "name": "周慧",
+            "id_number": random_id_number(),
+            "phone": "13700001234",
+            "categories": ["保洁"],
+            "enterprise_id": enterprise,
+        }
+
+    expected = {
+        # role: (list workers, register a worker, suspend, issue, blacklist list, create enterprise)
+        "issuer_admin": (200, 201, 200, 201, 200, 400),
+        "regulator": (200, 403, 200, 403, 200, 403),
+        "enterprise_admin": (200, 201, 200, 201, 403, 403),
+        "card_operator": (200, 403, 403, 201, 403, 403),
+    }
+    for role, token in tokens.items():
+        serial = issuer_on.credential(worker)["serial"]
+        got = (
+            issuer_on.api("GET", "/api/v1/workers", token=token).status_code,
+            issuer_on.api("POST", "/api/v1/workers", token=token, json=new_worker_body()).status_code,
+            issuer_on.api("POST", f"/api/v1/credentials/{serial}/suspend", token=token, json={}).status_code,
+            issuer_on.api("POST", f"/api/v1/workers/{worker}/credentials", token=token, json={}).status_code,
+            issuer_on.api("GET", "/api/v1/blacklist", token=token).status_code,
+            issuer_on.api("POST", "/api/v1/enterprises", token=token, json={}).status_code,
+        )
+        assert got == expected[role], role
+
+
+def test_repeating_a_revocation_with_its_idempotency_key_replays_it(live_issuer: LiveIssuer) -> None:
+    serial = live_issuer.credential()["serial"]
+    headers = {"Idempotency-Key": "revoke-7"}
+    first = live_issuer.api(
+        "POST", f"/api/v1/credentials/{serial}/revoke", json={"reason": "lost"}, headers=headers
+    )
+    again = live_issuer.api(
+        "POST", f"/api/v1/credentials/{serial}/revoke", json={"reason": "lost"}, headers=headers
+    )
+    assert first.json()["changed"] is True and again.json()["changed"] is True  # the first answer, replayed
+    assert again.headers["Idempotent-Replayed"] == "true"
+    with live_issuer.runtime.store.read() as session:
+        revocations = session.execute(
+            select(func.count(AuditEntry.seq)).where(
+                AuditEntry.action == "credential.revoke", AuditEntry.target_id == str(serial)
+            )
+        ).scalar()
+    assert revocations == 1
+
+
+def test_console_session_expires(live_issuer_factory: Any) -> None:
+    import time
+
+    from anxinma.issuer.auth import Role
+
+    issuer = live_issuer_factory(session_seconds=1)
+    issuer.runtime.service.create_user("li.reg", "a long enough password", Role.REGULATOR)
+    token = issuer.api(
+        "POST",
+        "/api/v1/sessions",
+        token="",
+        json={"username": "li.reg", "password": "a long enough password"},
+    ).json()["token"]
+    assert issuer.api("GET", "/api/v1/me", token=token).status_code == 200
+    time.sleep(2.1)
+    expired = issuer.api("GET", "/api/v1/me", token=token)
+    assert expired.status_code == 401 and "过期" in expired.json()["error"]["zh"]

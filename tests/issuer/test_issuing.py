@@ -143,3 +143,31 @@ def test_discovery_document_has_absolute_urls_that_answer(live_issuer: LiveIssue
     assert again.status_code == 304
     jwks = requests.get(document["jwks"], timeout=10).json()
     assert jwks["keys"][0]["kty"] == "OKP"
+
+
+def test_concurrent_repeats_of_one_idempotency_key_issue_once(issuer_on: LiveIssuer) -> None:
+    worker = int(issuer_on.worker()["id"])  # type: ignore[call-overload]
+    results: list[tuple[int, int]] = []
+
+    def issue() -> None:
+        response = issuer_on.api(
+            "POST",
+            f"/api/v1/workers/{worker}/credentials",
+            json={},
+            headers={"Idempotency-Key": "station-3-card-17"},
+        )
+        results.append((response.status_code, int(response.json().get("serial", -1))))
+
+    threads = [threading.Thread(target=issue) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in results} == {201}
+    assert len({serial for _, serial in results}) == 1
+    from sqlalchemy import func, select
+
+    from anxinma.issuer.models import Credential
+
+    with issuer_on.runtime.store.read() as session:
+        assert session.execute(select(func.count()).where(Credential.worker_id == worker)).scalar() == 1

@@ -72,8 +72,6 @@ def test_revocations_survive_redis_dying_mid_burst(
     assert statuses == [200] * len(serials), "revoking must succeed while Redis is down"
     assert set(serials[:10]) <= set(received), "revocations before the kill were published"
     # Reads fall back to the database while Redis is down.
-    token = issuer.status_list(0)
-    assert token
     board = issuer.runtime.board
     assert all(board.value(serial) == 1 for serial in serials)
 
@@ -93,6 +91,12 @@ def test_revocations_survive_redis_dying_mid_burst(
             session.execute(select(Credential.status).where(Credential.serial.in_(serials))).scalars().all()
         )
     assert rows == ["revoked"] * len(serials)
+    # The published status list (what offline verifiers sync) says the same.
+    from anxinma.status_list import CredentialStatus, load_status_list
+
+    keys = issuer.runtime.keys
+    published = load_status_list(issuer.status_list(0), lambda code, kid: keys.key(kid).public_key)
+    assert {published.status(s) for s in serials} == {CredentialStatus.REVOKED}
     # And the next revocation goes through Redis again.
     more = _issue_many(issuer, 1)[0]
     assert (
@@ -113,3 +117,17 @@ def test_without_redis_in_process_subscribers_hear_revocations(live_issuer: Live
     unsubscribe()
     serial = int(issued["serial"])  # type: ignore[call-overload]
     assert heard == [(serial, "valid"), (serial, "suspended"), (serial, "valid")]
+
+
+def test_live_record_rate_limit_is_kept_in_redis(
+    live_issuer_factory: Callable[..., LiveIssuer], redis_server: RedisServer
+) -> None:
+    issuer = live_issuer_factory(redis_url=redis_server.url, live_rate_limit="2 per minute")
+    issued = issuer.credential()
+    codes = [
+        issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    keys = redis.Redis.from_url(redis_server.url).keys("LIMITS*")
+    assert keys, "the limiter's counters live in Redis, shared by every worker"

@@ -80,6 +80,7 @@ def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=30)[0]
     assert "demo data created" not in output
+    assert re.search(r"demo credential: http://127\.0\.0\.1:\d+/v/37\d+", output)
 
 
 def test_live_record_is_rate_limited_per_client(live_issuer_factory: object) -> None:

@@ -179,6 +179,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
     )
     with op.batch_alter_table("workers", schema=None) as batch_op:
+        batch_op.create_index("ix_workers_enterprise_status", ["enterprise_id", "status", "id"], unique=False)
+        batch_op.create_index("ix_workers_status", ["status", "id"], unique=False)
         batch_op.create_index(
             "ix_workers_attention_health", ["attention", "health_valid_until"], unique=False
         )
@@ -375,6 +377,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_workers_enterprise_id"))
         batch_op.drop_index("ix_workers_attention_insurance")
         batch_op.drop_index("ix_workers_attention_health")
+        batch_op.drop_index("ix_workers_status")
+        batch_op.drop_index("ix_workers_enterprise_status")
 
     op.drop_table("workers")
     with op.batch_alter_table("users", schema=None) as batch_op:
