@@ -12,12 +12,14 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from anxinma.errors import AnxinmaError
+from anxinma.i18n import init_i18n
 from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.db import Store
 from anxinma.issuer.errors import ApiError
@@ -113,7 +115,10 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
-    app = Flask("anxinma.issuer")
+    package = Path(__file__).resolve().parent.parent
+    app = Flask(
+        "anxinma.issuer", template_folder=str(package / "templates"), static_folder=str(package / "static")
+    )
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -140,8 +145,13 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)
-    for extra in blueprints:
+    extras = list(blueprints)
+    for extra in extras:
         app.register_blueprint(extra)
+    # Each part's catalog sits beside its code; a blueprint brings its own (``translation_directory``).
+    catalogs = [Path(__file__).resolve().parent / "translations"]
+    catalogs += [Path(d) for d in (getattr(bp, "translation_directory", None) for bp in extras) if d]
+    init_i18n(app, catalogs)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int]:
