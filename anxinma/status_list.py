@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from anxinma.errors import StatusListError
 from anxinma.keys.jwk import b64url, b64url_decode
+from anxinma.keys.trust_list import CLOCK_LEEWAY
 
 TOKEN_TYPE = "statuslist+jwt"
 BITS = 2
@@ -216,6 +217,7 @@ def load_status_list(token: str, public_key_for: PublicKeyLookup) -> StatusList:
             Ed25519PublicKey.from_public_bytes(public),
             algorithms=["EdDSA"],
             options={"verify_exp": False, "require": ["sub", "iat", "exp", "status_list"]},
+            leeway=CLOCK_LEEWAY,  # a verifier's clock a little behind the issuer's is not an error
         )
         status_list = claims["status_list"]
         if status_list.get("bits") != BITS:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -303,3 +303,76 @@ def live_issuer(live_issuer_factory: Callable[..., LiveIssuer]) -> LiveIssuer:
 def issuer_on(live_issuer_factory: Callable[..., LiveIssuer], database_url: str) -> LiveIssuer:
     """The issuer on each database of ``database_url`` (SQLite and PostgreSQL)."""
     return live_issuer_factory(database_url)
+
+
+# -- headless Chromium (pages) --------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+#: Where page tests leave their screenshots (the CI keeps it as the run's artifacts).
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+PHONE = {"width": 360, "height": 780}
+NARROW_PHONE = {"width": 320, "height": 640}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a browser Playwright downloads itself)."""
+    if not Path(CHROMIUM).exists():  # pragma: no cover - scripts/test installs it
+        pytest.fail(f"{CHROMIUM} is missing (scripts/test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium: Any) -> Iterator[Callable[..., Any]]:
+    """A factory of fresh browser contexts: ``browser_context(viewport=PHONE, locale="zh-CN")``.
+
+    Every context is closed after the test; pass ``service_workers="allow"`` (the default) for
+    offline tests, and use ``context.set_offline(True)`` to cut the network.
+    """
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int] | None = None, locale: str = "zh-CN", **options: Any) -> Any:
+        context = chromium.new_context(
+            viewport=viewport or PHONE,
+            locale=locale,
+            device_scale_factor=options.pop(
+                "device_scale_factor", 2 if (viewport or PHONE) != DESKTOP else 1
+            ),
+            **options,
+        )
+        contexts.append(context)
+        return context
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ (look at them: the brief asks)."""
+    target = ARTIFACTS / "screenshots" / f"{name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    return target

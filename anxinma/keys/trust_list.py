@@ -41,6 +41,8 @@ __all__ = [
 TOKEN_TYPE = "anxinma-trust-list+jwt"
 ROOT_ISSUER = "anxinma-root"
 DEFAULT_VALIDITY = timedelta(days=30)
+#: How far a verifier's clock may lag the signer's before an ``iat`` counts as "in the future".
+CLOCK_LEEWAY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ class TrustList:
                 algorithms=["EdDSA"],
                 options={"verify_exp": False, "require": ["seq", "iat", "exp", "issuers", "iss"]},
                 issuer=ROOT_ISSUER,
+                # A verifier's clock a little behind the root's must not refuse a fresh list
+                # (pyjwt refuses an iat in the future); expiry is judged below, by our clock.
+                leeway=CLOCK_LEEWAY,
             )
         except jwt.InvalidSignatureError as exc:
             raise TrustListError(

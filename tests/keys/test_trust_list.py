@@ -202,3 +202,15 @@ def test_an_issuer_cannot_import_itself_or_a_broken_descriptor(ningbo: KeyDirect
         ningbo.add_peer(ningbo.descriptor())
     with pytest.raises(TrustListError, match="6-digit division code"):
         ningbo.add_peer({"code": 42, "name": "x", "keys": []})
+
+
+def test_a_verifier_clock_a_minute_behind_the_root_still_loads_a_fresh_list(ningbo: KeyDirectory) -> None:
+    signed_at = datetime.now(UTC) + timedelta(seconds=60)  # the root's clock runs ahead of ours
+    token = build_trust_list(ningbo, now=signed_at)
+    assert TrustList.load(token, ningbo.root_public_key).issued_at == signed_at.replace(microsecond=0)
+
+
+def test_a_list_dated_far_in_the_future_is_refused(ningbo: KeyDirectory) -> None:
+    token = build_trust_list(ningbo, now=datetime.now(UTC) + timedelta(hours=2))
+    with pytest.raises(TrustListError):
+        TrustList.load(token, ningbo.root_public_key)
