@@ -214,3 +214,30 @@ def test_any_changed_claims_map_is_read_alike_by_both_claims_readers(
     mapping = {**cbor2_claims_map(c), **changes}
     payload = cbor2.dumps(mapping, canonical=True)
     assert _outcome(fmt.Claims.from_cbor, payload) == _outcome(claims_set._claims_reference, payload)
+
+
+_URL_PIECES = st.text(alphabet="abcXYZ019.-/?#:%~_v", max_size=24)
+
+
+@given(
+    st.binary(min_size=1, max_size=200), _URL_PIECES, _URL_PIECES, st.sampled_from(["https://", "HTTP://"])
+)
+def test_the_fast_url_reader_and_the_general_url_parser_agree(
+    data: bytes, host: str, tail: str, scheme: str
+) -> None:
+    from anxinma.credential import text as text_forms
+
+    for url in (
+        f"{scheme}{host}/v/{fmt.to_decimal(data)}",
+        f"{scheme}v.example.cn{tail}/v/{fmt.to_decimal(data)}",
+        f"{scheme}v.example.cn/V/{fmt.to_decimal(data)}{tail}",
+    ):
+        try:
+            general: bytes | str = fmt.from_decimal(text_forms._payload_from_url(url))
+        except MalformedCredential as exc:
+            general = type(exc).__name__
+        try:
+            fast: bytes | str = fmt.parse_text(url)
+        except MalformedCredential as exc:
+            fast = type(exc).__name__
+        assert fast == general, url
