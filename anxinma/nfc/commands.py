@@ -433,7 +433,7 @@ def devices_command(as_json: bool) -> None:
 
 @click.group("station")
 def station() -> None:
-    """The encoding station: a batch of workers onto a stack of blank cards."""
+    """The card desk: encode a batch onto blank cards, or take tap check-ins (按月打卡)."""
 
 
 class _ConsoleListener:
@@ -669,6 +669,45 @@ def station_status(batch_file: Path, journal_file: Path | None, as_json: bool) -
     for row in rows:
         if row["status"] != "done":
             click.echo(f"  {row['status']:8} {row['worker_id']} {row['display_name']} {row['reason']}")
+
+
+@station.command("check-ins")
+@click.option(
+    "--queue",
+    "queue_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check-in queue (default: $ANXINMA_HOME/station/check-ins.sqlite3).",
+)
+@click.option("--month", default=None, help="Only this month (YYYY-MM).")
+@click.option("--state", type=click.Choice(["queued", "sent", "rejected"]), default=None)
+@json_option
+@friendly
+def station_check_ins(queue_file: Path | None, month: str | None, state: str | None, as_json: bool) -> None:
+    """The station's check-in queue: what is waiting to be sent, sent, or refused by the issuer."""
+    from anxinma.nfc.checkin_display import local_time
+    from anxinma.nfc.checkin_queue import CheckInQueue, default_queue_path
+
+    path = queue_file or default_queue_path(default_home())
+    if not path.exists():
+        raise click.ClickException(f"此站点还没有打卡记录 / no check-ins yet: {path}")
+    with CheckInQueue(path) as queue:
+        entries = queue.entries(state=state, month=month)
+        counts = queue.counts()
+    if as_json:
+        _echo_json({"queue": str(path), "counts": counts, "check_ins": [e.to_json() for e in entries]})
+        return
+    click.echo(
+        f"{path}: 待上传 queued {counts['queued']} · 已上传 sent {counts['sent']} · "
+        f"被拒 rejected {counts['rejected']}"
+    )
+    labels = {"queued": "待上传 queued", "sent": "已上传 sent", "rejected": "被拒 rejected"}
+    for entry in entries:
+        tail = f"  {entry.last_error}" if entry.state != "sent" and entry.last_error else ""
+        click.echo(
+            f"  {entry.month}  {entry.display_name:6} 服务员 worker {entry.worker_id:<8} "
+            f"{local_time(entry.tapped_at)}  {labels[entry.state]}{tail}"
+        )
 
 
 __all__ = ["card_report", "nfc", "station"]
