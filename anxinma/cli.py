@@ -740,9 +740,8 @@ def station_check_in(
             try:
                 summary = desk.run(idle=idle)
             except KeyboardInterrupt:
-                from anxinma.nfc.checkin import DeskSummary
-
-                summary, status = DeskSummary(stopped="interrupted / 已中断"), EXIT_INTERRUPTED
+                summary, status = desk.summary, EXIT_INTERRUPTED
+                summary.stopped = "已中断 / interrupted"
             finally:
                 refresher.stop()
                 sender.stop()

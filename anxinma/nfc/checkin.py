@@ -489,6 +489,7 @@ class CheckInDesk:
         self.sender = sender
         self.listener: DeskListener = listener or _Quiet()
         self.clock = clock
+        self.summary = DeskSummary()
 
     def run(self, *, idle: float | None = None, taps: int | None = None) -> DeskSummary:
         """Serve taps. Returns when no card came for ``idle`` seconds or after ``taps`` taps;
@@ -496,7 +497,7 @@ class CheckInDesk:
         next tap counts, so a card left on the reader is one tap."""
         if self.reader is None:
             raise ValueError("a desk without a reader cannot serve taps")
-        summary = DeskSummary()
+        summary = self.summary = DeskSummary()  # kept current: a Ctrl-C still has the counts
         while taps is None or summary.taps < taps:
             try:
                 card = self.reader.wait_for_card(idle)

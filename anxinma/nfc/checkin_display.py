@@ -110,10 +110,11 @@ class ConsoleDeskListener:
         from rich.text import Text
 
         colour, zh, en = headline(result)
-        fill, border = _STYLE[colour]
+        fill, _ = _STYLE[colour]
         body = Text(justify="center")
-        body.append(f"\n  {zh}  \n", style=f"{fill}")
-        body.append(f"{en}\n\n", style=f"bold {border}")
+        mark = {"green": "✓", "yellow": "✓" if result.outcome is Outcome.RECORDED else "!", "blue": "✓", "red": "✗"}
+        body.append(f"{mark[colour]}  {zh}\n", style="bold")
+        body.append(f"{en}\n\n", style="bold")
         name = result.display_name
         if name:
             body.append(f"{name}\n", style="bold")
@@ -124,15 +125,15 @@ class ConsoleDeskListener:
                 f"saved on this station, {queued} waiting to be sent" if queued else "sent to the issuer"
             )
             body.append(f"{month_zh} 打卡已记录 / check-in for {month_en} recorded\n")
-            body.append(f"{state} / {state_en}\n", style="dim")
+            body.append(f"{state} / {state_en}\n")
         elif result.outcome is Outcome.ALREADY:
             body.append(f"{month_zh} 已打卡 / already checked in for {month_en}\n")
         elif result.outcome is Outcome.REFUSED:
             body.append(f"{month_zh} 未记录打卡 / no check-in recorded for {month_en}\n")
         for reason in result.reasons:
-            body.append(f"{reason}\n", style="italic")
-        body.append(f"卡号 card {result.card_uid.hex()}", style="dim")
-        self._print(Panel(Align.center(body), border_style=border, padding=(1, 2), expand=True))
+            body.append(f"{reason}\n")
+        body.append(f"卡号 card {result.card_uid.hex()}")
+        self._print(Panel(Align.center(body), style=fill, border_style=fill, padding=(1, 2), expand=True))
         self.bell.ring(1 if result.outcome in (Outcome.RECORDED, Outcome.ALREADY) else 3)
 
     def sent(self, entry: QueuedCheckIn, receipt: CheckInReceipt) -> None:
