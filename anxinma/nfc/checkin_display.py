@@ -112,7 +112,12 @@ class ConsoleDeskListener:
         colour, zh, en = headline(result)
         fill, _ = _STYLE[colour]
         body = Text(justify="center")
-        mark = {"green": "✓", "yellow": "✓" if result.outcome is Outcome.RECORDED else "!", "blue": "✓", "red": "✗"}
+        mark = {
+            "green": "✓",
+            "yellow": "✓" if result.outcome is Outcome.RECORDED else "!",
+            "blue": "✓",
+            "red": "✗",
+        }
         body.append(f"{mark[colour]}  {zh}\n", style="bold")
         body.append(f"{en}\n\n", style="bold")
         name = result.display_name
