@@ -360,7 +360,7 @@ class CheckInSender:
             if exc.status in (401, 403):
                 self.token_refused = exc.explain()
                 report.stopped, report.token_refused = exc.explain(), True
-                self.listener.offline(exc.explain(), 0.0, self.queue.counts()["queued"])
+                self.listener.offline(exc.explain(), 0.0, self.queue.queued())
                 return False
             if exc.status == 0:
                 self.failures += 1
@@ -369,7 +369,7 @@ class CheckInSender:
                 report.failed += 1
                 report.stopped = exc.explain()
                 self.queue.mark_retry(entry.id, exc.explain(), self.clock() + timedelta(seconds=delay))
-                self.listener.offline(exc.explain(), delay, self.queue.counts()["queued"])
+                self.listener.offline(exc.explain(), delay, self.queue.queued())
                 return False
             if exc.retryable:  # the issuer answered, but not for this row now
                 report.failed += 1
@@ -525,7 +525,7 @@ class CheckInDesk:
     def tap(self, card: Card) -> TapResult:
         """One tap: read the card (radio), then :meth:`handle` it, tell the listener, wake the sender."""
         result = self.handle(read_tap(card))
-        self.listener.tap(result, self.queue.counts()["queued"])
+        self.listener.tap(result, self.queue.queued())
         if self.sender is not None:
             self.sender.kick()  # "and on the next tap": the network may be back
         return result

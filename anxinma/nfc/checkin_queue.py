@@ -328,6 +328,13 @@ class CheckInQueue:
             rows = self._db.execute(query + " ORDER BY id", args).fetchall()
         return [_row(row) for row in rows]
 
+    def queued(self) -> int:
+        """How many wait to be sent (an index count: cheap on every tap)."""
+        with self._lock:
+            return int(
+                self._db.execute("SELECT COUNT(*) FROM check_ins WHERE state = 'queued'").fetchone()[0]
+            )
+
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATES, 0)
         with self._lock:
