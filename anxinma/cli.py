@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -135,6 +137,9 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module_name), attr)
             if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
                 raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            if isinstance(command, click.Group):
+                for sub in composed_subcommands(cmd_name):
+                    command.add_command(sub)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -410,12 +415,108 @@ def _base_of(text: str) -> str | None:
 # -- NFC + verifier (composed here: anxinma.nfc never imports anxinma.verifier) -----------
 
 
+def composed_subcommands(group: str) -> list[click.Command]:
+    """Commands defined here that join a part's lazily loaded group (``station check-in``)."""
+    return [station_check_in] if group == "station" else []
+
+
+class BundleTapVerifier:
+    """The check-in desk's :class:`~anxinma.nfc.checkin.TapVerifier`: the offline verifier of a
+    bundle directory, reloaded when a sync swaps a generation in (checked every few seconds,
+    one small read per origin), so a desk that runs all day follows revocations."""
+
+    RECHECK_SECONDS = 5.0
+
+    def __init__(self, directory: Path) -> None:
+        from anxinma.verifier.bundle import TrustBundle
+
+        self.directory = directory
+        self.bundle = TrustBundle.load(directory)
+        self._build()
+        self._checked = time.monotonic()
+
+    def _build(self) -> None:
+        from anxinma.verifier import Verifier
+
+        self.verifier = Verifier.from_trust_bundle(self.bundle)
+
+    def refresh(self) -> bool:
+        """Reload when the bundle on disk changed; True if it did. A broken new generation is
+        ignored (the one in use stays)."""
+        from anxinma.verifier.bundle import TrustBundle
+
+        self._checked = time.monotonic()
+        if TrustBundle.current_state(self.directory) == self.bundle.state:
+            return False
+        try:
+            self.bundle = TrustBundle.load(self.directory)
+        except AnxinmaError:
+            return False
+        self._build()
+        return True
+
+    def __call__(self, credential: bytes, card_uid: bytes) -> Any:
+        from anxinma.nfc.checkin import TapVerdict
+
+        if time.monotonic() - self._checked > self.RECHECK_SECONDS:
+            self.refresh()
+        result = self.verifier.verify(credential, card_uid=card_uid)
+        return TapVerdict(
+            status=result.status.value,
+            label_zh=result.status.label_zh,
+            label_en=result.status.label_en,
+            reasons=result.reasons,
+            genuine=result.status.genuine,
+            card_binding=result.card_binding,
+            claims=result.claims,
+        )
+
+    def issuer_of(self, issuer_url: str | None) -> tuple[str, int | None]:
+        """(issuer URL, issuer code) the desk sends to: ``issuer_url``'s origin in the bundle, or
+        the bundle's only origin. Raises :class:`click.UsageError` when it cannot tell."""
+        from anxinma.verifier.bundle import origin_name
+
+        if issuer_url is not None:
+            name = origin_name(issuer_url)
+            for issuer in self.bundle.issuers:
+                if issuer.origin == name:
+                    return issuer_url.rstrip("/"), issuer.issuer_code
+            raise click.UsageError(
+                f"the bundle {self.directory} has no trust bundle of {issuer_url}: run "
+                f"`anxinma verifier sync --issuer {issuer_url} --dir {self.directory}` first "
+                f"/ 信任包中没有此发证机构，请先同步"
+            )
+        if len(self.bundle.issuers) == 1:
+            issuer = self.bundle.issuers[0]
+            url = str(issuer.meta.get("issuer_url") or issuer.meta.get("base_url") or "")
+            if url:
+                return url.rstrip("/"), issuer.issuer_code
+        raise click.UsageError(
+            "give --issuer URL (the bundle holds several issuers) / 请用 --issuer 指定发证机构"
+        )
+
+
+def _bundle_option(func: F) -> F:
+    return click.option(
+        "--bundle",
+        "bundle_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Trust bundle directory (default: $ANXINMA_HOME/bundles; `anxinma verifier sync` fills it).",
+    )(func)
+
+
 @main.command("verify-card")
 @click.option("--device", required=True, help="Reader: usb, usb:VID:PID, tty:USB0:pn532, udp[:host:port].")
+@_bundle_option
 @click.option(
-    "--trust-list", "trust_list_file", type=click.Path(dir_okay=False, path_type=Path), required=True
+    "--trust-list",
+    "trust_list_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Instead of a bundle: a trust list file (needs --root-key).",
 )
-@click.option("--root-key", "root_key_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--root-key", "root_key_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
     "--status-list", "status_list_files", type=click.Path(dir_okay=False, path_type=Path), multiple=True
 )
@@ -424,26 +525,77 @@ def _base_of(text: str) -> str | None:
 @friendly
 def verify_card(
     device: str,
-    trust_list_file: Path,
-    root_key_file: Path,
+    bundle_dir: Path | None,
+    trust_list_file: Path | None,
+    root_key_file: Path | None,
     status_list_files: tuple[Path, ...],
     wait: float,
     as_json: bool,
 ) -> None:
     """Read an NFC card and verify its credential offline against the card's own UID.
 
-    A credential bound to another card (a copy) is rejected; the chip's NXP originality
+    The trust bundle (`--bundle`, default $ANXINMA_HOME/bundles) is the normal source; a
+    trust list with its root key (`--trust-list F --root-key K [--status-list F …]`) still
+    works. A credential bound to another card (a copy) is rejected; the chip's NXP originality
     signature is checked where it has one. Exit 0 only if valid and not a counterfeit chip.
     """
+    from anxinma.nfc.checkin import read_tap
+    from anxinma.nfc.originality import OriginalityStatus
+    from anxinma.nfc.reader import Reader
+    from anxinma.verifier import Source, Status, VerificationResult
+
+    verifier = _card_verifier(bundle_dir, trust_list_file, root_key_file, status_list_files)
+    with Reader.open(device) as reader:
+        click.echo(f"请放卡 / present a card on {reader.description} …", err=True)
+        card = reader.wait_for_card(wait)
+        tap = read_tap(card)
+    source = Source("offline", None, f"NFC card {tap.uid.hex()}")
+    if tap.message is None or not tap.message:
+        problem = tap.problem or "卡内没有安心码 / no 安心码 on this card"
+        result = VerificationResult(Status.MALFORMED, (problem,), source=source)
+    else:
+        from anxinma.errors import MalformedCredential
+        from anxinma.ndef import decode_message
+
+        try:
+            raw = decode_message(tap.message)
+        except MalformedCredential as exc:
+            result = VerificationResult(Status.MALFORMED, (exc.explain(),), source=source)
+        else:
+            result = verifier.verify(raw, card_uid=tap.uid, source=source)
+    genuine_chip = tap.originality.status is not OriginalityStatus.NOT_GENUINE
+    if as_json:
+        card_info = {**card.to_json(), "originality": tap.originality.to_json()}
+        click.echo(json.dumps({**result.to_json(), "card": card_info}, ensure_ascii=False, indent=2))
+    else:
+        print_result(result, as_json=False)
+        click.echo(f"  卡号 card {tap.uid.hex()} ({tap.product}): {tap.originality.reason}")
+    sys.exit(0 if result.ok and genuine_chip else 1)
+
+
+def _card_verifier(
+    bundle_dir: Path | None,
+    trust_list_file: Path | None,
+    root_key_file: Path | None,
+    status_list_files: tuple[Path, ...],
+) -> Any:
+    """The verifier of ``verify-card``: a bundle, or (the older way) trust list + root key files."""
+    from anxinma.verifier import Verifier
+
+    if trust_list_file is None:
+        if root_key_file is not None or status_list_files:
+            raise click.UsageError("--root-key and --status-list go with --trust-list")
+        from anxinma.verifier.bundle import default_bundle_dir
+
+        return Verifier.from_bundle(bundle_dir or default_bundle_dir())
+    if bundle_dir is not None:
+        raise click.UsageError("give --bundle or --trust-list, not both")
+    if root_key_file is None:
+        raise click.UsageError("--trust-list needs --root-key (the pinned root public key)")
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from anxinma.errors import MalformedCredential
-    from anxinma.ndef import decode_message
-    from anxinma.nfc.originality import OriginalityStatus
-    from anxinma.nfc.reader import Reader
     from anxinma.status_list import load_status_list
-    from anxinma.verifier import Source, Status, VerificationResult, Verifier
 
     try:
         root = load_pem_public_key(root_key_file.read_bytes())
@@ -461,26 +613,212 @@ def verify_card(
     lists = [
         load_status_list(path.read_text("ascii", "replace").strip(), issuer_key) for path in status_list_files
     ]
-    verifier = Verifier(trust_list, {(sl.issuer_code, sl.shard): sl for sl in lists} or None)
-    with Reader.open(device) as reader:
-        click.echo(f"请放卡 / present a card on {reader.description} …", err=True)
-        card = reader.wait_for_card(wait)
-        originality = card.originality()
-        source = Source("offline", None, f"NFC card {card.uid.hex()}")
-        try:
-            raw = decode_message(card.read_message())
-        except MalformedCredential as exc:
-            result = VerificationResult(Status.MALFORMED, (exc.explain(),), source=source)
-        else:
-            result = verifier.verify(raw, card_uid=card.uid, source=source)
-    genuine_chip = originality.status is not OriginalityStatus.NOT_GENUINE
+    return Verifier(trust_list, {(sl.issuer_code, sl.shard): sl for sl in lists} or None)
+
+
+#: Exit status of ``station check-in`` (docs/checkin.md): 3 = check-ins still queued after
+#: ``--sync-only`` (the issuer is away: run it again later), 130 = Ctrl-C.
+EXIT_STILL_QUEUED, EXIT_INTERRUPTED = 3, 130
+
+
+@click.command("check-in")
+@click.option("--device", default=None, help="Reader: usb, usb:VID:PID, tty:USB0:pn532, udp[:host:port].")
+@_bundle_option
+@click.option(
+    "--issuer", "issuer_url", default=None, help="The issuer's base URL (default: the bundle's only one)."
+)
+@click.option(
+    "--token", default=None, help="card_operator (or enterprise_admin) token (default: $ANXINMA_TOKEN)."
+)
+@click.option(
+    "--station",
+    "station_name",
+    default=None,
+    help="This desk's name, kept with each check-in (default: host name).",
+)
+@click.option(
+    "--queue", "queue_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Check-in queue (default: $ANXINMA_HOME/station/check-ins.sqlite3).",
+)  # fmt: skip
+@click.option("--sync-only", is_flag=True, help="Send the queued check-ins now and exit (no reader).")
+@click.option(
+    "--idle", type=click.FloatRange(0.1), default=None, help="Stop after this many seconds without a card."
+)
+@click.option(
+    "--refresh-bundle", type=click.FloatRange(0), default=30.0, show_default=True,
+    help="Minutes between background syncs of the issuer's bundle (0: never).",
+)  # fmt: skip
+@click.option(
+    "--max-backoff", type=click.FloatRange(0.1), default=120.0, show_default=True,
+    help="Longest wait (seconds) between two tries to reach the issuer while it is away.",
+)  # fmt: skip
+@click.option("--no-sound", is_flag=True, help="No terminal bell.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@friendly
+def station_check_in(
+    device: str | None,
+    bundle_dir: Path | None,
+    issuer_url: str | None,
+    token: str | None,
+    station_name: str | None,
+    queue_file: Path | None,
+    sync_only: bool,
+    idle: float | None,
+    refresh_bundle: float,
+    max_backoff: float,
+    no_sound: bool,
+    as_json: bool,
+) -> None:
+    """Tap check-in (按月打卡) at a desk: verify each card offline, record it, send it when online.
+
+    A check-in is queued on this station before the screen says "recorded" and sent to the
+    issuer in the background (retried with backoff, and on every tap); one per worker and month.
+    Exit 0 when the desk closes (--idle), 130 on Ctrl-C; with --sync-only 0 when nothing is left
+    queued, 3 when the issuer could not be reached (run it again), 2 on an error.
+    """
+    from anxinma.nfc.checkin import CheckInDesk, CheckInSender
+    from anxinma.nfc.checkin_display import ConsoleDeskListener, JsonDeskListener
+    from anxinma.nfc.checkin_queue import CheckInQueue, default_queue_path
+    from anxinma.nfc.issuer_client import IssuerClient
+
+    token = token or os.environ.get("ANXINMA_TOKEN") or None
+    queue_path = queue_file or default_queue_path(default_home())
+    listener: Any
     if as_json:
-        card_info = {**card.to_json(), "originality": originality.to_json()}
-        click.echo(json.dumps({**result.to_json(), "card": card_info}, ensure_ascii=False, indent=2))
+        listener = JsonDeskListener()
     else:
-        print_result(result, as_json=False)
-        click.echo(f"  卡号 card {card.uid.hex()} ({card.product}): {originality.reason}")
-    sys.exit(0 if result.ok and genuine_chip else 1)
+        from rich.console import Console
+
+        listener = ConsoleDeskListener(Console(highlight=False), sound=not no_sound)
+    clients: dict[str, IssuerClient] = {}
+
+    def client_for(url: str) -> IssuerClient | None:
+        if not token:
+            return None
+        if url not in clients:
+            clients[url] = IssuerClient(url, token, timeout=5.0, retries=0)
+        return clients[url]
+
+    with CheckInQueue(queue_path) as queue:
+        sender = CheckInSender(queue, client_for, listener=listener, max_backoff=max_backoff)
+        if sync_only:
+            if not token:
+                raise click.UsageError("--sync-only needs a token (--token or $ANXINMA_TOKEN)")
+            report = sender.flush(force=True)
+            counts = queue.counts()
+            _check_in_summary(
+                as_json,
+                listener,
+                {"sent": report.sent, "rejected": report.rejected, **counts, "stopped": report.stopped},
+            )
+            sys.exit(2 if report.token_refused else (EXIT_STILL_QUEUED if counts["queued"] else 0))
+        if device is None:
+            raise click.UsageError("--device is required (or --sync-only)")
+        from anxinma.nfc.reader import Reader
+        from anxinma.verifier.bundle import default_bundle_dir
+
+        directory = bundle_dir or default_bundle_dir()
+        verify = BundleTapVerifier(directory)
+        url, code = verify.issuer_of(issuer_url)
+        station = (station_name or socket.gethostname())[:64]
+        with Reader.open(device) as reader:
+            desk = CheckInDesk(
+                reader, queue, verify, issuer_url=url, issuer_code=code, station=station,
+                sender=sender, listener=listener,
+            )  # fmt: skip
+            listener.ready(
+                {
+                    "station": station, "issuer_url": url, "issuer_code": code, "bundle": str(directory),
+                    "queue": str(queue_path), "queued": queue.counts()["queued"], "token": bool(token),
+                    "problems": list(verify.bundle.problems), "reader": reader.description,
+                }
+            )  # fmt: skip
+            refresher = _BundleRefresher(url, directory, refresh_bundle * 60, listener)
+            sender.start()
+            refresher.start()
+            status = 0
+            try:
+                summary = desk.run(idle=idle)
+            except KeyboardInterrupt:
+                summary, status = desk.summary, EXIT_INTERRUPTED
+                summary.stopped = "已中断 / interrupted"
+            finally:
+                refresher.stop()
+                sender.stop()
+            final = sender.flush()  # one last round: what can go now, goes now
+            counts = queue.counts()
+        result = {
+            **summary.to_json(),
+            "sent_at_close": final.sent,
+            **{f"queue_{k}": v for k, v in counts.items()},
+        }
+        _check_in_summary(as_json, listener, result)
+    sys.exit(status)
+
+
+def _check_in_summary(as_json: bool, listener: Any, result: dict[str, Any]) -> None:
+    if as_json:
+        listener.emit("summary", **result)
+        return
+    queued = result.get("queued", result.get("queue_queued", 0))
+    sent = result.get("sent", result.get("queue_sent", 0))
+    rejected = result.get("rejected", result.get("queue_rejected", 0))
+    if "taps" in result:
+        click.echo(
+            f"刷卡 taps {result['taps']}：打卡 recorded {result['recorded']}，本月已打 already {result['already']}，"
+            f"拒绝 refused {result['refused']}"
+        )
+    click.echo(
+        f"队列 queue：已上传 sent {sent}，待上传 waiting {queued}，被拒 refused by the issuer {rejected}"
+    )
+    if result.get("stopped"):
+        click.echo(f"  {result['stopped']}")
+    if queued:
+        click.echo(
+            "  待上传的打卡会在联网后自动上传，或运行 --sync-only / queued check-ins go when online, or run --sync-only"
+        )
+
+
+class _BundleRefresher:
+    """Syncs the desk's issuer bundle every ``interval`` seconds in the background (0: never),
+    so a station that runs for days keeps its revocation list fresh; a failed sync changes
+    nothing (the bundle in use stays) and is said once."""
+
+    def __init__(self, issuer_url: str, directory: Path, interval: float, listener: Any) -> None:
+        import threading
+
+        self.issuer_url, self.directory, self.interval, self.listener = (
+            issuer_url,
+            directory,
+            interval,
+            listener,
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bundle-refresh", daemon=True)
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        from anxinma.verifier.sync import sync
+
+        failing = False
+        while not self._stop.wait(self.interval):
+            try:
+                sync(self.issuer_url, self.directory, trust_on_first_use=False, timeout=10)
+                failing = False
+            except AnxinmaError as exc:
+                if not failing:
+                    self.listener.note(
+                        f"信任包同步失败，继续使用现有的 / bundle sync failed, keeping the current one: {exc.explain()}"
+                    )
+                failing = True
 
 
 # -- demo ---------------------------------------------------------------------------------

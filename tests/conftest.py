@@ -141,15 +141,12 @@ class LiveIssuer:
     ``enterprise(name=None) -> dict``; ``worker(enterprise_id=None, **fields) -> dict`` (valid
     random ID and phone); ``credential(worker_id=None, card_uid=None) -> dict`` (makes an
     enterprise and a worker when no worker is given); ``trust_list() -> str`` (the served token);
-    ``status_list(shard=0) -> str``; ``stop()``.
+    ``status_list(shard=0) -> str``; ``stop()`` (the port refuses connections) and ``start()``
+    (a fresh app on the same port, home and database: a restarted issuer).
     """
 
     def __init__(self, home: Path, database_url: str, redis_url: str | None = None, **config: object) -> None:
-        import threading
-
-        from werkzeug.serving import make_server
-
-        from anxinma.issuer import IssuerConfig, create_app
+        from anxinma.issuer import IssuerConfig
 
         self.home = home
         self.database_url = database_url
@@ -168,12 +165,9 @@ class LiveIssuer:
             dev_bootstrap=True,
             **settings,  # type: ignore[arg-type]
         )
-        self.app = create_app(self.config)
-        self.runtime = self.app.extensions["anxinma"]
-        self.server = make_server("127.0.0.1", port, self.app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        wait_for_port(port)
+        self.port = port
+        self._serving = False
+        self.start()
         from anxinma.issuer.auth import Role
 
         self.admin_token = self.token(Role.ISSUER_ADMIN.value)
@@ -248,8 +242,32 @@ class LiveIssuer:
         assert response.status_code == 200, response.text
         return response.text
 
+    def start(self) -> None:
+        """Serve (again, after :meth:`stop`): a fresh app on the same port, home and database,
+        as a restarted issuer process would be."""
+        import threading
+
+        from werkzeug.serving import make_server
+
+        from anxinma.issuer import create_app
+
+        if self._serving:
+            return
+        self.app = create_app(self.config)
+        self.runtime = self.app.extensions["anxinma"]
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self._serving = True
+        wait_for_port(self.port)
+
     def stop(self) -> None:
+        """Stop serving and close the port (connections are refused until :meth:`start`)."""
+        if not self._serving:
+            return
+        self._serving = False
         self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=10)
         self.runtime.close()
 

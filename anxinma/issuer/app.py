@@ -145,6 +145,9 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)
+    from anxinma.issuer.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
+
+    app.register_blueprint(check_ins)
     extras = list(blueprints)
     for extra in extras:
         app.register_blueprint(extra)

@@ -305,3 +305,33 @@ class ScanCount(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- check-ins --------------------------------------------------------------------------------
+
+
+class CheckIn(Base):
+    """按月打卡: a worker tapped their own card at a desk station; at most one a worker and month.
+
+    The unique (worker, month) index is what makes a repeated or concurrent report of the same
+    check-in (a station's retry, a second station, a second tap) count once. ``enterprise_id``
+    is the worker's enterprise when it was recorded, so a month's per-enterprise count does not
+    move afterwards. Each listing the API offers is an index range, in index order.
+    """
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        Index("uq_check_ins_worker_month", "worker_id", "month", unique=True),
+        Index("ix_check_ins_enterprise_month", "enterprise_id", "month", "worker_id"),
+        Index("ix_check_ins_month_enterprise", "month", "enterprise_id", "worker_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM, China Standard Time
+    credential_serial: Mapped[int] = mapped_column(BigInteger)
+    card_uid: Mapped[str] = mapped_column(String(20))
+    station: Mapped[str] = mapped_column(String(64))
+    tapped_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(64))  # the caller, as the audit log names it

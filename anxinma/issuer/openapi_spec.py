@@ -724,6 +724,7 @@ def build(base_url: str) -> S:
             }
         },
     }
+    paths.update(_check_in_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -743,5 +744,146 @@ def build(base_url: str) -> S:
                     "description": "API token (axm_…) or console session JWT",
                 }
             },
+        },
+    }
+
+
+# -- check-ins (按月打卡, anxinma/issuer/checkins.py) --------------------------------------------
+
+MONTH: S = {
+    "type": "string",
+    "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$",
+    "description": "YYYY-MM, China Standard Time",
+}
+SCHEMAS.update(
+    {
+        "CheckInRequest": _obj(
+            {
+                "code": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "any text form of the credential read from the card",
+                },
+                "card_uid": {
+                    "type": "string",
+                    "pattern": "^([0-9A-Fa-f]{2}){4,10}$",
+                    "description": "the UID the station read",
+                },
+                "month": {**MONTH, "description": "the month of tapped_at in China Standard Time"},
+                "station": {"type": "string", "maxLength": 64, "description": "the station's name"},
+                "tapped_at": {**DATETIME, "description": "when the card was tapped (ISO 8601 with offset)"},
+            },
+            ["code", "card_uid", "month", "tapped_at"],
+        ),
+        "CheckIn": _obj(
+            {
+                "id": INT,
+                "worker_id": INT,
+                "display_name": {"type": "string", "description": "masked, as on the card"},
+                "enterprise_id": INT,
+                "month": MONTH,
+                "credential_serial": INT,
+                "card_uid": STR,
+                "station": STR,
+                "tapped_at": DATETIME,
+                "recorded_at": DATETIME,
+                "created": {
+                    "type": "boolean",
+                    "description": "POST only: false when the worker had already checked in that month",
+                },
+            },
+            [
+                "id",
+                "worker_id",
+                "display_name",
+                "enterprise_id",
+                "month",
+                "credential_serial",
+                "card_uid",
+                "station",
+                "tapped_at",
+                "recorded_at",
+            ],
+        ),
+        "CheckInList": _obj(
+            {
+                "items": {"type": "array", "items": _ref("CheckIn")},
+                "page": INT,
+                "per_page": INT,
+                "has_more": BOOL,
+            }
+        ),
+        "CheckInMonths": _obj(
+            {
+                "since": MONTH,
+                "until": MONTH,
+                "items": {
+                    "type": "array",
+                    "items": _obj({"worker_id": INT, "months": {"type": "array", "items": MONTH}}),
+                },
+            }
+        ),
+        "CheckInCounts": _obj(
+            {
+                "month": MONTH,
+                "items": {"type": "array", "items": _obj({"enterprise_id": INT, "checked_in": INT})},
+                "total": INT,
+            }
+        ),
+    }
+)
+
+
+def _check_in_paths() -> S:
+    record = _op(
+        "Record a check-in (按月打卡): once per worker and month",
+        ("201", "CheckIn"),
+        body="CheckInRequest",
+        errors=("400", "401", "403", "404", "409", "413"),
+    )
+    record["responses"]["200"] = _json(
+        "CheckIn", "already recorded for this worker and month (the existing record)"
+    )
+    record["description"] = (
+        "card_operator, enterprise_admin (own workers) or issuer_admin. 409 error.code: card_mismatch, "
+        "not_bound, revoked, suspended, expired, not_yet_valid, not_a_worker."
+    )
+    month = _query("month", MONTH)
+    ids = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+    return {
+        "/api/v1/check-ins": {
+            "post": record,
+            "get": _op(
+                "Check-ins, newest month first (an enterprise sees its own workers only)",
+                ("200", "CheckInList"),
+                params=[
+                    _query("worker_id", {"type": "integer", "minimum": 0}),
+                    month,
+                    _query("enterprise_id", {"type": "integer", "minimum": 0}),
+                    _query("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
+                    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
+                ],
+                errors=("400", "401", "403"),
+            ),
+        },
+        "/api/v1/check-ins/months": {
+            "get": _op(
+                "Months checked in, per worker (a console column; workers not yours are left out)",
+                ("200", "CheckInMonths"),
+                params=[
+                    {**_query("worker_id", ids), "required": True, "explode": True},
+                    _query("since", MONTH),
+                    _query("until", MONTH),
+                ],
+                errors=("400", "401", "403"),
+            )
+        },
+        "/api/v1/check-ins/counts": {
+            "get": _op(
+                "Workers checked in per enterprise in a month (default: this month)",
+                ("200", "CheckInCounts"),
+                params=[month, {**_query("enterprise_id", ids), "explode": True}],
+                errors=("400", "401", "403"),
+            )
         },
     }

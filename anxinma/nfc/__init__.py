@@ -1,4 +1,5 @@
-"""NFC cards: NDEF forms, nfcpy reader and writer, card UID binding, the encoding station.
+"""NFC cards: NDEF forms, nfcpy reader and writer, card UID binding, the encoding station, and
+the tap check-in desk (按月打卡, :mod:`.checkin`: it takes the verifier as a callable).
 
 The NDEF forms live in :mod:`anxinma.ndef` (a form of the credential, like its QR, so the
 issuer can produce them without nfcpy) and are re-exported here. The reader (:mod:`.reader`),
@@ -18,6 +19,9 @@ __all__ = [
     "CHIPS",
     "EXTERNAL_TYPE",
     "Card",
+    "CheckInDesk",
+    "CheckInQueue",
+    "CheckInSender",
     "Chip",
     "EncodedCard",
     "NdefForm",
@@ -26,6 +30,7 @@ __all__ = [
     "Reader",
     "Station",
     "StationOptions",
+    "TapVerdict",
     "decode_message",
     "encode_message",
     "parse_type2_tlv",
@@ -40,6 +45,10 @@ _LAZY = {
     "EncodedCard": "anxinma.nfc.station",
     "Station": "anxinma.nfc.station",
     "StationOptions": "anxinma.nfc.station",
+    "CheckInDesk": "anxinma.nfc.checkin",
+    "CheckInSender": "anxinma.nfc.checkin",
+    "TapVerdict": "anxinma.nfc.checkin",
+    "CheckInQueue": "anxinma.nfc.checkin_queue",
 }
 
 

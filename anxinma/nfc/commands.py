@@ -433,7 +433,7 @@ def devices_command(as_json: bool) -> None:
 
 @click.group("station")
 def station() -> None:
-    """The encoding station: a batch of workers onto a stack of blank cards."""
+    """The card desk: encode a batch onto blank cards, or take tap check-ins (按月打卡)."""
 
 
 class _ConsoleListener:
@@ -556,6 +556,27 @@ class _JsonListener:
     default=None,
     help="Stop when no card comes for this many seconds.",
 )
+@click.option(
+    "--badges",
+    "badges_pdf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Print the batch's badges into FILE.pdf, in batch order (every finished card, resumed runs too).",
+)
+@click.option(
+    "--badge-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write one badge PDF per card into this directory as each card is finished.",
+)
+@click.option(
+    "--badge-layout",
+    type=click.Choice(["card", "a4"]),
+    default="card",
+    show_default=True,
+    help="card: one CR80 card a page (card printers); a4: ten a sheet (office printers).",
+)
+@click.option("--issuer-name", default=None, help="Issuer printed on the badges, e.g. 宁波市商务局.")
 @json_option
 @friendly
 def station_encode(
@@ -573,9 +594,17 @@ def station_encode(
     journal_file: Path | None,
     report_file: Path | None,
     card_timeout: float | None,
+    badges_pdf: Path | None,
+    badge_dir: Path | None,
+    badge_layout: str,
+    issuer_name: str | None,
     as_json: bool,
 ) -> None:
-    """Encode a batch of workers onto blank cards: issue UID-bound, write, verify, report; resumable."""
+    """Encode a batch of workers onto blank cards: issue UID-bound, write, verify, report; resumable.
+
+    With --badges (and/or --badge-dir) the badges are printed too: a badge that cannot be
+    printed is reported and never undoes the card (exit status 1 then, if nothing else failed).
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -587,6 +616,15 @@ def station_encode(
     from anxinma.nfc.station import Station, StationForm, StationOptions, StationStopped
 
     batch = load_batch(batch_file)
+    if badges_pdf is not None and badges_pdf.suffix.lower() != ".pdf":
+        raise click.BadParameter("the badge file must end in .pdf", param_hint="--badges")
+    badges = None
+    if badges_pdf is not None or badge_dir is not None:
+        from anxinma.nfc.badges import StationBadges
+
+        badges = StationBadges(
+            batch, pdf=badges_pdf, directory=badge_dir, layout=badge_layout, issuer_name=issuer_name
+        )
     options = StationOptions(
         form=StationForm(form),
         lock=lock,
@@ -614,7 +652,7 @@ def station_encode(
             transient=False,
         )
         listener: Any = _JsonListener() if as_json else _ConsoleListener(progress)
-        runner = Station(reader, client, journal, batch, options, listener=listener)
+        runner = Station(reader, client, journal, batch, options, listener=listener, on_encoded=badges)
         try:
             with progress:
                 summary = runner.run()
@@ -629,7 +667,12 @@ def station_encode(
             status = EXIT_INTERRUPTED
         finally:  # the report is right whatever stopped the run (the journal is the truth)
             write_report(report_path, batch, journal)
+            badge_outcome = badges.finish(journal) if badges is not None else None
     result = {**summary.to_json(), "report": str(report_path), "journal": str(journal_path)}
+    if badge_outcome is not None:
+        result["badges"] = badge_outcome.to_json()
+        if (badge_outcome.failed or badge_outcome.error) and status == 0:
+            status = EXIT_FAILURES
     if as_json:
         click.echo(json.dumps({"event": "summary", **result}, ensure_ascii=False))
     else:
@@ -639,7 +682,20 @@ def station_encode(
         )
         if summary.stopped:
             click.echo(f"已停止 / stopped: {summary.stopped}；再次运行同一命令即可续做 / run again to resume")
+        if badge_outcome is not None:
+            _print_badges(badge_outcome)
     sys.exit(status)
+
+
+def _print_badges(outcome: Any) -> None:
+    if outcome.pdf and outcome.cards:
+        click.echo(f"证卡 badges: {outcome.pdf}（{outcome.cards} 张 / cards, batch order）")
+    if outcome.written:
+        click.echo(f"单卡 PDF / one-card PDFs written: {len(outcome.written)}")
+    for failure in outcome.failed:
+        click.echo(f"  ✗ 证卡未打印 / badge not printed: {failure['worker_id']}: {failure['reason']}")
+    if outcome.error:
+        click.echo(f"  ✗ 证卡文件未写入 / badge PDF not written: {outcome.error}")
 
 
 @station.command("status")
@@ -669,6 +725,45 @@ def station_status(batch_file: Path, journal_file: Path | None, as_json: bool) -
     for row in rows:
         if row["status"] != "done":
             click.echo(f"  {row['status']:8} {row['worker_id']} {row['display_name']} {row['reason']}")
+
+
+@station.command("check-ins")
+@click.option(
+    "--queue",
+    "queue_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check-in queue (default: $ANXINMA_HOME/station/check-ins.sqlite3).",
+)
+@click.option("--month", default=None, help="Only this month (YYYY-MM).")
+@click.option("--state", type=click.Choice(["queued", "sent", "rejected"]), default=None)
+@json_option
+@friendly
+def station_check_ins(queue_file: Path | None, month: str | None, state: str | None, as_json: bool) -> None:
+    """The station's check-in queue: what is waiting to be sent, sent, or refused by the issuer."""
+    from anxinma.nfc.checkin_display import local_time
+    from anxinma.nfc.checkin_queue import CheckInQueue, default_queue_path
+
+    path = queue_file or default_queue_path(default_home())
+    if not path.exists():
+        raise click.ClickException(f"此站点还没有打卡记录 / no check-ins yet: {path}")
+    with CheckInQueue(path) as queue:
+        entries = queue.entries(state=state, month=month)
+        counts = queue.counts()
+    if as_json:
+        _echo_json({"queue": str(path), "counts": counts, "check_ins": [e.to_json() for e in entries]})
+        return
+    click.echo(
+        f"{path}: 待上传 queued {counts['queued']} · 已上传 sent {counts['sent']} · "
+        f"被拒 rejected {counts['rejected']}"
+    )
+    labels = {"queued": "待上传 queued", "sent": "已上传 sent", "rejected": "被拒 rejected"}
+    for entry in entries:
+        tail = f"  {entry.last_error}" if entry.state != "sent" and entry.last_error else ""
+        click.echo(
+            f"  {entry.month}  {entry.display_name:6} 服务员 worker {entry.worker_id:<8} "
+            f"{local_time(entry.tapped_at)}  {labels[entry.state]}{tail}"
+        )
 
 
 __all__ = ["card_report", "nfc", "station"]

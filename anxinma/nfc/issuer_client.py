@@ -21,9 +21,18 @@ from typing import Any
 from anxinma.errors import AnxinmaError, IssuerRequestError
 from anxinma.keys.jwk import public_key_from_jwk
 
-__all__ = ["IssuedCredential", "IssuerClient"]
+__all__ = ["CheckInReceipt", "IssuedCredential", "IssuerClient"]
 
 USER_AGENT = "anxinma-station/1"
+
+
+@dataclass(frozen=True)
+class CheckInReceipt:
+    """The issuer's answer to a check-in: ``status`` 201 (new) or 200 (already recorded)."""
+
+    status: int
+    record_id: int | None
+    record: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,20 @@ class IssuerClient:
                 continue
         return keys
 
+    def record_check_in(self, payload: dict[str, str]) -> CheckInReceipt:
+        """``POST /api/v1/check-ins`` once, no retries (the check-in sender keeps its own backoff).
+
+        Returns the receipt: 201 recorded now, 200 already recorded for that worker and month.
+        Raises :class:`IssuerRequestError`: ``retryable`` (no answer, 429, 5xx) or not (401/403
+        token, 400/404/409 the issuer will not count it: its reason is in the message).
+        """
+        status, answer = self._exchange(
+            "POST", "/api/v1/check-ins", payload, None, retries=0, what="check-in"
+        )
+        record = answer if isinstance(answer, dict) else {}
+        identifier = record.get("id")
+        return CheckInReceipt(status, int(identifier) if isinstance(identifier, int) else None, record)
+
     def _request(
         self,
         method: str,
@@ -120,6 +143,18 @@ class IssuerClient:
         *,
         retries: int | None = None,
     ) -> Any:
+        return self._exchange(method, path, body, idempotency_key, retries=retries)[1]
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        idempotency_key: str | None,
+        *,
+        retries: int | None = None,
+        what: str = "batch",
+    ) -> tuple[int, Any]:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         data = None
         if body is not None:
@@ -137,14 +172,15 @@ class IssuerClient:
             request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.loads(response.read() or b"null")
+                    return int(response.status), json.loads(response.read() or b"null")
             except urllib.error.HTTPError as exc:
-                error = _http_error(exc)
+                error = _http_error(exc, what)
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
+                later_en, later_zh = _LATER[what]
                 error = IssuerRequestError(
-                    f"the issuer at {self.base_url} did not answer ({reason}); resume the batch when it is back",
-                    message_zh=f"发证服务 {self.base_url} 无应答（{reason}）；恢复后请续做此批次",
+                    f"the issuer at {self.base_url} did not answer ({reason}); {later_en}",
+                    message_zh=f"发证服务 {self.base_url} 无应答（{reason}）；{later_zh}",
                     status=0,
                 )
             except ValueError as exc:
@@ -159,9 +195,22 @@ class IssuerClient:
         raise error
 
 
-def _http_error(exc: urllib.error.HTTPError) -> IssuerRequestError:
+#: What to do when the issuer is away, by what was being sent.
+_LATER = {
+    "batch": ("resume the batch when it is back", "恢复后请续做此批次"),
+    "check-in": ("the check-in stays queued and is sent when it is back", "打卡已存入队列，恢复后自动上传"),
+}
+
+
+def _http_error(exc: urllib.error.HTTPError, what: str = "batch") -> IssuerRequestError:
     status = exc.code
     en, zh = _messages_of(exc)
+    if what == "check-in" and status in (400, 404, 409):
+        return IssuerRequestError(
+            f"the issuer will not count this check-in (HTTP {status}){en}",
+            message_zh=f"发证服务不予记录此次打卡（HTTP {status}）{zh}",
+            status=status,
+        )
     if status in (401, 403):
         return IssuerRequestError(
             f"the issuer refused the token (HTTP {status}){en}: give a valid --token or $ANXINMA_TOKEN",
@@ -175,9 +224,10 @@ def _http_error(exc: urllib.error.HTTPError) -> IssuerRequestError:
             status=status,
         )
     if status == 429 or status >= 500:
+        later_en, later_zh = _LATER[what]
         return IssuerRequestError(
-            f"the issuer is unavailable (HTTP {status}){en}; resume the batch when it is back",
-            message_zh=f"发证服务暂不可用（HTTP {status}）{zh}；恢复后请续做此批次",
+            f"the issuer is unavailable (HTTP {status}){en}; {later_en}",
+            message_zh=f"发证服务暂不可用（HTTP {status}）{zh}；{later_zh}",
             status=status,
         )
     return IssuerRequestError(

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from tests.conftest import LiveIssuer, random_id_number
+from tests.issuer.test_checkins import exercise as exercise_check_ins
 
 
 def _flask_paths(issuer: LiveIssuer) -> set[tuple[str, str]]:
@@ -238,6 +239,8 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check("/trust-list", "get", api("GET", "/trust-list", token=""))
     check("/status/{issuer_code}/{shard}", "get", api("GET", "/status/330200/0", token=""))
     check("/status/{issuer_code}/{shard}", "get", api("GET", "/status/330200/7", token=""))
+
+    exercise_check_ins(issuer_on, check)  # 按月打卡 (tests/issuer/test_checkins.py)
 
     exercised = {(p, m) for p, m, _ in check.checked}
     assert exercised == documented, f"not exercised: {documented - exercised}"

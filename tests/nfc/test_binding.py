@@ -94,3 +94,35 @@ def test_verify_card_command_rejects_the_copy_and_accepts_the_original(
     )
     code, report = outcomes[copy.idm]
     assert code == 1 and report["card_binding"] == "mismatch" and report["status"] == "bad_signature"
+
+
+def test_verify_card_reads_the_synced_bundle_by_default_and_follows_a_revocation(
+    live_issuer: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from tests.nfc.checkin_helpers import carrying, sync_bundle
+
+    monkeypatch.setenv("ANXINMA_HOME", str(tmp_path / "home"))
+    card = EmulatedCard.blank(6)
+    credential = issue_for(live_issuer, card)
+    carrying(card, encode_message(credential, live_issuer.url, NdefForm.BOTH))
+    sync_bundle(live_issuer, tmp_path / "home" / "bundles")  # $ANXINMA_HOME/bundles: no option needed
+
+    def verify_card(*extra: str) -> tuple[int, dict[str, Any]]:
+        with CardEmulator([card]) as emulator:
+            result = CliRunner().invoke(
+                main, ["verify-card", "--device", emulator.path, "--wait", "3", "--json", *extra]
+            )
+        return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else {
+            "error": result.stderr
+        }
+
+    code, report = verify_card()
+    assert code == 0 and report["status"] == "valid" and report["card_binding"] == "match"
+    live_issuer.api("POST", f"/api/v1/credentials/{credential.claims.serial}/revoke", json={"reason": "lost"})
+    other = sync_bundle(live_issuer, tmp_path / "elsewhere")
+    code, report = verify_card("--bundle", str(other))
+    assert code == 1 and report["status"] == "revoked"
+    trust_list = tmp_path / "trust-list.jwt"
+    trust_list.write_text(live_issuer.trust_list())
+    code, report = verify_card("--bundle", str(other), "--trust-list", str(trust_list))
+    assert code == 2 and "not both" in report["error"]
