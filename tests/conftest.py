@@ -149,7 +149,8 @@ class LiveIssuer:
 
         from werkzeug.serving import make_server
 
-        from anxinma.issuer import IssuerConfig, create_app
+        from anxinma.issuer import IssuerConfig
+        from anxinma.wsgi import compose  # the served app: the issuer and the other parts' blueprints
 
         self.home = home
         self.database_url = database_url
@@ -168,7 +169,7 @@ class LiveIssuer:
             dev_bootstrap=True,
             **settings,  # type: ignore[arg-type]
         )
-        self.app = create_app(self.config)
+        self.app = compose(self.config)
         self.runtime = self.app.extensions["anxinma"]
         self.server = make_server("127.0.0.1", port, self.app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
