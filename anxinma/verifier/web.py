@@ -84,6 +84,7 @@ MESSAGES: dict[str, str] = {
     "advice.status_unknown": N_(
         "The code is genuine, but whether it was revoked cannot be confirmed. Go online and check again."
     ),
+    "advice.clock": N_("Set your phone's date and time, then check again."),
     "advice.scan": N_(
         "Scan the worker's 安心码 with your phone camera or WeChat, or paste its link or digits below."
     ),
@@ -153,6 +154,7 @@ MESSAGES: dict[str, str] = {
     "label.name": N_("Name"),
     "label.photo": N_("Photo of the worker"),
     "photo.placeholder": N_("The photo is shown online"),
+    "photo.none": N_("No photo on file"),
     "label.enterprise": N_("Enterprise"),
     "enterprise.offline": N_("Enterprise no. {id} (the name is shown online)"),
     "label.categories": N_("Services"),
@@ -214,6 +216,7 @@ MESSAGES: dict[str, str] = {
     "complain.submit": N_("Submit the complaint"),
     "complain.done": N_("Complaint no. {id} was sent to the enterprise and the regulator."),
     "complain.failed": N_("The complaint was not sent: {why}"),
+    "complain.sent": N_("You have filed a complaint about this visit."),
     "manual.label": N_("Link or digits of a 安心码"),
     "manual.submit": N_("Check"),
     "privacy": N_(

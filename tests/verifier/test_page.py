@@ -59,6 +59,19 @@ def verdict(page: Any) -> dict[str, str]:
     )
 
 
+def portrait() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (96, 120), "#dbeafe")
+    ImageDraw.Draw(image).ellipse((28, 20, 68, 60), fill="#1e3a8a")
+    ImageDraw.Draw(image).rectangle((14, 72, 82, 120), fill="#1e3a8a")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 def resign(issuer: LiveIssuer, serial: int, **changes: Any) -> str:
     """Re-sign a stored credential with changed claims (e.g. past dates) and store those bytes,
     as if the issuer had issued it so: the live record then speaks about these very bytes."""
@@ -85,11 +98,14 @@ def resign(issuer: LiveIssuer, serial: int, **changes: Any) -> str:
 def test_a_valid_credential_is_green_with_the_live_record_in_chinese_and_english(
     issuer: LiveIssuer, browser_context: Callable[..., Any]
 ) -> None:
+    photo = f"{issuer.url}/photos/worker.jpg"
     worker = issuer.worker(
-        photo_url=None, star_level=4, trainings=[{"name": "育婴员（五级）", "issued_on": "2025-03-01"}]
+        photo_url=photo, star_level=4, trainings=[{"name": "育婴员（五级）", "issued_on": "2025-03-01"}]
     )
     issued = issuer.credential(int(worker["id"]))  # type: ignore[call-overload]
     context = browser_context()
+    # The archive's photo host does not exist here: it is answered below the page.
+    context.route(photo, lambda route: route.fulfill(body=portrait(), content_type="image/png"))
     page = open_page(context, str(issued["code"]))
     seen = verdict(page)
     assert seen["status"] == "valid" and seen["word"] == "有效" and "tone-green" in seen["tone"]
@@ -102,6 +118,10 @@ def test_a_valid_credential_is_green_with_the_live_record_in_chinese_and_english
     for private in (str(worker["phone_masked"])[-4:], str(worker["id_number_masked"])[-4:]):
         assert private not in page.content()  # no phone or identity number, not even masked
     assert page.is_visible("#entry-button") and page.is_enabled("#entry-button")
+    page.wait_for_selector("#photo:not([hidden])")
+    assert page.get_attribute("#photo", "src") == photo and page.is_hidden("#photo-placeholder")
+    assert page.evaluate("document.getElementById('photo').naturalWidth") == 96
+    assert "李*霞" in str(page.get_attribute("#photo", "alt"))
     screenshot(page, "page-valid-zh")
 
     page.click("#lang-switch")
@@ -142,6 +162,7 @@ def test_revoked_is_red_and_says_why_and_entry_cannot_be_confirmed(
     assert seen["status"] == "revoked" and seen["word"] == "已吊销" and "tone-red" in seen["tone"]
     assert "离职" in seen["text"]
     assert page.is_hidden("#entry")
+    assert "李*霞" in page.inner_text("#person") and "雇主评价" not in page.inner_text("#person")
     screenshot(page, "page-revoked-zh")
     page.click("#lang-switch")
     assert verdict(page)["word"] == "Revoked" and "left the enterprise" in verdict(page)["text"]
@@ -180,6 +201,7 @@ def test_a_tampered_code_cannot_be_verified(issuer: LiveIssuer, browser_context:
     assert seen["status"] == "bad_signature" and seen["word"] == "无法验证" and "tone-red" in seen["tone"]
     assert "篡改或伪造" in seen["text"] and seen["source"] == "offline"  # a forgery is never looked up
     assert page.is_hidden("#entry")
+    assert page.is_hidden("#person")  # what a forged code claims (a name) is not shown as a fact
     screenshot(page, "page-tampered-zh")
 
 

@@ -240,16 +240,16 @@
     $("verdict-icon").setAttribute("href", "#i-" + tone[0]);
     $("verdict-word").textContent = word(result.status);
     $("verdict-word").removeAttribute("data-msg");
-    $("verdict-reason").textContent = result.reasons.length ? reasonText(result.reasons[0]) : "";
+    setText($("verdict-reason"), result.reasons.length ? reasonText(result.reasons[0]) : "");
     document.title = word(result.status) + " · " + t("title");
     var advice = $("advice");
-    advice.textContent = t(tone[2]);
+    advice.textContent = t(result.clock === "behind" ? "advice.clock" : tone[2]);
     advice.hidden = false;
     var notes = $("notes");
     notes.textContent = "";
     result.reasons.slice(1).forEach(function (r) {
       var item = document.createElement("li");
-      item.textContent = reasonText(r);
+      setText(item, reasonText(r));
       item.className = "note-" + r.key;
       notes.appendChild(item);
     });
@@ -262,10 +262,25 @@
     if (state.final && probe.finalAt === null) probe.finalAt = performance.now();
   }
 
+  /* Text with every date and time kept on one line (a phone breaks 2027-06-19 at a hyphen). */
+  function setText(node, text) {
+    node.textContent = "";
+    var pattern = /\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?/g, at = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (match.index > at) node.appendChild(document.createTextNode(text.slice(at, match.index)));
+      var span = document.createElement("span");
+      span.className = "nowrap";
+      span.textContent = match[0];
+      node.appendChild(span);
+      at = match.index + match[0].length;
+    }
+    if (at < text.length) node.appendChild(document.createTextNode(text.slice(at)));
+  }
+
   function fact(list, label, value, lang) {
     var dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.textContent = label;
-    dd.textContent = value;
+    setText(dd, value);
     if (lang) dd.lang = lang;
     list.appendChild(dt);
     list.appendChild(dd);
@@ -281,7 +296,9 @@
 
   function renderPerson(result) {
     var claims = result.claims, live = result.live, person = $("person");
-    if (!claims) { person.hidden = true; return; }
+    // What a code that did not verify claims is no fact: a forger chooses it. Not shown.
+    if (!claims || !V.genuine(result.status)) { person.hidden = true; return; }
+    var inService = result.status === "valid" || result.status === "attention";
     person.hidden = false;
     var name = $("person-name");
     name.textContent = claims.display_name;
@@ -304,13 +321,16 @@
       photo.hidden = true;
       placeholder.hidden = false;
     }
+    placeholder.querySelector("figcaption").textContent = t(live ? "photo.none" : "photo.placeholder");
     var facts = $("facts");
     facts.textContent = "";
     var names = config.categories.filter(function (c) { return claims.category_bits & (1 << c.bit); })
       .map(function (c) { return state.lang === "zh" ? c.zh : t(c.key); });
     fact(facts, t("label.categories"), join(names));
     var online = t("online.only");
-    if (live) {
+    if (!inService) {
+      // Ratings and certificates of a revoked or expired card would only reassure wrongly.
+    } else if (live) {
       var stars = live.star_level;
       var starCell = fact(facts, t("label.stars"), stars ? "★★★★★".slice(0, stars) + "☆☆☆☆☆".slice(0, 5 - stars) + " " + t("stars.value", { n: stars }) : t("stars.none"));
       starCell.className = "stars-value";
@@ -335,7 +355,7 @@
 
   function renderSource(result) {
     var source = $("source");
-    if (!result.claims || !V.genuine(result.status)) { source.hidden = true; return; }
+    if (!result.claims || !V.genuine(result.status) || result.clock === "behind") { source.hidden = true; return; }
     source.hidden = false;
     if (result.live) {
       source.textContent = t("source.live");
@@ -356,7 +376,7 @@
     var button = $("entry-button"), hint = $("entry-hint");
     if (visit) {
       button.disabled = true;
-      hint.textContent = t("entry.done", { time: when(Date.parse(visit.confirmed_at) / 1000) });
+      setText(hint, t("entry.done", { time: when(Date.parse(visit.confirmed_at) / 1000) }));
     } else if (navigator.onLine === false || state.online === false) {
       button.disabled = true;
       hint.textContent = t("entry.offline");
@@ -369,6 +389,7 @@
       $("rate-submit").disabled = !!visit.rated;
       if (visit.rated && !$("rate-status").textContent) $("rate-status").textContent = t("rate.thanks");
       $("complain-submit").disabled = !!visit.complained;
+      if (visit.complained && !$("complain-status").textContent) $("complain-status").textContent = t("complain.sent");
     }
     var canTap = "NDEFReader" in window && result.claims && result.claims.card_uid && V.genuine(result.status);
     $("card-check").hidden = !(canTap || result.binding === "mismatch" || result.binding === "match");
@@ -675,6 +696,10 @@
     $("rate-form").addEventListener("submit", submitRating);
     $("complain-form").addEventListener("submit", submitComplaint);
     $("card-button").addEventListener("click", checkCard);
+    $("photo").addEventListener("error", function () {  // an unreachable photo host: the placeholder
+      $("photo").hidden = true;
+      $("photo-placeholder").hidden = false;
+    });
     $("manual").addEventListener("submit", function (event) {
       event.preventDefault();
       var value = $("manual-code").value.trim();
