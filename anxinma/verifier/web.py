@@ -28,7 +28,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
 
 from anxinma import credential as fmt
 from anxinma.keys.jwk import b64url
@@ -39,6 +39,8 @@ from anxinma.verifier.online import DEFAULT_TIMEOUT, LIVE_PATH
 PACKAGE = Path(__file__).resolve().parent.parent
 STATIC = PACKAGE / "static" / "verifier"
 ASSETS = ("page.css", "verify.js", "page.js", "vendor/nacl-fast.min.js")
+#: Ed25519 in pure JavaScript, for browsers whose WebCrypto lacks it (fetched only by those).
+FALLBACK = "vendor/nacl-fast.min.js"
 ROOT_KEY_CONFIG = "ANXINMA_ROOT_PUBLIC_KEY"
 
 
@@ -254,7 +256,23 @@ def version() -> str:
 
 
 def asset_url(name: str) -> str:
-    return url_for("static", filename=f"verifier/{name}", v=_digest(name))
+    return url_for("verifier_page.asset", name=name, v=_digest(name))
+
+
+@blueprint.get("/verifier/assets/<path:name>")
+def asset(name: str) -> Response:
+    """The page's files from ``anxinma/static/verifier/``; a URL with the file's digest is
+    immutable (a year in every cache), so the worker's precache and later visits move nothing."""
+    if name not in ASSETS:
+        from werkzeug.exceptions import NotFound
+
+        raise NotFound()
+    current = request.args.get("v") == _digest(name)
+    response = send_from_directory(STATIC, name, max_age=31536000 if current else 0)
+    if current:
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _catalog() -> dict[str, dict[str, str]]:
@@ -311,7 +329,7 @@ def page_config() -> dict[str, Any]:
             "lang": url_for("verifier_page.remember_language"),
             "worker": url_for("verifier_page.service_worker"),
         },
-        "assets": {"nacl": asset_url("vendor/nacl-fast.min.js")},
+        "assets": {"nacl": asset_url(FALLBACK)},
     }
 
 
@@ -374,7 +392,8 @@ def service_worker() -> Response:
         "verifier/sw.js",
         version=version(),
         shell=url_for("verifier_page.shell"),
-        assets=[asset_url(name) for name in ASSETS],
+        assets=[asset_url(name) for name in ASSETS if name != FALLBACK],
+        fallback=asset_url(FALLBACK),
     )
     response = Response(script, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"  # it serves /v and /V/ (the QR's upper case)

@@ -205,7 +205,9 @@ def test_a_tampered_code_cannot_be_verified(issuer: LiveIssuer, browser_context:
     screenshot(page, "page-tampered-zh")
 
 
-def test_an_unknown_issuer_cannot_be_verified(issuer: LiveIssuer, browser_context: Callable[..., Any]) -> None:
+def test_an_unknown_issuer_cannot_be_verified(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
     claims = fmt.Claims(
         issuer_code=440300,
         serial=7,
@@ -276,7 +278,9 @@ window.NDEFReader = class {
 """
 
 
-@pytest.mark.parametrize(("serial", "expected"), [("04:a2:24:5a:9b:6c:80", "match"), ("04:11:22:33:44:55:66", "mismatch")])
+@pytest.mark.parametrize(
+    ("serial", "expected"), [("04:a2:24:5a:9b:6c:80", "match"), ("04:11:22:33:44:55:66", "mismatch")]
+)
 def test_tapping_the_card_checks_the_binding(
     issuer: LiveIssuer, browser_context: Callable[..., Any], serial: str, expected: str
 ) -> None:

@@ -43,7 +43,7 @@ def first_visit(context: Any, url: str) -> Any:
           const names = await caches.keys();
           const shell = names.find(n => n.startsWith('anxinma-page-'));
           const bundle = await caches.open('anxinma-bundle');
-          return !!shell && (await (await caches.open(shell)).keys()).length >= 5 && (await bundle.keys()).length >= 2;
+          return !!shell && (await (await caches.open(shell)).keys()).length >= 4 && (await bundle.keys()).length >= 2;
         }""",
     )
     return page

@@ -102,11 +102,18 @@ def test_verify_js_reads_every_vector_as_the_python_decoder_does(
         assert result["signed"] == vector["sig_structure_hex"]
     # The text forms: URL (both cases), fragment, digits, hex all read back to the same bytes.
     typical = vectors[0]
-    texts = [typical["url"], typical["qr_text"], typical["url_fragment"], typical["decimal"], typical["credential_hex"]]
+    texts = [
+        typical["url"],
+        typical["qr_text"],
+        typical["url_fragment"],
+        typical["decimal"],
+        typical["credential_hex"],
+    ]
     read = page.evaluate("(texts) => texts.map(t => AnxinmaVerify.hex(AnxinmaVerify.parseText(t)))", texts)
     assert read == [typical["credential_hex"]] * len(texts)
-    assert page.evaluate("(h) => AnxinmaVerify.toDecimal(AnxinmaVerify.fromHex(h))", typical["credential_hex"]) == (
-        typical["decimal"]
+    assert (
+        page.evaluate("(h) => AnxinmaVerify.toDecimal(AnxinmaVerify.fromHex(h))", typical["credential_hex"])
+        == (typical["decimal"])
     )
 
 
@@ -119,7 +126,9 @@ def test_verify_js_refuses_every_negative_vector_with_its_error_code(
     negative = json.loads((VECTORS / "negative.json").read_text("utf-8"))
     results = _decode_all(page, [v["hex"] for v in negative])
     wrong = [
-        (v["name"], v["code"], r) for v, r in zip(negative, results, strict=True) if r["ok"] or r["code"] != v["code"]
+        (v["name"], v["code"], r)
+        for v, r in zip(negative, results, strict=True)
+        if r["ok"] or r["code"] != v["code"]
     ]
     assert wrong == []
     texts = json.loads((VECTORS / "negative_text.json").read_text("utf-8"))

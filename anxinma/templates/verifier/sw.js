@@ -15,13 +15,23 @@
 var VERSION = {{ version | tojson }};
 var SHELL = {{ shell | tojson }};
 var ASSETS = {{ assets | tojson }};
+var FALLBACK = {{ fallback | tojson }}; // tweetnacl: cached only where WebCrypto lacks Ed25519
 var STATIC = "anxinma-page-" + VERSION;
 var BUNDLE = "anxinma-bundle";
 
+function webcryptoEd25519() {
+  try {
+    return crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"])
+      .then(function () { return true; }, function () { return false; });
+  } catch (e) {
+    return Promise.resolve(false);
+  }
+}
+
 self.addEventListener("install", function (event) {
   event.waitUntil(
-    caches.open(STATIC).then(function (cache) {
-      return cache.addAll([SHELL].concat(ASSETS));
+    Promise.all([caches.open(STATIC), webcryptoEd25519()]).then(function (both) {
+      return both[0].addAll([SHELL].concat(ASSETS, both[1] ? [] : [FALLBACK]));
     }).then(function () { return self.skipWaiting(); })
   );
 });
@@ -81,7 +91,7 @@ self.addEventListener("fetch", function (event) {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && isPage(url)) {
     event.respondWith(fromCacheThenRefresh(event, SHELL));
-  } else if (ASSETS.indexOf(url.pathname + url.search) >= 0) {
+  } else if (ASSETS.indexOf(url.pathname + url.search) >= 0 || url.pathname + url.search === FALLBACK) {
     event.respondWith(fromCacheThenRefresh(event, url.pathname + url.search));
   }
 });
