@@ -262,19 +262,3 @@ def test_ratings_and_complaints_close_thirty_days_after_the_visit(live_issuer: L
     assert late.status_code == 409 and late.json()["error"]["code"] == "rating_closed"
     with live_issuer.runtime.store.read() as session:
         assert session.execute(select(func.count(Complaint.id))).scalar_one() == 0
-
-
-def test_migration_0003_creates_exactly_the_models(database_url: str) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from anxinma.issuer.db import Store
-    from anxinma.issuer.models import Base
-
-    store = Store(database_url)
-    try:
-        store.migrate()
-        with store.write_engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
-    finally:
-        store.dispose()

@@ -346,3 +346,26 @@ def test_static_assets_carry_their_licence(issuer: LiveIssuer) -> None:
     assert "https://cdn" not in page.text and "//unpkg" not in page.text
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_retired_then_compromised_key_cannot_be_verified(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    issued = live_issuer.credential()
+    keys = live_issuer.runtime.keys
+    old_kid = keys.signing_kid
+    keys.rotate()
+    keys.retire(old_kid)
+    context = browser_context()
+    page = open_page(context, str(issued["code"]))
+    seen = verdict(page)
+    assert seen["status"] == "key_retired" and seen["word"] == "无法验证"
+    assert old_kid.hex() in seen["text"] and "换发新证" in seen["text"]
+    keys.compromised(old_kid)
+    live_issuer.runtime.trust.refresh()  # "publish a new trust list now", as `anxinma keys compromised` says
+    page = open_page(context, str(issued["code"]))  # the newer trust list replaces the cached one
+    seen = verdict(page)
+    assert seen["status"] == "unknown_key" and "已被宣告泄露" in seen["text"]
+    screenshot(page, "page-key-compromised-zh")
+    fresh = open_page(context, str(live_issuer.credential()["code"]))  # signed by the new key
+    assert verdict(fresh)["status"] == "valid"
