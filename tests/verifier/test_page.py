@@ -369,3 +369,26 @@ def test_a_retired_then_compromised_key_cannot_be_verified(
     screenshot(page, "page-key-compromised-zh")
     fresh = open_page(context, str(live_issuer.credential()["code"]))  # signed by the new key
     assert verdict(fresh)["status"] == "valid"
+
+
+def test_the_card_tap_link_opens_the_page_and_a_pasted_code_is_checked(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    import ndef
+
+    issued = issuer.credential(card_uid="04a2245a9b6c81")
+    records = list(ndef.message_decoder(bytes.fromhex(str(issued["ndef_hex"]))))
+    tapped = next(r.iri for r in records if isinstance(r, ndef.UriRecord))  # what the phone opens
+    context = browser_context()
+    page = open_page(context, tapped)
+    assert verdict(page)["status"] == "valid" and verdict(page)["binding"] == "unchecked"
+
+    bare = context.new_page()
+    bare.goto(f"{issuer.url}/v")
+    bare.wait_for_selector("#manual:not([hidden])")
+    assert bare.get_attribute("#verdict", "data-status") is None  # no verdict without a code
+    assert "请扫描安心码" in bare.inner_text("#verdict")
+    bare.fill("#manual-code", fmt.decode(bytes.fromhex(str(issued["hex"]))).to_decimal())
+    bare.click("#manual button[type=submit]")
+    bare.wait_for_selector("#verdict[data-final]", timeout=15000)
+    assert verdict(bare)["status"] == "valid" and "#" in bare.url  # checked from the fragment
