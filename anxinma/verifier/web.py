@@ -73,7 +73,7 @@ MESSAGES: dict[str, str] = {
     "word.status_unknown": N_("Status unknown"),
     "word.scan": N_("Scan a 安心码"),
     "advice.valid": N_(
-        "Genuine and in service. If the person at the door matches the photo, you may let them in "
+        "Genuine and in service. If the person at the door matches the card, you may let them in "
         "and tap Confirm entry."
     ),
     "advice.attention": N_(
