@@ -249,11 +249,11 @@ class LiveIssuer:
 
         from werkzeug.serving import make_server
 
-        from anxinma.issuer import create_app
+        from anxinma.wsgi import compose  # the served app: the issuer and the other parts' blueprints
 
         if self._serving:
             return
-        self.app = create_app(self.config)
+        self.app = compose(self.config)
         self.runtime = self.app.extensions["anxinma"]
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

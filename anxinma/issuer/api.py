@@ -3,6 +3,7 @@ describe it; ``tests/issuer/test_openapi.py`` checks real responses against the 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -283,8 +284,11 @@ def _date_arg(name: str) -> date | None:
 @blueprint.post("/workers/<int:worker_id>/credentials")
 def issue_credential(worker_id: int) -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict) or set(data) - {"card_uid"}:
-        raise ValidationFailed({"body": ("只接受 card_uid 字段", "only the card_uid field is accepted")})
+    if not isinstance(data, dict) or set(data) - {"card_uid", "holder_key"}:
+        raise ValidationFailed(
+            {"body": ("只接受 card_uid、holder_key 字段", "only card_uid and holder_key are accepted")}
+        )
+    holder_key = _holder_key(data.get("holder_key"))
     card_uid = None
     if data.get("card_uid") is not None:
         raw = data["card_uid"]
@@ -298,7 +302,7 @@ def issue_credential(worker_id: int) -> Response:
             )
 
     def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
-        issued = service().issue_many(unit, who, [IssueItem(worker_id, card_uid)])[0]
+        issued = service().issue_many(unit, who, [IssueItem(worker_id, card_uid, holder_key)])[0]
         return 201, credential_json(
             issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
         )
@@ -307,6 +311,27 @@ def issue_credential(worker_id: int) -> Response:
         who, request.headers.get("Idempotency-Key"), fingerprint(), operation
     )
     return reply(status, payload, replayed)
+
+
+def _holder_key(raw: Any) -> bytes | None:
+    """The worker's phone key (32 bytes, hex or base64url) for the credential's ``cnf`` claim."""
+    if raw is None:
+        return None
+    key = b""
+    if isinstance(raw, str):
+        try:
+            key = (
+                bytes.fromhex(raw)
+                if len(raw) == 64
+                else base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            )
+        except ValueError:
+            key = b""
+    if len(key) != 32:
+        raise ValidationFailed(
+            {"holder_key": ("应为 32 字节的 Ed25519 公钥", "a 32-byte Ed25519 public key, hex or base64url")}
+        )
+    return key
 
 
 @blueprint.get("/credentials/<int:serial>")

@@ -111,7 +111,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import api, openapi, public
+    from anxinma.issuer import api, openapi, public, visits
 
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
@@ -123,6 +123,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["anxinma"] = runtime
+    # The root key verifiers pin, for pages that verify in the browser (the consumer page).
+    app.config["ANXINMA_ROOT_PUBLIC_KEY"] = runtime.keys.root_public_key
     if config.proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -148,6 +150,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from anxinma.issuer.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
 
     app.register_blueprint(check_ins)
+    visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)
     extras = list(blueprints)
     for extra in extras:
         app.register_blueprint(extra)

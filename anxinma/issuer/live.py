@@ -183,8 +183,10 @@ class LiveRecords:
 @functools.cache
 def _live_queries() -> tuple[Any, Any]:
     """The live record's two statements, built once (building a select costs more than running it)."""
-    rating_count = select(func.count(Rating.id)).where(Rating.worker_id == Worker.id).scalar_subquery()
-    rating_average = select(func.avg(Rating.score)).where(Rating.worker_id == Worker.id).scalar_subquery()
+    # The public summary is the consumers' ratings (an enterprise's of its own workers would inflate it).
+    consumers = (Rating.worker_id == Worker.id, Rating.source == "consumer")
+    rating_count = select(func.count(Rating.id)).where(*consumers).scalar_subquery()
+    rating_average = select(func.avg(Rating.score)).where(*consumers).scalar_subquery()
     record = (
         select(
             Credential.raw,

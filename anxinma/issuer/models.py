@@ -335,3 +335,39 @@ class CheckIn(Base):
     tapped_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))  # the caller, as the audit log names it
+
+
+# -- visits and ratings --
+# Columns and indexes of the consumer page's loop (issue 8; migration 0003): 确认入户 records a
+# visit (worker, enterprise, time: no consumer identity) with the hash of a one-time token the
+# consumer's page keeps; each side of 三方互评 rates a visit at most once (a unique index, so a
+# replayed or concurrent second rating fails in the database, not just in the code); a complaint
+# is bound to its visit the same way and reaches the enterprise and the regulator. Added to the
+# tables of 0001 here, after the classes, so the columns stay with their migration.
+
+Visit.enterprise_id = mapped_column(ForeignKey("enterprises.id"), nullable=False)
+Visit.token_hash = mapped_column(String(64), nullable=False, unique=True)
+Index("ix_visits_enterprise_id", Visit.__table__.c.enterprise_id, Visit.__table__.c.id)
+Index("ix_visits_serial_confirmed", Visit.__table__.c.credential_serial, Visit.__table__.c.confirmed_at)
+Index("ix_visits_confirmed_at", Visit.__table__.c.confirmed_at)
+
+#: consumer: the consumer rates the worker; enterprise: the enterprise rates its worker;
+#: worker: the worker rates the enterprise. ``worker_id`` is always the visit's worker.
+RATING_SOURCES = ("consumer", "enterprise", "worker")
+Rating.enterprise_id = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+Index("uq_ratings_visit_source", Rating.__table__.c.visit_id, Rating.__table__.c.source, unique=True)
+Index("ix_ratings_worker_source", Rating.__table__.c.worker_id, Rating.__table__.c.source)
+Index("ix_ratings_enterprise_source", Rating.__table__.c.enterprise_id, Rating.__table__.c.source)
+
+#: What a consumer complains about (the regulator groups complaints by it).
+COMPLAINT_CATEGORIES = ("quality", "attitude", "safety", "fee", "no_show", "other")
+Complaint.visit_id = mapped_column(ForeignKey("visits.id"), nullable=True, unique=True)
+Complaint.enterprise_id = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+Complaint.credential_serial = mapped_column(BigInteger, nullable=True)
+Complaint.category = mapped_column(String(16), nullable=False, default="other")
+Complaint.filed_at = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+Complaint.resolved_at = mapped_column(UTCDateTime(), nullable=True)
+Complaint.resolved_by = mapped_column(String(64), nullable=True)
+Complaint.resolution = mapped_column(String(500), nullable=True)
+Index("ix_complaints_enterprise_id", Complaint.__table__.c.enterprise_id, Complaint.__table__.c.id)
+Index("ix_complaints_resolved", Complaint.__table__.c.resolved, Complaint.__table__.c.id)

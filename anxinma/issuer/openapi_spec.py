@@ -327,7 +327,13 @@ SCHEMAS: S = {
         {
             "card_uid": _nullable(
                 {"type": "string", "pattern": "^([0-9A-Fa-f]{2}){4,10}$", "description": "4–10 bytes, hex"}
-            )
+            ),
+            "holder_key": _nullable(
+                {
+                    "type": "string",
+                    "description": "the worker's phone key (cnf, RFC 8747): 32-byte Ed25519, hex or base64url",
+                }
+            ),
         },
         [],
     ),
@@ -368,6 +374,130 @@ SCHEMAS: S = {
     ),
 }
 
+# -- 确认入户, ratings, complaints (anxinma/issuer/visits.py) --------------------------------
+_TOKEN: S = {
+    "type": "string",
+    "pattern": "^axv_",
+    "maxLength": 128,
+    "description": "the visit's one-time token",
+}
+_SCORE: S = {"type": "integer", "minimum": 1, "maximum": 5}
+_COMMENT: S = _nullable(
+    {"type": "string", "maxLength": 200, "description": "no runs of 6+ digits (no phone numbers)"}
+)
+_SUMMARY = {"count": INT, "average": _nullable({"type": "number"})}
+SCHEMAS.update(
+    {
+        "VisitCreate": _obj(
+            {
+                "code": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 4096,
+                    "description": "the credential scanned",
+                }
+            }
+        ),
+        "VisitConfirmed": _obj(
+            {
+                "visit_id": INT,
+                "rating_token": {**_TOKEN, "description": "shown once: rates and complains about this visit"},
+                "serial": INT,
+                "display_name": STR,
+                "confirmed_at": DATETIME,
+                "rate_until": DATETIME,
+            }
+        ),
+        "ConsumerRatingCreate": _obj(
+            {"token": _TOKEN, "score": _SCORE, "comment": _COMMENT}, ["token", "score"]
+        ),
+        "EnterpriseRatingCreate": _obj({"score": _SCORE, "comment": _COMMENT}, ["score"]),
+        "WorkerRatingCreate": _obj(
+            {
+                "score": _SCORE,
+                "comment": _COMMENT,
+                "signature": {
+                    "type": "string",
+                    "description": "base64url Ed25519 signature of the credential's holder key over "
+                    "anxinma-worker-rating:v1:<issuer>:<visit>:<score>:<sha256(comment) hex>",
+                },
+            },
+            ["score", "signature"],
+        ),
+        "ComplaintCreate": _obj(
+            {
+                "token": _TOKEN,
+                "category": {"enum": ["quality", "attitude", "safety", "fee", "no_show", "other"]},
+                "summary": {"type": "string", "minLength": 5, "maxLength": 500},
+            },
+            ["token", "summary"],
+        ),
+        "ComplaintResolve": _obj({"resolution": {"type": "string", "minLength": 2, "maxLength": 500}}),
+        "Rating": _obj(
+            {
+                "id": INT,
+                "visit_id": _nullable(INT),
+                "worker_id": INT,
+                "enterprise_id": _nullable(INT),
+                "credential_serial": _nullable(INT),
+                "source": {"enum": ["consumer", "enterprise", "worker"]},
+                "score": _SCORE,
+                "comment": _nullable(STR),
+                "created_at": DATETIME,
+                "rating": {
+                    **_obj(_SUMMARY),
+                    "description": "the worker's consumer rating summary (live record)",
+                },
+            },
+            [
+                "id",
+                "visit_id",
+                "worker_id",
+                "enterprise_id",
+                "credential_serial",
+                "source",
+                "score",
+                "comment",
+                "created_at",
+            ],
+        ),
+        "RatingList": _obj(
+            {"items": {"type": "array", "items": _ref("Rating")}, "next_after": _nullable(INT)}
+        ),
+        "Visit": _obj(
+            {
+                "id": INT,
+                "credential_serial": INT,
+                "worker_id": INT,
+                "enterprise_id": INT,
+                "confirmed_at": DATETIME,
+                "rated": _obj({"consumer": BOOL, "enterprise": BOOL, "worker": BOOL}),
+            }
+        ),
+        "VisitList": _obj({"items": {"type": "array", "items": _ref("Visit")}, "next_after": _nullable(INT)}),
+        "Complaint": _obj(
+            {
+                "id": INT,
+                "visit_id": _nullable(INT),
+                "worker_id": INT,
+                "worker_display_name": STR,
+                "enterprise_id": _nullable(INT),
+                "credential_serial": _nullable(INT),
+                "category": STR,
+                "summary": STR,
+                "filed_at": DATETIME,
+                "resolved": BOOL,
+                "resolved_at": _nullable(DATETIME),
+                "resolved_by": _nullable(STR),
+                "resolution": _nullable(STR),
+            }
+        ),
+        "ComplaintList": _obj(
+            {"items": {"type": "array", "items": _ref("Complaint")}, "next_after": _nullable(INT)}
+        ),
+    }
+)
+
 _ERRORS = {
     "400": {
         "description": "validation failed (a message per field, 中文 and English)",
@@ -390,6 +520,10 @@ _ERRORS = {
         "content": {"application/json": {"schema": _ref("Error")}},
     },
     "413": {"description": "body too large", "content": {"application/json": {"schema": _ref("Error")}}},
+    "429": {
+        "description": "rate-limited (per client, or a credential's visits per day)",
+        "content": {"application/json": {"schema": _ref("Error")}},
+    },
 }
 
 
@@ -455,6 +589,104 @@ def _path_int(name: str, maximum: int = 2**53 - 1) -> S:
 
 def _query(name: str, schema: S) -> S:
     return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _visit_paths() -> S:
+    visit_id = _path_int("visit_id")
+    after = _query("after", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
+    per_page = _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})
+    enterprise = _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
+    worker = _query("worker_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
+    return {
+        "/api/v1/visits": {
+            "post": {
+                **_op(
+                    "确认入户: record a visit for the credential presented; a one-time rating token",
+                    ("201", "VisitConfirmed"),
+                    body="VisitCreate",
+                    errors=("400", "404", "409", "413", "429"),
+                    public=True,
+                ),
+                "description": "409 not_in_service for a revoked, suspended or expired credential.",
+            },
+            "get": _op(
+                "Visits (an enterprise sees its own)",
+                ("200", "VisitList"),
+                params=[enterprise, worker, after, per_page],
+                errors=("400", "401", "403"),
+            ),
+        },
+        "/api/v1/visits/{visit_id}/rating": {
+            "post": _op(
+                "The consumer rates the worker (once per visit: 409 already_rated)",
+                ("201", "Rating"),
+                params=[visit_id],
+                body="ConsumerRatingCreate",
+                errors=("400", "403", "404", "409", "413", "429"),
+                public=True,
+            )
+        },
+        "/api/v1/visits/{visit_id}/complaint": {
+            "post": _op(
+                "投诉: a complaint about the visit, for the enterprise and the regulator (once per visit)",
+                ("201", "Complaint"),
+                params=[visit_id],
+                body="ComplaintCreate",
+                errors=("400", "403", "404", "409", "413", "429"),
+                public=True,
+            )
+        },
+        "/api/v1/visits/{visit_id}/rating/enterprise": {
+            "post": _op(
+                "The worker's enterprise rates the worker for this visit (once)",
+                ("201", "Rating"),
+                params=[visit_id],
+                body="EnterpriseRatingCreate",
+                errors=("400", "401", "403", "404", "409", "413"),
+            )
+        },
+        "/api/v1/visits/{visit_id}/rating/worker": {
+            "post": _op(
+                "The worker rates the enterprise, signed with the credential's holder key (once)",
+                ("201", "Rating"),
+                params=[visit_id],
+                body="WorkerRatingCreate",
+                errors=("400", "403", "404", "409", "413", "429"),
+                public=True,
+            )
+        },
+        "/api/v1/ratings": {
+            "get": _op(
+                "Ratings (an enterprise sees its own)",
+                ("200", "RatingList"),
+                params=[
+                    enterprise,
+                    worker,
+                    _query("source", {"enum": ["consumer", "enterprise", "worker"]}),
+                    after,
+                    per_page,
+                ],
+                errors=("400", "401", "403"),
+            )
+        },
+        "/api/v1/complaints": {
+            "get": _op(
+                "Complaints (an enterprise sees its own workers')",
+                ("200", "ComplaintList"),
+                params=[enterprise, _query("resolved", {"type": "boolean"}), after, per_page],
+                errors=("400", "401", "403"),
+            )
+        },
+        "/api/v1/complaints/{complaint_id}/resolve": {
+            "post": _op(
+                "Close a complaint with what was done",
+                ("200", "Complaint"),
+                params=[_path_int("complaint_id")],
+                body="ComplaintResolve",
+                errors=("400", "401", "403", "404", "409", "413"),
+            )
+        },
+    }
 
 
 def build(base_url: str) -> S:
@@ -686,6 +918,7 @@ def build(base_url: str) -> S:
                 "description": "Rate-limited per client (429).",
             }
         },
+        **_visit_paths(),
         "/.well-known/anxinma": {
             "get": _op("Discovery document", ("200", "Discovery"), errors=(), public=True)
         },

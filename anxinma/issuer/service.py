@@ -108,6 +108,7 @@ class Unit:
 class IssueItem:
     worker_id: int
     card_uid: bytes | None = None
+    holder_key: bytes | None = None  # the worker's phone key (cnf, RFC 8747): signs as the holder
 
 
 @dataclass(frozen=True)
@@ -893,6 +894,7 @@ class IssuerService:
                 issued_at=issued_at,
                 expires_at=expires_at,
                 card_uid=item.card_uid,
+                holder_key=item.holder_key,
             )
             signed = fmt.sign(claims, key, kid)
             value = status_value("active", worker.attention)

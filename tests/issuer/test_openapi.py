@@ -242,5 +242,64 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
 
     exercise_check_ins(issuer_on, check)  # 按月打卡 (tests/issuer/test_checkins.py)
 
+    _check_visits(issuer_on, check, enterprise_id)
     exercised = {(p, m) for p, m, _ in check.checked}
     assert exercised == documented, f"not exercised: {documented - exercised}"
+
+
+def _check_visits(issuer: LiveIssuer, check: Checker, enterprise_id: int) -> None:
+    """确认入户, ratings and complaints (anxinma/issuer/visits.py), successes and refusals."""
+    import base64
+
+    from anxinma import ed25519
+    from anxinma.issuer.visits import worker_rating_message
+
+    api = issuer.api
+    phone = ed25519.SigningKey.generate()
+    worker = issuer.worker(enterprise_id)
+    code = api(
+        "POST", f"/api/v1/workers/{worker['id']}/credentials", json={"holder_key": phone.public_key.hex()}
+    ).json()["code"]
+    visit = api("POST", "/api/v1/visits", token="", json={"code": code})
+    check("/api/v1/visits", "post", visit)
+    check("/api/v1/visits", "post", api("POST", "/api/v1/visits", token="", json={"code": "wxp://f2f0"}))
+    visit_id, token = visit.json()["visit_id"], visit.json()["rating_token"]
+    rating, t_rating = f"/api/v1/visits/{visit_id}/rating", "/api/v1/visits/{visit_id}/rating"
+    check(t_rating, "post", api("POST", rating, token="", json={"token": token, "score": 5, "comment": "好"}))
+    check(t_rating, "post", api("POST", rating, token="", json={"token": token, "score": 5}))  # 409
+    check(t_rating, "post", api("POST", rating, token="", json={"token": "axv_no", "score": 5}))  # 403
+    complaint, t_complaint = f"/api/v1/visits/{visit_id}/complaint", "/api/v1/visits/{visit_id}/complaint"
+    filed = api(
+        "POST", complaint, token="", json={"token": token, "category": "fee", "summary": "多收了费用"}
+    )
+    check(t_complaint, "post", filed)
+    check(t_complaint, "post", api("POST", complaint, token="", json={"token": token, "summary": "x"}))  # 400
+    enterprise_token = issuer.token("enterprise_admin", enterprise_id)
+    by_enterprise = f"/api/v1/visits/{visit_id}/rating/enterprise"
+    t_enterprise = "/api/v1/visits/{visit_id}/rating/enterprise"
+    check(t_enterprise, "post", api("POST", by_enterprise, token=enterprise_token, json={"score": 4}))
+    check(t_enterprise, "post", api("POST", by_enterprise, json={"score": 4}))  # 403: not the employer
+    by_worker, t_worker = (
+        f"/api/v1/visits/{visit_id}/rating/worker",
+        "/api/v1/visits/{visit_id}/rating/worker",
+    )
+    message = worker_rating_message(issuer.runtime.service.issuer_code, visit_id, 3, "")
+    signature = base64.urlsafe_b64encode(phone.sign(message)).rstrip(b"=").decode()
+    check(t_worker, "post", api("POST", by_worker, token="", json={"score": 3, "signature": signature}))
+    check(t_worker, "post", api("POST", by_worker, token="", json={"score": 3, "signature": "AAAA"}))
+    check("/api/v1/visits", "get", api("GET", "/api/v1/visits", token=enterprise_token))
+    check("/api/v1/visits", "get", api("GET", "/api/v1/visits", token=""))
+    check(
+        "/api/v1/ratings", "get", api("GET", f"/api/v1/ratings?enterprise_id={enterprise_id}&source=consumer")
+    )
+    check("/api/v1/ratings", "get", api("GET", "/api/v1/ratings?source=king"))
+    check("/api/v1/complaints", "get", api("GET", "/api/v1/complaints?resolved=false"))
+    resolve = f"/api/v1/complaints/{filed.json()['id']}/resolve"
+    check(
+        "/api/v1/complaints/{complaint_id}/resolve",
+        "post",
+        api("POST", resolve, json={"resolution": "已退款"}),
+    )
+    check(
+        "/api/v1/complaints/{complaint_id}/resolve", "post", api("POST", resolve, json={"resolution": "再次"})
+    )  # 409

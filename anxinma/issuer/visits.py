@@ -1,0 +1,707 @@
+"""确认入户, 三方互评 and 投诉: the loop the consumer's page closes (docs/page.md, docs/api.md).
+
+* ``POST /api/v1/visits {"code"}`` — the consumer confirms the worker at the door. The caller
+  proves it scanned the credential by presenting it (as for the live record); the issuer stores
+  a visit (credential, worker, enterprise, time — nothing about the consumer) and answers a
+  **one-time rating token** bound to that visit, kept only as its SHA-256. A visit is what the
+  regulator's display rate (亮证率) counts.
+* ``POST /api/v1/visits/{id}/rating`` and ``…/complaint`` — the consumer, with that token:
+  one rating (1–5 stars, a short comment) and one complaint per visit. A second of either is
+  refused with ``409 already_rated`` / ``already_complained``; the unique indexes of migration
+  0003 make that hold under concurrent requests too.
+* ``POST /api/v1/visits/{id}/rating/enterprise`` — the worker's enterprise rates the worker
+  for that visit (its Bearer token; only its own workers' visits).
+* ``POST /api/v1/visits/{id}/rating/worker`` — the worker rates the enterprise. A worker has no
+  account; they prove they hold the credential with the **holder key** bound into it (the
+  ``cnf`` claim, RFC 8747): an Ed25519 signature over :func:`worker_rating_message`. A
+  credential without a holder key cannot rate its enterprise (409 ``no_holder_key``): a QR or
+  the card number is public and proves nothing.
+* ``GET /api/v1/visits``, ``GET /api/v1/ratings``, ``GET /api/v1/complaints``,
+  ``POST /api/v1/complaints/{id}/resolve`` — the enterprise (its own workers only) and the
+  regulator.
+
+The consumer's rating of a worker is what the live record's ``rating: {count, average}``
+summarises (:mod:`anxinma.issuer.live`); the enterprise's ratings of its own workers are kept
+in the archive but not averaged into that public figure, which an employer could otherwise
+inflate.
+
+Comments and complaints refuse a run of six or more digits: no phone or identity number of a
+consumer (or of anyone) is ever stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from anxinma import credential as fmt
+from anxinma import ed25519
+from anxinma.errors import MalformedCredential
+from anxinma.issuer.api import _int_arg, body, principal
+from anxinma.issuer.auth import Principal, Role
+from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
+from anxinma.issuer.models import (
+    COMPLAINT_CATEGORIES,
+    Complaint,
+    Credential,
+    Rating,
+    Visit,
+    Worker,
+    utcnow,
+)
+from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.service import IssuerService
+
+#: The consumer-facing endpoints (rate-limited per client by :func:`register`).
+public_blueprint = Blueprint("visits_public", __name__, url_prefix="/api/v1")
+#: The enterprise's and the regulator's side (Bearer tokens).
+blueprint = Blueprint("visits", __name__, url_prefix="/api/v1")
+
+#: Days after 确认入户 during which the consumer may rate or complain.
+RATING_DAYS = 30
+#: Visits one credential may record per day: a photographed QR cannot inflate the display rate.
+VISITS_PER_CREDENTIAL_PER_DAY = 20
+DEFAULT_RATE_LIMIT = "30 per minute"
+COMMENT_MAX = 200
+SUMMARY_MIN, SUMMARY_MAX = 5, 500
+TOKEN_PREFIX = "axv_"
+_DIGIT_RUN = re.compile(r"\d{6,}")
+_READERS = (Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
+
+visits_t: Table = Visit.__table__  # type: ignore[assignment]
+ratings_t: Table = Rating.__table__  # type: ignore[assignment]
+complaints_t: Table = Complaint.__table__  # type: ignore[assignment]
+
+
+def register(app: Flask, limiter: Any) -> None:
+    """Register both blueprints on ``app``; the consumer-facing one under ``limiter``."""
+    config = app.extensions["anxinma"].config
+    limiter.limit(config.extra.get("visit_rate_limit", DEFAULT_RATE_LIMIT))(public_blueprint)
+    app.register_blueprint(public_blueprint)
+    app.register_blueprint(blueprint)
+
+
+def service() -> IssuerService:
+    return current_app.extensions["anxinma"].service  # type: ignore[no-any-return]
+
+
+@public_blueprint.after_request
+def _cross_origin(response: Response) -> Response:
+    """Another city's page confirms and rates a visit here (text/plain JSON: no preflight)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def worker_rating_message(issuer_code: int, visit_id: int, score: int, comment: str) -> bytes:
+    """What the holder key signs to rate the enterprise: bound to the issuer, the visit, the
+    score and the comment, so a signature cannot be moved to another visit or other words."""
+    digest = hashlib.sha256(comment.encode()).hexdigest()
+    return f"anxinma-worker-rating:v1:{issuer_code}:{visit_id}:{score}:{digest}".encode()
+
+
+class TooMany(ApiError):
+    http_status = 429
+    code = "rate_limited"
+
+
+class NotInService(Conflict):
+    """The credential is revoked, suspended, expired or not a worker's: no entry to confirm."""
+
+    code = "not_in_service"
+
+
+class AlreadyRated(Conflict):
+    code = "already_rated"
+
+
+class AlreadyComplained(Conflict):
+    code = "already_complained"
+
+
+class RatingClosed(Conflict):
+    code = "rating_closed"
+
+
+class NoHolderKey(Conflict):
+    code = "no_holder_key"
+
+
+# -- input ------------------------------------------------------------------------------------
+
+
+def _object() -> dict[str, Any]:
+    data = body()
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+    return data
+
+
+def _only(data: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationFailed({name: ("未知字段", "unknown field") for name in sorted(unknown)})
+
+
+def _score(data: dict[str, Any]) -> int:
+    score = data.get("score")
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ValidationFailed({"score": ("评分应为 1 到 5 星", "a score is 1 to 5 stars")})
+    return score
+
+
+def _free_text(data: dict[str, Any], name: str, low: int, high: int) -> str | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip() and low == 0):
+        return None
+    if not isinstance(value, str) or not low <= len(value.strip()) <= high:
+        raise ValidationFailed({name: (f"应为 {low} 到 {high} 个字", f"{low} to {high} characters")})
+    text = " ".join(value.split())
+    if _DIGIT_RUN.search(re.sub(r"[\s\-.]", "", text)):
+        raise ValidationFailed(
+            {
+                name: (
+                    "请勿填写电话号码、身份证号等个人信息",
+                    "leave out phone, identity and other personal numbers",
+                )
+            }
+        )
+    return text
+
+
+def _token(data: dict[str, Any]) -> str:
+    token = data.get("token")
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        raise ValidationFailed({"token": ("缺少评价凭证", "the visit's rating token is required")})
+    return token
+
+
+# -- the consumer's side ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    id: int
+    serial: int
+    worker_id: int
+    enterprise_id: int
+    confirmed_at: datetime
+    token_hash: str
+
+
+def _visit(session: Any, visit_id: int, *, lock: bool = False) -> VisitRow:
+    query = select(
+        visits_t.c.id,
+        visits_t.c.credential_serial,
+        visits_t.c.worker_id,
+        visits_t.c.enterprise_id,
+        visits_t.c.confirmed_at,
+        visits_t.c.token_hash,
+    ).where(visits_t.c.id == visit_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).first()
+    if row is None:
+        raise not_found("visit", "入户记录")
+    return VisitRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), _aware(row[4]), str(row[5]))
+
+
+def _aware(value: datetime) -> datetime:
+    """Core reads of a UTC column are aware already; a raw SQLite value would be naive UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _check_token(visit: VisitRow, token: str) -> None:
+    if not hmac.compare_digest(visit.token_hash, token_hash(token)):
+        raise Forbidden(
+            "this rating token is not the one issued for this visit",
+            message_zh="评价凭证与此次入户记录不符",
+        )
+    if utcnow() > visit.confirmed_at + timedelta(days=RATING_DAYS):
+        raise RatingClosed(
+            f"ratings and complaints close {RATING_DAYS} days after the visit",
+            message_zh=f"入户 {RATING_DAYS} 天后不能再评价或投诉",
+        )
+
+
+def _summary(session: Any, worker_id: int) -> dict[str, Any]:
+    count, average = session.execute(
+        select(func.count(ratings_t.c.id), func.avg(ratings_t.c.score)).where(
+            ratings_t.c.worker_id == worker_id, ratings_t.c.source == "consumer"
+        )
+    ).one()
+    return {"count": int(count or 0), "average": round(float(average), 1) if average is not None else None}
+
+
+@public_blueprint.post("/visits")
+def confirm_entry() -> Response:
+    """确认入户: record a visit for the credential presented; answer the one-time rating token."""
+    data = _object()
+    _only(data, {"code"})
+    code = data.get("code")
+    if not isinstance(code, str):
+        raise ValidationFailed({"code": ("请提供安心码文本", "give the credential's text form")})
+    try:
+        raw = fmt.parse_text(code)
+        presented = fmt.decode(raw)
+    except MalformedCredential as exc:
+        raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
+    svc = service()
+    if presented.claims.issuer_code != svc.issuer_code:
+        raise not_found("credential of this issuer", "本机构签发的安心码")
+    today = today_in_china()
+    day_start = datetime.combine(today, datetime.min.time(), fmt.CHINA_TZ)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(24)
+    with svc.store.write() as session:
+        row = session.execute(
+            select(
+                Credential.raw,
+                Credential.status,
+                Credential.expires_on,
+                Credential.worker_id,
+                Credential.enterprise_id,
+            ).where(Credential.serial == presented.claims.serial)
+        ).first()
+        if row is None or row[0] != raw:
+            raise not_found("credential", "安心码")
+        _, status, expires_on, worker_id, enterprise_id = row
+        if worker_id is None:
+            raise NotInService(
+                "an enterprise's own credential is not a worker at the door",
+                message_zh="企业证不能用于确认入户",
+            )
+        if status != "active" or today >= expires_on:
+            what = {"revoked": ("已吊销", "revoked"), "suspended": ("已暂停", "suspended")}.get(
+                status, ("已过期", "expired")
+            )
+            raise NotInService(
+                f"this credential is {what[1]}: do not confirm entry",
+                message_zh=f"此安心码{what[0]}，不能确认入户",
+            )
+        today_count = session.execute(
+            select(func.count(visits_t.c.id)).where(
+                visits_t.c.credential_serial == presented.claims.serial,
+                visits_t.c.confirmed_at >= day_start,
+            )
+        ).scalar_one()
+        if today_count >= VISITS_PER_CREDENTIAL_PER_DAY:
+            raise TooMany(
+                "this credential has confirmed as many visits today as one worker can make",
+                message_zh="此安心码今日的入户确认次数已达上限",
+            )
+        now = utcnow()
+        visit_id = session.execute(
+            insert(visits_t)
+            .values(
+                credential_serial=presented.claims.serial,
+                worker_id=worker_id,
+                enterprise_id=enterprise_id,
+                confirmed_at=now,
+                token_hash=token_hash(token),
+            )
+            .returning(visits_t.c.id)
+        ).scalar_one()
+    response = jsonify(
+        {
+            "visit_id": int(visit_id),
+            "rating_token": token,
+            "serial": presented.claims.serial,
+            "display_name": presented.claims.display_name,
+            "confirmed_at": now.isoformat(),
+            "rate_until": (now + timedelta(days=RATING_DAYS)).isoformat(),
+        }
+    )
+    response.status_code = 201
+    return response
+
+
+def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comment: str | None) -> int:
+    try:
+        with session.begin_nested():
+            rating_id = session.execute(
+                insert(ratings_t)
+                .values(
+                    worker_id=visit.worker_id,
+                    credential_serial=visit.serial,
+                    visit_id=visit.id,
+                    enterprise_id=visit.enterprise_id,
+                    source=source,
+                    score=score,
+                    comment=comment,
+                    created_at=utcnow(),
+                )
+                .returning(ratings_t.c.id)
+            ).scalar_one()
+    except IntegrityError:
+        raise AlreadyRated(
+            "this visit has already been rated from this side: one rating per visit",
+            message_zh="这次服务已经评价过了，每次入户只能评价一次",
+        ) from None
+    return int(rating_id)
+
+
+def _rating_json(session: Any, rating_id: int) -> dict[str, Any]:
+    row = session.execute(
+        select(
+            ratings_t.c.id,
+            ratings_t.c.visit_id,
+            ratings_t.c.worker_id,
+            ratings_t.c.enterprise_id,
+            ratings_t.c.credential_serial,
+            ratings_t.c.source,
+            ratings_t.c.score,
+            ratings_t.c.comment,
+            ratings_t.c.created_at,
+        ).where(ratings_t.c.id == rating_id)
+    ).one()
+    return _rating_row(row)
+
+
+def _rating_row(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row[0]),
+        "visit_id": row[1],
+        "worker_id": int(row[2]),
+        "enterprise_id": row[3],
+        "credential_serial": row[4],
+        "source": row[5],
+        "score": int(row[6]),
+        "comment": row[7],
+        "created_at": _aware(row[8]).isoformat(),
+    }
+
+
+@public_blueprint.post("/visits/<int:visit_id>/rating")
+def consumer_rating(visit_id: int) -> Response:
+    """The consumer rates the worker, once per visit, with the visit's token."""
+    data = _object()
+    _only(data, {"token", "score", "comment"})
+    token, score = _token(data), _score(data)
+    comment = _free_text(data, "comment", 0, COMMENT_MAX)
+    with service().store.write() as session:
+        visit = _visit(session, visit_id, lock=True)
+        _check_token(visit, token)
+        rating_id = _insert_rating(session, visit, "consumer", score, comment)
+        payload = _rating_json(session, rating_id)
+        payload["rating"] = _summary(session, visit.worker_id)
+    return _created(payload)
+
+
+@public_blueprint.post("/visits/<int:visit_id>/complaint")
+def consumer_complaint(visit_id: int) -> Response:
+    """投诉: stored for the worker's enterprise and the regulator; one per visit."""
+    data = _object()
+    _only(data, {"token", "category", "summary"})
+    token = _token(data)
+    category = data.get("category", "other")
+    if category not in COMPLAINT_CATEGORIES:
+        raise ValidationFailed({"category": ("投诉类别无效", "one of " + ", ".join(COMPLAINT_CATEGORIES))})
+    summary = _free_text(data, "summary", SUMMARY_MIN, SUMMARY_MAX)
+    assert summary is not None  # SUMMARY_MIN > 0
+    now = utcnow()
+    with service().store.write() as session:
+        visit = _visit(session, visit_id, lock=True)
+        _check_token(visit, token)
+        try:
+            with session.begin_nested():
+                complaint_id = session.execute(
+                    insert(complaints_t)
+                    .values(
+                        worker_id=visit.worker_id,
+                        visit_id=visit.id,
+                        enterprise_id=visit.enterprise_id,
+                        credential_serial=visit.serial,
+                        category=category,
+                        summary=summary,
+                        filed_on=now.astimezone(fmt.CHINA_TZ).date(),
+                        filed_at=now,
+                        resolved=False,
+                    )
+                    .returning(complaints_t.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise AlreadyComplained(
+                "a complaint about this visit has already been filed",
+                message_zh="这次服务已经投诉过了，请等待处理",
+            ) from None
+        payload = _complaint_json(session, int(complaint_id))
+    return _created(payload)
+
+
+@public_blueprint.post("/visits/<int:visit_id>/rating/worker")
+def worker_rating(visit_id: int) -> Response:
+    """The worker rates the enterprise: a signature of the credential's holder key."""
+    data = _object()
+    _only(data, {"score", "comment", "signature"})
+    score = _score(data)
+    comment = _free_text(data, "comment", 0, COMMENT_MAX)
+    signature = _b64url(data.get("signature"))
+    svc = service()
+    with svc.store.write() as session:
+        visit = _visit(session, visit_id, lock=True)
+        raw = session.execute(select(Credential.raw).where(Credential.serial == visit.serial)).scalar_one()
+        holder_key = fmt.decode(raw).claims.holder_key
+        if holder_key is None:
+            raise NoHolderKey(
+                "this credential has no holder key: a worker proves who they are with the key on their phone",
+                message_zh="此安心码未绑定持证人手机密钥，无法以服务员身份评价",
+            )
+        message = worker_rating_message(svc.issuer_code, visit.id, score, comment or "")
+        if signature is None or not ed25519.verify(holder_key, signature, message):
+            raise Forbidden(
+                "the signature is not the holder key's over this rating",
+                message_zh="持证人签名无效",
+            )
+        rating_id = _insert_rating(session, visit, "worker", score, comment)
+        payload = _rating_json(session, rating_id)
+    return _created(payload)
+
+
+def _b64url(value: Any) -> bytes | None:
+    if not isinstance(value, str) or len(value) > 128:
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _created(payload: dict[str, Any]) -> Response:
+    response = jsonify(payload)
+    response.status_code = 201
+    return response
+
+
+# -- the enterprise's and the regulator's side ------------------------------------------------
+
+
+def _reader() -> Principal:
+    who = principal()
+    IssuerService.require(who, *_READERS)
+    return who
+
+
+def _scope(who: Principal, column: Any) -> Any:
+    """The enterprise filter a caller is held to: its own, or the ``enterprise_id`` it asked for."""
+    asked = _int_arg("enterprise_id", None)
+    if who.enterprise_id is not None:
+        return column == who.enterprise_id
+    return column == asked if asked is not None else None
+
+
+@blueprint.post("/visits/<int:visit_id>/rating/enterprise")
+def enterprise_rating(visit_id: int) -> Response:
+    """The worker's enterprise rates the worker for one visit (its own workers only)."""
+    who = principal()
+    IssuerService.require(who, Role.ENTERPRISE_ADMIN)
+    data = _object()
+    _only(data, {"score", "comment"})
+    score = _score(data)
+    comment = _free_text(data, "comment", 0, COMMENT_MAX)
+    svc = service()
+    with svc.tx() as unit:
+        visit = _visit(unit.session, visit_id, lock=True)
+        if visit.enterprise_id != who.enterprise_id:
+            raise not_found("visit", "入户记录")  # another enterprise's visit looks like none
+        rating_id = _insert_rating(unit.session, visit, "enterprise", score, comment)
+        unit.record(who, "rating.create", "visit", visit.id, source="enterprise", score=score)
+        payload = _rating_json(unit.session, rating_id)
+    return _created(payload)
+
+
+@blueprint.get("/visits")
+def list_visits() -> Response:
+    who = _reader()
+    after = _int_arg("after", 0) or 0
+    per_page = _int_arg("per_page", 50, 1, 200) or 50
+    conditions = [visits_t.c.id > after]
+    scope = _scope(who, visits_t.c.enterprise_id)
+    if scope is not None:
+        conditions.append(scope)
+    worker_id = _int_arg("worker_id", None)
+    if worker_id is not None:
+        conditions.append(visits_t.c.worker_id == worker_id)
+    rated = {
+        source: select(ratings_t.c.id)
+        .where(ratings_t.c.visit_id == visits_t.c.id, ratings_t.c.source == source)
+        .exists()
+        for source in ("consumer", "enterprise", "worker")
+    }
+    with service().store.read() as session:
+        rows = session.execute(
+            select(
+                visits_t.c.id,
+                visits_t.c.credential_serial,
+                visits_t.c.worker_id,
+                visits_t.c.enterprise_id,
+                visits_t.c.confirmed_at,
+                *rated.values(),
+            )
+            .where(and_(*conditions))
+            .order_by(visits_t.c.id)
+            .limit(per_page)
+        ).all()
+    items = [
+        {
+            "id": int(r[0]),
+            "credential_serial": int(r[1]),
+            "worker_id": int(r[2]),
+            "enterprise_id": int(r[3]),
+            "confirmed_at": _aware(r[4]).isoformat(),
+            "rated": {"consumer": bool(r[5]), "enterprise": bool(r[6]), "worker": bool(r[7])},
+        }
+        for r in rows
+    ]
+    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+
+
+@blueprint.get("/ratings")
+def list_ratings() -> Response:
+    who = _reader()
+    after = _int_arg("after", 0) or 0
+    per_page = _int_arg("per_page", 50, 1, 200) or 50
+    source = request.args.get("source") or None
+    if source is not None and source not in ("consumer", "enterprise", "worker"):
+        raise ValidationFailed(
+            {"source": ("应为 consumer、enterprise 或 worker", "consumer, enterprise or worker")}
+        )
+    conditions = [ratings_t.c.id > after]
+    scope = _scope(who, ratings_t.c.enterprise_id)
+    if scope is not None:
+        conditions.append(scope)
+    worker_id = _int_arg("worker_id", None)
+    if worker_id is not None:
+        conditions.append(ratings_t.c.worker_id == worker_id)
+    if source is not None:
+        conditions.append(ratings_t.c.source == source)
+    with service().store.read() as session:
+        rows = session.execute(
+            select(
+                ratings_t.c.id,
+                ratings_t.c.visit_id,
+                ratings_t.c.worker_id,
+                ratings_t.c.enterprise_id,
+                ratings_t.c.credential_serial,
+                ratings_t.c.source,
+                ratings_t.c.score,
+                ratings_t.c.comment,
+                ratings_t.c.created_at,
+            )
+            .where(and_(*conditions))
+            .order_by(ratings_t.c.id)
+            .limit(per_page)
+        ).all()
+    items = [_rating_row(r) for r in rows]
+    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+
+
+def _complaint_json(session: Any, complaint_id: int) -> dict[str, Any]:
+    row = session.execute(_complaint_query().where(complaints_t.c.id == complaint_id)).first()
+    if row is None:
+        raise not_found("complaint", "投诉")
+    return _complaint_row(row)
+
+
+def _complaint_query() -> Any:
+    return select(
+        complaints_t.c.id,
+        complaints_t.c.visit_id,
+        complaints_t.c.worker_id,
+        complaints_t.c.enterprise_id,
+        complaints_t.c.credential_serial,
+        complaints_t.c.category,
+        complaints_t.c.summary,
+        complaints_t.c.filed_at,
+        complaints_t.c.resolved,
+        complaints_t.c.resolved_at,
+        complaints_t.c.resolved_by,
+        complaints_t.c.resolution,
+        Worker.name,
+    ).join(Worker, Worker.id == complaints_t.c.worker_id)
+
+
+def _complaint_row(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row[0]),
+        "visit_id": row[1],
+        "worker_id": int(row[2]),
+        "worker_display_name": fmt.mask_name(row[12]),
+        "enterprise_id": row[3],
+        "credential_serial": row[4],
+        "category": row[5],
+        "summary": row[6],
+        "filed_at": _aware(row[7]).isoformat(),
+        "resolved": bool(row[8]),
+        "resolved_at": _aware(row[9]).isoformat() if row[9] is not None else None,
+        "resolved_by": row[10],
+        "resolution": row[11],
+    }
+
+
+@blueprint.get("/complaints")
+def list_complaints() -> Response:
+    who = _reader()
+    after = _int_arg("after", 0) or 0
+    per_page = _int_arg("per_page", 50, 1, 200) or 50
+    conditions = [complaints_t.c.id > after]
+    scope = _scope(who, complaints_t.c.enterprise_id)
+    if scope is not None:
+        conditions.append(scope)
+    resolved = request.args.get("resolved")
+    if resolved not in (None, "", "true", "false"):
+        raise ValidationFailed({"resolved": ("应为 true 或 false", "true or false")})
+    if resolved:
+        conditions.append(complaints_t.c.resolved.is_(resolved == "true"))
+    with service().store.read() as session:
+        rows = session.execute(
+            _complaint_query().where(and_(*conditions)).order_by(complaints_t.c.id).limit(per_page)
+        ).all()
+    items = [_complaint_row(r) for r in rows]
+    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+
+
+@blueprint.post("/complaints/<int:complaint_id>/resolve")
+def resolve_complaint(complaint_id: int) -> Response:
+    """Close a complaint with what was done (the enterprise for its own workers, or the regulator)."""
+    who = principal()
+    IssuerService.require(who, Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
+    data = _object()
+    _only(data, {"resolution"})
+    resolution = _free_text(data, "resolution", 2, SUMMARY_MAX)
+    assert resolution is not None
+    with service().tx() as unit:
+        found = unit.session.execute(
+            select(complaints_t.c.enterprise_id, complaints_t.c.resolved)
+            .where(complaints_t.c.id == complaint_id)
+            .with_for_update()
+        ).first()
+        if found is None or (who.enterprise_id is not None and found[0] != who.enterprise_id):
+            raise not_found("complaint", "投诉")
+        if found[1]:
+            raise Conflict("this complaint is already resolved", message_zh="该投诉已处理完毕")
+        unit.session.execute(
+            update(complaints_t)
+            .where(complaints_t.c.id == complaint_id)
+            .values(resolved=True, resolved_at=utcnow(), resolved_by=who.actor[:64], resolution=resolution)
+        )
+        unit.record(who, "complaint.resolve", "complaint", complaint_id)
+        payload = _complaint_json(unit.session, complaint_id)
+    return jsonify(payload)
+
+
+__all__ = ["blueprint", "public_blueprint", "register", "worker_rating_message"]

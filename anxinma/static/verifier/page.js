@@ -1,0 +1,718 @@
+/* The 安心码 page: reads the code from its own address, shows the offline verdict at once (from
+ * the trust data this phone holds), refreshes that data and adds the live record when online,
+ * then offers 确认入户, the rating and the complaint. verify.js decides; this file only renders.
+ *
+ * The verdict element #verdict carries data-status (the verifier's status names), data-source
+ * (offline | live), data-final (set once nothing more will change it) and data-crypto (which
+ * Ed25519 ran). docs/page.md describes the flow.
+ */
+(function () {
+  "use strict";
+
+  var V = window.AnxinmaVerify;
+  var config = JSON.parse(document.getElementById("anxinma-config").textContent);
+  V.configure({ naclUrl: config.assets.nacl });
+  var policy = config.policy;
+  var BUNDLE = "anxinma-bundle";
+  var SEQ_KEY = "anxinma.trust.seq";
+  var VISITS_KEY = "anxinma.visits";
+  var LANG_KEY = "anxinma.lang";
+  var TONES = {
+    valid: ["green", "valid", "advice.valid"], attention: ["yellow", "attention", "advice.attention"],
+    revoked: ["red", "revoked", "advice.stop"], suspended: ["red", "suspended", "advice.stop"],
+    unknown_issuer: ["red", "cannot", "advice.cannot"], unknown_key: ["red", "cannot", "advice.cannot"],
+    key_retired: ["red", "cannot", "advice.cannot"], bad_signature: ["red", "cannot", "advice.cannot"],
+    malformed: ["red", "cannot", "advice.cannot"], expired: ["grey", "expired", "advice.expired"],
+    not_yet_valid: ["grey", "not_yet_valid", "advice.stop"],
+    status_unknown: ["unknown", "status_unknown", "advice.status_unknown"]
+  };
+  var $ = function (id) { return document.getElementById(id); };
+  var state = { lang: "zh", result: null, cred: null, trust: null, list: null, issuer: null,
+    clockOffset: 0, cardUid: null, online: null, final: false, engine: null, code: null };
+  var probe = window.__anxinma = { verdictAt: null, finalAt: null, renders: 0 };
+
+  // -- words ------------------------------------------------------------------------------
+
+  function t(key, params) {
+    var entry = config.messages[key];
+    var text = entry ? entry[state.lang] : key;
+    return text.replace(/\{(\w+)\}/g, function (_, name) {
+      return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : "";
+    });
+  }
+
+  function age(seconds) {
+    var total = Math.max(0, Math.floor(seconds)), d = Math.floor(total / 86400);
+    var h = Math.floor((total % 86400) / 3600), m = Math.floor((total % 3600) / 60);
+    if (d) return h ? t("age.days_hours", { d: d, h: h }) : t("age.days", { d: d });
+    if (h) return t("age.hours_minutes", { h: h, m: m });
+    return m ? t("age.minutes", { m: m }) : t("age.now");
+  }
+
+  function when(seconds) {
+    var d = new Date(seconds * 1000), pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function word(status) { return t("word." + (TONES[status] || TONES.status_unknown)[1]); }
+
+  function join(items) { return items.join(t("list.separator")); }
+
+  function reasonText(r) {
+    var p = Object.assign({}, r.params);
+    if (p.age !== undefined) p.age = age(p.age);
+    if (p.limit !== undefined) p.limit = age(p.limit);
+    if (p.offset !== undefined) p.offset = age(Math.abs(p.offset));
+    if (p.signed !== undefined) p.signed = when(p.signed);
+    if (p.live && typeof p.live === "string") p.live = word(p.live);
+    if (p.offline) p.offline = word(p.offline);
+    if (r.key === "live_attention") {
+      var items = (p.live.attention || []).map(function (a) { return t("item." + a.item); });
+      p.items = join(items.length ? items : [t("item.health_certificate"), t("item.insurance")]);
+    }
+    if (r.key === "live_revoked") {
+      var why = p.live.revocation && p.live.revocation.reason;
+      p.why = why ? t("revocation.why", { why: config.messages["revocation." + why] ? t("revocation." + why) : why }) : "";
+    }
+    if (r.key === "live_failed" && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
+    if (r.key === "trust_refused" && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
+    var text = t("reason." + r.key, p);
+    if (r.key === "status_stale" && r.params.last) text += " · " + t("reason.last_known", { last: word(r.params.last) });
+    return text;
+  }
+
+  function applyWords() {
+    var nodes = document.querySelectorAll("[data-msg]");
+    for (var i = 0; i < nodes.length; i++) {
+      var node = nodes[i], key = node.getAttribute("data-msg");
+      if (key === "rate.star") {
+        node.querySelector(".sr-only").textContent = t(key, { n: node.getAttribute("data-n") });
+        node.title = t(key, { n: node.getAttribute("data-n") });
+      } else {
+        node.textContent = t(key);
+      }
+    }
+    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    var link = $("lang-switch"), other = state.lang === "zh" ? "en" : "zh";
+    link.textContent = other === "en" ? "English" : "中文";
+    link.lang = other === "en" ? "en" : "zh-CN";
+    link.href = "?lang=" + (other === "en" ? "en" : "zh-CN") + location.hash;
+  }
+
+  function chooseLanguage() {
+    var asked = new URLSearchParams(location.search).get("lang");
+    var stored = null;
+    try { stored = localStorage.getItem(LANG_KEY); } catch (e) { stored = null; }
+    var chosen = asked || stored || document.documentElement.lang;
+    state.lang = /^en/i.test(chosen || "") ? "en" : "zh";
+    if (asked) remember();
+  }
+
+  function remember() {
+    try { localStorage.setItem(LANG_KEY, state.lang); } catch (e) { /* private mode */ }
+  }
+
+  function switchLanguage(event) {
+    event.preventDefault();
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    remember();
+    applyWords();
+    if (state.result) render(state.result);
+    if (navigator.onLine !== false) {
+      fetch(config.paths.lang + "?lang=" + (state.lang === "zh" ? "zh-CN" : "en"), { credentials: "same-origin" })
+        .catch(function () { return null; });
+    }
+  }
+
+  // -- where the code comes from ------------------------------------------------------------
+
+  function payloadText() {
+    var path = location.pathname, raw = "";
+    var match = /^\/[vV]\/(.+)$/.exec(path);
+    if (match) raw = match[1];
+    else raw = location.hash.replace(/^#/, "");
+    try { raw = decodeURIComponent(raw); } catch (e) { /* keep it as it came */ }
+    return raw.trim();
+  }
+
+  // -- the network and the bundle cache -----------------------------------------------------
+
+  function withTimeout(seconds) {
+    var controller = typeof AbortController !== "undefined" ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, seconds * 1000) : null;
+    return { signal: controller ? controller.signal : undefined, done: function () { clearTimeout(timer); } };
+  }
+
+  function request(url, options, seconds) {
+    var limit = withTimeout(seconds);
+    options.signal = limit.signal;
+    return fetch(url, options).then(function (response) {
+      limit.done();
+      return response;
+    }, function (error) {
+      limit.done();
+      var why = error && error.name === "AbortError" ? { key: "why.timeout", params: { seconds: seconds } }
+        : { key: "why.offline" };
+      throw why;
+    });
+  }
+
+  function cached(url) {
+    if (!window.caches) return Promise.resolve(null);
+    return caches.open(BUNDLE).then(function (cache) { return cache.match(url); })
+      .then(function (hit) { return hit ? hit.text() : null; })
+      .catch(function () { return null; });
+  }
+
+  function store(url, text, type) {
+    if (!window.caches) return Promise.resolve();
+    return caches.open(BUNDLE).then(function (cache) {
+      return cache.put(url, new Response(text, { headers: { "Content-Type": type } }));
+    }).catch(function () { return null; });
+  }
+
+  function seqFloor() {
+    try { return parseInt(localStorage.getItem(SEQ_KEY) || "0", 10) || 0; } catch (e) { return 0; }
+  }
+
+  function now() { return Date.now() / 1000 + state.clockOffset; }
+
+  function statusUrl(cred) {
+    var claims = cred.claims, shard = Math.floor(claims.serial / V.SHARD_SIZE);
+    var issuer = state.trust && state.trust.issuers.get(claims.issuer_code);
+    var base = issuer && issuer.baseUrl ? issuer.baseUrl : location.origin;
+    return base + config.paths.status.replace("{code}", claims.issuer_code).replace("{shard}", shard);
+  }
+
+  function loadList(text, cred) {
+    if (!text || !state.trust) return Promise.resolve(null);
+    return V.loadStatusList(text, state.trust).then(function (list) {
+      return list.issuerCode === cred.claims.issuer_code ? list : null;
+    }, function () { return null; });
+  }
+
+  // -- verdicts ----------------------------------------------------------------------------
+
+  function malformedResult(kind, detail) {
+    var reasons = [];
+    if (kind === "payment") reasons.push({ key: "foreign_payment", params: { what: state.lang === "zh" ? detail.zh : detail.en } });
+    else if (kind === "url") reasons.push({ key: "foreign_url", params: { shown: detail.shown } });
+    else if (kind === "damaged") reasons.push({ key: "damaged" });
+    else if (kind === "unsupported_version" || kind === "unsupported_algorithm") reasons.push({ key: kind });
+    else if (kind === "format") reasons.push({ key: "malformed" });
+    else reasons.push({ key: "foreign_text" });
+    return { status: "malformed", reasons: reasons, claims: null, foreign: kind, detail: detail };
+  }
+
+  function offlineVerdict() {
+    var cred = state.cred;
+    return V.verifyOffline(cred, state.trust, state.list, now(), {
+      clockSkew: policy.clock_skew, statusMaxAge: policy.status_max_age, leeway: policy.leeway
+    }, state.cardUid).then(function (result) {
+      result.source = "offline";
+      if (state.clockOffset && Math.abs(state.clockOffset) > policy.clock_skew && result.clock !== "behind") {
+        result.reasons = result.reasons.concat([{ key: "clock_corrected", params: { offset: state.clockOffset } }]);
+      }
+      if (state.trustRefused) result.reasons = result.reasons.concat([state.trustRefused]);
+      if (typeof DecompressionStream === "undefined" && result.reasons[0].key === "no_status_list") {
+        result.reasons = [{ key: "no_inflate" }].concat(result.reasons.slice(1));
+      }
+      return result;
+    });
+  }
+
+  function show(result, final) {
+    state.result = result;
+    if (final) state.final = true;
+    render(result);
+  }
+
+  // -- rendering ---------------------------------------------------------------------------
+
+  function render(result) {
+    var verdict = $("verdict"), tone = TONES[result.status] || TONES.status_unknown;
+    verdict.className = "verdict tone-" + tone[0];
+    verdict.setAttribute("data-status", result.status);
+    verdict.setAttribute("data-source", result.live ? "live" : "offline");
+    verdict.setAttribute("data-reason", result.reasons.length ? result.reasons[0].key : "");
+    if (state.engine) verdict.setAttribute("data-crypto", state.engine);
+    if (result.binding) verdict.setAttribute("data-binding", result.binding);
+    else verdict.removeAttribute("data-binding");
+    if (state.final) verdict.setAttribute("data-final", "true");
+    $("verdict-icon").setAttribute("href", "#i-" + tone[0]);
+    $("verdict-word").textContent = word(result.status);
+    $("verdict-word").removeAttribute("data-msg");
+    setText($("verdict-reason"), result.reasons.length ? reasonText(result.reasons[0]) : "");
+    document.title = word(result.status) + " · " + t("title");
+    var advice = $("advice");
+    advice.textContent = t(result.clock === "behind" ? "advice.clock" : tone[2]);
+    advice.hidden = false;
+    var notes = $("notes");
+    notes.textContent = "";
+    result.reasons.slice(1).forEach(function (r) {
+      var item = document.createElement("li");
+      setText(item, reasonText(r));
+      item.className = "note-" + r.key;
+      notes.appendChild(item);
+    });
+    notes.hidden = notes.children.length === 0;
+    renderPerson(result);
+    renderSource(result);
+    renderActions(result);
+    probe.renders += 1;
+    if (probe.verdictAt === null) probe.verdictAt = performance.now();
+    if (state.final && probe.finalAt === null) probe.finalAt = performance.now();
+  }
+
+  /* Text with every date and time kept on one line (a phone breaks 2027-06-19 at a hyphen). */
+  function setText(node, text) {
+    node.textContent = "";
+    var pattern = /\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?/g, at = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (match.index > at) node.appendChild(document.createTextNode(text.slice(at, match.index)));
+      var span = document.createElement("span");
+      span.className = "nowrap";
+      span.textContent = match[0];
+      node.appendChild(span);
+      at = match.index + match[0].length;
+    }
+    if (at < text.length) node.appendChild(document.createTextNode(text.slice(at)));
+  }
+
+  function fact(list, label, value, lang) {
+    var dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = label;
+    setText(dd, value);
+    if (lang) dd.lang = lang;
+    list.appendChild(dt);
+    list.appendChild(dd);
+    return dd;
+  }
+
+  function validity(item) {
+    if (!item || !item.valid_until) return t("validity.missing");
+    if (item.valid) return t("validity.until", { date: item.valid_until });
+    var next = new Date(Date.parse(item.valid_until) + 86400000).toISOString().slice(0, 10);
+    return t("validity.lapsed", { date: next });
+  }
+
+  function renderPerson(result) {
+    var claims = result.claims, live = result.live, person = $("person");
+    // What a code that did not verify claims is no fact: a forger chooses it. Not shown.
+    if (!claims || !V.genuine(result.status)) { person.hidden = true; return; }
+    var inService = result.status === "valid" || result.status === "attention";
+    person.hidden = false;
+    var name = $("person-name");
+    name.textContent = claims.display_name;
+    name.lang = "zh-CN";
+    var enterprise = $("enterprise");
+    if (live && live.enterprise) {
+      enterprise.textContent = live.enterprise.name;
+      enterprise.lang = "zh-CN";
+    } else {
+      enterprise.textContent = t("enterprise.offline", { id: claims.enterprise_id });
+      enterprise.lang = state.lang === "zh" ? "zh-CN" : "en";
+    }
+    var photo = $("photo"), placeholder = $("photo-placeholder");
+    if (live && live.photo_url && /^https?:\/\//.test(live.photo_url)) {
+      if (photo.getAttribute("src") !== live.photo_url) photo.src = live.photo_url;
+      photo.alt = t("label.photo") + " · " + claims.display_name;
+      photo.hidden = false;
+      placeholder.hidden = true;
+    } else {
+      photo.hidden = true;
+      placeholder.hidden = false;
+    }
+    placeholder.querySelector("figcaption").textContent = t(live ? "photo.none" : "photo.placeholder");
+    var facts = $("facts");
+    facts.textContent = "";
+    var names = config.categories.filter(function (c) { return claims.category_bits & (1 << c.bit); })
+      .map(function (c) { return state.lang === "zh" ? c.zh : t(c.key); });
+    fact(facts, t("label.categories"), join(names));
+    var online = t("online.only");
+    if (!inService) {
+      // Ratings and certificates of a revoked or expired card would only reassure wrongly.
+    } else if (live) {
+      var stars = live.star_level;
+      var starCell = fact(facts, t("label.stars"), stars ? "★★★★★".slice(0, stars) + "☆☆☆☆☆".slice(0, 5 - stars) + " " + t("stars.value", { n: stars }) : t("stars.none"));
+      starCell.className = "stars-value";
+      var rating = live.rating || {};
+      fact(facts, t("label.rating"), rating.count ? t("rating.value", { average: rating.average, count: rating.count }) : t("rating.none"));
+      var training = (live.training || []).map(function (x) { return t("training.item", { name: x.name, date: x.issued_on }); });
+      fact(facts, t("label.training"), training.length ? join(training) : t("training.none"));
+      fact(facts, t("label.health"), validity(live.health_certificate)).className = live.health_certificate && live.health_certificate.valid ? "ok" : "lapsed";
+      fact(facts, t("label.insurance"), validity(live.insurance)).className = live.insurance && live.insurance.valid ? "ok" : "lapsed";
+    } else {
+      [t("label.stars"), t("label.rating"), t("label.training"), t("label.health"), t("label.insurance")]
+        .forEach(function (label) { fact(facts, label, online).className = "muted"; });
+    }
+    fact(facts, t("label.validity"), t("validity.range", { start: claims.issued_on, end: lastDay(claims) }));
+    if (result.issuerName) fact(facts, t("label.issuer"), result.issuerName, "zh-CN");
+    fact(facts, t("label.serial"), claims.issuer_code + "-" + claims.serial);
+  }
+
+  function lastDay(claims) {
+    return new Date((claims.expires_day - 1) * 86400 * 1000).toISOString().slice(0, 10);
+  }
+
+  function renderSource(result) {
+    var source = $("source");
+    if (!result.claims || !V.genuine(result.status) || result.clock === "behind") { source.hidden = true; return; }
+    source.hidden = false;
+    if (result.live) {
+      source.textContent = t("source.live");
+      source.className = "source live";
+    } else if (result.evidence) {
+      source.textContent = t("source.offline", { age: age(now() - result.evidence) });
+      source.className = "source offline";
+    } else {
+      source.textContent = t("source.none");
+      source.className = "source offline";
+    }
+  }
+
+  function renderActions(result) {
+    var inService = result.status === "valid" || result.status === "attention";
+    var visit = storedVisit();
+    $("entry").hidden = !(inService && result.claims && result.claims.subject_kind === "worker") && !visit;
+    var button = $("entry-button"), hint = $("entry-hint");
+    if (visit) {
+      button.disabled = true;
+      setText(hint, t("entry.done", { time: when(Date.parse(visit.confirmed_at) / 1000) }));
+    } else if (navigator.onLine === false || state.online === false) {
+      button.disabled = true;
+      hint.textContent = t("entry.offline");
+    } else {
+      button.disabled = !inService;
+      if (!state.entryError) hint.textContent = t("entry.hint");
+    }
+    $("feedback").hidden = !visit;
+    if (visit) {
+      $("rate-submit").disabled = !!visit.rated;
+      if (visit.rated && !$("rate-status").textContent) $("rate-status").textContent = t("rate.thanks");
+      $("complain-submit").disabled = !!visit.complained;
+      if (visit.complained && !$("complain-status").textContent) $("complain-status").textContent = t("complain.sent");
+    }
+    var canTap = "NDEFReader" in window && result.claims && result.claims.card_uid && V.genuine(result.status);
+    $("card-check").hidden = !(canTap || result.binding === "mismatch" || result.binding === "match");
+  }
+
+  // -- confirm entry, rate, complain ---------------------------------------------------------
+
+  function visits() {
+    try { return JSON.parse(localStorage.getItem(VISITS_KEY) || "{}"); } catch (e) { return {}; }
+  }
+
+  function visitKey() {
+    var claims = state.cred && state.cred.claims;
+    return claims ? claims.issuer_code + "-" + claims.serial : null;
+  }
+
+  function storedVisit() {
+    var key = visitKey();
+    return key ? visits()[key] || null : null;
+  }
+
+  function saveVisit(visit) {
+    var all = visits();
+    all[visitKey()] = visit;
+    try { localStorage.setItem(VISITS_KEY, JSON.stringify(all)); } catch (e) { /* private mode */ }
+  }
+
+  function apiBase() {
+    var issuer = state.trust && state.trust.issuers.get(state.cred.claims.issuer_code);
+    return issuer && issuer.baseUrl ? issuer.baseUrl : location.origin;
+  }
+
+  function post(path, body) {
+    return request(apiBase() + path, {
+      method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" }, body: JSON.stringify(body),
+      cache: "no-store", credentials: "omit"
+    }, policy.fetch_timeout).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  function failure(answer) {
+    var error = answer.data && answer.data.error;
+    if (error) {
+      var fields = error.fields ? Object.keys(error.fields).map(function (k) { return error.fields[k][state.lang]; }) : [];
+      return [state.lang === "zh" ? error.zh : error.en].concat(fields).join(" · ");
+    }
+    return t("why.http", { status: answer.status });
+  }
+
+  function confirmEntry() {
+    var button = $("entry-button"), hint = $("entry-hint");
+    button.disabled = true;
+    post(config.paths.visits, { code: V.hex(state.cred.bytes) }).then(function (answer) {
+      if (answer.status !== 201) {
+        state.entryError = true;
+        hint.textContent = t("entry.failed", { why: failure(answer) });
+        button.disabled = false;
+        return;
+      }
+      saveVisit({ visit_id: answer.data.visit_id, token: answer.data.rating_token,
+        confirmed_at: answer.data.confirmed_at, rate_until: answer.data.rate_until });
+      render(state.result);
+      $("feedback").scrollIntoView({ block: "start" });
+    }, function (why) {
+      state.entryError = true;
+      hint.textContent = t("entry.failed", { why: t(why.key, why.params) });
+      button.disabled = false;
+    });
+  }
+
+  function submitRating(event) {
+    event.preventDefault();
+    var visit = storedVisit(), status = $("rate-status"), button = $("rate-submit");
+    if (!visit) return;
+    var checked = document.querySelector("input[name=score]:checked");
+    var body = { token: visit.token, score: parseInt(checked ? checked.value : "5", 10) };
+    var comment = $("rate-comment").value.trim();
+    if (comment) body.comment = comment;
+    button.disabled = true;
+    post("/api/v1/visits/" + visit.visit_id + "/rating", body).then(function (answer) {
+      if (answer.status === 201) {
+        visit.rated = true;
+        saveVisit(visit);
+        status.className = "form-status ok";
+        status.textContent = t("rate.thanks");
+        return;
+      }
+      if (answer.data && answer.data.error && answer.data.error.code === "already_rated") {
+        visit.rated = true;
+        saveVisit(visit);
+      } else {
+        button.disabled = false;
+      }
+      status.className = "form-status refused";
+      status.setAttribute("data-code", answer.data && answer.data.error ? answer.data.error.code : "");
+      status.textContent = t("rate.failed", { why: failure(answer) });
+    }, function (why) {
+      button.disabled = false;
+      status.className = "form-status refused";
+      status.textContent = t("rate.failed", { why: t(why.key, why.params) });
+    });
+  }
+
+  function submitComplaint(event) {
+    event.preventDefault();
+    var visit = storedVisit(), status = $("complain-status"), button = $("complain-submit");
+    if (!visit) return;
+    var body = { token: visit.token, category: $("complain-category").value, summary: $("complain-summary").value.trim() };
+    button.disabled = true;
+    post("/api/v1/visits/" + visit.visit_id + "/complaint", body).then(function (answer) {
+      if (answer.status === 201) {
+        visit.complained = true;
+        saveVisit(visit);
+        status.className = "form-status ok";
+        status.textContent = t("complain.done", { id: answer.data.id });
+        return;
+      }
+      button.disabled = false;
+      status.className = "form-status refused";
+      status.textContent = t("complain.failed", { why: failure(answer) });
+    }, function (why) {
+      button.disabled = false;
+      status.className = "form-status refused";
+      status.textContent = t("complain.failed", { why: t(why.key, why.params) });
+    });
+  }
+
+  // -- the card (Web NFC: Android Chrome's NDEFReader gives the tag's serial number) ---------
+
+  function checkCard() {
+    var status = $("card-status");
+    status.textContent = t("card.prompt");
+    var reader;
+    try { reader = new window.NDEFReader(); } catch (e) { status.textContent = t("card.failed", { why: String(e && e.message || e) }); return; }
+    var controller = typeof AbortController !== "undefined" ? new AbortController() : null;
+    reader.onreading = function (event) {
+      if (controller) controller.abort();
+      state.cardUid = String(event.serialNumber || "").replace(/[^0-9a-fA-F]/g, "").toLowerCase();
+      offlineVerdict().then(function (result) {
+        if (state.result && state.result.live && result.binding === "match") result = V.mergeLive(result, state.result.live);
+        status.textContent = result.binding === "match" ? t("card.match") : "";
+        show(result, true);
+      });
+    };
+    reader.onreadingerror = function () { status.textContent = t("card.failed", { why: "NDEF" }); };
+    reader.scan(controller ? { signal: controller.signal } : {}).catch(function (e) {
+      status.textContent = t("card.failed", { why: String(e && e.message || e) });
+    });
+  }
+
+  // -- the check -----------------------------------------------------------------------------
+
+  function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    ["/v", "/V/"].forEach(function (scope) {
+      navigator.serviceWorker.register(config.paths.worker, { scope: scope }).catch(function () { return null; });
+    });
+  }
+
+  function refreshTrust(rootKey, cred) {
+    var started = Date.now();
+    return request(config.paths.trust_list, { cache: "no-cache" }, policy.fetch_timeout).then(function (response) {
+      state.online = true;
+      var date = response.headers.get("Date");
+      if (date) {
+        var server = Date.parse(date) / 1000 + (Date.now() - started) / 2000;
+        var offset = server - Date.now() / 1000;
+        state.clockOffset = Math.abs(offset) > policy.clock_skew ? offset : 0;
+      }
+      if (!response.ok) return null;
+      return response.text().then(function (text) {
+        return V.loadTrustList(text, rootKey).then(function (trust) {
+          if (trust.seq < seqFloor()) { state.trustRefused = { key: "trust_refused", params: { why: { key: "why.replay" } } }; return null; }
+          try { localStorage.setItem(SEQ_KEY, String(trust.seq)); } catch (e) { /* private mode */ }
+          state.trust = trust;
+          state.trustRefused = null;
+          return store(config.paths.trust_list, text, "application/jwt");
+        }, function () {
+          state.trustRefused = { key: "trust_refused", params: { why: { key: "why.bad_root" } } };
+        });
+      });
+    }).then(function () {
+      var url = statusUrl(cred);
+      return request(url, { cache: "no-cache" }, policy.fetch_timeout).then(function (response) {
+        if (!response.ok) return null;
+        return response.text().then(function (text) {
+          return loadList(text, cred).then(function (list) {
+            if (list && (!state.list || list.issuedAt >= state.list.issuedAt)) {
+              state.list = list;
+              return store(url, text, "application/statuslist+jwt");
+            }
+            return null;
+          });
+        });
+      });
+    });
+  }
+
+  function liveRecord(offline) {
+    var cred = state.cred;
+    if (!V.genuine(offline.status) || !state.trust) return Promise.resolve(offline);
+    var seconds = policy.live_timeout;
+    return request(apiBase() + config.paths.live, {
+      method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      body: JSON.stringify({ code: V.hex(cred.bytes) }), cache: "no-store", credentials: "omit"
+    }, seconds).then(function (response) {
+      if (response.status === 404) throw { key: "why.not_found" };
+      if (response.status === 429) throw { key: "why.rate_limited" };
+      if (!response.ok) throw { key: "why.http", params: { status: response.status } };
+      return response.json().then(function (data) {
+        return V.verifyLive(data.token, state.trust, cred, now(), policy.leeway).catch(function () {
+          throw { key: "why.bad_token" };
+        });
+      });
+    }).then(function (live) {
+      return V.mergeLive(offline, live);
+    }, function (why) {
+      var copy = Object.assign({}, offline);
+      copy.reasons = offline.reasons.concat([{ key: "live_failed", params: { why: why && why.key ? why : { key: "why.offline" } } }]);
+      return copy;
+    });
+  }
+
+  function check() {
+    var text = payloadText();
+    if (!text) {
+      $("verdict").className = "verdict tone-scan";
+      $("verdict-icon").setAttribute("href", "#i-pending");
+      $("verdict-word").setAttribute("data-msg", "word.scan");
+      $("verdict-word").textContent = t("word.scan");
+      $("advice").setAttribute("data-msg", "advice.scan");
+      $("advice").textContent = t("advice.scan");
+      $("advice").hidden = false;
+      $("manual").hidden = false;
+      return Promise.resolve();
+    }
+    var found = V.classify(text, config.payments);
+    if (found.kind !== "anxinma") {
+      $("manual").hidden = false;
+      show(malformedResult(found.kind, found), true);
+      return Promise.resolve();
+    }
+    try {
+      state.cred = V.decodeCredential(found.bytes);
+    } catch (err) {
+      if (!(err instanceof V.Refused)) throw err;
+      $("manual").hidden = false;
+      show(malformedResult(err.code === "malformed" ? "format" : err.code, err), true);
+      return Promise.resolve();
+    }
+    state.code = text;
+    if (!config.root_key) {
+      show({ status: "status_unknown", reasons: [{ key: "no_root" }], claims: state.cred.claims }, true);
+      return Promise.resolve();
+    }
+    var rootKey = V.b64urlDecode(config.root_key), cred = state.cred;
+    return V.cryptoEngine().then(function (engine) {
+      state.engine = engine;
+      return cached(config.paths.trust_list);
+    }, function () {
+      throw { fatal: "internal" }; // no Ed25519 at all: say so, never guess
+    }).then(function (text) {
+      return text ? V.loadTrustList(text, rootKey).catch(function () { return null; }) : null;
+    }).then(function (trust) {
+      if (trust && trust.seq >= seqFloor()) state.trust = trust;
+      return state.trust ? cached(statusUrl(cred)).then(function (text) { return loadList(text, cred); }) : null;
+    }).then(function (list) {
+      state.list = list;
+      return state.trust ? offlineVerdict().then(function (result) { show(result, false); }) : null;
+    }).then(function () {
+      if (navigator.onLine === false) throw { key: "why.offline" };
+      return refreshTrust(rootKey, cred);
+    }).then(function () {
+      return offlineVerdict();
+    }).then(function (offline) {
+      show(offline, false);
+      return liveRecord(offline);
+    }).then(function (result) {
+      show(result, true);
+    }, function (why) {
+      if (why && why.fatal) {
+        show({ status: "status_unknown", reasons: [{ key: why.fatal }], claims: cred.claims }, true);
+        return;
+      }
+      state.online = false;
+      return offlineVerdict().then(function (offline) {
+        var copy = Object.assign({}, offline);
+        if (V.genuine(offline.status)) {
+          copy.reasons = offline.reasons.concat([{ key: "live_failed", params: { why: why && why.key ? why : { key: "why.offline" } } }]);
+        }
+        show(copy, true);
+      });
+    });
+  }
+
+  function start() {
+    chooseLanguage();
+    applyWords();
+    $("lang-switch").addEventListener("click", switchLanguage);
+    $("entry-button").addEventListener("click", confirmEntry);
+    $("rate-form").addEventListener("submit", submitRating);
+    $("complain-form").addEventListener("submit", submitComplaint);
+    $("card-button").addEventListener("click", checkCard);
+    $("photo").addEventListener("error", function () {  // an unreachable photo host: the placeholder
+      $("photo").hidden = true;
+      $("photo-placeholder").hidden = false;
+    });
+    $("manual").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var value = $("manual-code").value.trim();
+      if (value) location.assign("/v#" + encodeURIComponent(value));
+    });
+    window.addEventListener("hashchange", function () { location.reload(); });
+    check().catch(function () {
+      show({ status: "status_unknown", reasons: [{ key: "internal" }], claims: state.cred ? state.cred.claims : null }, true);
+    }).then(registerWorker);
+  }
+
+  start();
+})();

@@ -1,0 +1,661 @@
+/* 安心码 verification in the browser: the credential format of docs/format.md, the trust list,
+ * status lists and the live record of docs/interfaces.md, and the order of checks of
+ * docs/verifier.md — the same verdicts as anxinma.verifier, computed on the consumer's phone.
+ *
+ * No DOM here: page.js renders what these functions return. Every result is
+ * {status, reasons: [{key, params}], claims, kid, ...}; a reason key names a message of the page's
+ * catalog (anxinma/verifier/web.py), so this file holds no language.
+ *
+ * Ed25519: WebCrypto (crypto.subtle, name "Ed25519") when the browser has it; otherwise the
+ * vendored tweetnacl-js (vendor/nacl-fast.min.js, public domain, audited by Cure53), loaded only
+ * then. Status lists: base64url + zlib, inflated with DecompressionStream("deflate").
+ * tests/verifier/test_page_verify.py runs this file on every test vector of tests/vectors/.
+ */
+(function (global) {
+  "use strict";
+
+  var MAX_TEXT = 4096;
+  var MAX_CREDENTIAL = 1024;
+  var MAX_DAY = 2932896; // 9999-12-31
+  var MAX_SAFE = 9007199254740991;
+  var SHARD_SIZE = 1 << 20;
+  var MAX_INFLATED = SHARD_SIZE / 4;
+  var CST_OFFSET = 8 * 3600; // credential dates are whole days in UTC+8
+  var KEYS = { cnf: 8, type: -1, issuer: -2, serial: -3, archive: -4, enterprise: -5, name: -6,
+    categories: -7, issued: -8, expires: -9, card: -10 };
+  var REQUIRED = [-2, -3, -4, -5, -6, -7, -8, -9];
+  var TYPES = { 1: "worker", 2: "enterprise" };
+  var STATUS_VALUES = ["valid", "revoked", "suspended", "attention"];
+  var GENUINE = { valid: 1, attention: 1, revoked: 1, suspended: 1, expired: 1, not_yet_valid: 1,
+    status_unknown: 1 };
+  var LIVE_STATUSES = { valid: 1, attention: 1, revoked: 1, suspended: 1, expired: 1 };
+  var OVERRIDABLE = { valid: 1, attention: 1, revoked: 1, suspended: 1, status_unknown: 1 };
+
+  function Refused(code, key, params) {
+    this.code = code; // malformed | unsupported_version | unsupported_algorithm
+    this.key = key;
+    this.params = params || {};
+  }
+
+  function refuse(key, params, code) {
+    throw new Refused(code || "malformed", key, params);
+  }
+
+  // -- bytes ------------------------------------------------------------------------------
+
+  function hex(bytes) {
+    var out = "";
+    for (var i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    return out;
+  }
+
+  function fromHex(text) {
+    var out = new Uint8Array(text.length / 2);
+    for (var i = 0; i < out.length; i++) out[i] = parseInt(text.substr(2 * i, 2), 16);
+    return out;
+  }
+
+  function concat(parts) {
+    var size = 0, i;
+    for (i = 0; i < parts.length; i++) size += parts[i].length;
+    var out = new Uint8Array(size), at = 0;
+    for (i = 0; i < parts.length; i++) { out.set(parts[i], at); at += parts[i].length; }
+    return out;
+  }
+
+  function equal(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  function utf8(text) { return new TextEncoder().encode(text); }
+
+  function b64urlDecode(text) {
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+    var b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) b64 += "=";
+    var raw = atob(b64), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  function b64urlEncode(bytes) {
+    var raw = "";
+    for (var i = 0; i < bytes.length; i++) raw += String.fromCharCode(bytes[i]);
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // -- text forms (docs/format.md §5) -----------------------------------------------------
+
+  var DIGITS_FOR = {}, BYTES_FOR = {};
+  (function () {
+    for (var k = 1; k <= 7; k++) {
+      var digits = (BigInt(256) ** BigInt(k) - BigInt(1)).toString().length;
+      DIGITS_FOR[k] = digits; BYTES_FOR[digits] = k;
+    }
+  })();
+
+  function fromDecimal(text) {
+    if (!/^[0-9]+$/.test(text)) refuse("malformed_digits");
+    var full = Math.floor(text.length / 17), rest = text.length % 17;
+    if (rest && !BYTES_FOR[rest]) refuse("malformed_length");
+    var groups = [];
+    for (var g = 0; g <= full; g++) {
+      var chunk = text.substr(g * 17, g < full ? 17 : rest);
+      if (!chunk) break;
+      var size = g < full ? 7 : BYTES_FOR[rest];
+      var value = BigInt(chunk);
+      if (value >= BigInt(256) ** BigInt(size)) refuse("malformed_group");
+      var bytes = new Uint8Array(size);
+      for (var i = size - 1; i >= 0; i--) { bytes[i] = Number(value & BigInt(255)); value >>= BigInt(8); }
+      groups.push(bytes);
+    }
+    return concat(groups);
+  }
+
+  function toDecimal(bytes) {
+    var out = "";
+    for (var at = 0; at < bytes.length; at += 7) {
+      var group = bytes.subarray(at, at + 7), value = BigInt(0);
+      for (var i = 0; i < group.length; i++) value = (value << BigInt(8)) | BigInt(group[i]);
+      var digits = value.toString();
+      while (digits.length < DIGITS_FOR[group.length]) digits = "0" + digits;
+      out += digits;
+    }
+    return out;
+  }
+
+  /* What a scanned or typed text is: {kind: "anxinma", bytes} for any text form of a credential,
+   * or {kind: "payment" | "damaged" | "url" | "text" | "empty", label} for anything else (never an
+   * exception): the page says what it is instead of failing. ``payments`` lists
+   * [prefix, 中文, English] (anxinma.verifier.scan, handed over by the server). */
+  function classify(text, payments) {
+    var value = typeof text === "string" ? text.trim() : "";
+    if (!value) return { kind: "empty" };
+    try {
+      return { kind: "anxinma", bytes: parseText(value) };
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      var lower = value.toLowerCase();
+      if (/^https?:\/\/[^\/?#]+(?:\/[^?#]*)?\/v[\/#]\d+$/i.test(value)) {
+        return { kind: "damaged", reason: err };
+      }
+      for (var i = 0; i < (payments || []).length; i++) {
+        if (lower.indexOf(payments[i][0]) === 0) return { kind: "payment", zh: payments[i][1], en: payments[i][2] };
+      }
+      if (/^[a-z][a-z0-9+.-]*:/.test(lower)) return { kind: "url", shown: value.slice(0, 60) };
+      return { kind: "text", reason: err };
+    }
+  }
+
+  function parseText(value) {
+    if (value.length > MAX_TEXT) refuse("malformed_long");
+    var lower = value.slice(0, 8).toLowerCase();
+    if (lower.indexOf("https://") === 0 || lower.indexOf("http://") === 0) {
+      return fromDecimal(payloadFromUrl(value));
+    }
+    if (value.slice(0, 2) === "84" && /^[0-9a-fA-F]+$/.test(value)) {
+      if (value.length % 2 === 0) return fromHex(value);
+      if (!/^[0-9]+$/.test(value)) refuse("malformed_odd_hex");
+    }
+    if (/^[0-9]+$/.test(value)) return fromDecimal(value);
+    refuse("malformed_not_ours");
+  }
+
+  function payloadFromUrl(url) {
+    var rest = url.replace(/^[a-zA-Z]+:\/\/[^\/?#]*/, "");
+    var hashAt = rest.indexOf("#"), fragment = hashAt >= 0 ? rest.slice(hashAt + 1) : "";
+    var beforeHash = hashAt >= 0 ? rest.slice(0, hashAt) : rest;
+    var queryAt = beforeHash.indexOf("?"), query = queryAt >= 0 ? beforeHash.slice(queryAt + 1) : "";
+    var path = queryAt >= 0 ? beforeHash.slice(0, queryAt) : beforeHash;
+    var lowerPath = path.toLowerCase();
+    if (fragment && (/\/v$/.test(lowerPath) || /\/v\/$/.test(lowerPath))) return fragment;
+    var marker = lowerPath.lastIndexOf("/v/");
+    if (marker < 0 || queryAt >= 0) refuse("malformed_not_our_link");
+    void query;
+    return path.slice(marker + 3);
+  }
+
+  // -- deterministic CBOR, the subset the format uses (RFC 8949 §4.2.1) -------------------
+
+  function Reader(bytes) { this.bytes = bytes; this.at = 0; }
+
+  Reader.prototype.byte = function () {
+    if (this.at >= this.bytes.length) refuse("malformed_cbor");
+    return this.bytes[this.at++];
+  };
+
+  Reader.prototype.argument = function (info) {
+    if (info < 24) return info;
+    var size = { 24: 1, 25: 2, 26: 4, 27: 8 }[info];
+    if (!size) refuse("malformed_cbor"); // indefinite lengths and reserved values
+    var value = 0;
+    for (var i = 0; i < size; i++) {
+      value = value * 256 + this.byte();
+    }
+    if (size === 8 && value > MAX_SAFE) refuse("malformed_cbor");
+    var least = { 1: 24, 2: 256, 4: 65536, 8: 4294967296 }[size];
+    if (value < least) refuse("malformed_not_deterministic"); // not the shortest head
+    return value;
+  };
+
+  Reader.prototype.item = function (depth) {
+    if (depth > 4) refuse("malformed_cbor");
+    var start = this.at, initial = this.byte(), major = initial >> 5, info = initial & 31;
+    var value, n, i;
+    if (major === 7 || major === 6) refuse("malformed_cbor"); // no floats, simple values or tags
+    n = this.argument(info);
+    if (major === 0) value = n;
+    else if (major === 1) value = -1 - n;
+    else if (major === 2 || major === 3) {
+      if (this.at + n > this.bytes.length) refuse("malformed_cbor");
+      var raw = this.bytes.slice(this.at, this.at + n);
+      this.at += n;
+      if (major === 2) value = raw;
+      else {
+        try { value = new TextDecoder("utf-8", { fatal: true }).decode(raw); }
+        catch (e) { refuse("malformed_cbor"); }
+      }
+    } else if (major === 4) {
+      value = [];
+      for (i = 0; i < n; i++) value.push(this.item(depth + 1).value);
+    } else {
+      value = new Map();
+      var previous = null;
+      for (i = 0; i < n; i++) {
+        var key = this.item(depth + 1);
+        if (previous && compareBytes(previous, key.raw) >= 0) refuse("malformed_not_deterministic");
+        previous = key.raw;
+        value.set(key.value, this.item(depth + 1).value);
+      }
+    }
+    return { value: value, raw: this.bytes.subarray(start, this.at) };
+  };
+
+  function compareBytes(a, b) {
+    for (var i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return a.length - b.length;
+  }
+
+  function decodeCbor(bytes) {
+    var reader = new Reader(bytes), item = reader.item(0);
+    if (reader.at !== bytes.length) refuse("malformed_cbor"); // trailing bytes
+    return item.value;
+  }
+
+  function head(major, value) {
+    if (value < 24) return new Uint8Array([(major << 5) | value]);
+    if (value < 256) return new Uint8Array([(major << 5) | 24, value]);
+    return new Uint8Array([(major << 5) | 25, value >> 8, value & 255]);
+  }
+
+  function isUint(v) { return typeof v === "number" && v >= 0 && Math.floor(v) === v; }
+
+  // -- the credential (docs/format.md §2–§4) ----------------------------------------------
+
+  function dateOfDay(day) { return new Date((day * 86400 - CST_OFFSET) * 1000); }
+
+  function isoDay(day) {
+    var d = new Date(day * 86400 * 1000);
+    return d.toISOString().slice(0, 10);
+  }
+
+  /* The credential's parts and claims, checked as strictly as the Python decoder; throws a
+   * Refused naming the rule (the signature is NOT checked here). */
+  function decodeCredential(bytes) {
+    if (!bytes || !bytes.length) refuse("malformed_empty");
+    if (bytes.length > MAX_CREDENTIAL) refuse("malformed_long");
+    if (bytes[0] === 0xd2) refuse("malformed_tagged");
+    var outer = decodeCbor(bytes);
+    if (!Array.isArray(outer) || outer.length !== 4) refuse("malformed_structure");
+    var protectedBytes = outer[0], unprotected = outer[1], payload = outer[2], signature = outer[3];
+    if (!(protectedBytes instanceof Uint8Array) || !(payload instanceof Uint8Array) ||
+        !(signature instanceof Uint8Array)) refuse("malformed_structure");
+    if (!(unprotected instanceof Map) || unprotected.size !== 0) refuse("malformed_unprotected");
+    if (signature.length !== 64) refuse("malformed_signature");
+    var header = decodeCbor(protectedBytes);
+    if (!(header instanceof Map)) refuse("malformed_header");
+    if (header.get(1) !== -8) refuse("unsupported_algorithm", {}, "unsupported_algorithm");
+    var kid = header.get(4);
+    if (header.size !== 2 || !(kid instanceof Uint8Array) || kid.length !== 2) refuse("malformed_header");
+    var claims = decodeClaims(payload);
+    return {
+      claims: claims,
+      kid: kid,
+      kidHex: hex(kid),
+      signature: signature,
+      protectedBytes: protectedBytes,
+      payload: payload,
+      bytes: bytes,
+      signed: concat([new Uint8Array([0x84, 0x6a]), utf8("Signature1"), head(2, protectedBytes.length),
+        protectedBytes, new Uint8Array([0x40]), head(2, payload.length), payload])
+    };
+  }
+
+  function decodeClaims(payload) {
+    var map = decodeCbor(payload);
+    if (!(map instanceof Map)) refuse("malformed_claims");
+    var type = map.get(KEYS.type);
+    if (type === undefined) refuse("malformed_claims");
+    if (typeof type !== "number") refuse("malformed_claims");
+    if (!TYPES[type]) refuse("unsupported_version", { type: type }, "unsupported_version");
+    map.forEach(function (_, key) {
+      if ([8, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10].indexOf(key) < 0) refuse("malformed_claims");
+    });
+    REQUIRED.forEach(function (key) { if (!map.has(key)) refuse("malformed_claims"); });
+    [-2, -3, -4, -5, -7, -8, -9].forEach(function (key) { if (!isUint(map.get(key))) refuse("malformed_claims"); });
+    var name = map.get(KEYS.name), card = map.get(KEYS.card), cnf = map.get(KEYS.cnf);
+    if (typeof name !== "string") refuse("malformed_claims");
+    if (card !== undefined && !(card instanceof Uint8Array)) refuse("malformed_claims");
+    if (cnf !== undefined && !(cnf instanceof Map)) refuse("malformed_claims");
+    var bits = map.get(KEYS.categories);
+    if (bits & ~127 || bits > 127) refuse("malformed_claims");
+    var issued = map.get(KEYS.issued), expires = map.get(KEYS.expires);
+    if (issued > MAX_DAY || expires > MAX_DAY) refuse("malformed_claims");
+    var holderKey = null;
+    if (cnf !== undefined) {
+      var key = cnf.size === 1 ? cnf.get(1) : undefined;
+      if (!(key instanceof Map) || key.size !== 3 || key.get(1) !== 1 || key.get(-1) !== 6 ||
+          !(key.get(-2) instanceof Uint8Array) || key.get(-2).length !== 32) refuse("malformed_claims");
+      holderKey = key.get(-2);
+    }
+    var kind = TYPES[type], issuer = map.get(KEYS.issuer), serial = map.get(KEYS.serial);
+    // The rules of anxinma.credential.Claims (values.py), in its order.
+    if (issuer < 110000 || issuer > 829999) refuse("malformed_claims");
+    if (serial > 4294967295) refuse("malformed_claims");
+    if (!name.trim() || name.normalize("NFC") !== name || /\p{C}/u.test(name)) refuse("malformed_claims");
+    if (utf8(name).length > (kind === "worker" ? 24 : 64)) refuse("malformed_claims");
+    if (/\p{Nd}{6,}/u.test(name)) refuse("malformed_claims");
+    if (kind === "worker" && name.indexOf("*") < 0) refuse("malformed_claims");
+    if (kind === "worker" && !bits) refuse("malformed_claims");
+    if (expires <= issued) refuse("malformed_claims");
+    if (card !== undefined && (card.length < 4 || card.length > 10)) refuse("malformed_claims");
+    return {
+      subject_kind: kind,
+      issuer_code: issuer,
+      serial: serial,
+      archive_id: map.get(KEYS.archive),
+      enterprise_id: map.get(KEYS.enterprise),
+      display_name: name,
+      category_bits: bits,
+      issued_day: issued,
+      expires_day: expires,
+      issued_at: dateOfDay(issued),
+      expires_at: dateOfDay(expires),
+      issued_on: isoDay(issued),
+      expires_on: isoDay(expires),
+      card_uid: card === undefined ? null : hex(card),
+      holder_key: holderKey ? hex(holderKey) : null
+    };
+  }
+
+  // -- Ed25519 ----------------------------------------------------------------------------
+
+  // RFC 8032 §7.1, test 1: the empty message. A browser that cannot verify it does not get trusted.
+  var PROBE_KEY = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  var PROBE_SIG = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+  var engine = null, naclUrl = null, keyCache = new Map();
+
+  function configure(options) { naclUrl = options.naclUrl || naclUrl; }
+
+  function webcryptoVerify(publicKey, signature, message) {
+    var id = hex(publicKey), cached = keyCache.get(id);
+    if (!cached) {
+      cached = crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+      keyCache.set(id, cached);
+    }
+    return cached.then(function (key) {
+      return crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+    });
+  }
+
+  function loadNacl() {
+    if (global.nacl && global.nacl.sign) return Promise.resolve(global.nacl);
+    if (typeof document === "undefined" || !naclUrl) return Promise.reject(new Error("no Ed25519 available"));
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = naclUrl;
+      script.onload = function () { global.nacl ? resolve(global.nacl) : reject(new Error("tweetnacl did not load")); };
+      script.onerror = function () { reject(new Error("tweetnacl did not load")); };
+      document.head.appendChild(script);
+    });
+  }
+
+  /* Which Ed25519 the page uses: "webcrypto", or "tweetnacl" where the browser lacks it. */
+  function cryptoEngine() {
+    if (!engine) {
+      var probe = Promise.resolve().then(function () {
+        if (!global.crypto || !crypto.subtle) throw new Error("no WebCrypto");
+        return webcryptoVerify(fromHex(PROBE_KEY), fromHex(PROBE_SIG), new Uint8Array(0));
+      });
+      engine = probe.then(function (ok) {
+        if (!ok) throw new Error("WebCrypto Ed25519 failed its test vector");
+        return "webcrypto";
+      }).catch(function () {
+        keyCache.clear();
+        return loadNacl().then(function (nacl) {
+          if (!nacl.sign.detached.verify(new Uint8Array(0), fromHex(PROBE_SIG), fromHex(PROBE_KEY))) {
+            throw new Error("tweetnacl failed its test vector");
+          }
+          return "tweetnacl";
+        });
+      });
+    }
+    return engine;
+  }
+
+  function verifySignature(publicKey, signature, message) {
+    if (!publicKey || publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false);
+    return cryptoEngine().then(function (which) {
+      if (which === "webcrypto") return webcryptoVerify(publicKey, signature, message);
+      return global.nacl.sign.detached.verify(message, signature, publicKey);
+    });
+  }
+
+  // The kid is the first 2 bytes of the RFC 9679 thumbprint: SHA-256 of {1: 1, -1: 6, -2: x}.
+  function deriveKid(publicKey) {
+    if (!global.crypto || !crypto.subtle || !crypto.subtle.digest) return Promise.resolve(null);
+    var coseKey = concat([new Uint8Array([0xa3, 0x01, 0x01, 0x20, 0x06, 0x21, 0x58, 0x20]), publicKey]);
+    return crypto.subtle.digest("SHA-256", coseKey).then(function (digest) {
+      return hex(new Uint8Array(digest).subarray(0, 2));
+    });
+  }
+
+  // -- JWS (compact, EdDSA) ----------------------------------------------------------------
+
+  function jwsParts(token) {
+    var parts = typeof token === "string" ? token.trim().split(".") : [];
+    if (parts.length !== 3) throw new Error("not a compact JWS");
+    var header = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[0])));
+    var claims = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[1])));
+    return { header: header, claims: claims, signed: utf8(parts[0] + "." + parts[1]),
+      signature: b64urlDecode(parts[2]) };
+  }
+
+  function verifyJws(parts, publicKey) {
+    if (parts.header.alg !== "EdDSA") return Promise.resolve(false);
+    return verifySignature(publicKey, parts.signature, parts.signed);
+  }
+
+  // -- the trust list (docs/keys.md) --------------------------------------------------------
+
+  /* A trust list verified against the pinned root key; rejects with an Error saying why. */
+  function loadTrustList(token, rootKey) {
+    var parts;
+    try { parts = jwsParts(token); } catch (e) { return Promise.reject(new Error("malformed trust list")); }
+    if (parts.header.typ !== "anxinma-trust-list+jwt") return Promise.reject(new Error("not a trust list"));
+    return verifyJws(parts, rootKey).then(function (ok) {
+      if (!ok) throw new Error("the trust list is not signed by the pinned root key");
+      var c = parts.claims;
+      if (c.iss !== "anxinma-root" || !isUint(c.seq) || !isUint(c.iat) || !isUint(c.exp) || !Array.isArray(c.issuers)) {
+        throw new Error("malformed trust list");
+      }
+      var issuers = new Map(), checks = [];
+      c.issuers.forEach(function (entry) {
+        var keys = new Map();
+        (entry.keys || []).forEach(function (key) {
+          var status = key.status, x = null;
+          if (status !== "active" && status !== "retired" && status !== "compromised") throw new Error("malformed trust list");
+          if (status !== "compromised") {
+            if (key.kty !== "OKP" || key.crv !== "Ed25519") throw new Error("malformed trust list");
+            x = b64urlDecode(key.x);
+            if (x.length !== 32) throw new Error("malformed trust list");
+            checks.push(deriveKid(x).then(function (kid) {
+              if (kid !== null && kid !== key.kid) throw new Error("a kid of the trust list is not derived from its key");
+            }));
+          }
+          keys.set(String(key.kid), { x: x, status: status, validTo: key.valid_to || null });
+        });
+        issuers.set(Number(entry.code), { code: Number(entry.code), name: String(entry.name),
+          baseUrl: String(entry.base_url || "").replace(/\/+$/, ""), keys: keys });
+      });
+      return Promise.all(checks).then(function () {
+        return { seq: c.seq, issuedAt: c.iat, expiresAt: c.exp, issuers: issuers, token: token };
+      });
+    });
+  }
+
+  /* The key that may sign a status list or a live record: active in the trust list. */
+  function liveKey(trust, issuerCode, kidHex) {
+    var issuer = trust.issuers.get(issuerCode), key = issuer && issuer.keys.get(kidHex);
+    return key && key.status === "active" ? key.x : null;
+  }
+
+  // -- status lists (draft-ietf-oauth-status-list, 2 bits a serial) -------------------------
+
+  function inflate(bytes) {
+    if (typeof DecompressionStream === "undefined") return Promise.reject(new Error("no DecompressionStream"));
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    var reader = stream.getReader(), chunks = [], size = 0;
+    function pump() {
+      return reader.read().then(function (step) {
+        if (step.done) return concat(chunks);
+        size += step.value.length;
+        if (size > MAX_INFLATED) { reader.cancel(); throw new Error("the status list inflates beyond one shard"); }
+        chunks.push(step.value);
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function loadStatusList(token, trust) {
+    var parts;
+    try { parts = jwsParts(token); } catch (e) { return Promise.reject(new Error("malformed status list")); }
+    var info = parts.claims.anxinma || {}, issuerCode = Number(info.issuer_code);
+    if (parts.header.typ !== "statuslist+jwt") return Promise.reject(new Error("not a status list"));
+    var key = liveKey(trust, issuerCode, String(parts.header.kid));
+    if (!key) return Promise.reject(new Error("the status list is signed by a key the trust list does not hold"));
+    return verifyJws(parts, key).then(function (ok) {
+      if (!ok) throw new Error("the status list signature does not verify");
+      var c = parts.claims, list = c.status_list || {};
+      if (list.bits !== 2 || !isUint(c.iat) || !isUint(c.exp) || !isUint(info.size) || info.size > SHARD_SIZE) {
+        throw new Error("malformed status list");
+      }
+      return inflate(b64urlDecode(list.lst)).then(function (packed) {
+        if (packed.length * 4 < info.size) throw new Error("the status list is shorter than its size");
+        return { issuerCode: issuerCode, shard: Number(info.shard), size: info.size, issuedAt: c.iat,
+          expiresAt: c.exp, ttl: c.ttl || 0, packed: packed };
+      });
+    });
+  }
+
+  function statusOf(list, serial) {
+    var shard = Math.floor(serial / SHARD_SIZE), index = serial % SHARD_SIZE;
+    if (shard !== list.shard || index >= list.size) return null;
+    return STATUS_VALUES[(list.packed[index >> 2] >> ((index & 3) * 2)) & 3];
+  }
+
+  // -- the offline verdict (docs/verifier.md, "Order of the offline checks") ----------------
+
+  function reason(key, params) { return { key: key, params: params || {} }; }
+
+  /* cred: decodeCredential(); trust: loadTrustList() or null; list: loadStatusList() or null;
+   * now: seconds (the device clock, or the server's when it is known to differ);
+   * policy: {clockSkew, statusMaxAge, leeway}; cardUid: hex read from the card, or null. */
+  function verifyOffline(cred, trust, list, now, policy, cardUid) {
+    var claims = cred.claims;
+    function result(status, reasons, extra) {
+      var out = { status: status, reasons: reasons, claims: claims, kid: cred.kidHex, binding: null };
+      for (var k in extra || {}) out[k] = extra[k];
+      return Promise.resolve(out);
+    }
+    if (!trust) return result("status_unknown", [reason("no_bundle")], { evidence: null });
+    var issuer = trust.issuers.get(claims.issuer_code);
+    if (!issuer) return result("unknown_issuer", [reason("unknown_issuer", { issuer: claims.issuer_code })]);
+    var key = issuer.keys.get(cred.kidHex);
+    if (!key) return result("unknown_key", [reason("unknown_key", { issuer: issuer.name, kid: cred.kidHex })]);
+    if (key.status === "compromised" || !key.x) {
+      return result("unknown_key", [reason("key_compromised", { kid: cred.kidHex })]);
+    }
+    return verifySignature(key.x, cred.signature, cred.signed).then(function (ok) {
+      if (!ok) return result("bad_signature", [reason("bad_signature")]);
+      if (key.status === "retired") return result("key_retired", [reason("key_retired", { kid: cred.kidHex })]);
+      var binding = null, notes = [];
+      if (claims.card_uid) {
+        if (!cardUid) { binding = "unchecked"; notes.push(reason("binding_unchecked")); }
+        else if (cardUid.toLowerCase() === claims.card_uid) binding = "match";
+        else return result("bad_signature", [reason("card_copy")], { binding: "mismatch" });
+      }
+      var extra = { binding: binding, issuerName: issuer.name, issuer: issuer,
+        evidence: list && list.issuerCode === claims.issuer_code ? list.issuedAt : trust.issuedAt };
+      // A clock behind the trust list's signing time is wrong, not a sign of a future credential.
+      if (now + policy.leeway < trust.issuedAt) {
+        return result("status_unknown", [reason("clock_behind", { signed: trust.issuedAt })].concat(notes),
+          Object.assign(extra, { clock: "behind" }));
+      }
+      var issuedAt = claims.issued_at.getTime() / 1000, expiresAt = claims.expires_at.getTime() / 1000;
+      if (now + policy.clockSkew < issuedAt) {
+        return result("not_yet_valid", [reason("not_yet_valid", { date: claims.issued_on })], extra);
+      }
+      if (now - policy.clockSkew >= expiresAt) {
+        var last = new Date((claims.expires_day - 1) * 86400 * 1000).toISOString().slice(0, 10);
+        return result("expired", [reason("expired", { date: claims.expires_on, last: last })], extra);
+      }
+      if (now >= trust.expiresAt) {
+        return result("status_unknown", [reason("trust_list_expired", { age: now - trust.expiresAt })].concat(notes), extra);
+      }
+      if (!list || list.issuerCode !== claims.issuer_code || list.shard !== Math.floor(claims.serial / SHARD_SIZE)) {
+        return result("status_unknown", [reason("no_status_list")].concat(notes), extra);
+      }
+      var age = now - list.issuedAt, value = statusOf(list, claims.serial);
+      if (age > policy.statusMaxAge || now >= list.expiresAt) {
+        return result("status_unknown", [reason("status_stale", { age: age, limit: policy.statusMaxAge,
+          last: value && value !== "valid" ? value : null })].concat(notes), extra);
+      }
+      if (value === null) return result("status_unknown", [reason("serial_not_covered")].concat(notes), extra);
+      return result(value, [reason(value)].concat(notes), extra);
+    });
+  }
+
+  // -- the live record ------------------------------------------------------------------------
+
+  /* The live record's claims when its JWS verifies under an active key of the issuer, for this
+   * serial, within iat/exp (``now`` corrected by the server's clock); rejects saying why. */
+  function verifyLive(token, trust, cred, now, leeway) {
+    var parts;
+    try { parts = jwsParts(token); } catch (e) { return Promise.reject(new Error("the live record is not a JWS")); }
+    if (parts.header.typ !== "anxinma-live+jwt") return Promise.reject(new Error("not a live record"));
+    var key = liveKey(trust, cred.claims.issuer_code, String(parts.header.kid));
+    if (!key) return Promise.reject(new Error("the live record is not signed by an active key of its issuer"));
+    return verifyJws(parts, key).then(function (ok) {
+      var c = parts.claims;
+      if (!ok) throw new Error("the live record's signature does not verify");
+      if (String(c.iss) !== String(cred.claims.issuer_code) || c.serial !== cred.claims.serial) {
+        throw new Error("the live record is for another credential");
+      }
+      if (!(now - leeway < c.exp && c.iat < now + leeway)) throw new Error("the live record is outside its validity");
+      if (!LIVE_STATUSES[c.status]) throw new Error("the live record has an unknown status");
+      return c;
+    });
+  }
+
+  /* The offline verdict with the live record merged in: the live status wins, except over the
+   * signed dates (expired, not yet valid), as anxinma.verifier.online does. */
+  function mergeLive(offline, live) {
+    var merged = Object.assign({}, offline, { live: live });
+    var binding = offline.reasons.filter(function (r) { return r.key === "binding_unchecked"; });
+    if (live.status === offline.status) {
+      // The same verdict; the live record says more about why (which item lapsed, why revoked).
+      var first = live.status === "attention" || live.status === "revoked"
+        ? [reason("live_" + live.status, { live: live })] : offline.reasons.slice(0, 1);
+      merged.reasons = first.concat(offline.reasons.slice(1), [reason("confirmed_live")]);
+      merged.source = "live_confirmed";
+    } else if (!OVERRIDABLE[offline.status]) {
+      merged.reasons = offline.reasons.concat([reason("live_dates_stand", { live: live.status })]);
+    } else {
+      merged.status = live.status;
+      merged.source = "live";
+      merged.reasons = [reason("live_" + live.status, { live: live })].concat(
+        [reason("offline_said", { offline: offline.status })], binding);
+    }
+    return merged;
+  }
+
+  function genuine(status) { return !!GENUINE[status]; }
+
+  global.AnxinmaVerify = {
+    Refused: Refused,
+    b64urlDecode: b64urlDecode,
+    b64urlEncode: b64urlEncode,
+    classify: classify,
+    configure: configure,
+    cryptoEngine: cryptoEngine,
+    decodeCredential: decodeCredential,
+    fromDecimal: fromDecimal,
+    genuine: genuine,
+    hex: hex,
+    fromHex: fromHex,
+    loadStatusList: loadStatusList,
+    loadTrustList: loadTrustList,
+    mergeLive: mergeLive,
+    parseText: parseText,
+    statusOf: statusOf,
+    toDecimal: toDecimal,
+    verifyLive: verifyLive,
+    verifyOffline: verifyOffline,
+    verifySignature: verifySignature,
+    SHARD_SIZE: SHARD_SIZE
+  };
+})(typeof self !== "undefined" ? self : this);

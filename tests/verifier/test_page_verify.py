@@ -1,0 +1,167 @@
+"""The page's own verifier (anxinma/static/verifier/verify.js) against the format's test vectors,
+in Chromium: it reads every positive vector to the same claims as the Python decoder, refuses
+every negative one with the same error code, and verifies their signatures with WebCrypto and
+with the vendored tweetnacl alike."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+import anxinma
+from anxinma import credential as fmt
+from tests.conftest import free_port
+
+VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+POSITIVE = ("typical-worker", "card-uid", "holder-key", "enterprise", "worker-limits", "enterprise-limits")
+#: An init script that takes Ed25519 out of WebCrypto, as in browsers that lack it.
+NO_WEBCRYPTO_ED25519 = """
+(() => {
+  const subtle = crypto.subtle, importKey = subtle.importKey.bind(subtle), verify = subtle.verify.bind(subtle);
+  const ed = (alg) => alg === "Ed25519" || (alg && alg.name === "Ed25519");
+  const refuse = () => Promise.reject(new DOMException("Unrecognized algorithm name", "NotSupportedError"));
+  subtle.importKey = (format, data, alg, ...rest) => ed(alg) ? refuse() : importKey(format, data, alg, ...rest);
+  subtle.verify = (alg, ...rest) => ed(alg) ? refuse() : verify(alg, ...rest);
+})();
+"""
+
+
+@pytest.fixture(scope="module")
+def static_site() -> Iterator[str]:
+    """The page's static files on 127.0.0.1 (a secure context: WebCrypto is there)."""
+    app = Flask(__name__, static_folder=str(Path(anxinma.__file__).parent / "static"))
+
+    @app.get("/")
+    def index() -> str:
+        return (
+            "<!doctype html><html><body><script src='/static/verifier/verify.js'></script>"
+            "<script>AnxinmaVerify.configure({naclUrl: '/static/verifier/vendor/nacl-fast.min.js'})</script>"
+            "</body></html>"
+        )
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.shutdown()
+
+
+def _decode_all(page: Any, hexes: list[str]) -> list[dict[str, Any]]:
+    return page.evaluate(  # type: ignore[no-any-return]
+        """async (hexes) => {
+          const V = AnxinmaVerify, out = [];
+          for (const h of hexes) {
+            try {
+              const c = V.decodeCredential(V.fromHex(h));
+              const { issued_at, expires_at, ...claims } = c.claims;
+              out.push({ ok: true, claims, kid: c.kidHex, signed: V.hex(c.signed) });
+            } catch (e) {
+              if (!(e instanceof V.Refused)) throw e;
+              out.push({ ok: false, code: e.code, key: e.key });
+            }
+          }
+          return out;
+        }""",
+        hexes,
+    )
+
+
+@pytest.mark.browser
+def test_verify_js_reads_every_vector_as_the_python_decoder_does(
+    browser_context: Callable[..., Any], static_site: str
+) -> None:
+    page = browser_context().new_page()
+    page.goto(static_site)
+    vectors = [json.loads((VECTORS / f"{name}.json").read_text("utf-8")) for name in POSITIVE]
+    results = _decode_all(page, [v["credential_hex"] for v in vectors])
+    for vector, result in zip(vectors, results, strict=True):
+        expected = fmt.decode(bytes.fromhex(vector["credential_hex"]))
+        claims = expected.claims
+        assert result["ok"], (vector["claims"], result)
+        got = result["claims"]
+        assert got["subject_kind"] == claims.subject_kind.value
+        assert (got["issuer_code"], got["serial"]) == (claims.issuer_code, claims.serial)
+        assert (got["archive_id"], got["enterprise_id"]) == (claims.archive_id, claims.enterprise_id)
+        assert got["display_name"] == claims.display_name
+        assert got["category_bits"] == fmt.categories_to_bits(claims.categories)
+        assert got["issued_on"] == claims.issued_at.date().isoformat()
+        assert got["expires_on"] == claims.expires_at.date().isoformat()
+        assert got["card_uid"] == (claims.card_uid.hex() if claims.card_uid else None)
+        assert got["holder_key"] == (claims.holder_key.hex() if claims.holder_key else None)
+        assert result["kid"] == vector["kid"]
+        assert result["signed"] == vector["sig_structure_hex"]
+    # The text forms: URL (both cases), fragment, digits, hex all read back to the same bytes.
+    typical = vectors[0]
+    texts = [
+        typical["url"],
+        typical["qr_text"],
+        typical["url_fragment"],
+        typical["decimal"],
+        typical["credential_hex"],
+    ]
+    read = page.evaluate("(texts) => texts.map(t => AnxinmaVerify.hex(AnxinmaVerify.parseText(t)))", texts)
+    assert read == [typical["credential_hex"]] * len(texts)
+    assert (
+        page.evaluate("(h) => AnxinmaVerify.toDecimal(AnxinmaVerify.fromHex(h))", typical["credential_hex"])
+        == (typical["decimal"])
+    )
+
+
+@pytest.mark.browser
+def test_verify_js_refuses_every_negative_vector_with_its_error_code(
+    browser_context: Callable[..., Any], static_site: str
+) -> None:
+    page = browser_context().new_page()
+    page.goto(static_site)
+    negative = json.loads((VECTORS / "negative.json").read_text("utf-8"))
+    results = _decode_all(page, [v["hex"] for v in negative])
+    wrong = [
+        (v["name"], v["code"], r)
+        for v, r in zip(negative, results, strict=True)
+        if r["ok"] or r["code"] != v["code"]
+    ]
+    assert wrong == []
+    texts = json.loads((VECTORS / "negative_text.json").read_text("utf-8"))
+    kinds = page.evaluate(
+        "(texts) => texts.map(t => AnxinmaVerify.classify(t, []).kind)", [v["text"] for v in texts]
+    )
+    assert "anxinma" not in kinds
+    assert kinds[:2] == ["empty", "empty"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("engine", ["webcrypto", "tweetnacl"])
+def test_vector_signatures_verify_and_a_flipped_bit_does_not(
+    browser_context: Callable[..., Any], static_site: str, engine: str
+) -> None:
+    context = browser_context()
+    if engine == "tweetnacl":
+        context.add_init_script(NO_WEBCRYPTO_ED25519)
+    page = context.new_page()
+    page.goto(static_site)
+    vectors = [json.loads((VECTORS / f"{name}.json").read_text("utf-8")) for name in POSITIVE]
+    answers = page.evaluate(
+        """async (vectors) => {
+          const V = AnxinmaVerify, out = [];
+          for (const v of vectors) {
+            const c = V.decodeCredential(V.fromHex(v.credential_hex)), key = V.fromHex(v.issuer_public_key);
+            const good = await V.verifySignature(key, c.signature, c.signed);
+            const forged = c.signature.slice(); forged[10] ^= 1;
+            out.push([good, await V.verifySignature(key, forged, c.signed)]);
+          }
+          return { engine: await V.cryptoEngine(), out };
+        }""",
+        vectors,
+    )
+    assert answers["engine"] == engine
+    assert answers["out"] == [[True, False]] * len(vectors)
