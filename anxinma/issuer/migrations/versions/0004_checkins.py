@@ -1,7 +1,7 @@
 """check-ins (按月打卡): one row per worker and month, counted per enterprise
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-03 09:00:00
 """
 
