@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from anxinma.issuer.db import Store
+from anxinma.issuer.db import MIGRATIONS, Store
 from anxinma.issuer.models import Base
 
 
@@ -15,7 +16,7 @@ def test_migrations_match_the_models_and_are_idempotent(database_url: str) -> No
     store.migrate()  # a second process starting: nothing to do, nothing breaks
     with store.write_engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == ScriptDirectory(str(MIGRATIONS)).get_current_head()
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
     store.dispose()
