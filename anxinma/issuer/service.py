@@ -923,9 +923,7 @@ class IssuerService:
                     select(Worker.id_hash, Worker.id).where(
                         Worker.enterprise_id == target, Worker.id_hash.in_(chunk)
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             listed |= set(
                 session.execute(

@@ -40,9 +40,7 @@ def _enterprise_page(**extra: Any) -> str:
                 select(Worker.enterprise_id, func.count())
                 .where(Worker.enterprise_id.in_(ids), Worker.status == "active")
                 .group_by(Worker.enterprise_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         codes = dict(
             session.execute(
@@ -51,9 +49,7 @@ def _enterprise_page(**extra: Any) -> str:
                     Credential.subject_kind == "enterprise",
                     Credential.status != "revoked",
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     return render_template(
         "issuer/admin_enterprises.html",
@@ -102,7 +98,7 @@ def admin_enterprise_issue(enterprise_id: int) -> BaseResponse:
 def _tokens_page(status: int = 200, **extra: Any) -> tuple[str, int]:
     with runtime().store.read() as session:
         tokens = list(session.execute(select(ApiToken).order_by(ApiToken.id.desc()).limit(200)).scalars())
-        names = dict(session.execute(select(Enterprise.id, Enterprise.name)).tuples().all())
+        names = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
     return (
         render_template(
             "issuer/admin_tokens.html",
@@ -174,7 +170,7 @@ def admin_token_revoke(token_id: int) -> BaseResponse:
 def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
     with runtime().store.read() as session:
         users = list(session.execute(select(User).order_by(User.id).limit(500)).scalars())
-        names = dict(session.execute(select(Enterprise.id, Enterprise.name)).tuples().all())
+        names = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
     return (
         render_template(
             "issuer/admin_users.html",

@@ -165,16 +165,14 @@ def batches() -> str:
                 select(CardBatchItem.batch_id, CardBatchItem.result, _count())
                 .where(CardBatchItem.batch_id.in_([b.id for b in rows]))
                 .group_by(CardBatchItem.batch_id, CardBatchItem.result)
-            ).tuples():
+            ):
                 counts[batch_id][result] = int(number)
         names = dict(
             session.execute(
                 select(Enterprise.id, Enterprise.name).where(
                     Enterprise.id.in_({b.enterprise_id for b in rows if b.enterprise_id})
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     return render_template("issuer/batches.html", rows=rows, counts=counts, names=names)
 
@@ -208,9 +206,7 @@ def new_batch() -> str:
                 select(Credential.worker_id, Credential.card_uid).where(
                     Credential.worker_id.in_([w.id for w in rows]), Credential.status != "revoked"
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     names = dict(enterprises)
     return render_template(
@@ -310,17 +306,13 @@ def batch_csv(batch_id: int) -> Response:
     """The station's batch file: ``worker_id,display_name,enterprise_id,enterprise_name,photo``."""
     found = _batch(batch_id, me())
     with runtime().store.read() as session:
-        rows = (
-            session.execute(
-                select(Worker.id, Worker.name, Worker.enterprise_id, Enterprise.name)
-                .join(CardBatchItem, CardBatchItem.worker_id == Worker.id)
-                .join(Enterprise, Enterprise.id == Worker.enterprise_id)
-                .where(CardBatchItem.batch_id == found.id)
-                .order_by(CardBatchItem.position)
-            )
-            .tuples()
-            .all()
-        )
+        rows = session.execute(
+            select(Worker.id, Worker.name, Worker.enterprise_id, Enterprise.name)
+            .join(CardBatchItem, CardBatchItem.worker_id == Worker.id)
+            .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+            .where(CardBatchItem.batch_id == found.id)
+            .order_by(CardBatchItem.position)
+        ).all()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*BATCH_COLUMNS, *EXTRA_COLUMNS])

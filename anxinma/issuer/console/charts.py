@@ -37,8 +37,8 @@ def line_chart(
     width: int = 720,
     height: int = 240,
 ) -> Markup:
-    """A line chart of rates (0–100 %) over ``days``; the last day's markers are hollow when
-    ``live_last`` figures (today's, not yet a snapshot) end the series."""
+    """A line chart of rates (0–100 %) over ``days``: a line through consecutive days with a
+    figure, a dot on each day (on the last and on isolated days only, beyond a month)."""
     left, right, top, bottom = 44, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(days)
@@ -74,8 +74,10 @@ def line_chart(
             if len(run) > 1:
                 points = " ".join(f"{px:.1f},{py:.1f}" for px, py in run)
                 parts.append(f'<polyline class="line {line.css_class}" points="{points}"/>')
-        for i, value in enumerate(line.values):
-            if value is not None and (n <= 31 or i == n - 1):
+        values = list(line.values)
+        for i, value in enumerate(values):
+            isolated = (i == 0 or values[i - 1] is None) and (i == n - 1 or values[i + 1] is None)
+            if value is not None and (n <= 31 or i == n - 1 or isolated):
                 parts.append(
                     f'<circle class="dot {line.css_class}" cx="{x(i):.1f}" cy="{y(value):.1f}" r="3">'
                     f"<title>{escape(line.label)} {days[i].isoformat()}: {value * 100:.1f}%</title></circle>"

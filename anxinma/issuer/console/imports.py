@@ -302,9 +302,7 @@ def _names(ids: set[int]) -> dict[int, str]:
         return {}
     with runtime().store.read() as session:
         return dict(
-            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids)))
-            .tuples()
-            .all()
+            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
         )
 
 

@@ -62,6 +62,11 @@ def _figures(period: int, *, fresh: bool) -> tuple[Any, dict[int, stats.Figures]
     return live().get(today_in_china(), period, fresh=fresh)
 
 
+def _of(by_day: dict[date, stats.Figures], day: date, rate: str) -> float | None:
+    figures = by_day.get(day)
+    return getattr(figures, rate) if figures is not None else None
+
+
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -97,18 +102,16 @@ def dashboard() -> str:
     else:
         enterprise = None
         current = stats.total(figures.values())
-    points = stats.history(
-        service().store,
-        today - timedelta(days=span - 1),
-        today - timedelta(days=1),
-        enterprise_id=enterprise_id,
-    )
+    first = today - timedelta(days=span - 1)
+    points = stats.history(service().store, first, today - timedelta(days=1), enterprise_id=enterprise_id)
     points.append(stats.Point(today, current, live=True))
+    by_day = {p.day: p.figures for p in points}
+    days = [first + timedelta(days=i) for i in range(span)]  # the whole window, gaps where no figure
     chart = line_chart(
-        [p.day for p in points],
+        days,
         [
-            Series(_("Holding rate"), [p.figures.holding_rate for p in points], "holding"),
-            Series(_("Display rate"), [p.figures.display_rate for p in points], "display"),
+            Series(_("Holding rate"), [_of(by_day, d, "holding_rate") for d in days], "holding"),
+            Series(_("Display rate"), [_of(by_day, d, "display_rate") for d in days], "display"),
         ],
         title=_("Holding and display rate, last %(days)s days", days=span),
         description=_(
@@ -258,7 +261,7 @@ def _lapsed_query(today: date) -> Any:
 
 def _page(query: Any, number: int) -> tuple[list[Any], bool, int]:
     with runtime().store.read() as session:
-        rows = session.execute(query.offset((number - 1) * PER_PAGE).limit(PER_PAGE + 1)).tuples().all()
+        rows = session.execute(query.offset((number - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
         count = session.execute(
             select(func.count()).select_from(query.order_by(None).subquery())
         ).scalar_one()
@@ -267,7 +270,7 @@ def _page(query: Any, number: int) -> tuple[list[Any], bool, int]:
 
 def _stream(query: Any) -> Iterator[Any]:
     with runtime().store.read() as session:
-        yield from session.execute(query.execution_options(yield_per=1000)).tuples()
+        yield from session.execute(query.execution_options(yield_per=1000))
 
 
 @blueprint.get("/expiring")

@@ -133,7 +133,7 @@ def compute(
     counts: dict[int, dict[str, int]] = {}
     with store.read() as session:
         for name, query in queries.items():
-            for enterprise, number in session.execute(query).tuples():
+            for enterprise, number in session.execute(query):
                 counts.setdefault(int(enterprise), {})[name] = int(number)
     return {enterprise: Figures(**values) for enterprise, values in counts.items()}
 
@@ -178,16 +178,16 @@ def history(store: Store, since: date, until: date, *, enterprise_id: int | None
     if enterprise_id is not None:
         query = query.where(DailyStat.enterprise_id == enterprise_id)
     with store.read() as session:
-        rows = session.execute(query.group_by(DailyStat.day).order_by(DailyStat.day)).tuples().all()
+        rows = session.execute(query.group_by(DailyStat.day).order_by(DailyStat.day)).all()
     return [Point(day, Figures(int(r or 0), int(h or 0), int(d or 0))) for day, r, h, d in rows]
 
 
 def enterprise_names(store: Store, issuer_id: int) -> dict[int, str]:
     with store.read() as session:
         return dict(
-            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.issuer_id == issuer_id))
-            .tuples()
-            .all()
+            session.execute(
+                select(Enterprise.id, Enterprise.name).where(Enterprise.issuer_id == issuer_id)
+            ).all()
         )
 
 

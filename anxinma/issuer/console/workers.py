@@ -85,9 +85,7 @@ def _enterprise_names(ids: set[int]) -> dict[int, str]:
         return {}
     with runtime().store.read() as session:
         return dict(
-            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids)))
-            .tuples()
-            .all()
+            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
         )
 
 
