@@ -69,3 +69,21 @@ class Console:
 
 def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
+
+
+def published_status(issuer: LiveIssuer, serial: int) -> Any:
+    """The status the public status list (``GET /status/<code>/0``) gives ``serial``,
+    verified with the keys of the served trust list."""
+    from datetime import UTC, datetime
+
+    from anxinma.keys import TrustList
+    from anxinma.status_list import load_status_list
+
+    trust = TrustList.load(issuer.trust_list(), issuer.root_public_key, now=datetime.now(UTC))
+
+    def key_for(code: int, kid: bytes) -> bytes | None:
+        found = trust.issuer(code)
+        key = found.keys.get(kid) if found else None
+        return key.public_key if key else None
+
+    return load_status_list(issuer.status_list(0), key_for).status(serial)

@@ -49,7 +49,7 @@ def test_each_role_signs_in_to_its_home_and_sees_only_its_menu(live_issuer: Live
     home = console.get(HOMES[role])
     assert home.status_code == 200
     assert _menu(text(home)) == MENUS[role]
-    assert f'<html lang="zh-CN">' in text(home)
+    assert '<html lang="zh-CN">' in text(home)
     foreign = {
         "enterprise_admin": "/console/dashboard",
         "card_operator": "/console/workers",
