@@ -123,7 +123,7 @@ def test_xlsx_with_date_cells_is_imported(live_issuer: LiveIssuer) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(HEADER + ["星级"])
+    sheet.append([*HEADER, "星级"])
     later = today_in_china() + timedelta(days=200)
     for name, number in (("赵敏", random_id_number()), ("钱丽", random_id_number()), ("孙芳", "12345")):
         sheet.append([name, number, 13912345678 + len(name), "养老护理", later, later, 4])

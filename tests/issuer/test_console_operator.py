@@ -64,7 +64,7 @@ def load_batch_text(console: Console, batch: int, folder: Path):  # type: ignore
 
 def _report(rows: list[dict[str, str]]) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(REPORT_COLUMNS) + ["photo"], extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=[*REPORT_COLUMNS, "photo"], extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({name: "" for name in REPORT_COLUMNS} | row)
