@@ -372,17 +372,18 @@ class CardBatchItem(Base):
 
 
 class DailyStat(Base):
-    """One enterprise's figures on one day (``anxinma jobs daily``): the history of the
-    regulator's 持证率 and 亮证率 charts. The city's figure of a day is the sum of its rows."""
+    """One enterprise's figures on one day for one display-rate window (``anxinma jobs daily``
+    writes each window the dashboard offers): the history of the regulator's 持证率 and 亮证率
+    charts. The city's figure of a day is the sum of its enterprises' rows."""
 
     __tablename__ = "daily_stats"
-    __table_args__ = (Index("ix_daily_stats_enterprise_day", "enterprise_id", "day"),)
+    __table_args__ = (Index("ix_daily_stats_enterprise_day", "enterprise_id", "period_days", "day"),)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    period_days: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # the display rate's window
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
     registered: Mapped[int] = mapped_column(Integer)
     holding: Mapped[int] = mapped_column(Integer)
     displayed: Mapped[int] = mapped_column(Integer)
-    period_days: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -199,3 +199,12 @@ def test_another_enterprise_cannot_see_an_import_and_bad_files_say_why(live_issu
             "/console/import", {"file": (io.BytesIO(data), "x.csv")}, content_type="multipart/form-data"
         )
         assert response.status_code == 400 and message in text(response), message
+
+
+def test_the_template_imports_as_it_stands(live_issuer: LiveIssuer) -> None:
+    enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
+    console = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
+    template = console.get("/console/import/template.csv")
+    assert template.data.startswith("\ufeff姓名,身份证号".encode())
+    job, preview = _upload(console, template.data, "import-template.csv")
+    assert "导入 1 名新服务员" in preview and 'class="error-row"' not in preview

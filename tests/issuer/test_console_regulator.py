@@ -108,8 +108,10 @@ def test_the_daily_job_keeps_the_history_the_chart_draws(live_issuer: LiveIssuer
     assert [(p.figures.registered, p.figures.holding) for p in points] == [(4, 0), (4, 0), (4, 0), (4, 3)]
     regulator = Console.signed_in(live_issuer, "regulator")
     page = text(regulator.get("/console/dashboard?days=30"))
-    assert page.count('class="line holding"') == 1 and "<polyline" in page
-    assert page.count('<circle class="dot holding"') == 4  # three snapshots and today's live figure
+    wide, narrow = page.split('<svg class="chart wide"', 1)[1].split('<svg class="chart narrow"', 1)
+    assert wide.count('class="line holding"') == 1  # one run of consecutive days
+    assert wide.count('<circle class="dot holding"') == 4  # three snapshots and today's live figure
+    assert narrow.count('<circle class="dot holding"') == 4 and '<title id="cn-title">' in narrow
     history = _csv(regulator.get("/console/dashboard/history.csv?days=30"))
     assert history[0] == ["day", "registered", "holding", "holding_rate", "displayed", "display_rate"]
     assert [row[4] for row in history[1:]] == ["0", "1", "1", "1"]
@@ -185,9 +187,8 @@ def test_blacklist_add_asks_first_revokes_everywhere_is_audited_and_can_be_remov
             )
         ]
     assert actions == ["blacklist.add", "blacklist.remove"]
-    assert "列入" in text(regulator.get("/console/blacklist")) and "移出" in text(
-        regulator.get("/console/blacklist")
-    )
+    audit = text(regulator.get("/console/blacklist")).split("最近变更（审计日志）", 1)[1]
+    assert f"第 {entry} 条记录列入名单" in audit and f"第 {entry} 条记录移出名单" in audit
 
 
 def test_the_issuer_admin_issues_a_token_shown_once_and_revokes_it(live_issuer: LiveIssuer) -> None:

@@ -36,6 +36,9 @@ def line_chart(
     description: str,
     width: int = 720,
     height: int = 240,
+    ticks: int = 6,
+    ident: str = "c",
+    css_class: str = "",
 ) -> Markup:
     """A line chart of rates (0–100 %) over ``days``: a line through consecutive days with a
     figure, a dot on each day (on the last and on isolated days only, beyond a month)."""
@@ -50,17 +53,20 @@ def line_chart(
         return top + plot_h * (1 - max(0.0, min(1.0, v)))
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="c-title c-desc"'
-        ' preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="c-title">{escape(title)}</title><desc id="c-desc">{escape(description)}</desc>',
+        f'<svg class="chart {escape(css_class)}" viewBox="0 0 {width} {height}" role="img"'
+        f' aria-labelledby="{ident}-title {ident}-desc" preserveAspectRatio="xMidYMid meet"'
+        ' xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-title">{escape(title)}</title><desc id="{ident}-desc">{escape(description)}</desc>',
     ]
     for pct in (0, 25, 50, 75, 100):
         gy = y(pct / 100)
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}"/>')
         parts.append(f'<text class="axis" x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end">{pct}%</text>')
-    for i in _ticks(n):
+    shown = _ticks(n, ticks)
+    for i in shown:
+        anchor = "middle" if len(shown) == 1 else "start" if i == 0 else "end" if i == n - 1 else "middle"
         parts.append(
-            f'<text class="axis" x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{days[i]:%m-%d}</text>'
+            f'<text class="axis" x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}">{days[i]:%m-%d}</text>'
         )
     for line in series:
         runs: list[list[tuple[float, float]]] = [[]]

@@ -43,6 +43,7 @@ from anxinma.issuer.console.base import (
 from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.importing import read_upload
 from anxinma.issuer.models import Enterprise, ImportJob, utcnow
+from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import ImportReport, ImportRow, IssuerService, validate_import_rows
 
 log = logging.getLogger("anxinma.issuer.console")
@@ -382,6 +383,18 @@ def import_errors(job_id: int) -> Response:
     ]
     return csv_response(
         f"import-{job_id}-errors.csv", ["row", "name", "field", "error_zh", "error_en"], lines
+    )
+
+
+@blueprint.get("/import/template.csv")
+@page(*WRITERS)
+def import_template() -> Response:
+    """An empty file with the columns (Chinese names) and one example row to overwrite."""
+    later = (today_in_china() + timedelta(days=365)).isoformat()
+    return csv_response(
+        "import-template.csv",
+        ["姓名", "身份证号", "手机号", "服务类别", "健康证有效期", "保险有效期", "星级", "技能"],
+        [["李小霞", "330203198001010028", "13800001111", "保洁、育婴", later, later, "4", "收纳、辅食"]],
     )
 
 

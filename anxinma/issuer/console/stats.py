@@ -38,6 +38,8 @@ from anxinma.issuer.models import Credential, DailyStat, Enterprise, ScanCount, 
 
 #: The window of the display rate, in days, unless a page asks for another.
 PERIOD_DAYS = 30
+#: The windows the dashboard offers; the daily job keeps the history of each.
+PERIODS = (7, 30, 90)
 #: Credentials expiring within this many days are "expiring soon".
 EXPIRING_DAYS = 30
 #: How long a live figure is reused before it is computed again.
@@ -138,26 +140,30 @@ def compute(
     return {enterprise: Figures(**values) for enterprise, values in counts.items()}
 
 
-def snapshot(store: Store, issuer_id: int, day: date, *, period_days: int = PERIOD_DAYS) -> int:
-    """Write the day's figures of every enterprise into ``daily_stats`` (replacing a run of
-    the same day, so the job may run twice); returns the number of rows written."""
-    figures = compute(store, issuer_id, day, period_days=period_days)
-    rows = [
-        {
-            "day": day,
-            "enterprise_id": enterprise,
-            "registered": f.registered,
-            "holding": f.holding,
-            "displayed": f.displayed,
-            "period_days": period_days,
-        }
-        for enterprise, f in figures.items()
-    ]
+def snapshot(store: Store, issuer_id: int, day: date, *, periods: tuple[int, ...] = PERIODS) -> int:
+    """Write the day's figures of every enterprise into ``daily_stats``, once for each
+    display-rate window (replacing an earlier run of the same day, so the job may run twice);
+    returns the number of enterprises."""
+    rows = []
+    enterprises: set[int] = set()
+    for period in periods:
+        for enterprise, f in compute(store, issuer_id, day, period_days=period).items():
+            enterprises.add(enterprise)
+            rows.append(
+                {
+                    "day": day,
+                    "period_days": period,
+                    "enterprise_id": enterprise,
+                    "registered": f.registered,
+                    "holding": f.holding,
+                    "displayed": f.displayed,
+                }
+            )
     with store.write() as session:
-        session.execute(delete(DailyStat).where(DailyStat.day == day))
+        session.execute(delete(DailyStat).where(DailyStat.day == day, DailyStat.period_days.in_(periods)))
         if rows:
             session.execute(insert(DailyStat), rows)
-    return len(rows)
+    return len(enterprises)
 
 
 @dataclass(frozen=True)
@@ -167,14 +173,21 @@ class Point:
     live: bool = False
 
 
-def history(store: Store, since: date, until: date, *, enterprise_id: int | None = None) -> list[Point]:
+def history(
+    store: Store,
+    since: date,
+    until: date,
+    *,
+    period_days: int = PERIOD_DAYS,
+    enterprise_id: int | None = None,
+) -> list[Point]:
     """The city's (or one enterprise's) snapshot figures per day from ``since`` to ``until``."""
     query = select(
         DailyStat.day,
         func.sum(DailyStat.registered),
         func.sum(DailyStat.holding),
         func.sum(DailyStat.displayed),
-    ).where(DailyStat.day >= since, DailyStat.day <= until)
+    ).where(DailyStat.period_days == period_days, DailyStat.day >= since, DailyStat.day <= until)
     if enterprise_id is not None:
         query = query.where(DailyStat.enterprise_id == enterprise_id)
     with store.read() as session:

@@ -42,19 +42,21 @@ def upgrade() -> None:
     op.create_table(
         "daily_stats",
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("period_days", sa.SmallInteger(), nullable=False),
         sa.Column("enterprise_id", sa.Integer(), nullable=False),
         sa.Column("registered", sa.Integer(), nullable=False),
         sa.Column("holding", sa.Integer(), nullable=False),
         sa.Column("displayed", sa.Integer(), nullable=False),
-        sa.Column("period_days", sa.SmallInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["enterprise_id"], ["enterprises.id"], name=op.f("fk_daily_stats_enterprise_id_enterprises")
         ),
-        sa.PrimaryKeyConstraint("day", "enterprise_id", name=op.f("pk_daily_stats")),
+        sa.PrimaryKeyConstraint("day", "period_days", "enterprise_id", name=op.f("pk_daily_stats")),
     )
     with op.batch_alter_table("daily_stats", schema=None) as batch_op:
-        batch_op.create_index("ix_daily_stats_enterprise_day", ["enterprise_id", "day"], unique=False)
+        batch_op.create_index(
+            "ix_daily_stats_enterprise_day", ["enterprise_id", "period_days", "day"], unique=False
+        )
 
     op.create_table(
         "import_jobs",
