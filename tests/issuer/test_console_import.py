@@ -206,5 +206,5 @@ def test_the_template_imports_as_it_stands(live_issuer: LiveIssuer) -> None:
     console = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
     template = console.get("/console/import/template.csv")
     assert template.data.startswith("\ufeff姓名,身份证号".encode())
-    job, preview = _upload(console, template.data, "import-template.csv")
+    _, preview = _upload(console, template.data, "import-template.csv")
     assert "导入 1 名新服务员" in preview and 'class="error-row"' not in preview
