@@ -18,7 +18,6 @@ from anxinma.issuer.console.base import (
     int_arg,
     me,
     page,
-    runtime,
     section,
     service,
 )
@@ -34,7 +33,7 @@ def _enterprise_page(**extra: Any) -> str:
     rows = service().list_enterprises(me(), after=after, limit=PER_PAGE + 1)
     shown = rows[:PER_PAGE]
     ids = [e.id for e in shown]
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         workers = dict(
             session.execute(
                 select(Worker.enterprise_id, func.count())
@@ -96,7 +95,7 @@ def admin_enterprise_issue(enterprise_id: int) -> BaseResponse:
 
 
 def _tokens_page(status: int = 200, **extra: Any) -> tuple[str, int]:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         tokens = list(session.execute(select(ApiToken).order_by(ApiToken.id.desc()).limit(200)).scalars())
         names = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
     return (
@@ -168,7 +167,7 @@ def admin_token_revoke(token_id: int) -> BaseResponse:
 
 
 def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         users = list(session.execute(select(User).order_by(User.id).limit(500)).scalars())
         names = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
     return (

@@ -18,7 +18,7 @@ import io
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -34,9 +34,6 @@ from anxinma.issuer.errors import ApiError, SessionExpired, Unauthorized, Valida
 from anxinma.issuer.models import User
 from anxinma.issuer.service import IssuerService
 
-if TYPE_CHECKING:
-    from anxinma.issuer.app import Runtime
-
 blueprint = Blueprint("console", __name__, url_prefix="/console")
 
 SESSION_COOKIE = "axm_session"
@@ -46,12 +43,11 @@ CSRF_FIELD = "csrf_token"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def runtime() -> Runtime:
-    return current_app.extensions["anxinma"]  # type: ignore[no-any-return]
-
-
 def service() -> IssuerService:
-    return runtime().service
+    """The app's service (``create_app`` keeps it in ``extensions["anxinma"]``)."""
+    found = current_app.extensions["anxinma"].service
+    assert isinstance(found, IssuerService)
+    return found
 
 
 def viewer() -> Principal | None:
@@ -71,7 +67,7 @@ def me() -> Principal:
 
 
 def _secure() -> bool:
-    return str(runtime().config.base_url).startswith("https://")
+    return str(service().config.base_url).startswith("https://")
 
 
 def set_session_cookie(response: Response, token: str, expires: datetime) -> None:
@@ -132,7 +128,7 @@ def _load_viewer() -> Response | str | tuple[str, int] | None:
 
 
 def _maybe_renew(token: str, principal: Principal) -> None:
-    lifetime = int(runtime().config.session_seconds)
+    lifetime = int(service().config.session_seconds)
     try:
         expires = int(jwt.decode(token, options={"verify_signature": False})["exp"])
     except (jwt.PyJWTError, KeyError, ValueError):  # pragma: no cover - authenticate read it
@@ -176,7 +172,7 @@ def csrf_token() -> str:
     """This browser's token for this user (the login form's when nobody is signed in)."""
     who = viewer()
     message = f"csrf\x00{g.get('csrf_seed') or ''}\x00{who.ident if who else '-'}".encode()
-    return hmac.new(runtime().vault.session_key, message, hashlib.sha256).hexdigest()[:40]
+    return hmac.new(service().vault.session_key, message, hashlib.sha256).hexdigest()[:40]
 
 
 def safe_next(target: str | None) -> str | None:
@@ -454,7 +450,7 @@ def _username() -> str:
     if who is None:
         return ""
     if "console_username" not in g:
-        with runtime().store.read() as session:
+        with service().store.read() as session:
             user = session.get(User, int(who.ident))
         g.console_username = user.username if user is not None else ""
     return str(g.console_username)

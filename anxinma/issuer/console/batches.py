@@ -36,7 +36,6 @@ from anxinma.issuer.console.base import (
     me,
     page,
     parse_category_arg,
-    runtime,
     section,
     service,
 )
@@ -78,7 +77,7 @@ class ItemView:
 
 
 def _batch(batch_id: int, who: Principal) -> CardBatch:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         batch = session.get(CardBatch, batch_id)
     # A batch of several enterprises (no enterprise_id) is not for an operator of one enterprise.
     if batch is None or (who.enterprise_id is not None and batch.enterprise_id != who.enterprise_id):
@@ -89,7 +88,7 @@ def _batch(batch_id: int, who: Principal) -> CardBatch:
 def items(batch: CardBatch) -> list[ItemView]:
     """The batch's workers with their results: the station's report where it said something,
     else what the issuer issued for them (with a card UID) since the batch was made."""
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         rows = session.execute(
             select(CardBatchItem, Worker.name, Enterprise.name)
             .join(Worker, Worker.id == CardBatchItem.worker_id)
@@ -135,7 +134,7 @@ def _visible_workers(who: Principal, ids: list[int]) -> list[Worker]:
     """The listed workers the caller may see (the service's own visibility rule), in order."""
     found: dict[int, Worker] = {}
     svc = service()
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         for start in range(0, len(ids), 900):
             for worker in session.execute(
                 select(Worker).where(
@@ -154,7 +153,7 @@ def _visible_workers(who: Principal, ids: list[int]) -> list[Worker]:
 @page(*OPERATORS)
 def batches() -> str:
     who = me()
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         query = select(CardBatch).order_by(CardBatch.id.desc()).limit(100)
         if who.enterprise_id is not None:
             query = query.where(CardBatch.enterprise_id == who.enterprise_id)
@@ -200,7 +199,7 @@ def new_batch() -> str:
     }
     rows, more = service().list_workers(who, page=number, per_page=PER_PAGE, **filters)
     total = service().count_workers(who, **filters)
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         cards = dict(
             session.execute(
                 select(Credential.worker_id, Credential.card_uid).where(
@@ -265,7 +264,7 @@ def create_batch() -> BaseResponse | tuple[str, int]:
         "Batch of %(day)s", day=datetime.now(fmt.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     )
     enterprises = {w.enterprise_id for w in workers}
-    with runtime().store.write() as session:
+    with service().store.write() as session:
         batch = CardBatch(
             label=label,
             enterprise_id=enterprises.pop() if len(enterprises) == 1 else None,
@@ -305,7 +304,7 @@ def batch(batch_id: int) -> str:
 def batch_csv(batch_id: int) -> Response:
     """The station's batch file: ``worker_id,display_name,enterprise_id,enterprise_name,photo``."""
     found = _batch(batch_id, me())
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         rows = session.execute(
             select(Worker.id, Worker.name, Worker.enterprise_id, Enterprise.name)
             .join(CardBatchItem, CardBatchItem.worker_id == Worker.id)
@@ -348,7 +347,7 @@ def apply_report(batch: CardBatch, data: bytes) -> ReportOutcome:
     reader.fieldnames = header
     outcome = ReportOutcome()
     now = utcnow()
-    with runtime().store.write() as session:
+    with service().store.write() as session:
         members = set(
             session.execute(
                 select(CardBatchItem.worker_id).where(CardBatchItem.batch_id == batch.id)

@@ -36,7 +36,6 @@ from anxinma.issuer.console.base import (
     me,
     page,
     pick,
-    runtime,
     section,
     service,
 )
@@ -124,7 +123,7 @@ def preview(
 
 def _job(job_id: int, principal: Principal) -> ImportJob:
     """The job, if the caller's scope holds its enterprise (else 404, as for a worker)."""
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         job = session.get(ImportJob, job_id)
     if job is None or not service().visible(principal, job.enterprise_id):
         abort(404)
@@ -236,7 +235,7 @@ def _enterprise_choices(who: Principal) -> list[tuple[int, str]]:
 
 
 def _recent(who: Principal) -> list[ImportJob]:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         query = select(ImportJob).order_by(ImportJob.id.desc()).limit(10)
         if who.enterprise_id is not None:
             query = query.where(ImportJob.enterprise_id == who.enterprise_id)
@@ -271,7 +270,7 @@ def imports() -> BaseResponse | str | tuple[str, int]:
             problem = api_message(exc)
         else:
             digest = hashlib.sha256(data).hexdigest()
-            with runtime().store.write() as session:
+            with service().store.write() as session:
                 job = ImportJob(
                     enterprise_id=enterprise_id,
                     actor=who.actor,
@@ -301,7 +300,7 @@ def imports() -> BaseResponse | str | tuple[str, int]:
 def _names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         return dict(
             session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
         )
@@ -315,7 +314,7 @@ def import_job(job_id: int) -> str:
     job = _job(job_id, who)
     plan = json.loads(job.preview or "{}")
     result = json.loads(job.result) if job.result else None
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         earlier = session.execute(
             select(ImportJob.id, ImportJob.created_at)
             .where(

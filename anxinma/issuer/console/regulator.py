@@ -25,7 +25,6 @@ from anxinma.issuer.console.base import (
     me,
     page,
     pick,
-    runtime,
     section,
     service,
 )
@@ -276,7 +275,7 @@ def _lapsed_query(today: date) -> Any:
 
 
 def _page(query: Any, number: int) -> tuple[list[Any], bool, int]:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         rows = session.execute(query.offset((number - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
         count = session.execute(
             select(func.count()).select_from(query.order_by(None).subquery())
@@ -285,7 +284,7 @@ def _page(query: Any, number: int) -> tuple[list[Any], bool, int]:
 
 
 def _stream(query: Any) -> Iterator[Any]:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         yield from session.execute(query.execution_options(yield_per=1000))
 
 
@@ -346,7 +345,7 @@ def lapsed_csv() -> Response:
 
 
 def _blacklist_audit() -> list[AuditEntry]:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         return list(
             session.execute(
                 select(AuditEntry)

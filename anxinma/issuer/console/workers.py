@@ -30,7 +30,6 @@ from anxinma.issuer.console.base import (
     me,
     page,
     parse_category_arg,
-    runtime,
     section,
     service,
 )
@@ -73,7 +72,7 @@ def _live_credentials(worker_ids: list[int]) -> dict[int, Credential]:
     service's scoped list, so nothing outside the caller's scope is read."""
     if not worker_ids:
         return {}
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         rows = session.execute(
             select(Credential).where(Credential.worker_id.in_(worker_ids), Credential.status != "revoked")
         ).scalars()
@@ -83,7 +82,7 @@ def _live_credentials(worker_ids: list[int]) -> dict[int, Credential]:
 def _enterprise_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         return dict(
             session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
         )
@@ -344,7 +343,7 @@ def credential(serial: int) -> str:
         "issuer/credential.html",
         c=row,
         signed=signed,
-        code=signed.to_url(runtime().config.base_url),
+        code=signed.to_url(service().config.base_url),
         enterprise_name=enterprise_name,
         done=request.args.get("done", ""),
         can_change=who.role in CHANGERS and row.status != "revoked",
@@ -352,7 +351,7 @@ def credential(serial: int) -> str:
 
 
 def _is_enterprise(serial: int) -> bool:
-    with runtime().store.read() as session:
+    with service().store.read() as session:
         kind = session.execute(select(Credential.subject_kind).where(Credential.serial == serial)).scalar()
         return bool(kind == "enterprise")
 
@@ -367,7 +366,7 @@ def credential_qr(serial: int, kind: str) -> Response:
     row = service().get_credential(me(), serial)
     out = io.BytesIO()
     scale = int_arg("scale", 6, 1, 20)
-    make_qr(fmt.decode(row.raw), runtime().config.base_url).save(
+    make_qr(fmt.decode(row.raw), service().config.base_url).save(
         out, kind=kind, scale=scale, border=4, **({"title": f"安心码 {serial}"} if kind == "svg" else {})
     )
     response = Response(out.getvalue(), mimetype="image/svg+xml" if kind == "svg" else "image/png")
@@ -386,7 +385,7 @@ def badge_csv(serial: int) -> Response:
     return csv_response(
         f"badge-{serial}.csv",
         ["code", "enterprise_name", "photo"],
-        [[signed.to_url(runtime().config.base_url), enterprise_name, ""]],
+        [[signed.to_url(service().config.base_url), enterprise_name, ""]],
     )
 
 
@@ -400,7 +399,7 @@ def badge_pdf(serial: int) -> Response:
     row, signed, enterprise_name = _credential_view(me(), serial)
     if row.subject_kind != "worker":
         abort(404)
-    pdf, _report = render_pdf([BadgeItem(signed, enterprise_name, runtime().config.base_url)])
+    pdf, _report = render_pdf([BadgeItem(signed, enterprise_name, service().config.base_url)])
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="badge-{serial}.pdf"'
     return response
@@ -470,7 +469,7 @@ def enterprise() -> str:
         e=ent,
         c=row,
         signed=signed,
-        code=signed.to_url(runtime().config.base_url) if signed else None,
+        code=signed.to_url(service().config.base_url) if signed else None,
         credit_masked=mask_credit_code(ent.credit_code),
         counts=counts,
     )
