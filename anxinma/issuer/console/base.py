@@ -25,13 +25,16 @@ import jwt
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from anxinma import credential as fmt
 from anxinma.errors import InvalidClaims
 from anxinma.i18n import select_locale
 from anxinma.issuer.auth import Principal, Role
+from anxinma.issuer.console import present
 from anxinma.issuer.errors import ApiError, SessionExpired, Unauthorized, ValidationFailed
-from anxinma.issuer.models import User
+from anxinma.issuer.models import Enterprise, User
 from anxinma.issuer.service import IssuerService
 
 blueprint = Blueprint("console", __name__, url_prefix="/console")
@@ -442,6 +445,10 @@ def _helpers() -> dict[str, Any]:
         "username": _username,
         "Category": fmt.Category,
         "mask_name": fmt.mask_name,
+        "credential_badge": present.credential_badge,
+        "worker_badge": present.worker_badge,
+        "categories_text": lambda bits: present.categories_text(bits, chinese=is_chinese()),
+        "enterprise_options": enterprise_options,
     }
 
 
@@ -454,6 +461,30 @@ def _username() -> str:
             user = session.get(User, int(who.ident))
         g.console_username = user.username if user is not None else ""
     return str(g.console_username)
+
+
+def enterprise_choices(who: Principal) -> list[tuple[int, str]]:
+    """(id, name) of every enterprise the caller may pick in a filter, by name: two columns,
+    no ORM objects (a city has 500, a province thousands; the service's visibility rule)."""
+    svc = service()
+    with svc.store.read() as session:
+        rows = session.execute(
+            select(Enterprise.id, Enterprise.name)
+            .where(Enterprise.issuer_id == svc.issuer_id)
+            .order_by(Enterprise.name, Enterprise.id)
+        ).all()
+    return [(int(i), str(n)) for i, n in rows if svc.visible(who, int(i))]
+
+
+def enterprise_options(choices: Sequence[tuple[int, str]], selected: int | None) -> Markup:
+    """The ``<option>`` elements of an enterprise filter, built once in Python (a template
+    loop over hundreds of options costs more than the rest of the page)."""
+    return Markup(
+        "".join(
+            f'<option value="{eid}"{" selected" if eid == selected else ""}>{escape(name)}</option>'
+            for eid, name in choices
+        )
+    )
 
 
 def parse_category_arg(raw: str | None) -> int | None:

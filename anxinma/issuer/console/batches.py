@@ -32,6 +32,7 @@ from anxinma import credential as fmt
 from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.console.base import (
     blueprint,
+    enterprise_choices,
     int_arg,
     me,
     page,
@@ -186,7 +187,7 @@ def _count() -> Any:
 @page(*OPERATORS)
 def new_batch() -> str:
     who = me()
-    enterprises = [(e.id, e.name) for e in service().list_enterprises(who, limit=1000)]
+    enterprises = enterprise_choices(who)
     enterprise_id = int_arg("enterprise", 0) or None
     q = request.args.get("q", "").strip()[:64]
     category = parse_category_arg(request.args.get("category"))

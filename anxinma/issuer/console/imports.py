@@ -33,6 +33,7 @@ from anxinma.issuer.console.base import (
     api_message,
     blueprint,
     csv_response,
+    enterprise_choices,
     me,
     page,
     pick,
@@ -228,12 +229,6 @@ def start(svc: IssuerService, job_id: int, principal: Principal, *, issue: bool)
 # -- pages ---------------------------------------------------------------------------------
 
 
-def _enterprise_choices(who: Principal) -> list[tuple[int, str]]:
-    if who.enterprise_id is not None:
-        return []
-    return [(e.id, e.name) for e in service().list_enterprises(who, limit=1000)]
-
-
 def _recent(who: Principal) -> list[ImportJob]:
     with service().store.read() as session:
         query = select(ImportJob).order_by(ImportJob.id.desc()).limit(10)
@@ -289,7 +284,7 @@ def imports() -> BaseResponse | str | tuple[str, int]:
         render_template(
             "issuer/import.html",
             problem=problem,
-            enterprises=_enterprise_choices(who),
+            enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
             recent=_recent(who),
             names=_names({j.enterprise_id for j in _recent(who)}) if who.enterprise_id is None else {},
         ),

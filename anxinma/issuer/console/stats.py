@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, union
 
 from anxinma import credential as fmt
 from anxinma.issuer.db import Store
@@ -98,11 +98,14 @@ def compute(
     active = and_(Worker.issuer_id == issuer_id, Worker.status == "active")
     if enterprise_id is not None:
         active = and_(active, Worker.enterprise_id == enterprise_id)
-    scanned = exists().where(ScanCount.worker_id == Worker.id, ScanCount.day >= since, ScanCount.day <= day)
-    visited = exists().where(
-        Visit.worker_id == Worker.id,
-        Visit.confirmed_at >= _day_start(since),
-        Visit.confirmed_at < _day_start(day + timedelta(days=1)),
+    # One set of the workers seen in the window (scanned, or a confirmed visit), joined once:
+    # a hash semi-join, where a correlated EXISTS per worker makes PostgreSQL's planner expect
+    # a cost that switches its JIT on (seconds of compiling for a 60 ms query).
+    seen = union(
+        select(ScanCount.worker_id).where(ScanCount.day >= since, ScanCount.day <= day),
+        select(Visit.worker_id).where(
+            Visit.confirmed_at >= _day_start(since), Visit.confirmed_at < _day_start(day + timedelta(days=1))
+        ),
     )
     lapsed = and_(
         Worker.attention.is_(True),
@@ -120,7 +123,7 @@ def compute(
             Credential.expires_on > day,
         )
         .group_by(group),
-        "displayed": select(group, func.count()).where(active, or_(scanned, visited)).group_by(group),
+        "displayed": select(group, func.count()).where(active, Worker.id.in_(seen)).group_by(group),
         "lapsed": select(group, func.count()).where(active, lapsed).group_by(group),
         "expiring": select(group, func.count())
         .join(Credential, Credential.worker_id == Worker.id)

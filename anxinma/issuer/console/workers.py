@@ -10,8 +10,6 @@ import hashlib
 import io
 import json
 import secrets
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
@@ -25,6 +23,7 @@ from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.console.base import (
     api_message,
     blueprint,
+    enterprise_choices,
     field_errors,
     int_arg,
     me,
@@ -33,6 +32,7 @@ from anxinma.issuer.console.base import (
     section,
     service,
 )
+from anxinma.issuer.console.present import Validity
 from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.models import Credential, Enterprise
 from anxinma.issuer.rules import today_in_china
@@ -40,31 +40,11 @@ from anxinma.issuer.service import REVOKE_REASONS, IssueItem, Unit
 from anxinma.issuer.validation import worker_input
 
 PER_PAGE = 50
-#: Days before a health certificate or insurance lapses that a warning shows.
-WARN_DAYS = 30
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
 WRITERS = (Role.ENTERPRISE_ADMIN, Role.ISSUER_ADMIN)
 CHANGERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
 STATUSES = ("active", "left", "blacklisted")
 ACTIONS = ("revoke", "suspend", "reinstate")
-
-
-@dataclass(frozen=True)
-class Validity:
-    """How a dated document stands today: ``state`` is missing, lapsed, soon or ok."""
-
-    until: date | None
-    state: str
-    days: int | None
-
-    @classmethod
-    def of(cls, until: date | None, today: date) -> Validity:
-        if until is None:
-            return cls(None, "missing", None)
-        days = (until - today).days
-        if days < 0:
-            return cls(until, "lapsed", days)
-        return cls(until, "soon" if days <= WARN_DAYS else "ok", days)
 
 
 def _live_credentials(worker_ids: list[int]) -> dict[int, Credential]:
@@ -86,12 +66,6 @@ def _enterprise_names(ids: set[int]) -> dict[int, str]:
         return dict(
             session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
         )
-
-
-def _all_enterprises() -> list[tuple[int, str]]:
-    """Enterprises for a filter (roles that see them all)."""
-    rows = service().list_enterprises(me(), limit=1000)
-    return [(e.id, e.name) for e in rows]
 
 
 # -- the worker list -----------------------------------------------------------------------
@@ -128,7 +102,7 @@ def workers() -> str:
         status=status,
         category=request.args.get("category", ""),
         enterprise_id=enterprise_id,
-        enterprises=_all_enterprises() if who.enterprise_id is None else [],
+        enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
         enterprise_names=names,
         live=live,
         validity=lambda until: Validity.of(until, today),
@@ -199,7 +173,7 @@ def _register_data(form: MultiDict[str, str]) -> dict[str, Any]:
 @page(*WRITERS)
 def register() -> BaseResponse | str | tuple[str, int]:
     who = me()
-    enterprises = _all_enterprises() if who.enterprise_id is None else []
+    enterprises = enterprise_choices(who) if who.enterprise_id is None else []
     if request.method == "GET":
         return render_template(
             "issuer/worker_form.html", form={}, errors={}, problem=None, enterprises=enterprises, edit=None
