@@ -280,13 +280,14 @@ def imports() -> BaseResponse | str | tuple[str, int]:
                 session.flush()
                 job_id = job.id
             return redirect(url_for("console.import_job", job_id=job_id), 303)
+    recent = _recent(who)
     return (
         render_template(
             "issuer/import.html",
             problem=problem,
             enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
-            recent=_recent(who),
-            names=_names({j.enterprise_id for j in _recent(who)}) if who.enterprise_id is None else {},
+            recent=recent,
+            names=_names({j.enterprise_id for j in recent}) if who.enterprise_id is None else {},
         ),
         400 if problem else 200,
     )
