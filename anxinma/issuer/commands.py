@@ -78,6 +78,7 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
         click.echo(
             f"  discovery {config.base_url}/.well-known/anxinma   API {config.base_url}/api/v1/openapi.json"
         )
+        click.echo(f"  控制台 / consoles {config.base_url}/console/")
         sample = demo.sample_code(runtime)
         if sample:
             click.echo(f"  演示安心码 / a demo credential: {sample}")
