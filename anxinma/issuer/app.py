@@ -141,11 +141,11 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         headers_enabled=True,
     )
     limiter.limit(config.live_rate_limit)(public.live_blueprint)
+    console.init_app(app)  # the web consoles (docs/consoles.md); limits its log-in with ``limiter``
     app.register_blueprint(public.blueprint)
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)
-    console.init_app(app)
     extras = list(blueprints)
     for extra in extras:
         app.register_blueprint(extra)
