@@ -208,3 +208,20 @@ def test_the_template_imports_as_it_stands(live_issuer: LiveIssuer) -> None:
     assert template.data.startswith("\ufeff姓名,身份证号".encode())
     _, preview = _upload(console, template.data, "import-template.csv")
     assert "导入 1 名新服务员" in preview and 'class="error-row"' not in preview
+
+
+def test_a_preview_nobody_imports_loses_its_rows_after_a_day(live_issuer: LiveIssuer) -> None:
+    enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
+    console = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
+    job, _ = _upload(console, _csv(_rows(2)), "w.csv")
+    with live_issuer.runtime.store.write() as session:
+        stored = session.get(ImportJob, job)
+        assert stored is not None and stored.payload is not None
+        stored.created_at = stored.created_at - timedelta(hours=25)
+    assert imports.expire(live_issuer.runtime.service) == 1
+    with live_issuer.runtime.store.read() as session:
+        assert session.get(ImportJob, job).payload is None  # type: ignore[union-attr]
+    page = text(console.get(f"/console/import/{job}"))
+    assert "预览超过 24 小时未导入" in page
+    assert console.post(f"/console/import/{job}/run").status_code == 303
+    assert _workers(live_issuer) == 0

@@ -55,6 +55,8 @@ PREVIEW_ERRORS = 1000
 PREVIEW_SAMPLE = 20
 #: A running job without progress for this long was interrupted (its process stopped).
 STALE = timedelta(minutes=5)
+#: A preview not imported within this long loses its rows (they hold identity numbers).
+KEEP_PREVIEW = timedelta(hours=24)
 _CONTEXT = "import_job.rows"
 WRITERS = (Role.ENTERPRISE_ADMIN, Role.ISSUER_ADMIN)
 
@@ -226,6 +228,26 @@ def start(svc: IssuerService, job_id: int, principal: Principal, *, issue: bool)
     return True
 
 
+def expire(svc: IssuerService) -> int:
+    """Erase the rows of previews nobody imported within :data:`KEEP_PREVIEW` (identity numbers
+    are not kept for a file that was only looked at); returns how many jobs expired."""
+    message = json.dumps(
+        {
+            "zh": "预览超过 24 小时未导入，已删除文件内容，请重新上传",
+            "en": "the preview was not imported within 24 hours; its rows were deleted: upload the file again",
+        },
+        ensure_ascii=False,
+    )
+    with svc.store.write() as session:
+        expired = session.execute(
+            update(ImportJob)
+            .where(ImportJob.state == "ready", ImportJob.created_at < utcnow() - KEEP_PREVIEW)
+            .values(state="failed", payload=None, message=message, updated_at=utcnow())
+            .returning(ImportJob.id)
+        ).all()
+    return len(expired)
+
+
 # -- pages ---------------------------------------------------------------------------------
 
 
@@ -265,6 +287,7 @@ def imports() -> BaseResponse | str | tuple[str, int]:
             problem = api_message(exc)
         else:
             digest = hashlib.sha256(data).hexdigest()
+            expire(service())
             with service().store.write() as session:
                 job = ImportJob(
                     enterprise_id=enterprise_id,
