@@ -71,7 +71,8 @@ def _report(rows: list[dict[str, str]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")  # what the station writes
 
 
-def test_results_come_from_the_issuers_record_and_the_stations_report(live_issuer: LiveIssuer) -> None:
+def test_results_come_from_the_issuers_record_and_the_stations_report(issuer_on: LiveIssuer) -> None:
+    live_issuer = issuer_on  # on both databases
     enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
     workers = [int(live_issuer.worker(enterprise)["id"]) for _ in range(4)]  # type: ignore[call-overload]
     console = Console.signed_in(live_issuer, "card_operator")
