@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from anxinma.errors import AnxinmaError
@@ -111,7 +111,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import api, openapi, public, visits
+    from anxinma.issuer import api, console, openapi, public, visits
 
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
@@ -143,6 +143,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         headers_enabled=True,
     )
     limiter.limit(config.live_rate_limit)(public.live_blueprint)
+    console.init_app(app)  # the web consoles (docs/consoles.md); limits its log-in with ``limiter``
     app.register_blueprint(public.blueprint)
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
@@ -161,17 +162,22 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int]:
-        return jsonify(exc.body()), exc.http_status
+        page = _html_error(exc.http_status, exc.message_zh, exc.message)
+        return page or jsonify(exc.body()), exc.http_status
 
     @app.errorhandler(AnxinmaError)
     def _library_error(exc: AnxinmaError) -> tuple[Response, int]:
         log.warning("request failed: %s", exc.code)
-        return jsonify({"error": {"code": exc.code, "zh": exc.message_zh, "en": exc.message}}), 400
+        page = _html_error(400, exc.message_zh, exc.message)
+        return page or jsonify({"error": {"code": exc.code, "zh": exc.message_zh, "en": exc.message}}), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         zh = _HTTP_ZH.get(status, "请求失败")
+        page = _html_error(status, zh, exc.name)
+        if page is not None:
+            return page, status
         body: dict[str, Any] = {
             "error": {"code": _HTTP_CODE.get(status, "http_error"), "zh": zh, "en": exc.name}
         }
@@ -183,12 +189,37 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unexpected error")  # the trace goes to the log, never to the caller
-        return jsonify({"error": {"code": "internal", "zh": "服务器内部错误", "en": "internal error"}}), 500
+        page = _html_error(500, "服务器内部错误", "internal error")
+        return page or jsonify(
+            {"error": {"code": "internal", "zh": "服务器内部错误", "en": "internal error"}}
+        ), 500
 
     import atexit
 
     atexit.register(runtime.service.close)
     return app
+
+
+#: Paths that machines read: they answer JSON errors whatever the client accepts.
+_MACHINE_PATHS = ("/api/", "/status/", "/.well-known/", "/trust-list", "/jwks.json")
+
+
+def _html_error(status: int, zh: str, en: str) -> Response | None:
+    """The HTML error page for a page request (the consoles' renderer, when registered): a
+    ``/console/`` path, or any non-machine path asked for by a browser. None: answer JSON."""
+    render = current_app.extensions.get("anxinma.html_errors")
+    path = request.path
+    if render is None or path.startswith(_MACHINE_PATHS):
+        return None
+    if not path.startswith("/console/") and (
+        request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html"
+    ):
+        return None
+    try:
+        return render(status, zh, en)  # type: ignore[no-any-return]
+    except Exception:  # a page that cannot render falls back to the JSON answer
+        log.exception("error page failed")
+        return None
 
 
 def _redact_query(record: logging.LogRecord) -> bool:

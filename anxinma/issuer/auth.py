@@ -22,7 +22,7 @@ from typing import Any
 
 import jwt
 
-from anxinma.issuer.errors import Unauthorized
+from anxinma.issuer.errors import SessionExpired, Unauthorized
 
 TOKEN_PREFIX = "axm_"
 SESSION_TYPE = "anxinma-session+jwt"
@@ -120,7 +120,7 @@ def read_session(key: bytes, token: str) -> Principal:
             "session", str(claims["sub"]), role, int(enterprise) if enterprise is not None else None
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthorized(
+        raise SessionExpired(
             "the session expired: sign in again", message_zh="会话已过期，请重新登录"
         ) from None
     except (jwt.PyJWTError, ValueError, KeyError):

@@ -78,6 +78,7 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
         click.echo(
             f"  discovery {config.base_url}/.well-known/anxinma   API {config.base_url}/api/v1/openapi.json"
         )
+        click.echo(f"  控制台 / consoles {config.base_url}/console/")
         sample = demo.sample_code(runtime)
         if sample:
             click.echo(f"  演示安心码 / a demo credential: {sample}")
@@ -173,6 +174,14 @@ def jobs() -> None:
 )
 @friendly
 def jobs_daily(day: Any) -> None:
-    """Set attention (安心码 yellow) for lapsed health certificates and insurance; clear it when renewed."""
-    counts = _runtime().service.daily(day.date() if day is not None else None)
+    """Set attention (安心码 yellow) for lapsed health certificates and insurance; clear it when
+    renewed; keep the day's 持证率/亮证率 figures of every enterprise (the dashboard's history)."""
+    from anxinma.issuer.console import stats
+    from anxinma.issuer.rules import today_in_china
+
+    service = _runtime().service
+    on = day.date() if day is not None else today_in_china()
+    counts = service.daily(on)
     click.echo(f"attention set {counts['attention_set']}, cleared {counts['attention_cleared']}")
+    written = stats.snapshot(service.store, service.issuer_id, on)
+    click.echo(f"持证率/亮证率 figures of {on} kept for {written} enterprise(s)")

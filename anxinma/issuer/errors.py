@@ -40,6 +40,10 @@ class Unauthorized(ApiError):
     code = "unauthorized"
 
 
+class SessionExpired(Unauthorized):
+    """A console session that was valid but ran out (the consoles show a page for it)."""
+
+
 class Forbidden(ApiError):
     http_status = 403
     code = "forbidden"

@@ -371,3 +371,87 @@ Complaint.resolved_by = mapped_column(String(64), nullable=True)
 Complaint.resolution = mapped_column(String(500), nullable=True)
 Index("ix_complaints_enterprise_id", Complaint.__table__.c.enterprise_id, Complaint.__table__.c.id)
 Index("ix_complaints_resolved", Complaint.__table__.c.resolved, Complaint.__table__.c.id)
+
+
+# -- consoles --
+# Tables of the web consoles (issue 7; migration 0002): bulk-import jobs, card batches for the
+# encoding station, and the daily figures behind the regulator's charts.
+
+
+class ImportJob(Base):
+    """A bulk import: uploaded, previewed (nothing written), then run in chunks with progress.
+
+    ``payload`` holds the file's parsed rows (identity and phone numbers among them) encrypted
+    with the vault's data key, and is erased once the job has run; ``preview`` and ``result``
+    hold row numbers, masked fields and messages only.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_enterprise", "enterprise_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="ready")  # ready | running | done | failed
+    issue: Mapped[bool] = mapped_column(Boolean, default=False)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    existing: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    preview: Mapped[str] = mapped_column(Text, default="{}")
+    result: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CardBatch(Base):
+    """Workers a card operator picked for the encoding station (``anxinma station encode``)."""
+
+    __tablename__ = "card_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(64))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    report_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    report_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class CardBatchItem(Base):
+    """One worker of a batch and what the station reported for them (``result``: pending,
+    done, failed, skipped)."""
+
+    __tablename__ = "card_batch_items"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("card_batches.id", ondelete="CASCADE"), primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(16), default="pending")
+    serial: Mapped[int | None] = mapped_column(BigInteger)
+    card_uid: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DailyStat(Base):
+    """One enterprise's figures on one day for one display-rate window (``anxinma jobs daily``
+    writes each window the dashboard offers): the history of the regulator's 持证率 and 亮证率
+    charts. The city's figure of a day is the sum of its enterprises' rows."""
+
+    __tablename__ = "daily_stats"
+    __table_args__ = (Index("ix_daily_stats_enterprise_day", "enterprise_id", "period_days", "day"),)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    period_days: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # the display rate's window
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
+    registered: Mapped[int] = mapped_column(Integer)
+    holding: Mapped[int] = mapped_column(Integer)
+    displayed: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Credentials running out soon (the regulator's list) as an index range, not a scan.
+Index("ix_credentials_status_expires", Credential.status, Credential.expires_on)

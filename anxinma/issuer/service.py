@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,11 +45,13 @@ from anxinma.issuer.live import LiveRecords
 from anxinma.issuer.models import (
     ApiToken,
     BlacklistEntry,
+    Complaint,
     Counter,
     Credential,
     Enterprise,
     IdempotencyRecord,
     Issuer,
+    Rating,
     ScanCount,
     Training,
     User,
@@ -139,6 +141,33 @@ class ImportReport:
             "credential_serials": self.credentials,
             "errors": self.errors,
         }
+
+
+@dataclass(frozen=True)
+class WorkerArchive:
+    """A worker's credit archive as one page shows it (:meth:`IssuerService.worker_archive`)."""
+
+    worker: Worker
+    enterprise: Enterprise
+    trainings: list[Training]
+    credentials: list[Credential]
+    rating_count: int
+    rating_average: float | None
+    ratings: list[Rating]
+    complaints: list[Complaint]
+
+    @property
+    def live(self) -> Credential | None:
+        """The credential that is not revoked (at most one: the store's unique index)."""
+        return next((c for c in self.credentials if c.status != "revoked"), None)
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """A row of an import file that passed validation: its row number and the input."""
+
+    row: int
+    data: WorkerInput
 
 
 class IssuerService:
@@ -260,8 +289,17 @@ class IssuerService:
     # -- authentication --------------------------------------------------------------------
 
     def create_token(
-        self, role: Role, enterprise_id: int | None = None, label: str | None = None
+        self,
+        role: Role,
+        enterprise_id: int | None = None,
+        label: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> tuple[int, str]:
+        """A new API token (shown once; stored hashed). ``principal``: who asks (the API and
+        the console: issuer_admin only); None for the operator's CLI, audited as the system."""
+        if principal is not None:
+            self.require(principal, Role.ISSUER_ADMIN)
         if role is Role.ENTERPRISE_ADMIN and enterprise_id is None:
             raise ValidationFailed(
                 {
@@ -283,11 +321,17 @@ class IssuerService:
             unit.session.add(row)
             unit.session.flush()
             unit.record(
-                SYSTEM, "token.create", "api_token", row.id, role=role.value, enterprise_id=enterprise_id
+                principal or SYSTEM,
+                "token.create",
+                "api_token",
+                row.id,
+                role=role.value,
+                enterprise_id=enterprise_id,
             )
             return int(row.id), token
 
     def revoke_token(self, principal: Principal, token_id: int) -> None:
+        self.require(principal, Role.ISSUER_ADMIN)
         with self.tx() as unit:
             row = unit.session.get(ApiToken, token_id)
             if row is None:
@@ -312,12 +356,34 @@ class IssuerService:
             raise Unauthorized("this account is disabled", message_zh="账号已停用")
         return principal
 
-    def create_user(self, username: str, password: str, role: Role, enterprise_id: int | None = None) -> int:
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        enterprise_id: int | None = None,
+        *,
+        principal: Principal | None = None,
+    ) -> int:
+        """A console account. ``principal``: who asks (issuer_admin); None for the CLI."""
+        if principal is not None:
+            self.require(principal, Role.ISSUER_ADMIN)
+        errors: dict[str, tuple[str, str]] = {}
+        if not 2 <= len(username) <= 64 or not username.isprintable() or username != username.strip():
+            errors["username"] = ("用户名应为 2 到 64 个字符", "a username has 2 to 64 characters")
         if len(password) < 10:
-            raise ValidationFailed(
-                {"password": ("密码至少 10 个字符", "a password has at least 10 characters")}
-            )
+            errors["password"] = ("密码至少 10 个字符", "a password has at least 10 characters")
+        if role is Role.ENTERPRISE_ADMIN and enterprise_id is None:
+            errors["enterprise"] = ("企业管理员必须指定企业", "an enterprise_admin names its enterprise")
+        if role in (Role.ISSUER_ADMIN, Role.REGULATOR) and enterprise_id is not None:
+            errors["enterprise"] = ("该角色不属于某个企业", "this role is not tied to an enterprise")
+        if errors:
+            raise ValidationFailed(errors)
         with self.tx() as unit:
+            if unit.session.execute(select(User.id).where(User.username == username)).first():
+                raise Conflict("this username is taken", message_zh="该用户名已被使用")
+            if enterprise_id is not None:
+                self._enterprise(unit.session, SYSTEM, enterprise_id)
             user = User(
                 username=username,
                 password_hash=hash_password(password),
@@ -326,8 +392,47 @@ class IssuerService:
             )
             unit.session.add(user)
             unit.session.flush()
-            unit.record(SYSTEM, "user.create", "user", user.id, role=role.value, enterprise_id=enterprise_id)
+            unit.record(
+                principal or SYSTEM,
+                "user.create",
+                "user",
+                user.id,
+                role=role.value,
+                enterprise_id=enterprise_id,
+            )
             return int(user.id)
+
+    def set_user_disabled(self, principal: Principal, user_id: int, disabled: bool) -> User:
+        """Disable (or enable again) a console account; a disabled account's sessions stop
+        working at their next request (:meth:`authenticate` checks the flag)."""
+        self.require(principal, Role.ISSUER_ADMIN)
+        with self.tx() as unit:
+            user = unit.session.get(User, user_id, with_for_update=True)
+            if user is None:
+                raise not_found("user", "用户")
+            if principal.kind == "session" and principal.ident == str(user_id) and disabled:
+                raise Conflict("you cannot disable your own account", message_zh="不能停用自己的账号")
+            if user.disabled != disabled:
+                user.disabled = disabled
+                unit.record(principal, "user.disable" if disabled else "user.enable", "user", user_id)
+            return user
+
+    def renew_session(self, principal: Principal) -> tuple[str, datetime]:
+        """A fresh session token for a signed-in console user who is still enabled (the consoles
+        renew a session while it is used, so 30 minutes is an idle timeout, not a hard cut)."""
+        if principal.kind != "session":
+            raise Unauthorized("not a console session", message_zh="不是控制台会话")
+        with self.store.read() as session:
+            user = session.get(User, int(principal.ident))
+        if user is None or user.disabled:
+            raise Unauthorized("this account is disabled", message_zh="账号已停用")
+        return issue_session(
+            self.vault.session_key,
+            user_id=user.id,
+            role=Role(user.role),
+            enterprise_id=user.enterprise_id,
+            seconds=self.config.session_seconds,
+        )
 
     def login(self, username: str, password: str) -> tuple[str, datetime, User]:
         with self.store.read() as session:
@@ -628,6 +733,31 @@ class IssuerService:
             ).scalar_one_or_none()
             return worker, trainings, live
 
+    def _worker_query(
+        self,
+        principal: Principal,
+        enterprise_id: int | None,
+        q: str | None,
+        status: str | None,
+        category: int | None,
+    ) -> Any:
+        """The filtered worker query of a caller, or None when its scope makes it empty."""
+        self.require(principal, *_READERS)
+        if principal.enterprise_id is not None:
+            if enterprise_id not in (None, principal.enterprise_id):
+                return None  # another enterprise's list is empty, not an error that confirms it exists
+            enterprise_id = principal.enterprise_id
+        query = select(Worker).where(Worker.issuer_id == self.issuer_id)
+        if enterprise_id is not None:
+            query = query.where(Worker.enterprise_id == enterprise_id)
+        if status:
+            query = query.where(Worker.status == status)
+        if category:
+            query = query.where(Worker.categories.op("&")(category) != 0)
+        if q and q.strip():
+            query = query.where(self._search(q.strip()))
+        return query
+
     def list_workers(
         self,
         principal: Principal,
@@ -638,28 +768,38 @@ class IssuerService:
         page: int = 1,
         per_page: int = 20,
         after: int | None = None,
+        category: int | None = None,
     ) -> tuple[list[Worker], bool]:
         """A page of workers in id order: ``after`` (keyset, any depth at index cost) or ``page``.
 
         Every filter is served by an index: (enterprise_id, id), (enterprise_id, name) for a
-        name prefix, the keyed hashes for an exact ID or phone number.
+        name prefix, the keyed hashes for an exact ID or phone number. ``category`` is a bit
+        set of :class:`~anxinma.credential.Category` bits (any of them matches).
         """
-        self.require(principal, *_READERS)
-        if principal.enterprise_id is not None:
-            if enterprise_id not in (None, principal.enterprise_id):
-                return [], False  # another enterprise's list is empty, not an error that confirms it exists
-            enterprise_id = principal.enterprise_id
-        query = select(Worker).where(Worker.issuer_id == self.issuer_id)
-        if enterprise_id is not None:
-            query = query.where(Worker.enterprise_id == enterprise_id)
-        if status:
-            query = query.where(Worker.status == status)
-        if q:
-            query = query.where(self._search(q.strip()))
+        query = self._worker_query(principal, enterprise_id, q, status, category)
+        if query is None:
+            return [], False
         query = query.where(Worker.id > after) if after is not None else query.offset((page - 1) * per_page)
         with self.store.read() as session:
             rows = list(session.execute(query.order_by(Worker.id).limit(per_page + 1)).scalars())
         return rows[:per_page], len(rows) > per_page
+
+    def count_workers(
+        self,
+        principal: Principal,
+        *,
+        enterprise_id: int | None = None,
+        q: str | None = None,
+        status: str | None = None,
+        category: int | None = None,
+    ) -> int:
+        """How many workers :meth:`list_workers` would page through (same scope, same filters)."""
+        query = self._worker_query(principal, enterprise_id, q, status, category)
+        if query is None:
+            return 0
+        counted = select(func.count()).select_from(query.with_only_columns(Worker.id).subquery())
+        with self.store.read() as session:
+            return int(session.execute(counted).scalar_one())
 
     def _search(self, q: str) -> Any:
         try:
@@ -671,8 +811,71 @@ class IssuerService:
             return Worker.phone_hash == self.vault.identity_hash("phone", digits)
         if q.isdigit():
             return Worker.id == int(q)
+        if "*" in q:
+            # A masked name as a credential shows it (李*霞, 王*): first character, then the last
+            # one for names of three or more; the prefix keeps it a range on the name index.
+            head, _, tail = q.partition("*")
+            tail = tail.replace("*", "")
+            condition = and_(Worker.name >= head, Worker.name < head + "\U0010ffff") if head else true()
+            if tail:
+                pattern = tail.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                return and_(
+                    condition,
+                    Worker.name.like("%" + pattern, escape="\\"),
+                    func.length(Worker.name) >= len(head) + len(tail) + 1,
+                )
+            return condition
         # A name prefix as a range on the (byte-ordered) name index.
         return and_(Worker.name >= q, Worker.name < q + "\U0010ffff")
+
+    def worker_archive(self, principal: Principal, worker_id: int) -> WorkerArchive:
+        """Everything the worker's page shows (信用档案), in one read, under the caller's scope
+        (another enterprise's worker is 404): the worker, trainings, every credential newest
+        first, ratings (count, average, the latest few) and complaints."""
+        self.require(principal, *_READERS)
+        with self.store.read() as session:
+            worker = self._worker(session, principal, worker_id)
+            trainings = list(
+                session.execute(
+                    select(Training).where(Training.worker_id == worker_id).order_by(Training.issued_on)
+                ).scalars()
+            )
+            credentials = list(
+                session.execute(
+                    select(Credential)
+                    .where(Credential.worker_id == worker_id)
+                    .order_by(Credential.serial.desc())
+                    .limit(50)
+                ).scalars()
+            )
+            count, average = session.execute(
+                select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.worker_id == worker_id)
+            ).one()
+            ratings = list(
+                session.execute(
+                    select(Rating).where(Rating.worker_id == worker_id).order_by(Rating.id.desc()).limit(5)
+                ).scalars()
+            )
+            complaints = list(
+                session.execute(
+                    select(Complaint)
+                    .where(Complaint.worker_id == worker_id)
+                    .order_by(Complaint.id.desc())
+                    .limit(20)
+                ).scalars()
+            )
+            enterprise = session.get(Enterprise, worker.enterprise_id)
+        assert enterprise is not None
+        return WorkerArchive(
+            worker=worker,
+            enterprise=enterprise,
+            trainings=trainings,
+            credentials=credentials,
+            rating_count=int(count or 0),
+            rating_average=round(float(average), 1) if average is not None else None,
+            ratings=ratings,
+            complaints=complaints,
+        )
 
     def import_workers(
         self,
@@ -692,85 +895,93 @@ class IssuerService:
         if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
             raise not_found("enterprise", "企业")
         report = ImportReport(rows=len(rows))
-        seen: dict[str, int] = {}
-        valid: list[tuple[int, WorkerInput]] = []
-        for number, raw in enumerate(rows, start=2):  # row 1 is the header
-            try:
-                data = worker_input(raw)
-            except ValidationFailed as exc:
-                report.errors.append(
-                    {"row": number, "fields": {k: {"zh": zh, "en": en} for k, (zh, en) in exc.fields.items()}}
-                )
-                continue
-            assert data.id_number is not None
-            if data.id_number in seen:
-                report.errors.append(
-                    {
-                        "row": number,
-                        "fields": {
-                            "id_number": {
-                                "zh": f"与第 {seen[data.id_number]} 行重复",
-                                "en": f"same person as row {seen[data.id_number]}",
-                            }
-                        },
-                    }
-                )
-                continue
-            seen[data.id_number] = number
-            valid.append((number, data))
-        with self.tx() as unit:
-            target = principal.enterprise_id if principal.enterprise_id is not None else enterprise_id
-            if target is None:
-                raise ValidationFailed(
-                    {"enterprise_id": ("必填（签发机构管理员须指定企业）", "required for an issuer admin")}
-                )
-            self._enterprise(unit.session, principal, target)
-            hashes = {self.vault.identity_hash("id", d.id_number or ""): (n, d) for n, d in valid}
-            existing = (
-                dict(
-                    unit.session.execute(
-                        select(Worker.id_hash, Worker.id).where(
-                            Worker.enterprise_id == target, Worker.id_hash.in_(list(hashes))
-                        )
-                    ).all()
-                )
-                if hashes
-                else {}
+        valid = validate_import_rows(rows, report.errors)
+        self.import_valid_rows(principal, enterprise_id, valid, report, issue=issue)
+        return report
+
+    def _import_target(self, session: Session, principal: Principal, enterprise_id: int | None) -> int:
+        self.require(principal, Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
+        if principal.enterprise_id is not None and enterprise_id not in (None, principal.enterprise_id):
+            raise not_found("enterprise", "企业")
+        target = principal.enterprise_id if principal.enterprise_id is not None else enterprise_id
+        if target is None:
+            raise ValidationFailed(
+                {"enterprise_id": ("必填（签发机构管理员须指定企业）", "required for an issuer admin")}
             )
-            listed = (
-                set(
-                    unit.session.execute(
-                        select(BlacklistEntry.id_hash).where(
-                            BlacklistEntry.id_hash.in_(list(hashes)), BlacklistEntry.removed_at.is_(None)
-                        )
-                    ).scalars()
-                )
-                if hashes
-                else set()
-            )
-            fresh: list[WorkerInput] = []
-            for id_hash, (number, data) in hashes.items():
-                if id_hash in existing:
-                    report.existing.append(int(existing[id_hash]))
-                elif id_hash in listed:
-                    report.errors.append(
-                        {
-                            "row": number,
-                            "fields": {
-                                "id_number": {
-                                    "zh": "此人在失信名单中",
-                                    "en": "this person is on the blacklist",
-                                }
-                            },
-                        }
+        self._enterprise(session, principal, target)
+        return target
+
+    def _classify_import(
+        self, session: Session, target: int, valid: Sequence[ImportRow]
+    ) -> tuple[dict[int, int], dict[int, dict[str, Any]], list[ImportRow]]:
+        """(row -> existing worker id, row -> error of a blacklisted person, rows to create)."""
+        hashes = {self.vault.identity_hash("id", item.data.id_number or ""): item for item in valid}
+        existing: dict[str, int] = {}
+        listed: set[str] = set()
+        for chunk in _chunks(list(hashes), 900):
+            existing.update(
+                session.execute(
+                    select(Worker.id_hash, Worker.id).where(
+                        Worker.enterprise_id == target, Worker.id_hash.in_(chunk)
                     )
-                else:
-                    fresh.append(data)
-            new_ids = self.register_workers(unit, principal, fresh, target)
-            report.created = new_ids
+                ).all()
+            )
+            listed |= set(
+                session.execute(
+                    select(BlacklistEntry.id_hash).where(
+                        BlacklistEntry.id_hash.in_(chunk), BlacklistEntry.removed_at.is_(None)
+                    )
+                ).scalars()
+            )
+        found: dict[int, int] = {}
+        refused: dict[int, dict[str, Any]] = {}
+        fresh: list[ImportRow] = []
+        for id_hash, item in hashes.items():
+            if id_hash in existing:
+                found[item.row] = int(existing[id_hash])
+            elif id_hash in listed:
+                refused[item.row] = {
+                    "row": item.row,
+                    "fields": {
+                        "id_number": {"zh": "此人在失信名单中", "en": "this person is on the blacklist"}
+                    },
+                }
+            else:
+                fresh.append(item)
+        return found, refused, fresh
+
+    def preview_import(
+        self, principal: Principal, enterprise_id: int | None, valid: Sequence[ImportRow]
+    ) -> tuple[dict[int, int], dict[int, dict[str, Any]]]:
+        """What an import of these validated rows would do, writing nothing: (row -> id of the
+        worker already registered, row -> error of a blacklisted person); the rest would be new."""
+        with self.store.read() as session:
+            target = self._import_target(session, principal, enterprise_id)
+            found, refused, _ = self._classify_import(session, target, valid)
+        return found, refused
+
+    def import_valid_rows(
+        self,
+        principal: Principal,
+        enterprise_id: int | None,
+        valid: Sequence[ImportRow],
+        report: ImportReport,
+        *,
+        issue: bool = False,
+    ) -> ImportReport:
+        """Import rows :func:`validate_import_rows` accepted, in one transaction, adding the
+        outcome to ``report`` (created, existing, blacklisted rows as errors). The console runs
+        a large file through this in chunks, so it can show progress."""
+        with self.tx() as unit:
+            target = self._import_target(unit.session, principal, enterprise_id)
+            found, refused, fresh = self._classify_import(unit.session, target, valid)
+            report.existing.extend(found.values())
+            report.errors.extend(refused.values())
+            new_ids = self.register_workers(unit, principal, [item.data for item in fresh], target)
+            report.created.extend(new_ids)
             if issue and new_ids:
                 issued = self.issue_many(unit, principal, [IssueItem(w) for w in new_ids])
-                report.credentials = [i.row.serial for i in issued]
+                report.credentials.extend(i.row.serial for i in issued)
         report.errors.sort(key=lambda e: int(e["row"]))
         return report
 
@@ -1047,6 +1258,8 @@ class IssuerService:
         same action changes nothing and writes no audit entry.
         """
         self.require(principal, Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
+        if action != "revoke" and reason is not None and (not isinstance(reason, str) or len(reason) > 16):
+            raise ValidationFailed({"reason": ("原因最多 16 个字符", "at most 16 characters")})
         row = self._credential(unit.session, principal, serial, lock=True)
         if action == "revoke":
             if reason not in REVOKE_REASONS:
@@ -1233,6 +1446,44 @@ class IssuerService:
         self.scans.flush()
 
 
+def validate_import_rows(
+    rows: Sequence[dict[str, Any]], errors: list[dict[str, Any]], *, first_row: int = 2
+) -> list[ImportRow]:
+    """Check every row of an import file (the API's field rules) without touching the store.
+
+    Row numbers count from ``first_row`` (2: row 1 is the header). A row with bad fields, or
+    naming the same person as an earlier row, is appended to ``errors`` with a message per
+    field; the rows returned are the ones an import would go on to register.
+    """
+    seen: dict[str, int] = {}
+    valid: list[ImportRow] = []
+    for number, raw in enumerate(rows, start=first_row):
+        try:
+            data = worker_input(raw)
+        except ValidationFailed as exc:
+            errors.append(
+                {"row": number, "fields": {k: {"zh": zh, "en": en} for k, (zh, en) in exc.fields.items()}}
+            )
+            continue
+        assert data.id_number is not None
+        if data.id_number in seen:
+            errors.append(
+                {
+                    "row": number,
+                    "fields": {
+                        "id_number": {
+                            "zh": f"与第 {seen[data.id_number]} 行重复",
+                            "en": f"same person as row {seen[data.id_number]}",
+                        }
+                    },
+                }
+            )
+            continue
+        seen[data.id_number] = number
+        valid.append(ImportRow(number, data))
+    return valid
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -1255,4 +1506,14 @@ def _stamp(session: Session, serials: list[int], seq: int) -> None:
         )
 
 
-__all__ = ["AnxinmaError", "ApiError", "IssueItem", "Issued", "IssuerService", "Unit"]
+__all__ = [
+    "AnxinmaError",
+    "ApiError",
+    "ImportRow",
+    "IssueItem",
+    "Issued",
+    "IssuerService",
+    "Unit",
+    "WorkerArchive",
+    "validate_import_rows",
+]

@@ -1,7 +1,7 @@
 """visits and ratings: the token of 确认入户, one rating per visit and side, complaints bound to visits
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02 09:00:00
 
 The ``visits`` table of 0001 was written by nothing before this revision (it was left for the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

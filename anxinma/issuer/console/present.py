@@ -1,0 +1,97 @@
+"""How a record shows on a page: badges and labels, decided once in Python (not per cell
+in a template macro), with the labels translated once per request. The worker list of 50
+rows renders several times faster this way (docs/benchmarks.md, "consoles")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from anxinma import credential as fmt
+from anxinma.issuer.models import Credential
+
+#: Days before a health certificate or insurance lapses that a warning shows.
+WARN_DAYS = 30
+
+_LABELS: dict[str, Any] = {
+    "no_code": lazy_gettext("No code"),
+    "revoked": lazy_gettext("Revoked"),
+    "suspended": lazy_gettext("Suspended"),
+    "yellow": lazy_gettext("Valid (yellow)"),
+    "valid": lazy_gettext("Valid"),
+    "active": lazy_gettext("Working"),
+    "left": lazy_gettext("Left"),
+    "blacklisted": lazy_gettext("Blacklisted"),
+    "missing": lazy_gettext("Missing"),
+    "lapsed": lazy_gettext("Lapsed"),
+}
+
+
+def label(key: str) -> str:
+    """A label in the page's language, translated once per request."""
+    cache: dict[str, str] | None = g.get("console_labels")
+    if cache is None:
+        cache = g.console_labels = {name: str(text) for name, text in _LABELS.items()}
+    return cache[key]
+
+
+@dataclass(frozen=True)
+class Badge:
+    css: str  # ok | warn | bad | none
+    text: str
+
+
+def credential_badge(row: Credential | None) -> Badge:
+    if row is None:
+        return Badge("none", label("no_code"))
+    if row.status == "revoked":
+        return Badge("bad", label("revoked"))
+    if row.status == "suspended":
+        return Badge("warn", label("suspended"))
+    if row.status_value == 3:
+        return Badge("warn", label("yellow"))
+    return Badge("ok", label("valid"))
+
+
+def worker_badge(status: str) -> Badge:
+    css = {"active": "ok", "left": "none"}.get(status, "bad")
+    return Badge(css, label(status if status in ("active", "left") else "blacklisted"))
+
+
+@dataclass(frozen=True)
+class Validity:
+    """How a dated document stands today: ``state`` is missing, lapsed, soon or ok."""
+
+    until: date | None
+    state: str
+    days: int | None
+
+    @classmethod
+    def of(cls, until: date | None, today: date) -> Validity:
+        if until is None:
+            return cls(None, "missing", None)
+        days = (until - today).days
+        if days < 0:
+            return cls(until, "lapsed", days)
+        return cls(until, "soon" if days <= WARN_DAYS else "ok", days)
+
+    @property
+    def badge(self) -> Badge | None:
+        if self.state == "missing":
+            return Badge("bad", label("missing"))
+        if self.state == "lapsed":
+            return Badge("bad", label("lapsed"))
+        if self.state == "soon":
+            return Badge("warn", _("%(days)s days left", days=self.days))
+        return None
+
+
+def categories_text(bits: int, *, chinese: bool) -> str:
+    """The categories of a bit set, in order, joined the Chinese way."""
+    names = sorted(fmt.categories_from_bits(bits or 0), key=lambda c: c.bit)
+    return "、".join(c.zh if chinese else c.value.replace("_", " ").capitalize() for c in names)
