@@ -7,12 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from anxinma.issuer.console import stats
-from anxinma.issuer.models import AuditEntry, ScanCount, Visit
+from anxinma.issuer.models import AuditEntry, ScanCount
 from anxinma.issuer.rules import today_in_china
 from tests.conftest import LiveIssuer, random_id_number
 from tests.issuer.console_support import Console, text
@@ -32,7 +32,8 @@ def test_the_rates_follow_their_definitions(issuer_on: LiveIssuer) -> None:
     live_issuer = issuer_on  # on SQLite and on PostgreSQL: the figures are plain SQL on both
     enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
     ids = [int(live_issuer.worker(enterprise)["id"]) for _ in range(6)]  # type: ignore[call-overload]
-    serials = [int(live_issuer.credential(w)["serial"]) for w in ids[:5]]  # type: ignore[call-overload]
+    issued = [live_issuer.credential(w) for w in ids[:5]]
+    serials = [int(c["serial"]) for c in issued]  # type: ignore[call-overload]
     live_issuer.api("POST", f"/api/v1/credentials/{serials[1]}/suspend", json={})  # not holding
     live_issuer.api(
         "POST", f"/api/v1/credentials/{serials[2]}/revoke", json={"reason": "left"}
@@ -42,7 +43,9 @@ def test_the_rates_follow_their_definitions(issuer_on: LiveIssuer) -> None:
     with store.write() as session:
         session.add(ScanCount(worker_id=ids[0], day=today - timedelta(days=29), count=3))  # inside 30 days
         session.add(ScanCount(worker_id=ids[3], day=today - timedelta(days=30), count=1))  # just outside
-        session.add(Visit(credential_serial=serials[4], worker_id=ids[4], confirmed_at=datetime.now(UTC)))
+    # 确认入户 through the consumer page's own API (anxinma/issuer/visits.py).
+    confirmed = live_issuer.api("POST", "/api/v1/visits", token="", json={"code": issued[4]["code"]})
+    assert confirmed.status_code == 201, confirmed.text
     issuer_id = live_issuer.runtime.service.issuer_id
     figures = stats.compute(store, issuer_id, today)[enterprise]
     assert (figures.registered, figures.holding, figures.displayed) == (5, 3, 2)
