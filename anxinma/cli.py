@@ -6,7 +6,6 @@ prints a stack trace for bad input.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import socket
@@ -20,40 +19,12 @@ from typing import Any, TypeVar
 import click
 
 from anxinma import credential as fmt
+from anxinma.cli_support import friendly, read_code
 from anxinma.errors import AnxinmaError
 from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home, default_key_dir, jwks
 from anxinma.keys.store import atomic_write
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(func: F) -> F:
-    """Turn library errors into a clean message and exit status 2 (1 is 'not valid')."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AnxinmaError as exc:
-            click.echo(f"错误 / error: {exc.explain()}", err=True)
-            sys.exit(2)
-        except OSError as exc:
-            detail = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
-            click.echo(f"错误 / error: 文件读写失败 / file error: {detail}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def read_code(code: str) -> str | bytes:
-    """CODE is any text form, or ``-`` for standard input, which may also carry the binary form
-    (``anxinma credential issue --format binary | anxinma credential inspect -``)."""
-    if code != "-":
-        return code
-    data = sys.stdin.buffer.read()
-    if data[:1] == b"\x84":  # a CBOR array of four: the binary form (no text form starts so)
-        return data
-    return data.decode("utf-8", "replace")
 
 
 def decode_code(code: str | bytes) -> fmt.Credential:

@@ -451,3 +451,25 @@ def test_the_installed_command_runs_end_to_end_as_a_subprocess(tmp_path: Path) -
     assert ok.returncode == 0, ok.stderr
     bad = sh("credential", "inspect", "not a code")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.startswith("错误 / error:")
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_2_unless_debugging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import click
+    from click.testing import CliRunner
+
+    from anxinma.cli_support import friendly
+
+    @click.command()
+    @friendly
+    def broken() -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.delenv("ANXINMA_DEBUG", raising=False)
+    result = CliRunner().invoke(broken, [])
+    assert result.exit_code == 2
+    assert "内部错误 / internal error: ZeroDivisionError: boom" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.setenv("ANXINMA_DEBUG", "1")
+    assert isinstance(CliRunner().invoke(broken, []).exception, ZeroDivisionError)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,23 +10,11 @@ from typing import Any, TypeVar
 import click
 from flask import Flask
 
-from anxinma.errors import AnxinmaError
+from anxinma.cli_support import friendly
 from anxinma.issuer.auth import Role
 from anxinma.issuer.config import IssuerConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AnxinmaError as exc:
-            click.echo(f"错误 / error: {exc.explain()}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _runtime() -> Any:

@@ -1,14 +1,13 @@
 """``anxinma nfc …`` and ``anxinma station …``: thin shells over anxinma.nfc (loaded lazily by cli).
 
 Output for people goes to the terminal in Chinese and English; ``--json`` prints what scripts
-read. Errors are one line ``错误 / error: …`` and exit status 2 (cli.friendly). The station
+read. Errors are one line ``错误 / error: …`` and exit status 2 (anxinma.cli_support.friendly). The station
 exits 0 when the batch is finished with nothing failed, 1 when finished with failures, 3 when
 it stopped early (no card in time; run it again to resume) and 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -19,7 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from anxinma import credential as fmt
-from anxinma.errors import AnxinmaError, MalformedCredential, NfcError
+from anxinma.cli_support import friendly, read_text
+from anxinma.errors import MalformedCredential, NfcError
 from anxinma.keys import default_home
 from anxinma.ndef import NdefForm, decode_message, encode_message, parse_type2_tlv, type2_tlv
 
@@ -29,29 +29,6 @@ TOKEN_ENV = "ANXINMA_TOKEN"
 EXIT_FAILURES, EXIT_STOPPED, EXIT_INTERRUPTED = 1, 3, 130
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(func: F) -> F:
-    """Library errors as one line and exit status 2, as every anxinma command does (cli.py's
-    convention; this part may not import cli, the layer above it)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AnxinmaError as exc:
-            click.echo(f"错误 / error: {exc.explain()}", err=True)
-            sys.exit(2)
-        except OSError as exc:
-            click.echo(f"错误 / error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def read_code(code: str) -> str:
-    """CODE is any text form of a credential, or ``-`` for standard input."""
-    return sys.stdin.read() if code == "-" else code
 
 
 device_option = click.option(
@@ -144,7 +121,7 @@ def encode_command(
     code: str, form: str, output: Path, base_url: str | None, tlv: bool, as_json: bool
 ) -> None:
     """Write the raw NDEF message for a credential (the bytes that go inside the NDEF TLV)."""
-    text = read_code(code).strip()
+    text = read_text(code).strip()
     credential = fmt.decode_text(text)
     message = encode_message(credential, _base_url(base_url, text), form)
     data = type2_tlv(message) if tlv else message
@@ -340,7 +317,7 @@ def write_command(
         raise click.UsageError("--lock and --password are alternatives")
     credential = None
     if code is not None:
-        text = read_code(code).strip()
+        text = read_text(code).strip()
         credential = fmt.decode_text(text)
         base = _base_url(base_url, text)
     secret = _secret(use_password)

@@ -8,9 +8,7 @@ stack trace (set ``ANXINMA_DEBUG=1`` to see one).
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,37 +17,12 @@ from typing import Any, TypeVar
 
 import click
 
+from anxinma.cli_support import friendly
 from anxinma.errors import AnxinmaError
 from anxinma.verifier.offline import age_text
 from anxinma.verifier.result import Status, VerificationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly(func: F) -> F:
-    """Library errors become one line and exit status 2; so does anything unexpected."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AnxinmaError as exc:
-            click.echo(f"错误 / error: {exc.explain()}", err=True)
-            sys.exit(2)
-        except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
-            click.echo(f"错误 / error: {exc.strerror or exc}{where}", err=True)
-            sys.exit(2)
-        except Exception as exc:
-            if os.environ.get("ANXINMA_DEBUG"):
-                raise
-            click.echo(
-                f"内部错误 / internal error: {type(exc).__name__}: {exc} (ANXINMA_DEBUG=1 shows the trace)",
-                err=True,
-            )
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _bundle_dir(path: Path | None) -> Path:
@@ -81,7 +54,7 @@ def _bundle_dir(path: Path | None) -> Path:
 @click.option(
     "--timeout", type=click.FloatRange(0.1, 60), default=2.0, show_default=True, help="Live lookup, seconds."
 )
-@_friendly
+@friendly
 def verify(
     code: str | None,
     image: Path | None,
@@ -239,7 +212,7 @@ def verifier() -> None:
 @click.option("--follow", is_flag=True, help="Also sync every other issuer the trust list names.")
 @click.option("--timeout", type=click.FloatRange(0.5, 300), default=10.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
-@_friendly
+@friendly
 def sync_command(
     issuers: tuple[str, ...],
     directory: Path | None,
@@ -306,7 +279,7 @@ def sync_command(
     help="Bundle directory (default: $ANXINMA_HOME/bundles).",
 )
 @click.option("--json", "as_json", is_flag=True)
-@_friendly
+@friendly
 def status_command(directory: Path | None, as_json: bool) -> None:
     """List the bundles, their issuers and how old each part is."""
     from anxinma.verifier.bundle import TrustBundle
