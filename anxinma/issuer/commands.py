@@ -56,7 +56,7 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
             click.echo("  警告 / warning: development keys (unencrypted) — not for production")
         logins = demo.logins(config.home)
         if logins:
-            click.echo("演示登录 / demo logins (POST /api/v1/sessions):")
+            click.echo(f"演示登录 / demo logins — 控制台 / consoles {config.base_url}/console/ :")
             for role in Role:
                 entry = logins.get(role.value)
                 if entry:
@@ -65,7 +65,6 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
         click.echo(
             f"  discovery {config.base_url}/.well-known/anxinma   API {config.base_url}/api/v1/openapi.json"
         )
-        click.echo(f"  控制台 / consoles {config.base_url}/console/")
         sample = demo.sample_code(runtime)
         if sample:
             click.echo(f"  演示安心码 / a demo credential: {sample}")
