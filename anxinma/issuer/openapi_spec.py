@@ -469,8 +469,10 @@ SCHEMAS.update(
                 "id": INT,
                 "credential_serial": INT,
                 "worker_id": INT,
+                "worker_display_name": STR,
                 "enterprise_id": INT,
                 "confirmed_at": DATETIME,
+                "complained": BOOL,
                 "rated": _obj({"consumer": BOOL, "enterprise": BOOL, "worker": BOOL}),
             }
         ),

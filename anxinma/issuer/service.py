@@ -45,13 +45,11 @@ from anxinma.issuer.live import LiveRecords
 from anxinma.issuer.models import (
     ApiToken,
     BlacklistEntry,
-    Complaint,
     Counter,
     Credential,
     Enterprise,
     IdempotencyRecord,
     Issuer,
-    Rating,
     ScanCount,
     Training,
     User,
@@ -151,10 +149,6 @@ class WorkerArchive:
     enterprise: Enterprise
     trainings: list[Training]
     credentials: list[Credential]
-    rating_count: int
-    rating_average: float | None
-    ratings: list[Rating]
-    complaints: list[Complaint]
 
     @property
     def live(self) -> Credential | None:
@@ -829,9 +823,9 @@ class IssuerService:
         return and_(Worker.name >= q, Worker.name < q + "\U0010ffff")
 
     def worker_archive(self, principal: Principal, worker_id: int) -> WorkerArchive:
-        """Everything the worker's page shows (信用档案), in one read, under the caller's scope
-        (another enterprise's worker is 404): the worker, trainings, every credential newest
-        first, ratings (count, average, the latest few) and complaints."""
+        """The worker's archive (信用档案) in one read, under the caller's scope (another
+        enterprise's worker is 404): the worker, trainings, every credential newest first.
+        Ratings and complaints are the service loop's (:class:`anxinma.issuer.visits.ServiceLoop`)."""
         self.require(principal, *_READERS)
         with self.store.read() as session:
             worker = self._worker(session, principal, worker_id)
@@ -848,22 +842,6 @@ class IssuerService:
                     .limit(50)
                 ).scalars()
             )
-            count, average = session.execute(
-                select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.worker_id == worker_id)
-            ).one()
-            ratings = list(
-                session.execute(
-                    select(Rating).where(Rating.worker_id == worker_id).order_by(Rating.id.desc()).limit(5)
-                ).scalars()
-            )
-            complaints = list(
-                session.execute(
-                    select(Complaint)
-                    .where(Complaint.worker_id == worker_id)
-                    .order_by(Complaint.id.desc())
-                    .limit(20)
-                ).scalars()
-            )
             enterprise = session.get(Enterprise, worker.enterprise_id)
         assert enterprise is not None
         return WorkerArchive(
@@ -871,10 +849,6 @@ class IssuerService:
             enterprise=enterprise,
             trainings=trainings,
             credentials=credentials,
-            rating_count=int(count or 0),
-            rating_average=round(float(average), 1) if average is not None else None,
-            ratings=ratings,
-            complaints=complaints,
         )
 
     def import_workers(

@@ -53,6 +53,7 @@ from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
 from anxinma.issuer.models import (
     COMPLAINT_CATEGORIES,
+    RATING_SOURCES,
     Complaint,
     Credential,
     Rating,
@@ -355,21 +356,22 @@ def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comme
     return int(rating_id)
 
 
+def _rating_query() -> Any:
+    return select(
+        ratings_t.c.id,
+        ratings_t.c.visit_id,
+        ratings_t.c.worker_id,
+        ratings_t.c.enterprise_id,
+        ratings_t.c.credential_serial,
+        ratings_t.c.source,
+        ratings_t.c.score,
+        ratings_t.c.comment,
+        ratings_t.c.created_at,
+    )
+
+
 def _rating_json(session: Any, rating_id: int) -> dict[str, Any]:
-    row = session.execute(
-        select(
-            ratings_t.c.id,
-            ratings_t.c.visit_id,
-            ratings_t.c.worker_id,
-            ratings_t.c.enterprise_id,
-            ratings_t.c.credential_serial,
-            ratings_t.c.source,
-            ratings_t.c.score,
-            ratings_t.c.comment,
-            ratings_t.c.created_at,
-        ).where(ratings_t.c.id == rating_id)
-    ).one()
-    return _rating_row(row)
+    return _rating_row(session.execute(_rating_query().where(ratings_t.c.id == rating_id)).one())
 
 
 def _rating_row(row: Any) -> dict[str, Any]:
@@ -490,18 +492,240 @@ def _created(payload: dict[str, Any]) -> Response:
 # -- the enterprise's and the regulator's side ------------------------------------------------
 
 
-def _reader() -> Principal:
-    who = principal()
-    IssuerService.require(who, *_READERS)
-    return who
+def parse_rating(data: dict[str, Any]) -> tuple[int, str | None]:
+    """(score, comment) of a rating body or form, by the consumer's rules (no digit runs)."""
+    return _score(data), _free_text(data, "comment", 0, COMMENT_MAX)
 
 
-def _scope(who: Principal, column: Any) -> Any:
-    """The enterprise filter a caller is held to: its own, or the ``enterprise_id`` it asked for."""
-    asked = _int_arg("enterprise_id", None)
-    if who.enterprise_id is not None:
-        return column == who.enterprise_id
-    return column == asked if asked is not None else None
+def parse_resolution(data: dict[str, Any]) -> str:
+    """What was done about a complaint: 2 to 500 characters, no personal numbers."""
+    resolution = _free_text(data, "resolution", 2, SUMMARY_MAX)
+    assert resolution is not None  # low > 0
+    return resolution
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Ratings of one side: how many and their average (None when there are none)."""
+
+    count: int
+    average: float | None
+
+
+class ServiceLoop:
+    """The enterprise's and the regulator's reads and writes of visits, ratings and complaints,
+    on the issuer's store and scoping rules: the API routes below and the consoles
+    (:mod:`anxinma.issuer.console.loop`) both go through here, so the tenant rule is one rule.
+
+    An enterprise principal sees only rows of its own enterprise, whatever it asks for; the
+    regulator and the issuer admin see every enterprise, or the one they filter on.
+    """
+
+    def __init__(self, issuer: IssuerService) -> None:
+        self.issuer = issuer
+        self.store = issuer.store
+
+    @staticmethod
+    def _scoped(who: Principal, column: Any, enterprise_id: int | None) -> list[Any]:
+        IssuerService.require(who, *_READERS)
+        if who.enterprise_id is not None:
+            return [column == who.enterprise_id]
+        return [column == enterprise_id] if enterprise_id is not None else []
+
+    @staticmethod
+    def _window(column: Any, after: int, before: int | None) -> list[Any]:
+        return [column > after] + ([column < before] if before is not None else [])
+
+    def visits(
+        self,
+        who: Principal,
+        *,
+        worker_id: int | None = None,
+        enterprise_id: int | None = None,
+        after: int = 0,
+        before: int | None = None,
+        limit: int = 50,
+        newest_first: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Visits (the API's JSON shape), by id; ``rated`` says which sides have rated each."""
+        conditions = self._scoped(who, visits_t.c.enterprise_id, enterprise_id)
+        conditions += self._window(visits_t.c.id, after, before)
+        if worker_id is not None:
+            conditions.append(visits_t.c.worker_id == worker_id)
+        rated = [
+            select(ratings_t.c.id)
+            .where(ratings_t.c.visit_id == visits_t.c.id, ratings_t.c.source == source)
+            .exists()
+            for source in RATING_SOURCES
+        ]
+        complained = select(complaints_t.c.id).where(complaints_t.c.visit_id == visits_t.c.id).exists()
+        order = visits_t.c.id.desc() if newest_first else visits_t.c.id
+        with self.store.read() as session:
+            rows = session.execute(
+                select(
+                    visits_t.c.id,
+                    visits_t.c.credential_serial,
+                    visits_t.c.worker_id,
+                    visits_t.c.enterprise_id,
+                    visits_t.c.confirmed_at,
+                    Worker.name,
+                    complained,
+                    *rated,
+                )
+                .join(Worker, Worker.id == visits_t.c.worker_id)
+                .where(and_(*conditions))
+                .order_by(order)
+                .limit(limit)
+            ).all()
+        return [
+            {
+                "id": int(r[0]),
+                "credential_serial": int(r[1]),
+                "worker_id": int(r[2]),
+                "worker_display_name": fmt.mask_name(r[5]),
+                "enterprise_id": int(r[3]),
+                "confirmed_at": _aware(r[4]).isoformat(),
+                "complained": bool(r[6]),
+                "rated": {source: bool(flag) for source, flag in zip(RATING_SOURCES, r[7:], strict=True)},
+            }
+            for r in rows
+        ]
+
+    def ratings(
+        self,
+        who: Principal,
+        *,
+        source: str | None = None,
+        worker_id: int | None = None,
+        enterprise_id: int | None = None,
+        after: int = 0,
+        before: int | None = None,
+        limit: int = 50,
+        newest_first: bool = False,
+    ) -> list[dict[str, Any]]:
+        conditions = self._scoped(who, ratings_t.c.enterprise_id, enterprise_id)
+        conditions += self._window(ratings_t.c.id, after, before)
+        if worker_id is not None:
+            conditions.append(ratings_t.c.worker_id == worker_id)
+        if source is not None:
+            conditions.append(ratings_t.c.source == source)
+        order = ratings_t.c.id.desc() if newest_first else ratings_t.c.id
+        with self.store.read() as session:
+            rows = session.execute(
+                _rating_query().where(and_(*conditions)).order_by(order).limit(limit)
+            ).all()
+        return [_rating_row(r) for r in rows]
+
+    def summaries(self, who: Principal, worker_id: int) -> dict[str, Summary]:
+        """Each side's ratings of a worker's visits: ``consumer`` is the public figure the live
+        record shows; ``enterprise`` the employer's own (kept apart: it could inflate the
+        public one); ``worker`` what the worker said of the enterprise."""
+        conditions = self._scoped(who, ratings_t.c.enterprise_id, None)
+        with self.store.read() as session:
+            rows = session.execute(
+                select(ratings_t.c.source, func.count(ratings_t.c.id), func.avg(ratings_t.c.score))
+                .where(ratings_t.c.worker_id == worker_id, *conditions)
+                .group_by(ratings_t.c.source)
+            ).all()
+        found = {
+            str(source): Summary(int(count), round(float(average), 1) if average is not None else None)
+            for source, count, average in rows
+        }
+        return {source: found.get(source, Summary(0, None)) for source in RATING_SOURCES}
+
+    def rate_as_enterprise(
+        self, who: Principal, visit_id: int, score: int, comment: str | None
+    ) -> dict[str, Any]:
+        """The worker's enterprise rates the worker for one visit, once (409 ``already_rated``)."""
+        IssuerService.require(who, Role.ENTERPRISE_ADMIN)
+        with self.issuer.tx() as unit:
+            visit = _visit(unit.session, visit_id, lock=True)
+            if visit.enterprise_id != who.enterprise_id:
+                raise not_found("visit", "入户记录")  # another enterprise's visit looks like none
+            rating_id = _insert_rating(unit.session, visit, "enterprise", score, comment)
+            unit.record(who, "rating.create", "visit", visit.id, source="enterprise", score=score)
+            return _rating_json(unit.session, rating_id)
+
+    def complaints(
+        self,
+        who: Principal,
+        *,
+        resolved: bool | None = None,
+        category: str | None = None,
+        worker_id: int | None = None,
+        enterprise_id: int | None = None,
+        after: int = 0,
+        before: int | None = None,
+        limit: int = 50,
+        newest_first: bool = False,
+    ) -> list[dict[str, Any]]:
+        conditions = self._scoped(who, complaints_t.c.enterprise_id, enterprise_id)
+        conditions += self._window(complaints_t.c.id, after, before)
+        if resolved is not None:
+            conditions.append(complaints_t.c.resolved.is_(resolved))
+        if category is not None:
+            conditions.append(complaints_t.c.category == category)
+        if worker_id is not None:
+            conditions.append(complaints_t.c.worker_id == worker_id)
+        order = complaints_t.c.id.desc() if newest_first else complaints_t.c.id
+        with self.store.read() as session:
+            rows = session.execute(
+                _complaint_query().where(and_(*conditions)).order_by(order).limit(limit)
+            ).all()
+        return [_complaint_row(r) for r in rows]
+
+    def complaint(self, who: Principal, complaint_id: int) -> dict[str, Any]:
+        """One complaint; 404 when it is another enterprise's (or none)."""
+        found = self.complaints(who, after=complaint_id - 1, before=complaint_id + 1, limit=1)
+        if not found:
+            raise not_found("complaint", "投诉")
+        return found[0]
+
+    def open_complaints(self, who: Principal) -> dict[int, int]:
+        """Unresolved complaints per enterprise (the regulator's column; an enterprise: its own)."""
+        conditions = self._scoped(who, complaints_t.c.enterprise_id, None)
+        with self.store.read() as session:
+            rows = session.execute(
+                select(complaints_t.c.enterprise_id, func.count())
+                .where(complaints_t.c.resolved.is_(False), *conditions)
+                .group_by(complaints_t.c.enterprise_id)
+            ).all()
+        return {int(e): int(n) for e, n in rows if e is not None}
+
+    def resolve(self, who: Principal, complaint_id: int, resolution: str) -> dict[str, Any]:
+        """Close a complaint with what was done: the enterprise (its own) or the regulator, once."""
+        IssuerService.require(who, Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
+        with self.issuer.tx() as unit:
+            found = unit.session.execute(
+                select(complaints_t.c.enterprise_id, complaints_t.c.resolved)
+                .where(complaints_t.c.id == complaint_id)
+                .with_for_update()
+            ).first()
+            if found is None or (who.enterprise_id is not None and found[0] != who.enterprise_id):
+                raise not_found("complaint", "投诉")
+            if found[1]:
+                raise Conflict("this complaint is already resolved", message_zh="该投诉已处理完毕")
+            unit.session.execute(
+                update(complaints_t)
+                .where(complaints_t.c.id == complaint_id)
+                .values(
+                    resolved=True, resolved_at=utcnow(), resolved_by=who.actor[:64], resolution=resolution
+                )
+            )
+            unit.record(who, "complaint.resolve", "complaint", complaint_id)
+            return _complaint_json(unit.session, complaint_id)
+
+
+def _loop() -> ServiceLoop:
+    return ServiceLoop(service())
+
+
+def _page_args() -> tuple[int, int]:
+    return _int_arg("after", 0) or 0, _int_arg("per_page", 50, 1, 200) or 50
+
+
+def _listing(items: list[dict[str, Any]], per_page: int) -> Response:
+    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
 
 
 @blueprint.post("/visits/<int:visit_id>/rating/enterprise")
@@ -511,103 +735,42 @@ def enterprise_rating(visit_id: int) -> Response:
     IssuerService.require(who, Role.ENTERPRISE_ADMIN)
     data = _object()
     _only(data, {"score", "comment"})
-    score = _score(data)
-    comment = _free_text(data, "comment", 0, COMMENT_MAX)
-    svc = service()
-    with svc.tx() as unit:
-        visit = _visit(unit.session, visit_id, lock=True)
-        if visit.enterprise_id != who.enterprise_id:
-            raise not_found("visit", "入户记录")  # another enterprise's visit looks like none
-        rating_id = _insert_rating(unit.session, visit, "enterprise", score, comment)
-        unit.record(who, "rating.create", "visit", visit.id, source="enterprise", score=score)
-        payload = _rating_json(unit.session, rating_id)
-    return _created(payload)
+    score, comment = parse_rating(data)
+    return _created(_loop().rate_as_enterprise(who, visit_id, score, comment))
 
 
 @blueprint.get("/visits")
 def list_visits() -> Response:
-    who = _reader()
-    after = _int_arg("after", 0) or 0
-    per_page = _int_arg("per_page", 50, 1, 200) or 50
-    conditions = [visits_t.c.id > after]
-    scope = _scope(who, visits_t.c.enterprise_id)
-    if scope is not None:
-        conditions.append(scope)
-    worker_id = _int_arg("worker_id", None)
-    if worker_id is not None:
-        conditions.append(visits_t.c.worker_id == worker_id)
-    rated = {
-        source: select(ratings_t.c.id)
-        .where(ratings_t.c.visit_id == visits_t.c.id, ratings_t.c.source == source)
-        .exists()
-        for source in ("consumer", "enterprise", "worker")
-    }
-    with service().store.read() as session:
-        rows = session.execute(
-            select(
-                visits_t.c.id,
-                visits_t.c.credential_serial,
-                visits_t.c.worker_id,
-                visits_t.c.enterprise_id,
-                visits_t.c.confirmed_at,
-                *rated.values(),
-            )
-            .where(and_(*conditions))
-            .order_by(visits_t.c.id)
-            .limit(per_page)
-        ).all()
-    items = [
-        {
-            "id": int(r[0]),
-            "credential_serial": int(r[1]),
-            "worker_id": int(r[2]),
-            "enterprise_id": int(r[3]),
-            "confirmed_at": _aware(r[4]).isoformat(),
-            "rated": {"consumer": bool(r[5]), "enterprise": bool(r[6]), "worker": bool(r[7])},
-        }
-        for r in rows
-    ]
-    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+    who = principal()
+    after, per_page = _page_args()
+    items = _loop().visits(
+        who,
+        worker_id=_int_arg("worker_id", None),
+        enterprise_id=_int_arg("enterprise_id", None),
+        after=after,
+        limit=per_page,
+    )
+    return _listing(items, per_page)
 
 
 @blueprint.get("/ratings")
 def list_ratings() -> Response:
-    who = _reader()
-    after = _int_arg("after", 0) or 0
-    per_page = _int_arg("per_page", 50, 1, 200) or 50
+    who = principal()
+    after, per_page = _page_args()
     source = request.args.get("source") or None
-    if source is not None and source not in ("consumer", "enterprise", "worker"):
+    if source is not None and source not in RATING_SOURCES:
         raise ValidationFailed(
             {"source": ("应为 consumer、enterprise 或 worker", "consumer, enterprise or worker")}
         )
-    conditions = [ratings_t.c.id > after]
-    scope = _scope(who, ratings_t.c.enterprise_id)
-    if scope is not None:
-        conditions.append(scope)
-    worker_id = _int_arg("worker_id", None)
-    if worker_id is not None:
-        conditions.append(ratings_t.c.worker_id == worker_id)
-    if source is not None:
-        conditions.append(ratings_t.c.source == source)
-    with service().store.read() as session:
-        rows = session.execute(
-            select(
-                ratings_t.c.id,
-                ratings_t.c.visit_id,
-                ratings_t.c.worker_id,
-                ratings_t.c.enterprise_id,
-                ratings_t.c.credential_serial,
-                ratings_t.c.source,
-                ratings_t.c.score,
-                ratings_t.c.comment,
-                ratings_t.c.created_at,
-            )
-            .where(and_(*conditions))
-            .order_by(ratings_t.c.id)
-            .limit(per_page)
-        ).all()
-    items = [_rating_row(r) for r in rows]
-    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+    items = _loop().ratings(
+        who,
+        source=source,
+        worker_id=_int_arg("worker_id", None),
+        enterprise_id=_int_arg("enterprise_id", None),
+        after=after,
+        limit=per_page,
+    )
+    return _listing(items, per_page)
 
 
 def _complaint_json(session: Any, complaint_id: int) -> dict[str, Any]:
@@ -655,24 +818,20 @@ def _complaint_row(row: Any) -> dict[str, Any]:
 
 @blueprint.get("/complaints")
 def list_complaints() -> Response:
-    who = _reader()
-    after = _int_arg("after", 0) or 0
-    per_page = _int_arg("per_page", 50, 1, 200) or 50
-    conditions = [complaints_t.c.id > after]
-    scope = _scope(who, complaints_t.c.enterprise_id)
-    if scope is not None:
-        conditions.append(scope)
+    who = principal()
+    after, per_page = _page_args()
     resolved = request.args.get("resolved")
     if resolved not in (None, "", "true", "false"):
         raise ValidationFailed({"resolved": ("应为 true 或 false", "true or false")})
-    if resolved:
-        conditions.append(complaints_t.c.resolved.is_(resolved == "true"))
-    with service().store.read() as session:
-        rows = session.execute(
-            _complaint_query().where(and_(*conditions)).order_by(complaints_t.c.id).limit(per_page)
-        ).all()
-    items = [_complaint_row(r) for r in rows]
-    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+    items = _loop().complaints(
+        who,
+        resolved=(resolved == "true") if resolved else None,
+        worker_id=_int_arg("worker_id", None),
+        enterprise_id=_int_arg("enterprise_id", None),
+        after=after,
+        limit=per_page,
+    )
+    return _listing(items, per_page)
 
 
 @blueprint.post("/complaints/<int:complaint_id>/resolve")
@@ -682,26 +841,16 @@ def resolve_complaint(complaint_id: int) -> Response:
     IssuerService.require(who, Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
     data = _object()
     _only(data, {"resolution"})
-    resolution = _free_text(data, "resolution", 2, SUMMARY_MAX)
-    assert resolution is not None
-    with service().tx() as unit:
-        found = unit.session.execute(
-            select(complaints_t.c.enterprise_id, complaints_t.c.resolved)
-            .where(complaints_t.c.id == complaint_id)
-            .with_for_update()
-        ).first()
-        if found is None or (who.enterprise_id is not None and found[0] != who.enterprise_id):
-            raise not_found("complaint", "投诉")
-        if found[1]:
-            raise Conflict("this complaint is already resolved", message_zh="该投诉已处理完毕")
-        unit.session.execute(
-            update(complaints_t)
-            .where(complaints_t.c.id == complaint_id)
-            .values(resolved=True, resolved_at=utcnow(), resolved_by=who.actor[:64], resolution=resolution)
-        )
-        unit.record(who, "complaint.resolve", "complaint", complaint_id)
-        payload = _complaint_json(unit.session, complaint_id)
-    return jsonify(payload)
+    return jsonify(_loop().resolve(who, complaint_id, parse_resolution(data)))
 
 
-__all__ = ["blueprint", "public_blueprint", "register", "worker_rating_message"]
+__all__ = [
+    "ServiceLoop",
+    "Summary",
+    "blueprint",
+    "parse_rating",
+    "parse_resolution",
+    "public_blueprint",
+    "register",
+    "worker_rating_message",
+]
