@@ -41,7 +41,16 @@ from anxinma.issuer.models import CheckIn, Credential, Worker, utcnow
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import IssuerService
 
-__all__ = ["CheckInRefused", "CheckInRequest", "CheckIns", "blueprint", "month_of"]
+__all__ = [
+    "CheckInRefused",
+    "CheckInRequest",
+    "CheckIns",
+    "blueprint",
+    "month_before",
+    "month_of",
+    "months_back",
+    "this_month",
+]
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
 
@@ -365,14 +374,21 @@ def check_in_json(row: CheckIn, display_name: str, created: bool | None = None) 
     return body
 
 
-def _months_back(month: str, count: int) -> str:
+def month_before(month: str, count: int) -> str:
+    """The month ``count`` months before ``month`` (both ``YYYY-MM``)."""
     year, number = int(month[:4]), int(month[5:7]) - count
     while number < 1:
         year, number = year - 1, number + 12
     return f"{year:04d}-{number:02d}"
 
 
-def _current_month() -> str:
+def months_back(until: str, count: int) -> list[str]:
+    """The ``count`` months ending with ``until``, oldest first (a page's row of months)."""
+    return [month_before(until, back) for back in range(count - 1, -1, -1)]
+
+
+def this_month() -> str:
+    """The current month in China Standard Time: the one a tap now counts for."""
     today: date = today_in_china()
     return f"{today.year:04d}-{today.month:02d}"
 
@@ -452,8 +468,8 @@ def check_in_months() -> Response:
     workers = _ints("worker_id", MAX_WORKERS_PER_QUERY)
     if not workers:
         raise ValidationFailed({"worker_id": ("至少一个服务员编号", "give at least one worker_id")})
-    until = _month_arg("until", None) or _current_month()
-    since = _month_arg("since", None) or _months_back(until, 11)
+    until = _month_arg("until", None) or this_month()
+    since = _month_arg("since", None) or month_before(until, 11)
     if since > until:
         raise ValidationFailed({"since": ("起始月份晚于截止月份", "since is after until")})
     found = _check_ins().months(who, workers, since, until)
@@ -470,7 +486,7 @@ def check_in_months() -> Response:
 @blueprint.get("/check-ins/counts")
 def check_in_counts() -> Response:
     who = principal()
-    month = _month_arg("month", None) or _current_month()
+    month = _month_arg("month", None) or this_month()
     counts = _check_ins().counts(who, month, _ints("enterprise_id", 500))
     return reply(
         200,
