@@ -290,3 +290,86 @@ def test_operator_regulator_and_admin_do_their_work_in_chromium(
         "fetch('/console/blacklist', {method: 'POST', body: new URLSearchParams({id_number: 'x'})}).then(r => r.status)"
     )
     assert refused == 400
+
+
+def test_the_service_loop_and_check_ins_in_chromium(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    """A clerk sees a worker's check-ins, visits and ratings, rates a visit and resolves a
+    complaint with the keyboard and mouse; the regulator sees it resolved."""
+    from datetime import datetime
+
+    from anxinma import credential as fmt
+
+    issuer = live_issuer
+    ours = int(issuer.enterprise("宁波市海曙区好帮手家政服务有限公司")["id"])  # type: ignore[call-overload]
+    worker = int(issuer.worker(ours, name="李秀霞")["id"])  # type: ignore[call-overload]
+    issued = issuer.credential(worker, card_uid="04a1b2c3d4e5f6")
+    moment = datetime.now(fmt.CHINA_TZ).replace(microsecond=0)
+    tap = {
+        "code": issued["code"],
+        "card_uid": issued["card_uid"],
+        "month": moment.strftime("%Y-%m"),
+        "station": "海曙区服务站 1",
+        "tapped_at": moment.isoformat(),
+    }
+    assert issuer.api("POST", "/api/v1/check-ins", json=tap).status_code == 201
+    visits = []
+    for _ in range(2):
+        made = issuer.api("POST", "/api/v1/visits", token="", json={"code": issued["code"]})
+        assert made.status_code == 201, made.text
+        visits.append(made.json())
+    rated = issuer.api(
+        "POST",
+        f"/api/v1/visits/{visits[0]['visit_id']}/rating",
+        token="",
+        json={"token": visits[0]["rating_token"], "score": 5, "comment": "干活仔细，很准时"},
+    )
+    assert rated.status_code == 201
+    complained = issuer.api(
+        "POST",
+        f"/api/v1/visits/{visits[1]['visit_id']}/complaint",
+        token="",
+        json={"token": visits[1]["rating_token"], "category": "no_show", "summary": "约好九点，十点才到"},
+    )
+    assert complained.status_code == 201
+
+    context = browser_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, issuer, *account(issuer, "enterprise_admin", ours))
+    assert page.get_by_role("cell", name="已打卡").count() == 1  # the worker list's column
+    page.get_by_role("link", name="李秀霞").click()
+    page.wait_for_load_state()
+    assert page.locator("ul.months li.ok").count() == 1 and page.locator("ul.months li").count() == 12
+    assert "1 条评价，平均 5.0" in page.locator("#h-ratings + dl").inner_text()
+    shots(page, "worker-loop")
+
+    page.get_by_role("link", name="评价").first.click()
+    page.wait_for_load_state()
+    shots(page, "visit-rate")
+    page.get_by_label("4 星").check()
+    page.get_by_label("评语").fill("准时，沟通也好")
+    page.get_by_role("button", name="提交评价").click()
+    page.wait_for_load_state()
+    assert "评价已保存" in page.locator("main").inner_text()
+    assert "企业评价" in page.content() and "1 条评价，平均 4.0" in page.content()
+
+    page.goto(issuer.url + "/console/complaints")
+    assert "约好九点，十点才到" in page.locator("main").inner_text()
+    shots(page, "complaints")
+    page.get_by_role("link", name="处理").click()
+    page.wait_for_load_state()
+    page.get_by_label("处理结果").fill("已向客户致歉，并调整了该服务员的排班")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # "标记为已处理", reached with the keyboard
+    page.wait_for_load_state()
+    assert "投诉已标记为已处理" in page.locator("main").inner_text()
+
+    regulator = browser_context(viewport=DESKTOP).new_page()
+    sign_in(regulator, issuer, *account(issuer, "regulator"))
+    regulator.goto(issuer.url + "/console/complaints?state=resolved")
+    assert "已向客户致歉" in regulator.locator("main").inner_text()
+    shots(regulator, "complaints-resolved")
+    regulator.goto(issuer.url + "/console/dashboard")
+    assert "已打卡服务员" in regulator.locator(".kpis").inner_text()
+    shots(regulator, "dashboard-loop")

@@ -17,7 +17,15 @@ LOGIN_RATE_LIMIT = "20 per minute"
 
 def init_app(app: Flask) -> None:
     """Register the consoles on the issuer's app, with the HTML error pages of the service."""
-    from anxinma.issuer.console import admin, batches, imports, login, regulator, workers  # noqa: F401
+    from anxinma.issuer.console import (  # noqa: F401
+        admin,
+        batches,
+        imports,
+        login,
+        loop,
+        regulator,
+        workers,
+    )
     from anxinma.issuer.console.base import blueprint, render_error
 
     app.register_blueprint(blueprint)

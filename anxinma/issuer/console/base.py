@@ -379,6 +379,8 @@ MENUS: dict[Role, list[tuple[str, Any]]] = {
         ("console.workers", lazy_gettext("Workers")),
         ("console.register", lazy_gettext("Register a worker")),
         ("console.imports", lazy_gettext("Bulk import")),
+        ("console.visits", lazy_gettext("Visits")),
+        ("console.complaints", lazy_gettext("Complaints")),
         ("console.enterprise", lazy_gettext("Enterprise code")),
     ],
     Role.CARD_OPERATOR: [
@@ -390,6 +392,7 @@ MENUS: dict[Role, list[tuple[str, Any]]] = {
         ("console.expiring", lazy_gettext("Expiring soon")),
         ("console.lapsed", lazy_gettext("Lapsed certificates")),
         ("console.blacklist", lazy_gettext("Blacklist")),
+        ("console.complaints", lazy_gettext("Complaints")),
         ("console.workers", lazy_gettext("Workers")),
     ],
     Role.ISSUER_ADMIN: [
@@ -397,6 +400,7 @@ MENUS: dict[Role, list[tuple[str, Any]]] = {
         ("console.admin_enterprises", lazy_gettext("Enterprises")),
         ("console.workers", lazy_gettext("Workers")),
         ("console.blacklist", lazy_gettext("Blacklist")),
+        ("console.complaints", lazy_gettext("Complaints")),
         ("console.admin_tokens", lazy_gettext("API tokens")),
         ("console.admin_users", lazy_gettext("Users")),
     ],
@@ -442,14 +446,27 @@ def _helpers() -> dict[str, Any]:
         "category_label": category_label,
         "categories_of": categories_of,
         "role_name": lambda role: str(ROLE_NAMES[Role(role)]),
+        "actor_role": actor_role,
         "username": _username,
         "Category": fmt.Category,
         "mask_name": fmt.mask_name,
         "credential_badge": present.credential_badge,
         "worker_badge": present.worker_badge,
+        "complaint_label": present.complaint_label,
+        "rating_source_label": present.rating_source_label,
         "categories_text": lambda bits: present.categories_text(bits, chinese=is_chinese()),
         "enterprise_options": enterprise_options,
     }
+
+
+def actor_role(actor: str | None) -> str:
+    """Who did something, as a page names them: the role of an audit actor
+    (``kind:ident:role@enterprise``), not the account, which the CSV export keeps."""
+    parts = (actor or "").split(":")
+    try:
+        return str(ROLE_NAMES[Role(parts[2].split("@")[0])]) if len(parts) == 3 else (actor or "")
+    except ValueError:
+        return actor or ""
 
 
 def _username() -> str:
@@ -474,6 +491,17 @@ def enterprise_choices(who: Principal) -> list[tuple[int, str]]:
             .order_by(Enterprise.name, Enterprise.id)
         ).all()
     return [(int(i), str(n)) for i, n in rows if svc.visible(who, int(i))]
+
+
+def enterprise_names(ids: set[int]) -> dict[int, str]:
+    """The names of the listed enterprises (the ids of a page's rows, which its scope produced)."""
+    if not ids:
+        return {}
+    with service().store.read() as session:
+        return {
+            int(i): str(n)
+            for i, n in session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids)))
+        }
 
 
 def enterprise_options(choices: Sequence[tuple[int, str]], selected: int | None) -> Markup:

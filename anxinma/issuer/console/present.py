@@ -5,7 +5,7 @@ rows renders several times faster this way (docs/benchmarks.md, "consoles")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import g
@@ -29,6 +29,15 @@ _LABELS: dict[str, Any] = {
     "blacklisted": lazy_gettext("Blacklisted"),
     "missing": lazy_gettext("Missing"),
     "lapsed": lazy_gettext("Lapsed"),
+    "complaint.quality": lazy_gettext("Quality of the service"),
+    "complaint.attitude": lazy_gettext("Attitude"),
+    "complaint.safety": lazy_gettext("Safety"),
+    "complaint.fee": lazy_gettext("Fees"),
+    "complaint.no_show": lazy_gettext("Did not come as agreed"),
+    "complaint.other": lazy_gettext("Other"),
+    "source.consumer": lazy_gettext("Consumer"),
+    "source.enterprise": lazy_gettext("Enterprise"),
+    "source.worker": lazy_gettext("Worker, of the enterprise"),
 }
 
 
@@ -38,6 +47,16 @@ def label(key: str) -> str:
     if cache is None:
         cache = g.console_labels = {name: str(text) for name, text in _LABELS.items()}
     return cache[key]
+
+
+def complaint_label(category: str) -> str:
+    """What a complaint is about, as the consumer chose it on the page."""
+    return label(f"complaint.{category}") if f"complaint.{category}" in _LABELS else category
+
+
+def rating_source_label(source: str) -> str:
+    """Who rated: the consumer, the enterprise (of its worker), the worker (of the enterprise)."""
+    return label(f"source.{source}") if f"source.{source}" in _LABELS else source
 
 
 @dataclass(frozen=True)
@@ -95,3 +114,11 @@ def categories_text(bits: int, *, chinese: bool) -> str:
     """The categories of a bit set, in order, joined the Chinese way."""
     names = sorted(fmt.categories_from_bits(bits or 0), key=lambda c: c.bit)
     return "、".join(c.zh if chinese else c.value.replace("_", " ").capitalize() for c in names)
+
+
+def with_times(items: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    """API items with their ISO 8601 times as datetimes, which pages show in China time."""
+    return [
+        {**item, **{name: datetime.fromisoformat(item[name]) if item.get(name) else None for name in names}}
+        for item in items
+    ]

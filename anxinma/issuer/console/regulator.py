@@ -1,6 +1,7 @@
-"""The regulator's dashboard (商务局): 持证率 and 亮证率 per enterprise and for the city, over time;
-credentials expiring soon; lapsed health certificates; the blacklist (失信名单). Every table
-shown has a CSV export beside it. The issuer admin sees the same pages.
+"""The regulator's dashboard (商务局): 持证率 and 亮证率 per enterprise and for the city, over time,
+beside each enterprise's check-ins this month (按月打卡) and open complaints; credentials
+expiring soon; lapsed health certificates; the blacklist (失信名单). Every table shown has a
+CSV export beside it. The issuer admin sees the same pages.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma.issuer.auth import Role
+from anxinma.issuer.checkins import CheckIns, this_month
 from anxinma.issuer.console import stats
 from anxinma.issuer.console.base import (
     api_message,
@@ -33,6 +35,7 @@ from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.models import AuditEntry, Credential, Enterprise, Worker
 from anxinma.issuer.rules import mask_id, today_in_china
 from anxinma.issuer.validation import normalise_id_number
+from anxinma.issuer.visits import ServiceLoop
 
 WATCHERS = (Role.REGULATOR, Role.ISSUER_ADMIN)
 PER_PAGE = 50
@@ -131,6 +134,8 @@ def dashboard() -> str:
         css_class="narrow",
     )
     rows = _sorted(_enterprise_rows(figures), sort) if enterprise_id is None else []
+    month = this_month()
+    checked_in, open_complaints = _loop_counts(month)
     number = int_arg("page", 1, 1, 10000)
     shown = rows[(number - 1) * PER_PAGE : number * PER_PAGE]
     return render_template(
@@ -151,7 +156,19 @@ def dashboard() -> str:
         spans=SPANS,
         rate=_rate,
         bar=bar,
+        month=month,
+        checked_in=checked_in,
+        open_complaints=open_complaints,
+        checked_in_total=checked_in.get(enterprise_id, 0) if enterprise_id else sum(checked_in.values()),
+        open_total=open_complaints.get(enterprise_id, 0) if enterprise_id else sum(open_complaints.values()),
     )
+
+
+def _loop_counts(month: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Per enterprise: workers checked in this month (按月打卡) and open complaints, as the
+    check-in and service-loop APIs count them for the signed-in regulator."""
+    who = me()
+    return dict(CheckIns(service()).counts(who, month)), ServiceLoop(service()).open_complaints(who)
 
 
 @blueprint.get("/dashboard/enterprises.csv")
@@ -160,6 +177,8 @@ def dashboard_csv() -> Response:
     period = _choice("period", PERIODS, stats.PERIOD_DAYS)
     _, figures = _figures(period, fresh=False)
     rows = _sorted(_enterprise_rows(figures), "name")
+    month = this_month()
+    checked_in, open_complaints = _loop_counts(month)
     return csv_response(
         f"enterprises-{today_in_china()}.csv",
         [
@@ -172,6 +191,8 @@ def dashboard_csv() -> Response:
             "display_rate",
             "health_lapsed",
             "expiring_30d",
+            f"checked_in_{month}",
+            "open_complaints",
         ],
         (
             [
@@ -184,6 +205,8 @@ def dashboard_csv() -> Response:
                 _ratio(f.display_rate),
                 f.lapsed,
                 f.expiring,
+                checked_in.get(eid, 0),
+                open_complaints.get(eid, 0),
             ]
             for eid, name, f in rows
         ),

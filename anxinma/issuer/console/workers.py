@@ -20,10 +20,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma import credential as fmt
 from anxinma.issuer.auth import Principal, Role
+from anxinma.issuer.checkins import CheckIns, months_back, this_month
 from anxinma.issuer.console.base import (
     api_message,
     blueprint,
     enterprise_choices,
+    enterprise_names,
     field_errors,
     int_arg,
     me,
@@ -32,12 +34,13 @@ from anxinma.issuer.console.base import (
     section,
     service,
 )
-from anxinma.issuer.console.present import Validity
+from anxinma.issuer.console.present import Validity, with_times
 from anxinma.issuer.errors import ApiError, ValidationFailed
-from anxinma.issuer.models import Credential, Enterprise
+from anxinma.issuer.models import Credential
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import REVOKE_REASONS, IssueItem, Unit
 from anxinma.issuer.validation import worker_input
+from anxinma.issuer.visits import ServiceLoop
 
 PER_PAGE = 50
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
@@ -45,6 +48,8 @@ WRITERS = (Role.ENTERPRISE_ADMIN, Role.ISSUER_ADMIN)
 CHANGERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
 STATUSES = ("active", "left", "blacklisted")
 ACTIONS = ("revoke", "suspend", "reinstate")
+#: Months of 按月打卡 a worker's page shows, this one included.
+CHECK_IN_MONTHS = 12
 
 
 def _live_credentials(worker_ids: list[int]) -> dict[int, Credential]:
@@ -57,15 +62,6 @@ def _live_credentials(worker_ids: list[int]) -> dict[int, Credential]:
             select(Credential).where(Credential.worker_id.in_(worker_ids), Credential.status != "revoked")
         ).scalars()
         return {int(c.worker_id or 0): c for c in rows}
-
-
-def _enterprise_names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    with service().store.read() as session:
-        return dict(
-            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
-        )
 
 
 # -- the worker list -----------------------------------------------------------------------
@@ -91,7 +87,13 @@ def workers() -> str:
     total = service().count_workers(who, **filters)
     today = today_in_china()
     live = _live_credentials([w.id for w in rows])
-    names = _enterprise_names({w.enterprise_id for w in rows}) if who.enterprise_id is None else {}
+    month = this_month()
+    checked_in = {
+        worker
+        for worker, months in CheckIns(service()).months(who, [w.id for w in rows], month, month)
+        if months
+    }
+    names = enterprise_names({w.enterprise_id for w in rows}) if who.enterprise_id is None else {}
     return render_template(
         "issuer/workers.html",
         rows=rows,
@@ -105,6 +107,8 @@ def workers() -> str:
         enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
         enterprise_names=names,
         live=live,
+        checked_in=checked_in,
+        month=month,
         validity=lambda until: Validity.of(until, today),
         can_write=who.role in WRITERS,
     )
@@ -117,8 +121,12 @@ def workers() -> str:
 @page(*READERS)
 def worker(worker_id: int) -> str:
     section("console.workers")
-    archive = service().worker_archive(me(), worker_id)
+    who = me()
+    archive = service().worker_archive(who, worker_id)
     today = today_in_china()
+    loop = ServiceLoop(service())
+    months = months_back(this_month(), CHECK_IN_MONTHS)
+    found = dict(CheckIns(service()).months(who, [worker_id], months[0], months[-1]))
     return render_template(
         "issuer/worker.html",
         a=archive,
@@ -127,11 +135,20 @@ def worker(worker_id: int) -> str:
         health=Validity.of(archive.worker.health_valid_until, today),
         insurance=Validity.of(archive.worker.insurance_valid_until, today),
         skills=json.loads(archive.worker.skills or "[]"),
-        can_write=me().role in WRITERS,
-        can_change=me().role in CHANGERS,
+        can_write=who.role in WRITERS,
+        can_change=who.role in CHANGERS,
+        can_rate=who.role == Role.ENTERPRISE_ADMIN,
         idem=secrets.token_urlsafe(16),
         done=request.args.get("done", ""),
         today=today,
+        months=months,
+        checked=set(found.get(worker_id, [])),
+        summaries=loop.summaries(who, worker_id),
+        ratings=with_times(loop.ratings(who, worker_id=worker_id, limit=10, newest_first=True), "created_at"),
+        visits=with_times(loop.visits(who, worker_id=worker_id, limit=10, newest_first=True), "confirmed_at"),
+        complaints=with_times(
+            loop.complaints(who, worker_id=worker_id, limit=10, newest_first=True), "filed_at", "resolved_at"
+        ),
     )
 
 
