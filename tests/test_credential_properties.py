@@ -233,7 +233,9 @@ def test_the_fast_url_reader_and_the_general_url_parser_agree(
         f"{scheme}v.example.cn/V/{fmt.to_decimal(data)}{tail}",
     ):
         try:
-            general: bytes | str = fmt.from_decimal(text_forms._payload_from_url(url))
+            general: bytes | str = fmt.from_decimal(
+                text_forms._payload_from_url(url.strip())
+            )  # parse_text strips
         except MalformedCredential as exc:
             general = type(exc).__name__
         try:
