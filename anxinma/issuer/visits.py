@@ -505,6 +505,17 @@ def parse_resolution(data: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class Window:
+    """Which rows of a listing, by id: after ``after`` (the API's cursor), before ``before``
+    (a page's "older" cursor), at most ``limit``, oldest or newest first."""
+
+    after: int = 0
+    before: int | None = None
+    limit: int = 50
+    newest_first: bool = False
+
+
+@dataclass(frozen=True)
 class Summary:
     """Ratings of one side: how many and their average (None when there are none)."""
 
@@ -532,9 +543,16 @@ class ServiceLoop:
             return [column == who.enterprise_id]
         return [column == enterprise_id] if enterprise_id is not None else []
 
-    @staticmethod
-    def _window(column: Any, after: int, before: int | None) -> list[Any]:
-        return [column > after] + ([column < before] if before is not None else [])
+    def _rows(self, query: Any, column: Any, conditions: list[Any], window: Window) -> list[Any]:
+        """The rows of ``query`` in ``window`` of the id ``column``, under ``conditions``."""
+        conditions = [*conditions, column > window.after]
+        if window.before is not None:
+            conditions.append(column < window.before)
+        order = column.desc() if window.newest_first else column
+        with self.store.read() as session:
+            return list(
+                session.execute(query.where(and_(*conditions)).order_by(order).limit(window.limit)).all()
+            )
 
     def visits(
         self,
@@ -542,14 +560,10 @@ class ServiceLoop:
         *,
         worker_id: int | None = None,
         enterprise_id: int | None = None,
-        after: int = 0,
-        before: int | None = None,
-        limit: int = 50,
-        newest_first: bool = False,
+        window: Window = Window(),
     ) -> list[dict[str, Any]]:
         """Visits (the API's JSON shape), by id; ``rated`` says which sides have rated each."""
         conditions = self._scoped(who, visits_t.c.enterprise_id, enterprise_id)
-        conditions += self._window(visits_t.c.id, after, before)
         if worker_id is not None:
             conditions.append(visits_t.c.worker_id == worker_id)
         rated = [
@@ -559,24 +573,17 @@ class ServiceLoop:
             for source in RATING_SOURCES
         ]
         complained = select(complaints_t.c.id).where(complaints_t.c.visit_id == visits_t.c.id).exists()
-        order = visits_t.c.id.desc() if newest_first else visits_t.c.id
-        with self.store.read() as session:
-            rows = session.execute(
-                select(
-                    visits_t.c.id,
-                    visits_t.c.credential_serial,
-                    visits_t.c.worker_id,
-                    visits_t.c.enterprise_id,
-                    visits_t.c.confirmed_at,
-                    Worker.name,
-                    complained,
-                    *rated,
-                )
-                .join(Worker, Worker.id == visits_t.c.worker_id)
-                .where(and_(*conditions))
-                .order_by(order)
-                .limit(limit)
-            ).all()
+        query = select(
+            visits_t.c.id,
+            visits_t.c.credential_serial,
+            visits_t.c.worker_id,
+            visits_t.c.enterprise_id,
+            visits_t.c.confirmed_at,
+            Worker.name,
+            complained,
+            *rated,
+        ).join(Worker, Worker.id == visits_t.c.worker_id)
+        rows = self._rows(query, visits_t.c.id, conditions, window)
         return [
             {
                 "id": int(r[0]),
@@ -598,23 +605,14 @@ class ServiceLoop:
         source: str | None = None,
         worker_id: int | None = None,
         enterprise_id: int | None = None,
-        after: int = 0,
-        before: int | None = None,
-        limit: int = 50,
-        newest_first: bool = False,
+        window: Window = Window(),
     ) -> list[dict[str, Any]]:
         conditions = self._scoped(who, ratings_t.c.enterprise_id, enterprise_id)
-        conditions += self._window(ratings_t.c.id, after, before)
         if worker_id is not None:
             conditions.append(ratings_t.c.worker_id == worker_id)
         if source is not None:
             conditions.append(ratings_t.c.source == source)
-        order = ratings_t.c.id.desc() if newest_first else ratings_t.c.id
-        with self.store.read() as session:
-            rows = session.execute(
-                _rating_query().where(and_(*conditions)).order_by(order).limit(limit)
-            ).all()
-        return [_rating_row(r) for r in rows]
+        return [_rating_row(r) for r in self._rows(_rating_query(), ratings_t.c.id, conditions, window)]
 
     def summaries(self, who: Principal, worker_id: int) -> dict[str, Summary]:
         """Each side's ratings of a worker's visits: ``consumer`` is the public figure the live
@@ -654,29 +652,22 @@ class ServiceLoop:
         category: str | None = None,
         worker_id: int | None = None,
         enterprise_id: int | None = None,
-        after: int = 0,
-        before: int | None = None,
-        limit: int = 50,
-        newest_first: bool = False,
+        window: Window = Window(),
     ) -> list[dict[str, Any]]:
         conditions = self._scoped(who, complaints_t.c.enterprise_id, enterprise_id)
-        conditions += self._window(complaints_t.c.id, after, before)
         if resolved is not None:
             conditions.append(complaints_t.c.resolved.is_(resolved))
         if category is not None:
             conditions.append(complaints_t.c.category == category)
         if worker_id is not None:
             conditions.append(complaints_t.c.worker_id == worker_id)
-        order = complaints_t.c.id.desc() if newest_first else complaints_t.c.id
-        with self.store.read() as session:
-            rows = session.execute(
-                _complaint_query().where(and_(*conditions)).order_by(order).limit(limit)
-            ).all()
-        return [_complaint_row(r) for r in rows]
+        return [
+            _complaint_row(r) for r in self._rows(_complaint_query(), complaints_t.c.id, conditions, window)
+        ]
 
     def complaint(self, who: Principal, complaint_id: int) -> dict[str, Any]:
         """One complaint; 404 when it is another enterprise's (or none)."""
-        found = self.complaints(who, after=complaint_id - 1, before=complaint_id + 1, limit=1)
+        found = self.complaints(who, window=Window(after=complaint_id - 1, before=complaint_id + 1, limit=1))
         if not found:
             raise not_found("complaint", "投诉")
         return found[0]
@@ -720,12 +711,14 @@ def _loop() -> ServiceLoop:
     return ServiceLoop(service())
 
 
-def _page_args() -> tuple[int, int]:
-    return _int_arg("after", 0) or 0, _int_arg("per_page", 50, 1, 200) or 50
+def _window() -> Window:
+    """The API's cursor paging: ``after`` an id, ``per_page`` (1–200) rows, oldest first."""
+    return Window(after=_int_arg("after", 0) or 0, limit=_int_arg("per_page", 50, 1, 200) or 50)
 
 
-def _listing(items: list[dict[str, Any]], per_page: int) -> Response:
-    return jsonify({"items": items, "next_after": items[-1]["id"] if len(items) == per_page else None})
+def _listing(items: list[dict[str, Any]], window: Window) -> Response:
+    full = len(items) == window.limit
+    return jsonify({"items": items, "next_after": items[-1]["id"] if full else None})
 
 
 @blueprint.post("/visits/<int:visit_id>/rating/enterprise")
@@ -742,21 +735,20 @@ def enterprise_rating(visit_id: int) -> Response:
 @blueprint.get("/visits")
 def list_visits() -> Response:
     who = principal()
-    after, per_page = _page_args()
+    window = _window()
     items = _loop().visits(
         who,
         worker_id=_int_arg("worker_id", None),
         enterprise_id=_int_arg("enterprise_id", None),
-        after=after,
-        limit=per_page,
+        window=window,
     )
-    return _listing(items, per_page)
+    return _listing(items, window)
 
 
 @blueprint.get("/ratings")
 def list_ratings() -> Response:
     who = principal()
-    after, per_page = _page_args()
+    window = _window()
     source = request.args.get("source") or None
     if source is not None and source not in RATING_SOURCES:
         raise ValidationFailed(
@@ -767,10 +759,9 @@ def list_ratings() -> Response:
         source=source,
         worker_id=_int_arg("worker_id", None),
         enterprise_id=_int_arg("enterprise_id", None),
-        after=after,
-        limit=per_page,
+        window=window,
     )
-    return _listing(items, per_page)
+    return _listing(items, window)
 
 
 def _complaint_json(session: Any, complaint_id: int) -> dict[str, Any]:
@@ -819,7 +810,7 @@ def _complaint_row(row: Any) -> dict[str, Any]:
 @blueprint.get("/complaints")
 def list_complaints() -> Response:
     who = principal()
-    after, per_page = _page_args()
+    window = _window()
     resolved = request.args.get("resolved")
     if resolved not in (None, "", "true", "false"):
         raise ValidationFailed({"resolved": ("应为 true 或 false", "true or false")})
@@ -828,10 +819,9 @@ def list_complaints() -> Response:
         resolved=(resolved == "true") if resolved else None,
         worker_id=_int_arg("worker_id", None),
         enterprise_id=_int_arg("enterprise_id", None),
-        after=after,
-        limit=per_page,
+        window=window,
     )
-    return _listing(items, per_page)
+    return _listing(items, window)
 
 
 @blueprint.post("/complaints/<int:complaint_id>/resolve")
@@ -847,6 +837,7 @@ def resolve_complaint(complaint_id: int) -> Response:
 __all__ = [
     "ServiceLoop",
     "Summary",
+    "Window",
     "blueprint",
     "parse_rating",
     "parse_resolution",

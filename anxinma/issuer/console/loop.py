@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Role
+from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.console.base import (
     api_message,
     blueprint,
@@ -35,7 +35,7 @@ from anxinma.issuer.console.present import complaint_label, with_times
 from anxinma.issuer.errors import ApiError, ValidationFailed, not_found
 from anxinma.issuer.models import COMPLAINT_CATEGORIES
 from anxinma.issuer.rules import today_in_china
-from anxinma.issuer.visits import ServiceLoop, parse_rating, parse_resolution
+from anxinma.issuer.visits import ServiceLoop, Window, parse_rating, parse_resolution
 
 PER_PAGE = 50
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
@@ -48,6 +48,21 @@ def loop() -> ServiceLoop:
 
 def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _newest(before: int | None, limit: int = PER_PAGE + 1) -> Window:
+    """A page's rows, newest first, older than ``before``: one more than shown tells "older"."""
+    return Window(before=before, limit=limit, newest_first=True)
+
+
+def _tenant_columns(who: Principal, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a page adds for a city-wide reader: the enterprise filter and each row's enterprise."""
+    if who.enterprise_id is not None:
+        return {"enterprises": [], "names": {}}
+    return {
+        "enterprises": enterprise_choices(who),
+        "names": enterprise_names({r["enterprise_id"] for r in rows if r["enterprise_id"]}),
+    }
 
 
 def _enterprise_filter() -> int | None:
@@ -65,14 +80,7 @@ def visits() -> str:
     worker_id = int_arg("worker", 0) or None
     enterprise_id = _enterprise_filter()
     before = int_arg("before", 0) or None
-    rows = loop().visits(
-        who,
-        worker_id=worker_id,
-        enterprise_id=enterprise_id,
-        before=before,
-        limit=PER_PAGE + 1,
-        newest_first=True,
-    )
+    rows = loop().visits(who, worker_id=worker_id, enterprise_id=enterprise_id, window=_newest(before))
     shown = with_times(rows[:PER_PAGE], "confirmed_at")
     worker = service().worker_archive(who, worker_id).worker if worker_id else None  # 404 if not theirs
     return render_template(
@@ -82,15 +90,14 @@ def visits() -> str:
         first_page=before is None,
         worker=worker,
         enterprise_id=enterprise_id,
-        enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
-        names=enterprise_names({r["enterprise_id"] for r in shown}) if who.enterprise_id is None else {},
         can_rate=who.role == Role.ENTERPRISE_ADMIN,
+        **_tenant_columns(who, shown),
         done=request.args.get("done", ""),
     )
 
 
 def _one_visit(visit_id: int) -> dict[str, Any]:
-    found = loop().visits(me(), after=visit_id - 1, before=visit_id + 1, limit=1)
+    found = loop().visits(me(), window=Window(after=visit_id - 1, before=visit_id + 1, limit=1))
     if not found:
         raise not_found("visit", "入户记录")
     return with_times(found, "confirmed_at")[0]
@@ -148,16 +155,16 @@ def _complaint_filters() -> dict[str, Any]:
     }
 
 
-def _complaints(filters: dict[str, Any], *, before: int | None, limit: int) -> list[dict[str, Any]]:
+def _complaints(
+    filters: dict[str, Any], *, before: int | None, limit: int = PER_PAGE + 1
+) -> list[dict[str, Any]]:
     return loop().complaints(
         me(),
         resolved=STATES[filters["state"]],
         category=filters["category"] or None,
         enterprise_id=filters["enterprise_id"],
         worker_id=filters["worker_id"],
-        before=before,
-        limit=limit,
-        newest_first=True,
+        window=_newest(before, limit),
     )
 
 
@@ -167,7 +174,7 @@ def complaints() -> str:
     who = me()
     filters = _complaint_filters()
     before = int_arg("before", 0) or None
-    rows = _complaints(filters, before=before, limit=PER_PAGE + 1)
+    rows = _complaints(filters, before=before)
     shown = with_times(rows[:PER_PAGE], "filed_at", "resolved_at")
     return render_template(
         "issuer/complaints.html",
@@ -177,10 +184,7 @@ def complaints() -> str:
         filters=filters,
         categories=COMPLAINT_CATEGORIES,
         category_name=complaint_label,
-        enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
-        names=enterprise_names({r["enterprise_id"] for r in shown if r["enterprise_id"]})
-        if who.enterprise_id is None
-        else {},
+        **_tenant_columns(who, shown),
         open_count=sum(loop().open_complaints(who).values()),
         done=request.args.get("done", ""),
     )

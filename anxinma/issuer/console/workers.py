@@ -40,7 +40,7 @@ from anxinma.issuer.models import Credential
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import REVOKE_REASONS, IssueItem, Unit
 from anxinma.issuer.validation import worker_input
-from anxinma.issuer.visits import ServiceLoop
+from anxinma.issuer.visits import ServiceLoop, Window
 
 PER_PAGE = 50
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
@@ -50,6 +50,8 @@ STATUSES = ("active", "left", "blacklisted")
 ACTIONS = ("revoke", "suspend", "reinstate")
 #: Months of 按月打卡 a worker's page shows, this one included.
 CHECK_IN_MONTHS = 12
+#: The ratings, visits and complaints a worker's page shows (each list links to all of them).
+LATEST = Window(limit=10, newest_first=True)
 
 
 def _live_credentials(worker_ids: list[int]) -> dict[int, Credential]:
@@ -144,10 +146,10 @@ def worker(worker_id: int) -> str:
         months=months,
         checked=set(found.get(worker_id, [])),
         summaries=loop.summaries(who, worker_id),
-        ratings=with_times(loop.ratings(who, worker_id=worker_id, limit=10, newest_first=True), "created_at"),
-        visits=with_times(loop.visits(who, worker_id=worker_id, limit=10, newest_first=True), "confirmed_at"),
+        ratings=with_times(loop.ratings(who, worker_id=worker_id, window=LATEST), "created_at"),
+        visits=with_times(loop.visits(who, worker_id=worker_id, window=LATEST), "confirmed_at"),
         complaints=with_times(
-            loop.complaints(who, worker_id=worker_id, limit=10, newest_first=True), "filed_at", "resolved_at"
+            loop.complaints(who, worker_id=worker_id, window=LATEST), "filed_at", "resolved_at"
         ),
     )
 
