@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
 from anxinma.issuer.auth import SYSTEM, Role
-from anxinma.issuer.models import Credential, Enterprise, Rating
+from anxinma.issuer.models import CheckIn, Complaint, Credential, Enterprise, Rating, Visit, utcnow
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import IssueItem
 from anxinma.issuer.validation import WorkerInput, credit_check_character, id_check_character
@@ -176,12 +176,10 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
             except Exception:  # a duplicate drawn by chance: skip it
                 continue
             created.append(worker.id)
-        service.issue_many(unit, SYSTEM, [IssueItem(w) for w in created[: int(len(created) * 0.9)]])
-        for worker_id in created[::3]:
-            for _ in range(rng.randrange(1, 6)):
-                unit.session.add(
-                    Rating(worker_id=worker_id, score=rng.choice([3, 4, 4, 5, 5, 5]), source="consumer")
-                )
+        holders = created[: int(len(created) * 0.9)]
+        items = [IssueItem(w, card_uid=_demo_uid(rng) if rng.random() < 0.7 else None) for w in holders]
+        issued = service.issue_many(unit, SYSTEM, items)
+        _service_loop(unit.session, rng, [i.row for i in issued])
     for enterprise_id in enterprise_ids:
         service.run(service.issue_enterprise_credential, SYSTEM, enterprise_id)
     logins: dict[str, Any] = {}
@@ -202,6 +200,96 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(logins, handle, ensure_ascii=False, indent=2)
     return logins
+
+
+COMPLAINTS = (
+    ("no_show", "约好九点，十点才到"),
+    ("quality", "打扫不够仔细，厨房没有清洁"),
+    ("fee", "额外收取了材料费"),
+    ("attitude", "说话不耐烦"),
+)
+
+
+def _demo_uid(rng: random.Random) -> bytes:
+    """A 7-byte NXP-style card UID (manufacturer byte 04)."""
+    return bytes([4]) + rng.randbytes(6)
+
+
+def _service_loop(session: Any, rng: random.Random, credentials: list[Credential]) -> None:
+    """What a city's first day leaves behind, so every console page has something to show:
+    confirmed visits, consumers' ratings bound to them, a few of the enterprise's own,
+    complaints (some resolved), and this month's 按月打卡 of card holders. All of it happens
+    after the codes were issued (just now), as it would."""
+    now = utcnow()
+    month = now.astimezone(fmt.CHINA_TZ).strftime("%Y-%m")
+    for credential in credentials[::3]:
+        worker_id = int(credential.worker_id or 0)
+        for _ in range(rng.randrange(1, 5)):
+            at = now
+            visit_id = session.execute(
+                insert(Visit)
+                .values(
+                    credential_serial=credential.serial,
+                    worker_id=worker_id,
+                    enterprise_id=credential.enterprise_id,
+                    confirmed_at=at,
+                    token_hash=secrets.token_hex(32),
+                )
+                .returning(Visit.id)
+            ).scalar_one()
+            common = {
+                "worker_id": worker_id,
+                "visit_id": visit_id,
+                "enterprise_id": credential.enterprise_id,
+                "credential_serial": credential.serial,
+            }
+            if rng.random() < 0.7:
+                session.execute(
+                    insert(Rating).values(
+                        **common,
+                        source="consumer",
+                        score=rng.choice([3, 4, 4, 5, 5, 5]),
+                        comment=rng.choice([None, "准时，干活仔细", "态度很好", "做得很干净"]),
+                        created_at=at,
+                    )
+                )
+            if rng.random() < 0.2:
+                session.execute(
+                    insert(Rating).values(
+                        **common, source="enterprise", score=rng.choice([4, 5]), created_at=at
+                    )
+                )
+            if rng.random() < 0.04:
+                resolved = rng.random() < 0.4
+                category, summary = rng.choice(COMPLAINTS)
+                session.execute(
+                    insert(Complaint).values(
+                        **common,
+                        category=category,
+                        summary=summary,
+                        filed_on=at.astimezone(fmt.CHINA_TZ).date(),
+                        filed_at=at,
+                        resolved=resolved,
+                        resolved_at=at if resolved else None,
+                        resolved_by="session:demo:enterprise_admin" if resolved else None,
+                        resolution="已向客户致歉并安排回访" if resolved else None,
+                    )
+                )
+    for credential in credentials:
+        if credential.card_uid and rng.random() < 0.75:
+            session.execute(
+                insert(CheckIn).values(
+                    worker_id=credential.worker_id,
+                    enterprise_id=credential.enterprise_id,
+                    month=month,
+                    credential_serial=credential.serial,
+                    card_uid=credential.card_uid,
+                    station="演示服务站 / demo desk",
+                    tapped_at=now,
+                    recorded_at=now,
+                    recorded_by="demo",
+                )
+            )
 
 
 def sample_code(runtime: Runtime) -> str | None:

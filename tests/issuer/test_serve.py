@@ -93,3 +93,47 @@ def test_live_record_is_rate_limited_per_client(live_issuer_factory: object) -> 
     assert codes == [200, 200, 200, 429]
     limited = issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]})
     assert limited.json()["error"]["code"] == "rate_limited" and "Retry-After" in limited.headers
+
+
+def test_the_demo_city_has_a_consistent_service_loop_for_the_consoles(tmp_path: Path) -> None:
+    """The demo's visits, ratings, complaints and check-ins obey the rules the API enforces,
+    so the consoles show what real use would: ratings and complaints on a visit of the same
+    worker and code, one rating per side, check-ins only by card-bound live codes."""
+    from sqlalchemy import func, select
+
+    from anxinma.issuer import IssuerConfig, create_app
+    from anxinma.issuer.demo import seed
+    from anxinma.issuer.models import CheckIn, Complaint, Credential, Rating, Visit
+
+    app = create_app(
+        IssuerConfig(
+            home=tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+            dev_bootstrap=True,
+            background=False,
+        )
+    )
+    runtime = app.extensions["anxinma"]
+    try:
+        assert seed(runtime) is not None
+        with runtime.store.read() as session:
+            visits = {v.id: v for v in session.execute(select(Visit)).scalars()}
+            live = {c.serial: c for c in session.execute(select(Credential)).scalars()}
+            ratings = list(session.execute(select(Rating)).scalars())
+            complaints = list(session.execute(select(Complaint)).scalars())
+            check_ins = list(session.execute(select(CheckIn)).scalars())
+            pairs = session.execute(
+                select(func.count()).select_from(Rating).group_by(Rating.visit_id, Rating.source)
+            ).scalars()
+            assert max(pairs) == 1  # one rating per visit and side
+        assert len(visits) > 50 and ratings and complaints and check_ins
+        assert {c.resolved for c in complaints} == {True, False}
+        for row in [*ratings, *complaints]:
+            visit = visits[row.visit_id]  # type: ignore[index]
+            assert (row.worker_id, row.credential_serial) == (visit.worker_id, visit.credential_serial)
+        for row in check_ins:
+            credential = live[row.credential_serial]
+            assert credential.card_uid == row.card_uid and credential.worker_id == row.worker_id
+            assert credential.status == "active"
+    finally:
+        runtime.close()
