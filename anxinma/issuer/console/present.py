@@ -111,9 +111,11 @@ class Validity:
 
 
 def categories_text(bits: int, *, chinese: bool) -> str:
-    """The categories of a bit set, in order, joined the Chinese way."""
+    """The categories of a bit set, in order, joined as each language does (、 or a comma)."""
     names = sorted(fmt.categories_from_bits(bits or 0), key=lambda c: c.bit)
-    return "、".join(c.zh if chinese else c.value.replace("_", " ").capitalize() for c in names)
+    if chinese:
+        return "、".join(c.zh for c in names)
+    return ", ".join(c.value.replace("_", " ").capitalize() for c in names)
 
 
 def with_times(items: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
