@@ -171,6 +171,23 @@ def test_a_read_only_type4_card_is_reported_locked_and_left_alone(type4_reader: 
     assert chip.instructions(0xD6) == [] and chip.message == b"\xd1\x01\x01T\x00"
 
 
+def test_a_card_that_refuses_the_update_is_read_only_and_its_session_survives(type4_reader: Build) -> None:
+    # The CC grants write access but the NDEF file's own access rights ask for a key (an NTAG 424
+    # DNA or DESFire whose file settings were changed): UPDATE BINARY answers 6982. The card is
+    # still in the field and its ISO-DEP session still open, so reading it goes on working.
+    original = b"\xd1\x01\x01T\x00"
+    chip = SimulatedType4.create(message=original, write_needs_key=True)
+    reader, _ = type4_reader(chip)
+    card = reader.wait_for_card(timeout=1)
+    with pytest.raises(CardReadOnly) as caught:
+        card.write_message(message_for(chip, NdefForm.EXTERNAL))
+    assert caught.value.message.startswith("the card refused the write")
+    assert caught.value.message_zh.startswith("卡片拒绝写入")
+    assert len(chip.instructions(0xD6)) == 1 and chip.message == original
+    card.verify_message(original)  # reads the card again over the same session
+    assert chip.state == "protocol" and chip.rats == b"\xe0\x80"
+
+
 def test_a_type4_card_pulled_mid_write_is_reported_removed_and_can_be_written_again(
     type4_reader: Build,
 ) -> None:
