@@ -133,6 +133,26 @@ def test_long_commands_and_answers_are_chained_both_ways(type4_reader: Build) ->
     assert again(reader, device, chip).read_message() == message
 
 
+def test_a_lost_answer_is_sent_again_on_r_nak_and_the_update_is_not_repeated(type4_reader: Build) -> None:
+    chip = SimulatedType4.create(file_size=2048)
+    reader, device = type4_reader(chip)
+    card = reader.wait_for_card(timeout=1)
+    message = message_for(chip, NdefForm.EXTERNAL)
+    chip.lose_answers = 1  # the answer to the NDEF application select goes missing
+    card.write_message(message)
+    naks = [frame for frame in chip.frames if frame[0] & 0xF6 == 0xB2]
+    assert naks == [b"\xb2"]  # nfcpy asked again for block 0 and got it
+    assert [apdu.hex() for apdu in chip.instructions(0xA4)] == [
+        "00a4040007d276000085010100",  # carried out once, its answer sent twice
+        "00a4000c02e103",
+        "00a4000c02e104",
+        "00a4000c02e104",  # the read-back selects the NDEF file again
+    ]
+    updates = chip.instructions(0xD6)
+    assert len(updates) == 1 and updates[0][5:7] == len(message).to_bytes(2, "big")
+    assert again(reader, device, chip).read_message() == message
+
+
 def test_a_message_too_large_for_a_256_byte_file_is_refused_and_nothing_written(type4_reader: Build) -> None:
     chip = SimulatedType4.create(file_size=256)
     reader, _ = type4_reader(chip)

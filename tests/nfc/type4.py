@@ -12,7 +12,8 @@ its NDEF mapping run unchanged on top. What the chip follows:
 * **ISO/IEC 14443-4:2008 (ISO-DEP).** §5.1 RATS (``E0 FSDI|CID``; FSDI gives the reader's
   frame size FSD) is answered (§5.2) with an ATS shaped like an NTAG 424 DNA's,
   ``06 77 77 71 02 80``: TL, T0 announcing TA, TB, TC and FSCI 7 (FSC 128 bytes), TA, TB with
-  FWI 7, TC without CID or NAD, one historical byte. §7.1 block format: I-blocks ``02``/``03``
+  FWI 7, TC 02h (CID supported, NAD not), one historical byte. nfcpy sends no CID, and blocks
+  that carry a CID or NAD are ignored here. §7.1 block format: I-blocks ``02``/``03``
   (``12``/``13`` with the chaining bit), R(ACK) ``A2``/``A3``, R(NAK) ``B2``/``B3``,
   S(DESELECT) ``C2``. §7.5.3 block numbering: the chip starts at 1 (rule A), toggles on every
   I-block (rule B) and on an R(ACK) with the other number (rule C). §7.5.4 rules 10-13: an
@@ -38,7 +39,9 @@ its NDEF mapping run unchanged on top. What the chip follows:
   6E00 (class).
 
 A card can be pulled out of the field straight after its n-th UPDATE BINARY
-(``pull_after_updates``), answered, as ``SimulatedNtag.pull_after_writes`` does for page writes.
+(``pull_after_updates``), answered, as ``SimulatedNtag.pull_after_writes`` does for page writes;
+``lose_answers`` drops answers after the chip has acted on the command, so the reader's R(NAK)
+has to get the same block again (rule 11) without the command being carried out twice.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class SimulatedType4:
     write_needs_key: bool = False  # CC says 00h but the file's access rights ask for a key (6982)
     has_ndef_application: bool = True
     pull_after_updates: int | None = None
+    lose_answers: int = 0  # the next n answers are lost on the air (the reader sees timeouts)
     ats: bytes = bytes.fromhex("067777710280")
     mle: int = 256  # the CC's MLe: largest READ BINARY answer (NTAG 424 DNA: 0100h)
     mlc: int = 255  # the CC's MLc: largest UPDATE BINARY data (NTAG 424 DNA: 00FFh)
@@ -190,7 +194,11 @@ class SimulatedType4:
         if self.state != "protocol":
             raise NoAnswer  # idle or halted: only a new REQA/WUPA (a sense) wakes the chip
         self.frames.append(frame)
-        return self._block(frame)
+        answer = self._block(frame)
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            raise NoAnswer  # handled, but the reader never hears it: it will send R(NAK)
+        return answer
 
     def _activation(self, frame: bytes) -> bytes:
         if len(frame) == 2 and frame[0] == 0xE0:  # ISO/IEC 14443-4 §5.1: RATS
@@ -213,7 +221,7 @@ class SimulatedType4:
         pcb = frame[0]
         if pcb & 0xE2 == 0x02:  # I-block: 000x xx1x
             if pcb & 0x0C:
-                raise NoAnswer  # CID or NAD follows: the ATS (TC = 02h) offered neither
+                raise NoAnswer  # a CID or NAD follows: not simulated (nfcpy sends neither)
             self.block_number ^= 1  # rule B
             self.answer_left = b""
             self.command_chain += frame[1:]
