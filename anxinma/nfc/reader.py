@@ -122,7 +122,7 @@ class Card:
     # -- presence ----------------------------------------------------------------------------
 
     def is_present(self) -> bool:
-        """Whether the card still answers: a presence check, then (Type A) a re-select, because a
+        """Whether the card still answers: a presence check, then (Type 2) a re-select, because a
         Type 2 tag that NAKed a command goes mute until it is selected again (NTAG21x §10)."""
         try:
             if self._tag.is_present:
@@ -132,6 +132,11 @@ class Card:
         return self._reselect()
 
     def _reselect(self) -> bool:
+        # Only a Type 2 tag needs it. Sensing switches the field off and on (nfc.clf's sense mutes
+        # first), so a Type 4 tag would lose its ISO-DEP session (RATS) under nfcpy's Type4Tag and
+        # stop answering it, although an error status word (6982) had left the session open.
+        if not isinstance(self._tag, nfc.tag.tt2.Type2Tag):
+            return False
         target = self._tag.target
         if target is None or target.sdd_res is None:
             return False

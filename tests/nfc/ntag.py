@@ -14,6 +14,7 @@ mute until it is selected again. A card can be pulled out of the field after N w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import nfc.clf
 import nfc.clf.device
@@ -55,6 +56,23 @@ class Removed(Exception):
     """The card is out of the field: nothing answers."""
 
 
+class Chip(Protocol):
+    """What :class:`FakeDevice` needs of a simulated NFC-A chip (this NTAG, tests/nfc/type4.py)."""
+
+    uid: bytes
+    in_field: bool
+
+    @property
+    def sens_res(self) -> bytes: ...  # ATQA as nfcpy holds it, least significant byte first
+
+    @property
+    def sel_res(self) -> bytes: ...  # SAK
+
+    def activate(self) -> None: ...  # field on, REQA/WUPA + anticollision + SELECT
+
+    def command(self, frame: bytes) -> bytes: ...  # one frame in, one out; raises Removed
+
+
 @dataclass
 class SimulatedNtag:
     """The chip: 4-byte pages, lock bits, configuration, password and signature."""
@@ -71,6 +89,10 @@ class SimulatedNtag:
     auth0: int = 0xFF
     prot: bool = False
     log: list[bytes] = field(default_factory=list)
+
+    #: ATQA 0044h and SAK 00h, as NTAG21x answer (a Type 2 Tag: no ISO-DEP bit).
+    sens_res = b"\x44\x00"
+    sel_res = b"\x00"
 
     @classmethod
     def create(
@@ -221,7 +243,8 @@ class SimulatedNtag:
 
 
 class FakeDevice(nfc.clf.device.Device):
-    """A reader driver (Type A only) with the operator's stack of simulated cards.
+    """A reader driver (Type A only) with the operator's stack of simulated cards (any
+    :class:`Chip`: NTAG21x here, Type 4 in tests/nfc/type4.py, mixed as an operator would).
 
     The first card lies in the field. A card the reader has talked to is taken away when the
     reader next polls for *any* card (a sense without ``sel_req``: nfcpy's own re-selects of
@@ -229,11 +252,13 @@ class FakeDevice(nfc.clf.device.Device):
     a card pulled mid-write (``pull_after_writes``) is gone at once.
     """
 
-    def __init__(self, *cards: SimulatedNtag, auto_lift: bool = True) -> None:
+    def __init__(self, *cards: Chip, auto_lift: bool = True, frame_size: int = 252) -> None:
         self.auto_lift = auto_lift
-        self.queue: list[SimulatedNtag] = list(cards)
-        self.card: SimulatedNtag | None = None
-        self.lifted: list[SimulatedNtag] = []
+        # The driver's send and receive limit; nfcpy's PN533 driver says 263/262 bytes, ACR122 252/251.
+        self.frame_size = frame_size
+        self.queue: list[Chip] = list(cards)
+        self.card: Chip | None = None
+        self.lifted: list[Chip] = []
         self._used = False
         self._gap = False
         self._path = "fake"
@@ -243,13 +268,13 @@ class FakeDevice(nfc.clf.device.Device):
         self.exchanges = 0
         self.led_on = 0
 
-    def present(self, *cards: SimulatedNtag, first: bool = False) -> None:
+    def present(self, *cards: Chip, first: bool = False) -> None:
         if first:
             self.queue[0:0] = list(cards)
         else:
             self.queue.extend(cards)
 
-    def _in_field(self) -> SimulatedNtag | None:
+    def _in_field(self) -> Chip | None:
         if self.card is not None and not self.card.in_field:
             self._lift()
         if self.card is None and self.queue and self._gap:
@@ -286,7 +311,10 @@ class FakeDevice(nfc.clf.device.Device):
             return None
         card.activate()
         return nfc.clf.RemoteTarget(
-            "106A", sens_res=bytearray(b"\x44\x00"), sel_res=bytearray(b"\x00"), sdd_res=bytearray(card.uid)
+            "106A",
+            sens_res=bytearray(card.sens_res),
+            sel_res=bytearray(card.sel_res),
+            sdd_res=bytearray(card.uid),
         )
 
     def sense_ttb(self, target: nfc.clf.RemoteTarget) -> None:
@@ -310,10 +338,10 @@ class FakeDevice(nfc.clf.device.Device):
             raise nfc.clf.TimeoutError("no answer") from None
 
     def get_max_send_data_size(self, target: object) -> int:
-        return 252
+        return self.frame_size
 
     def get_max_recv_data_size(self, target: object) -> int:
-        return 252
+        return self.frame_size
 
     def turn_on_led_and_buzzer(self) -> None:
         self.led_on += 1

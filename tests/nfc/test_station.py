@@ -26,6 +26,7 @@ from tests.nfc.station_helpers import (
     write_batch,
 )
 from tests.nfc.stub_issuer import TOKEN, RunningStubIssuer
+from tests.nfc.type4 import SimulatedType4, type4_reader_device
 
 
 class Crash(BaseException):
@@ -320,6 +321,56 @@ def test_ntag_cards_are_locked_and_counterfeit_chips_refused(tmp_path: Path) -> 
     assert genuine.page(3)[3] == 0x0F and genuine.page(2)[2:] == b"\xff\xff"
     credential = card_credential(genuine.user_data()[2 : 2 + genuine.user_data()[1]])
     assert credential is not None and credential.claims.card_uid == genuine.uid
+
+
+@pytest.mark.parametrize(("file_size", "form"), [(256, "external"), (2048, "both")])
+def test_a_worker_is_encoded_onto_a_type4_card(tmp_path: Path, file_size: int, form: str) -> None:
+    workers = worker_names(1)
+    chip = SimulatedType4.create(file_size=file_size)
+    with (
+        RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
+        Journal(tmp_path / "j.sqlite3") as journal,
+    ):
+        station = Station(
+            Reader(frontend_with(type4_reader_device(chip)), "fake", ("106A",)),
+            IssuerClient(issuer.url, TOKEN),
+            journal,
+            load_batch(write_batch(tmp_path / "batch.csv", workers)),
+            StationOptions(card_timeout=1.0),
+        )
+        assert station.run().done == 1
+        attempt = journal.current_attempt("w001")
+        bound = assert_one_live_credential_per_worker_on_one_card(
+            issuer.state, workers, [(chip.uid, chip.message)]
+        )
+    assert attempt is not None and attempt.step is Step.DONE and not attempt.locked
+    assert (attempt.form, attempt.originality) == (form, "unavailable")
+    assert chip.message == attempt.message and bound["w001"][1] == chip.uid
+    assert chip.rats is not None and chip.instructions(0xD6)  # written over ISO-DEP, not another way
+
+
+def test_lock_refuses_a_type4_card_and_the_next_ntag_takes_the_worker(tmp_path: Path) -> None:
+    workers = worker_names(1)
+    type4, ntag = SimulatedType4.create(file_size=2048), SimulatedNtag.create("NTAG215")
+    device = FakeDevice(type4, ntag)
+    with (
+        RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
+        Journal(tmp_path / "j.sqlite3") as journal,
+    ):
+        station = Station(
+            Reader(frontend_with(device), "fake", ("106A",)),
+            IssuerClient(issuer.url, TOKEN),
+            journal,
+            load_batch(write_batch(tmp_path / "batch.csv", workers)),
+            StationOptions(lock=True, card_timeout=1.0),
+        )
+        assert station.run().done == 1
+        (refusal,) = [e for e in journal.events() if e["kind"] == "card_refused"]
+        attempt = journal.current_attempt("w001")
+    assert refusal["card_uid"] == type4.uid.hex() and "Type4Tag" in refusal["detail"]
+    assert "无法永久锁定" in refusal["detail"]
+    assert type4.instructions(0xD6) == [] and type4.message == b""  # refused before anything was issued
+    assert attempt is not None and attempt.card_uid == ntag.uid and attempt.locked
 
 
 def test_a_worker_listed_twice_is_encoded_once_and_the_repeat_reported_skipped(
