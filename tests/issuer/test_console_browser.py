@@ -349,8 +349,8 @@ def test_the_service_loop_and_check_ins_in_chromium(
     shots(page, "visit-rate")
     page.get_by_label("4 星").check()
     page.get_by_label("评语").fill("准时，沟通也好")
-    page.get_by_role("button", name="提交评价").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交评价").click()
     assert "评价已保存" in page.locator("main").inner_text()
     assert "企业评价" in page.content() and "1 条评价，平均 4.0" in page.content()
 
@@ -360,9 +360,10 @@ def test_the_service_loop_and_check_ins_in_chromium(
     page.get_by_role("link", name="处理").click()
     page.wait_for_load_state()
     page.get_by_label("处理结果").fill("已向客户致歉，并调整了该服务员的排班")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Enter")  # "标记为已处理", reached with the keyboard
-    page.wait_for_load_state()
+    page.keyboard.press("Tab")  # "标记为已处理", reached with the keyboard
+    assert page.evaluate("document.activeElement.textContent.trim()") == "标记为已处理"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "投诉已标记为已处理" in page.locator("main").inner_text()
 
     regulator = browser_context(viewport=DESKTOP).new_page()

@@ -29,9 +29,16 @@ def qr_serials(pdf: Path, tmp_path: Path) -> list[int]:
     prefix = tmp_path / "page"
     subprocess.run(["pdftoppm", "-r", "300", "-png", str(pdf), str(prefix)], check=True, timeout=120)
     serials = []
-    for page in sorted(tmp_path.glob("page*.png")):
-        (found,) = zxingcpp.read_barcodes(Image.open(page))
-        serials.append(fmt.decode_text(found.text).claims.serial)
+    # Page order is numeric (page-10 after page-9); a QR is read once per page even where the
+    # decoder reports the same symbol twice, and another format's false positive is ignored.
+    for page in sorted(tmp_path.glob("page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
+        texts = {
+            found.text
+            for found in zxingcpp.read_barcodes(Image.open(page))
+            if found.format == zxingcpp.BarcodeFormat.QRCode
+        }
+        assert len(texts) == 1, (page.name, texts)
+        serials.append(fmt.decode_text(texts.pop()).claims.serial)
         page.unlink()
     return serials
 
