@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["CHIPS", "Chip", "TagType", "chip", "message_capacity"]
+__all__ = ["CHIPS", "Chip", "TagType", "chip", "larger_chips", "message_capacity", "tag_type_of"]
 
 #: Lock Control TLV of a factory NTAG213: 01 03 A0 0C 34.
 LOCK_CONTROL_TLV_SIZE = 5
@@ -74,3 +74,18 @@ def chip(name: str) -> Chip:
         if entry.name.lower() == name.lower():
             return entry
     raise KeyError(name)
+
+
+def tag_type_of(nfcpy_type: str) -> TagType | None:
+    """The table's tag type of an nfcpy tag (``Type2Tag`` …); None for one it does not list."""
+    return {"Type2Tag": TagType.TYPE2, "Type3Tag": TagType.TYPE3, "Type4Tag": TagType.TYPE4}.get(nfcpy_type)
+
+
+def larger_chips(message_length: int, tag_type: TagType | None = None) -> list[str]:
+    """The chips of the table (of ``tag_type``, when given) that hold ``message_length`` bytes:
+    what an operator is told to use instead when a card is too small."""
+    return [
+        entry.name
+        for entry in CHIPS
+        if entry.fits(message_length) and (tag_type is None or entry.tag_type is tag_type)
+    ]

@@ -34,6 +34,7 @@ from anxinma.errors import (
     NoCard,
     ReaderNotFound,
 )
+from anxinma.nfc.budget import larger_chips, tag_type_of
 from anxinma.nfc.device import default_technologies, open_frontend, validate_path
 from anxinma.nfc.originality import Originality, OriginalityStatus, check_ntag21x
 
@@ -229,11 +230,12 @@ class Card:
         if len(message) > ndef.capacity:
             room = int(ndef.capacity) + self._lock_control_tlv_size()
             if len(message) > room:
+                bigger = "/".join(larger_chips(len(message), tag_type_of(self.tag_type))) or "—"
                 raise CardTooSmall(
                     f"the message is {len(message)} bytes but this {self.product} holds {room}: "
-                    "use a larger card (NTAG215/216) or the external-only form",
+                    f"use a larger card ({bigger}) or the external-only form",
                     message_zh=f"消息 {len(message)} 字节，此卡（{self.product}）只能容纳 {room} 字节："
-                    "请换更大的卡（NTAG215/216）或只写二进制记录",
+                    f"请换更大的卡（{bigger}）或只写二进制记录",
                 )
             ndef = self._compact_type2_layout()
         try:

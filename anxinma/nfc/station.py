@@ -34,6 +34,7 @@ from anxinma.errors import (
 )
 from anxinma.ndef import EXTERNAL_TYPE, NdefForm, decode_message, encode_message
 from anxinma.nfc.batch import Batch
+from anxinma.nfc.budget import larger_chips, tag_type_of
 from anxinma.nfc.issuer_client import IssuedCredential, IssuerClient
 from anxinma.nfc.journal import Attempt, Journal, Step, WorkerRecord
 from anxinma.nfc.originality import OriginalityStatus
@@ -395,11 +396,12 @@ class Station:
             needed = 2 * needed + 100  # the URL form is ~2.4 digits a byte; refused exactly after issuing
         capacity = card.capacity()
         if capacity < needed:
+            bigger = "/".join(larger_chips(needed, tag_type_of(card.tag_type))) or "—"
             raise _Refuse(
                 _reason(
-                    f"此卡只能容纳 {capacity} 字节，安心码需要约 {needed} 字节：请换更大的卡（NTAG213 及以上）",
+                    f"此卡只能容纳 {capacity} 字节，安心码需要约 {needed} 字节：请换更大的卡（{bigger}）",
                     f"this card holds {capacity} bytes and the credential needs about {needed}: "
-                    "use a larger card (NTAG213 or up)",
+                    f"use a larger card ({bigger})",
                 )
             )
         return originality.status.value
