@@ -117,7 +117,6 @@ MESSAGES: dict[str, str] = {
     "reason.serial_not_covered": N_("The revocation list does not cover this credential yet (just issued?)"),
     "reason.no_bundle": N_("No trust data on this phone yet: go online once to check codes"),
     "reason.no_root": N_("This page has no pinned root key: it cannot verify"),
-    "reason.no_inflate": N_("This browser cannot read the revocation list: please update it"),
     "reason.trust_refused": N_("The trust data from the network was refused: {why}"),
     "reason.confirmed_live": N_("Confirmed live by the issuer"),
     "reason.live_dates_stand": N_("The issuer says {live} live, but the dates signed on the code stand"),

@@ -90,3 +90,33 @@ def test_a_valid_credential_verifies_offline_after_the_first_visit(
     assert seen["status"] == "status_unknown" and seen["reason"] == "clock_behind"
     assert "手机时间有误" in seen["text"] and seen["status"] != "not_yet_valid"
     screenshot(behind, "page-offline-clock-zh")
+
+
+#: An init script that takes DecompressionStream away, as in Safari before 16.4.
+NO_DECOMPRESSION_STREAM = "delete self.DecompressionStream; delete window.DecompressionStream;"
+
+
+def test_without_decompression_stream_a_revoked_code_is_still_revoked_offline(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    """The status list is inflated by verify.js's own inflater: offline, with no live record to
+    say so, a revoked credential is 已吊销 and not 状态未知."""
+    valid, revoked = live_issuer.credential(), live_issuer.credential()
+    answer = live_issuer.api(
+        "POST", f"/api/v1/credentials/{revoked['serial']}/revoke", json={"reason": "left"}
+    )
+    assert answer.status_code == 200
+    context = browser_context()
+    context.add_init_script(NO_DECOMPRESSION_STREAM)
+    page = first_visit(context, str(valid["code"]))
+    assert page.evaluate("typeof DecompressionStream") == "undefined"
+    context.set_offline(True)
+    live_issuer.stop()
+    page.goto(str(revoked["code"]))
+    page.wait_for_selector("#verdict[data-final]", timeout=15000)
+    seen = verdict(page)
+    assert seen["source"] == "offline"
+    assert seen["status"] == "revoked" and seen["word"] == "已吊销", seen
+    page.goto(str(valid["code"]))
+    page.wait_for_selector("#verdict[data-final]", timeout=15000)
+    assert verdict(page)["status"] == "valid" and verdict(page)["source"] == "offline"

@@ -165,3 +165,73 @@ def test_vector_signatures_verify_and_a_flipped_bit_does_not(
     )
     assert answers["engine"] == engine
     assert answers["out"] == [[True, False]] * len(vectors)
+
+
+def _zlib_cases() -> list[tuple[str, bytes, bytes]]:
+    """(what, raw, zlib stream): every block type deflate has, from zlib itself."""
+    import random
+    import zlib
+
+    rng = random.Random(61442)
+    status_like = bytearray(250_000)  # a full shard: 2 bits a serial, mostly valid
+    for _ in range(5000):
+        status_like[rng.randrange(len(status_like))] = rng.choice((0x01, 0x04, 0x10, 0x40, 0x03))
+    noise = rng.randbytes(4000)
+    text = ("李*霞 家政服务 " * 300).encode()
+    cases: list[tuple[str, bytes, bytes]] = [("empty", b"", zlib.compress(b""))]
+    for level in (0, 1, 6, 9):  # 0: stored blocks; otherwise dynamic Huffman
+        cases.append(
+            (f"status list, level {level}", bytes(status_like), zlib.compress(bytes(status_like), level))
+        )
+    cases.append(("random, level 6", noise, zlib.compress(noise, 6)))
+    for name, strategy in (
+        ("fixed", zlib.Z_FIXED),
+        ("huffman only", zlib.Z_HUFFMAN_ONLY),
+        ("rle", zlib.Z_RLE),
+    ):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, strategy)
+        cases.append((f"text, {name}", text, packer.compress(text) + packer.flush()))
+    return cases
+
+
+@pytest.mark.browser
+def test_the_fallback_inflater_agrees_with_zlib_and_refuses_what_is_broken(
+    browser_context: Callable[..., Any], static_site: str
+) -> None:
+    import base64
+    import hashlib
+    import zlib
+
+    page = browser_context().new_page()
+    page.goto(static_site)
+    inflate = """([b64, limit]) => {
+      const V = AnxinmaVerify;
+      try {
+        const out = V.inflateZlib(V.b64urlDecode(b64), limit);
+        return crypto.subtle.digest("SHA-256", out).then(d => ({ ok: true, length: out.length, sha: V.hex(new Uint8Array(d)) }));
+      } catch (e) { return { ok: false, error: String(e.message) }; }
+    }"""
+
+    def run(stream: bytes, limit: int = 1 << 20) -> dict[str, Any]:
+        encoded = base64.urlsafe_b64encode(stream).decode().rstrip("=")
+        return page.evaluate(inflate, [encoded, limit])  # type: ignore[no-any-return]
+
+    for what, raw, stream in _zlib_cases():
+        assert run(stream) == {"ok": True, "length": len(raw), "sha": hashlib.sha256(raw).hexdigest()}, what
+    shard = next(stream for what, _, stream in _zlib_cases() if what == "status list, level 9")
+    broken = {
+        "truncated": shard[:-40],
+        "checksum": shard[:-1] + bytes([shard[-1] ^ 1]),
+        "header": b"\x78\x9d" + shard[2:],
+        "not zlib": b"\x1f\x8b\x08\x00" + shard,
+    }
+    answers = {name: run(stream) for name, stream in broken.items()}
+    assert answers["truncated"] == {"ok": False, "error": "deflate: truncated"}
+    assert answers["checksum"] == {"ok": False, "error": "zlib: checksum mismatch"}
+    assert answers["header"]["ok"] is False and answers["not zlib"] == {
+        "ok": False,
+        "error": "not a zlib stream",
+    }
+    assert run(shard, limit=100_000) == {"ok": False, "error": "the status list inflates beyond one shard"}
+    bomb = zlib.compress(bytes(300_000), 9)  # 300 KB of zeros in a few hundred bytes
+    assert run(bomb, limit=1 << 18)["error"] == "the status list inflates beyond one shard"

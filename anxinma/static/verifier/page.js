@@ -215,9 +215,6 @@
         result.reasons = result.reasons.concat([{ key: "clock_corrected", params: { offset: state.clockOffset } }]);
       }
       if (state.trustRefused) result.reasons = result.reasons.concat([state.trustRefused]);
-      if (typeof DecompressionStream === "undefined" && result.reasons[0].key === "no_status_list") {
-        result.reasons = [{ key: "no_inflate" }].concat(result.reasons.slice(1));
-      }
       return result;
     });
   }

@@ -8,7 +8,8 @@
  *
  * Ed25519: WebCrypto (crypto.subtle, name "Ed25519") when the browser has it; otherwise the
  * vendored tweetnacl-js (vendor/nacl-fast.min.js, public domain, audited by Cure53), loaded only
- * then. Status lists: base64url + zlib, inflated with DecompressionStream("deflate").
+ * then. Status lists: base64url + zlib, inflated with DecompressionStream("deflate"), or where a
+ * browser lacks it (Safari before 16.4, older WebViews) by inflateZlib below (RFC 1950/1951).
  * tests/verifier/test_page_verify.py runs this file on every test vector of tests/vectors/.
  */
 (function (global) {
@@ -484,8 +485,159 @@
 
   // -- status lists (draft-ietf-oauth-status-list, 2 bits a serial) -------------------------
 
+  // -- inflate without DecompressionStream (RFC 1950 zlib around RFC 1951 deflate) -----------
+  // Canonical Huffman decoding one bit at a time, as zlib's puff.c: small and exact rather
+  // than fast (a province's 100 KB list inflates in tens of milliseconds). Every malformed
+  // input throws; so does output beyond ``limit`` and a wrong Adler-32.
+
+  var LBASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+    131, 163, 195, 227, 258];
+  var LEXT = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+  var DBASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+  var DEXT = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+  var CL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+  var fixedCodes = null;
+
+  function huffman(lengths) {
+    var counts = new Uint16Array(16), offsets = new Uint16Array(16), symbols = new Uint16Array(lengths.length);
+    var i, left = 1;
+    for (i = 0; i < lengths.length; i++) counts[lengths[i]]++;
+    counts[0] = 0;
+    for (i = 1; i < 16; i++) {
+      left = (left << 1) - counts[i];
+      if (left < 0) throw new Error("deflate: over-subscribed Huffman code");
+    }
+    for (i = 1; i < 16; i++) offsets[i] = offsets[i - 1] + counts[i - 1];
+    for (i = 0; i < lengths.length; i++) if (lengths[i]) symbols[offsets[lengths[i]]++] = i;
+    return { counts: counts, symbols: symbols };
+  }
+
+  function inflateZlib(data, limit) {
+    var pos = 2, bitBuf = 0, bitCnt = 0, out = new Uint8Array(Math.min(limit, 4096)), outLen = 0;
+    if (data.length < 6 || (data[0] & 15) !== 8 || data[0] >> 4 > 7 || ((data[0] << 8) | data[1]) % 31 || data[1] & 32) {
+      throw new Error("not a zlib stream");
+    }
+    function bits(n) {
+      while (bitCnt < n) {
+        if (pos >= data.length) throw new Error("deflate: truncated");
+        bitBuf |= data[pos++] << bitCnt;
+        bitCnt += 8;
+      }
+      var value = bitBuf & ((1 << n) - 1);
+      bitBuf >>>= n;
+      bitCnt -= n;
+      return value;
+    }
+    function room(extra) {
+      if (outLen + extra > limit) throw new Error("the status list inflates beyond one shard");
+      if (outLen + extra > out.length) {
+        var bigger = new Uint8Array(Math.min(limit, Math.max(out.length * 2, outLen + extra)));
+        bigger.set(out.subarray(0, outLen));
+        out = bigger;
+      }
+    }
+    function decode(code) {
+      var value = 0, first = 0, index = 0;
+      for (var len = 1; len < 16; len++) {
+        value |= bits(1);
+        var count = code.counts[len];
+        if (value - first < count) return code.symbols[index + value - first];
+        index += count;
+        first = (first + count) << 1;
+        value <<= 1;
+      }
+      throw new Error("deflate: invalid Huffman code");
+    }
+    function block(lit, dist) {
+      for (;;) {
+        var symbol = decode(lit);
+        if (symbol < 256) {
+          room(1);
+          out[outLen++] = symbol;
+        } else if (symbol === 256) {
+          return;
+        } else {
+          symbol -= 257;
+          if (symbol >= 29) throw new Error("deflate: invalid length");
+          var length = LBASE[symbol] + bits(LEXT[symbol]), d = decode(dist);
+          if (d >= 30) throw new Error("deflate: invalid distance");
+          var distance = DBASE[d] + bits(DEXT[d]);
+          if (distance > outLen) throw new Error("deflate: distance too far back");
+          room(length);
+          for (var k = 0; k < length; k++, outLen++) out[outLen] = out[outLen - distance];
+        }
+      }
+    }
+    function dynamic() {
+      var nlit = bits(5) + 257, ndist = bits(5) + 1, ncode = bits(4) + 4, i;
+      if (nlit > 286 || ndist > 30) throw new Error("deflate: bad code counts");
+      var order = new Uint8Array(19);
+      for (i = 0; i < ncode; i++) order[CL_ORDER[i]] = bits(3);
+      var lencode = huffman(order), lengths = new Uint8Array(nlit + ndist);
+      for (i = 0; i < nlit + ndist;) {
+        var symbol = decode(lencode), repeat, value = 0;
+        if (symbol < 16) {
+          lengths[i++] = symbol;
+          continue;
+        }
+        if (symbol === 16) {
+          if (i === 0) throw new Error("deflate: repeat with no first length");
+          value = lengths[i - 1];
+          repeat = 3 + bits(2);
+        } else {
+          repeat = symbol === 17 ? 3 + bits(3) : 11 + bits(7);
+        }
+        if (i + repeat > nlit + ndist) throw new Error("deflate: too many lengths");
+        while (repeat--) lengths[i++] = value;
+      }
+      if (!lengths[256]) throw new Error("deflate: no end-of-block code");
+      block(huffman(lengths.subarray(0, nlit)), huffman(lengths.subarray(nlit)));
+    }
+    var last;
+    do {
+      last = bits(1);
+      var type = bits(2);
+      if (type === 0) {
+        bitBuf = 0;
+        bitCnt = 0; // fewer than 8 bits are ever buffered: this is the byte boundary
+        if (pos + 4 > data.length) throw new Error("deflate: truncated");
+        var len = data[pos] | (data[pos + 1] << 8), nlen = data[pos + 2] | (data[pos + 3] << 8);
+        pos += 4;
+        if (len !== (~nlen & 0xffff) || pos + len > data.length) throw new Error("deflate: bad stored block");
+        room(len);
+        out.set(data.subarray(pos, pos + len), outLen);
+        outLen += len;
+        pos += len;
+      } else if (type === 1) {
+        if (!fixedCodes) {
+          var lit = new Uint8Array(288), dist = new Uint8Array(30);
+          lit.fill(8, 0, 144); lit.fill(9, 144, 256); lit.fill(7, 256, 280); lit.fill(8, 280, 288);
+          dist.fill(5);
+          fixedCodes = [huffman(lit), huffman(dist)];
+        }
+        block(fixedCodes[0], fixedCodes[1]);
+      } else if (type === 2) {
+        dynamic();
+      } else {
+        throw new Error("deflate: invalid block type");
+      }
+    } while (!last);
+    if (pos + 4 > data.length) throw new Error("zlib: no checksum");
+    var a = 1, b = 0;
+    for (var i = 0; i < outLen; i++) {
+      a = (a + out[i]) % 65521;
+      b = (b + a) % 65521;
+    }
+    var sum = ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
+    if (((b << 16) | a) >>> 0 !== sum) throw new Error("zlib: checksum mismatch");
+    return out.slice(0, outLen);
+  }
+
   function inflate(bytes) {
-    if (typeof DecompressionStream === "undefined") return Promise.reject(new Error("no DecompressionStream"));
+    if (typeof DecompressionStream === "undefined") {
+      return new Promise(function (resolve) { resolve(inflateZlib(bytes, MAX_INFLATED)); });
+    }
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
     var reader = stream.getReader(), chunks = [], size = 0;
     function pump() {
@@ -647,6 +799,7 @@
     genuine: genuine,
     hex: hex,
     fromHex: fromHex,
+    inflateZlib: inflateZlib,
     loadStatusList: loadStatusList,
     loadTrustList: loadTrustList,
     mergeLive: mergeLive,
