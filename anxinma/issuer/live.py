@@ -19,11 +19,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from anxinma import credential as fmt
-from anxinma.errors import MalformedCredential
 from anxinma.issuer.db import Store
-from anxinma.issuer.errors import ValidationFailed, not_found
+from anxinma.issuer.errors import not_found
 from anxinma.issuer.models import Credential, Enterprise, Rating, ScanCount, Training, Worker
 from anxinma.issuer.rules import lapsed, mask_credit_code, today_in_china
+from anxinma.issuer.validation import presented_credential
 from anxinma.keys import KeyDirectory
 
 log = logging.getLogger("anxinma.issuer.live")
@@ -86,15 +86,7 @@ class LiveRecords:
         Raises :class:`ApiError` 400 for text that is not a credential and 404 for one this
         issuer did not issue (or not with these exact bytes).
         """
-        if not isinstance(code, str):
-            raise ValidationFailed({"code": ("请提供安心码文本", "give the credential's text form")})
-        try:
-            raw = fmt.parse_text(code)
-            presented = fmt.decode(raw)
-        except MalformedCredential as exc:
-            raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
-        if presented.claims.issuer_code != self.issuer_code:
-            raise not_found("credential of this issuer", "本机构签发的安心码")
+        raw, presented = presented_credential(code, self.issuer_code)
         today = today_in_china()
         query, trainings_query = _live_queries()
         with self.store.read() as session:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from anxinma import credential as fmt
 from anxinma.credential import Category, categories_to_bits
-from anxinma.errors import InvalidClaims
-from anxinma.issuer.errors import ValidationFailed
+from anxinma.errors import InvalidClaims, MalformedCredential
+from anxinma.issuer.errors import ValidationFailed, not_found
 
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _ID_CHECK = "10X98765432"
@@ -26,6 +27,22 @@ _CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 2
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 Errors = dict[str, tuple[str, str]]
+
+
+def presented_credential(code: Any, issuer_code: int) -> tuple[bytes, fmt.Credential]:
+    """The exact bytes and the credential of a code a caller presents (the live record, 确认入户):
+    400 for text that is not a credential, 404 for one of another issuer. Whether this issuer
+    signed exactly these bytes is the caller's lookup."""
+    if not isinstance(code, str):
+        raise ValidationFailed({"code": ("请提供安心码文本", "give the credential's text form")})
+    try:
+        raw = fmt.parse_text(code)
+        presented = fmt.decode(raw)
+    except MalformedCredential as exc:
+        raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
+    if presented.claims.issuer_code != issuer_code:
+        raise not_found("credential of this issuer", "本机构签发的安心码")
+    return raw, presented
 
 
 def id_check_character(first17: str) -> str:

@@ -47,7 +47,6 @@ from sqlalchemy.exc import IntegrityError
 
 from anxinma import credential as fmt
 from anxinma import ed25519
-from anxinma.errors import MalformedCredential
 from anxinma.issuer.api import _int_arg, body, principal
 from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
@@ -63,6 +62,7 @@ from anxinma.issuer.models import (
 )
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import IssuerService
+from anxinma.issuer.validation import presented_credential
 
 #: The consumer-facing endpoints (rate-limited per client by :func:`register`).
 public_blueprint = Blueprint("visits_public", __name__, url_prefix="/api/v1")
@@ -254,17 +254,8 @@ def confirm_entry() -> Response:
     """确认入户: record a visit for the credential presented; answer the one-time rating token."""
     data = _object()
     _only(data, {"code"})
-    code = data.get("code")
-    if not isinstance(code, str):
-        raise ValidationFailed({"code": ("请提供安心码文本", "give the credential's text form")})
-    try:
-        raw = fmt.parse_text(code)
-        presented = fmt.decode(raw)
-    except MalformedCredential as exc:
-        raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
     svc = service()
-    if presented.claims.issuer_code != svc.issuer_code:
-        raise not_found("credential of this issuer", "本机构签发的安心码")
+    raw, presented = presented_credential(data.get("code"), svc.issuer_code)
     today = today_in_china()
     day_start = datetime.combine(today, datetime.min.time(), fmt.CHINA_TZ)
     token = TOKEN_PREFIX + secrets.token_urlsafe(24)
@@ -331,29 +322,33 @@ def confirm_entry() -> Response:
     return response
 
 
-def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comment: str | None) -> int:
+def _bound(visit: VisitRow) -> dict[str, Any]:
+    """The columns a rating or a complaint copies from its visit."""
+    return {
+        "worker_id": visit.worker_id,
+        "visit_id": visit.id,
+        "enterprise_id": visit.enterprise_id,
+        "credential_serial": visit.serial,
+    }
+
+
+def _insert_once(session: Any, table: Table, values: dict[str, Any], refusal: ApiError) -> int:
+    """Insert one row a unique index allows once per visit (and side); ``refusal`` when it is
+    there already, also when a concurrent request got there first."""
     try:
         with session.begin_nested():
-            rating_id = session.execute(
-                insert(ratings_t)
-                .values(
-                    worker_id=visit.worker_id,
-                    credential_serial=visit.serial,
-                    visit_id=visit.id,
-                    enterprise_id=visit.enterprise_id,
-                    source=source,
-                    score=score,
-                    comment=comment,
-                    created_at=utcnow(),
-                )
-                .returning(ratings_t.c.id)
-            ).scalar_one()
+            return int(session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
     except IntegrityError:
-        raise AlreadyRated(
-            "this visit has already been rated from this side: one rating per visit",
-            message_zh="这次服务已经评价过了，每次入户只能评价一次",
-        ) from None
-    return int(rating_id)
+        raise refusal from None
+
+
+def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comment: str | None) -> int:
+    values = {**_bound(visit), "source": source, "score": score, "comment": comment, "created_at": utcnow()}
+    refusal = AlreadyRated(
+        "this visit has already been rated from this side: one rating per visit",
+        message_zh="这次服务已经评价过了，每次入户只能评价一次",
+    )
+    return _insert_once(session, ratings_t, values, refusal)
 
 
 def _rating_query() -> Any:
@@ -419,28 +414,19 @@ def consumer_complaint(visit_id: int) -> Response:
     with service().store.write() as session:
         visit = _visit(session, visit_id, lock=True)
         _check_token(visit, token)
-        try:
-            with session.begin_nested():
-                complaint_id = session.execute(
-                    insert(complaints_t)
-                    .values(
-                        worker_id=visit.worker_id,
-                        visit_id=visit.id,
-                        enterprise_id=visit.enterprise_id,
-                        credential_serial=visit.serial,
-                        category=category,
-                        summary=summary,
-                        filed_on=now.astimezone(fmt.CHINA_TZ).date(),
-                        filed_at=now,
-                        resolved=False,
-                    )
-                    .returning(complaints_t.c.id)
-                ).scalar_one()
-        except IntegrityError:
-            raise AlreadyComplained(
-                "a complaint about this visit has already been filed",
-                message_zh="这次服务已经投诉过了，请等待处理",
-            ) from None
+        values = {
+            **_bound(visit),
+            "category": category,
+            "summary": summary,
+            "filed_on": now.astimezone(fmt.CHINA_TZ).date(),
+            "filed_at": now,
+            "resolved": False,
+        }
+        refusal = AlreadyComplained(
+            "a complaint about this visit has already been filed",
+            message_zh="这次服务已经投诉过了，请等待处理",
+        )
+        complaint_id = _insert_once(session, complaints_t, values, refusal)
         payload = _complaint_json(session, int(complaint_id))
     return _created(payload)
 
