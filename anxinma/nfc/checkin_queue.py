@@ -18,15 +18,12 @@ the worker's next tap replaces it (after a suspended credential is reinstated, s
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from anxinma.errors import StationError
+from anxinma.nfc.local_store import LocalStore
 
 __all__ = ["CheckInQueue", "NewCheckIn", "QueuedCheckIn", "default_queue_path"]
 
@@ -148,57 +145,18 @@ class CheckInQueue:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.execute("PRAGMA synchronous=FULL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StationError(
-                f"the check-in queue {path} cannot be opened: {exc}",
-                message_zh=f"打卡队列 {path} 无法打开：{exc}",
-            ) from exc
-        self._synchronous = "FULL"
-        if version not in (0, SCHEMA_VERSION):
-            raise StationError(
-                f"the check-in queue {path} has schema {version}; this release reads {SCHEMA_VERSION}",
-                message_zh=f"打卡队列 {path} 的版本为 {version}，本程序只能读取版本 {SCHEMA_VERSION}",
-            )
-        if version == 0:
-            with self._lock:
-                self._db.executescript(
-                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-                )
+        self._store = LocalStore(path, _SCHEMA, SCHEMA_VERSION, what=("打卡队列", "check-in queue"))
+        self._db, self._lock = self._store.db, self._store.lock
+        self._transaction = self._store.transaction
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
     def __enter__(self) -> CheckInQueue:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
-        """One write transaction; ``durable``: COMMIT returns only once it is on disk."""
-        with self._lock:
-            wanted = "FULL" if durable else "NORMAL"
-            if wanted != self._synchronous:
-                self._db.execute(f"PRAGMA synchronous={wanted}")
-                self._synchronous = wanted
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     # -- recording ------------------------------------------------------------------------------
 

@@ -24,8 +24,6 @@ import fcntl
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -34,6 +32,7 @@ from typing import IO, Any
 
 from anxinma.errors import StationError
 from anxinma.nfc.batch import Batch
+from anxinma.nfc.local_store import LocalStore
 
 __all__ = ["Attempt", "Journal", "Step", "WorkerRecord"]
 
@@ -152,20 +151,18 @@ class Journal:
                 f"another station is working on this batch (journal {path} is locked)",
                 message_zh=f"另一个写卡站正在处理此批次（日志 {path} 已被锁定）",
             ) from None
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._synchronous = "FULL"
-        self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            raise StationError(f"journal {path} has schema {version}; this release reads {SCHEMA_VERSION}")
-        if version == 0:  # executescript commits first: the schema is its own transaction
-            self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+        try:
+            self._store = LocalStore(
+                path, _SCHEMA, SCHEMA_VERSION, what=("写卡日志", "journal"), foreign_keys=True
+            )
+        except StationError:
+            self._lock_file.close()
+            raise
+        self._db = self._store.db
+        self._transaction = self._store.transaction
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -175,21 +172,6 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def _transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction; ``durable``: committed only once it is on disk (fsync)."""
-        wanted = "FULL" if durable else "NORMAL"
-        if wanted != self._synchronous:
-            self._db.execute(f"PRAGMA synchronous={wanted}")
-            self._synchronous = wanted
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     # -- the batch ----------------------------------------------------------------------------
 
