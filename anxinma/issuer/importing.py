@@ -74,17 +74,23 @@ def _rows(header: list[Any], records: list[list[Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def csv_text(data: bytes) -> str | None:
+    """The text of a CSV file as Excel saves it on a Chinese Windows (UTF-8 with or without a
+    BOM, or GB18030); None when it is neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def read_upload(data: bytes, filename: str = "") -> list[dict[str, Any]]:
     """Rows of an uploaded file; :class:`ValidationFailed` on ``file`` when it cannot be read."""
     if data.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx"):
         return _read_xlsx(data)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = csv_text(data)
+    if text is None:
         raise _bad("文件不是 UTF-8 或 GB18030 编码的 CSV", "the file is not CSV in UTF-8 or GB18030")
     table = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
     if not table:

@@ -40,6 +40,7 @@ from anxinma.issuer.console.base import (
     section,
     service,
 )
+from anxinma.issuer.importing import csv_text
 from anxinma.issuer.models import CardBatch, CardBatchItem, Credential, Enterprise, Worker, utcnow
 
 #: Columns ``anxinma station encode --batch`` requires, in its order (anxinma/nfc/batch.py).
@@ -333,13 +334,8 @@ class ReportOutcome:
 def apply_report(batch: CardBatch, data: bytes) -> ReportOutcome:
     """Record the station's report rows against the batch's workers. A ``done`` row counts
     only if the issuer holds that credential for that worker with that card UID."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = csv_text(data)
+    if text is None:
         raise ValueError(_("The report is not a CSV file in UTF-8."))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
