@@ -31,14 +31,12 @@ consumer (or of anyone) is ever stored.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -47,8 +45,9 @@ from sqlalchemy.exc import IntegrityError
 
 from anxinma import credential as fmt
 from anxinma import ed25519
-from anxinma.issuer.api import _int_arg, body, principal
-from anxinma.issuer.auth import Principal, Role
+from anxinma.errors import TrustListError
+from anxinma.issuer.api import _int_arg, body, principal, reply
+from anxinma.issuer.auth import Principal, Role, token_hash
 from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
 from anxinma.issuer.models import (
     COMPLAINT_CATEGORIES,
@@ -63,6 +62,7 @@ from anxinma.issuer.models import (
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import IssuerService
 from anxinma.issuer.validation import presented_credential
+from anxinma.keys.jwk import b64url_decode
 
 #: The consumer-facing endpoints (rate-limited per client by :func:`register`).
 public_blueprint = Blueprint("visits_public", __name__, url_prefix="/api/v1")
@@ -103,10 +103,6 @@ def _cross_origin(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def worker_rating_message(issuer_code: int, visit_id: int, score: int, comment: str) -> bytes:
@@ -219,12 +215,7 @@ def _visit(session: Any, visit_id: int, *, lock: bool = False) -> VisitRow:
     row = session.execute(query).first()
     if row is None:
         raise not_found("visit", "入户记录")
-    return VisitRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), _aware(row[4]), str(row[5]))
-
-
-def _aware(value: datetime) -> datetime:
-    """Core reads of a UTC column are aware already; a raw SQLite value would be naive UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return VisitRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], str(row[5]))
 
 
 def _check_token(visit: VisitRow, token: str) -> None:
@@ -233,6 +224,11 @@ def _check_token(visit: VisitRow, token: str) -> None:
             "this rating token is not the one issued for this visit",
             message_zh="评价凭证与此次入户记录不符",
         )
+    _check_open(visit)
+
+
+def _check_open(visit: VisitRow) -> None:
+    """Ratings (every side's) and complaints close :data:`RATING_DAYS` after the visit."""
     if utcnow() > visit.confirmed_at + timedelta(days=RATING_DAYS):
         raise RatingClosed(
             f"ratings and complaints close {RATING_DAYS} days after the visit",
@@ -267,7 +263,9 @@ def confirm_entry() -> Response:
                 Credential.expires_on,
                 Credential.worker_id,
                 Credential.enterprise_id,
-            ).where(Credential.serial == presented.claims.serial)
+            )
+            .where(Credential.serial == presented.claims.serial)
+            .with_for_update()  # one confirmation of a credential at a time: the daily cap holds
         ).first()
         if row is None or row[0] != raw:
             raise not_found("credential", "安心码")
@@ -379,7 +377,7 @@ def _rating_row(row: Any) -> dict[str, Any]:
         "source": row[5],
         "score": int(row[6]),
         "comment": row[7],
-        "created_at": _aware(row[8]).isoformat(),
+        "created_at": row[8].isoformat(),
     }
 
 
@@ -396,7 +394,7 @@ def consumer_rating(visit_id: int) -> Response:
         rating_id = _insert_rating(session, visit, "consumer", score, comment)
         payload = _rating_json(session, rating_id)
         payload["rating"] = _summary(session, visit.worker_id)
-    return _created(payload)
+    return reply(201, payload)
 
 
 @public_blueprint.post("/visits/<int:visit_id>/complaint")
@@ -428,7 +426,7 @@ def consumer_complaint(visit_id: int) -> Response:
         )
         complaint_id = _insert_once(session, complaints_t, values, refusal)
         payload = _complaint_json(session, int(complaint_id))
-    return _created(payload)
+    return reply(201, payload)
 
 
 @public_blueprint.post("/visits/<int:visit_id>/rating/worker")
@@ -438,10 +436,15 @@ def worker_rating(visit_id: int) -> Response:
     _only(data, {"score", "comment", "signature"})
     score = _score(data)
     comment = _free_text(data, "comment", 0, COMMENT_MAX)
-    signature = _b64url(data.get("signature"))
+    signed_comment = data.get("comment") or ""  # the words as the phone signed them, before tidying
+    try:
+        signature: bytes | None = b64url_decode(data.get("signature", ""))
+    except TrustListError:
+        signature = None
     svc = service()
     with svc.store.write() as session:
         visit = _visit(session, visit_id, lock=True)
+        _check_open(visit)
         raw = session.execute(select(Credential.raw).where(Credential.serial == visit.serial)).scalar_one()
         holder_key = fmt.decode(raw).claims.holder_key
         if holder_key is None:
@@ -449,7 +452,7 @@ def worker_rating(visit_id: int) -> Response:
                 "this credential has no holder key: a worker proves who they are with the key on their phone",
                 message_zh="此安心码未绑定持证人手机密钥，无法以服务员身份评价",
             )
-        message = worker_rating_message(svc.issuer_code, visit.id, score, comment or "")
+        message = worker_rating_message(svc.issuer_code, visit.id, score, signed_comment)
         if signature is None or not ed25519.verify(holder_key, signature, message):
             raise Forbidden(
                 "the signature is not the holder key's over this rating",
@@ -457,22 +460,7 @@ def worker_rating(visit_id: int) -> Response:
             )
         rating_id = _insert_rating(session, visit, "worker", score, comment)
         payload = _rating_json(session, rating_id)
-    return _created(payload)
-
-
-def _b64url(value: Any) -> bytes | None:
-    if not isinstance(value, str) or len(value) > 128:
-        return None
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _created(payload: dict[str, Any]) -> Response:
-    response = jsonify(payload)
-    response.status_code = 201
-    return response
+    return reply(201, payload)
 
 
 # -- the enterprise's and the regulator's side ------------------------------------------------
@@ -577,7 +565,7 @@ class ServiceLoop:
                 "worker_id": int(r[2]),
                 "worker_display_name": fmt.mask_name(r[5]),
                 "enterprise_id": int(r[3]),
-                "confirmed_at": _aware(r[4]).isoformat(),
+                "confirmed_at": r[4].isoformat(),
                 "complained": bool(r[6]),
                 "rated": {source: bool(flag) for source, flag in zip(RATING_SOURCES, r[7:], strict=True)},
             }
@@ -715,7 +703,7 @@ def enterprise_rating(visit_id: int) -> Response:
     data = _object()
     _only(data, {"score", "comment"})
     score, comment = parse_rating(data)
-    return _created(_loop().rate_as_enterprise(who, visit_id, score, comment))
+    return reply(201, _loop().rate_as_enterprise(who, visit_id, score, comment))
 
 
 @blueprint.get("/visits")
@@ -785,9 +773,9 @@ def _complaint_row(row: Any) -> dict[str, Any]:
         "credential_serial": row[4],
         "category": row[5],
         "summary": row[6],
-        "filed_at": _aware(row[7]).isoformat(),
+        "filed_at": row[7].isoformat(),
         "resolved": bool(row[8]),
-        "resolved_at": _aware(row[9]).isoformat() if row[9] is not None else None,
+        "resolved_at": row[9].isoformat() if row[9] is not None else None,
         "resolved_by": row[10],
         "resolution": row[11],
     }

@@ -219,6 +219,32 @@ def test_the_worker_rates_the_enterprise_by_signing_with_the_holder_key(live_iss
     rated = live_issuer.api("POST", path, token="", json=good)
     assert rated.status_code == 201 and rated.json()["source"] == "worker"
     assert live_issuer.api("POST", path, token="", json=good).status_code == 409
+    # The signature covers the comment as the phone sent it, spaces and line breaks included
+    # (the stored comment is tidied); and it closes with the consumers' window.
+    spaced = confirm(live_issuer, str(response.json()["code"]))
+    words = "工资按时  发放\n"
+    kept = live_issuer.api(
+        "POST",
+        f"/api/v1/visits/{spaced['visit_id']}/rating/worker",
+        token="",
+        json={"score": 5, "comment": words, "signature": signed(phone, 5, words, spaced["visit_id"])},
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["comment"] == "工资按时 发放"
+    late = confirm(live_issuer, str(response.json()["code"]))
+    with live_issuer.runtime.store.write() as session:
+        session.execute(
+            update(Visit)
+            .where(Visit.id == late["visit_id"])
+            .values(confirmed_at=utcnow() - timedelta(days=31))
+        )
+    closed = live_issuer.api(
+        "POST",
+        f"/api/v1/visits/{late['visit_id']}/rating/worker",
+        token="",
+        json={"score": 3, "signature": signed(phone, 3, "", late["visit_id"])},
+    )
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "rating_closed"
 
     plain = confirm(live_issuer, str(live_issuer.credential()["code"]))  # no holder key in it
     refused = live_issuer.api(
