@@ -121,7 +121,7 @@ def test_form_posts_without_the_csrf_token_are_refused_and_change_nothing(live_i
         ("/console/workers/new", {"name": "王芳", "id_number": "x", "phone": "13800001111"}),
         ("/console/logout", {}),
     ]:
-        for token in (None, "0" * 40):
+        for token in (None, "0" * 40, "é" * 40):  # a non-ASCII token too (compare_digest on str raised)
             body = dict(data) if token is None else {**data, "csrf_token": token}
             response = console.post(path, body, csrf=False)
             assert response.status_code == 400, path

@@ -117,7 +117,7 @@ def _load_viewer() -> Response | str | tuple[str, int] | None:
         if g.session_problem == "expired" and request.endpoint != "console.login":
             return expired_page(_return_path())
         sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
-        if g.get("csrf_seed_new") or not hmac.compare_digest(sent, csrf_token()):
+        if g.get("csrf_seed_new") or not hmac.compare_digest(sent.encode(), csrf_token().encode()):
             return error_page(
                 400,
                 _("This form has expired or did not come from this site"),

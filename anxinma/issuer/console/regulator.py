@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma.issuer.auth import Role
@@ -267,10 +267,9 @@ def _expiring_query(today: date, days: int) -> Any:
         .join(Worker, Worker.id == Credential.worker_id)
         .join(Enterprise, Enterprise.id == Credential.enterprise_id)
         .where(
-            Credential.status == "active",
-            Credential.expires_on > today,
-            Credential.expires_on <= today + timedelta(days=days),
             Credential.issuer_id == service().issuer_id,
+            Worker.status == "active",  # as the dashboard's tile counts them
+            stats.expiring_condition(today, days),
         )
         .order_by(Credential.expires_on, Credential.serial)
     )
@@ -290,8 +289,7 @@ def _lapsed_query(today: date) -> Any:
         .where(
             Worker.issuer_id == service().issuer_id,
             Worker.status == "active",
-            Worker.attention.is_(True),
-            or_(Worker.health_valid_until < today, Worker.health_valid_until.is_(None)),
+            stats.lapsed_condition(today),
         )
         .order_by(Worker.health_valid_until, Worker.id)
     )

@@ -85,6 +85,23 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, clock(0), tzinfo=fmt.CHINA_TZ)
 
 
+def lapsed_condition(day: date) -> Any:
+    """A worker counted under "health certificate lapsed" on ``day`` (the tile and its list)."""
+    return and_(
+        Worker.attention.is_(True),
+        or_(Worker.health_valid_until < day, Worker.health_valid_until.is_(None)),
+    )
+
+
+def expiring_condition(day: date, days: int = EXPIRING_DAYS) -> Any:
+    """A credential counted under "expiring within ``days``" on ``day`` (the tile and its list)."""
+    return and_(
+        Credential.status == "active",
+        Credential.expires_on > day,
+        Credential.expires_on <= day + timedelta(days=days),
+    )
+
+
 def compute(
     store: Store,
     issuer_id: int,
@@ -107,10 +124,7 @@ def compute(
             Visit.confirmed_at >= _day_start(since), Visit.confirmed_at < _day_start(day + timedelta(days=1))
         ),
     )
-    lapsed = and_(
-        Worker.attention.is_(True),
-        or_(Worker.health_valid_until < day, Worker.health_valid_until.is_(None)),
-    )
+    lapsed = lapsed_condition(day)
     group = Worker.enterprise_id
     queries = {
         "registered": select(group, func.count()).where(active).group_by(group),
@@ -127,12 +141,7 @@ def compute(
         "lapsed": select(group, func.count()).where(active, lapsed).group_by(group),
         "expiring": select(group, func.count())
         .join(Credential, Credential.worker_id == Worker.id)
-        .where(
-            active,
-            Credential.status == "active",
-            Credential.expires_on > day,
-            Credential.expires_on <= day + timedelta(days=EXPIRING_DAYS),
-        )
+        .where(active, expiring_condition(day))
         .group_by(group),
     }
     counts: dict[int, dict[str, int]] = {}

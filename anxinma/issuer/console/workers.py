@@ -326,12 +326,9 @@ def _credential_view(who: Principal, serial: int) -> tuple[Credential, fmt.Crede
 @page(*READERS)
 def credential(serial: int) -> str:
     who = me()
-    section(
-        "console.enterprise"
-        if who.enterprise_id is not None and _is_enterprise(serial)
-        else "console.workers"
-    )
-    row, signed, enterprise_name = _credential_view(who, serial)
+    row, signed, enterprise_name = _credential_view(who, serial)  # 404 before anything is said of it
+    own_code = who.enterprise_id is not None and row.subject_kind == "enterprise"
+    section("console.enterprise" if own_code else "console.workers")
     return render_template(
         "issuer/credential.html",
         c=row,
@@ -341,12 +338,6 @@ def credential(serial: int) -> str:
         done=request.args.get("done", ""),
         can_change=who.role in CHANGERS and row.status != "revoked",
     )
-
-
-def _is_enterprise(serial: int) -> bool:
-    with service().store.read() as session:
-        kind = session.execute(select(Credential.subject_kind).where(Credential.serial == serial)).scalar()
-        return bool(kind == "enterprise")
 
 
 @blueprint.get("/credentials/<int:serial>/qr.<kind>")
