@@ -231,6 +231,8 @@ def test_the_fast_url_reader_and_the_general_url_parser_agree(
         f"{scheme}{host}/v/{fmt.to_decimal(data)}",
         f"{scheme}v.example.cn{tail}/v/{fmt.to_decimal(data)}",
         f"{scheme}v.example.cn/V/{fmt.to_decimal(data)}{tail}",
+        f"{scheme}v/{fmt.to_decimal(data)}",  # a host named v: no path /v/ at all
+        f"{scheme}V{tail}/{fmt.to_decimal(data)}",
     ):
         try:
             general: bytes | str = fmt.from_decimal(

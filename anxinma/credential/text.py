@@ -102,7 +102,7 @@ def _plain_url_payload(url: str) -> str | None:
     rest of the text decoding; None for anything else, which then takes the general path (a
     property test keeps the two in agreement)."""
     cut = max(url.rfind("/v/"), url.rfind("/V/"))
-    if cut < 0:
+    if cut < url.find("/", url.find("//") + 2):  # none, or inside ``//v/``: a host named v
         return None
     digits = url[cut + 3 :]
     head = url[:cut]

@@ -233,5 +233,10 @@ def test_the_fallback_inflater_agrees_with_zlib_and_refuses_what_is_broken(
         "error": "not a zlib stream",
     }
     assert run(shard, limit=100_000) == {"ok": False, "error": "the status list inflates beyond one shard"}
+    # An incomplete literal/length code (zlib: "invalid literal/lengths set") is refused as zlib does.
+    incomplete = bytes.fromhex("780105c0010900000080a06dfe3f152003d40146")
+    with pytest.raises(zlib.error):
+        zlib.decompress(incomplete)
+    assert run(incomplete) == {"ok": False, "error": "deflate: incomplete Huffman code"}
     bomb = zlib.compress(bytes(300_000), 9)  # 300 KB of zeros in a few hundred bytes
     assert run(bomb, limit=1 << 18)["error"] == "the status list inflates beyond one shard"

@@ -510,7 +510,18 @@
     }
     for (i = 1; i < 16; i++) offsets[i] = offsets[i - 1] + counts[i - 1];
     for (i = 0; i < lengths.length; i++) if (lengths[i]) symbols[offsets[lengths[i]]++] = i;
-    return { counts: counts, symbols: symbols };
+    return { counts: counts, symbols: symbols, incomplete: left > 0 };
+  }
+
+  // zlib's rule (puff.c): the code-length code is complete; a literal/length or distance code
+  // may be incomplete only when it is a single code of one bit (or no distance code at all).
+  function complete(code, lengths, oneCodeAllowed) {
+    var used = 0;
+    for (var i = 0; i < lengths.length; i++) if (lengths[i]) used++;
+    if (code.incomplete && !(oneCodeAllowed && used === code.counts[1] && used <= 1)) {
+      throw new Error("deflate: incomplete Huffman code");
+    }
+    return code;
   }
 
   function inflateZlib(data, limit) {
@@ -574,7 +585,7 @@
       if (nlit > 286 || ndist > 30) throw new Error("deflate: bad code counts");
       var order = new Uint8Array(19);
       for (i = 0; i < ncode; i++) order[CL_ORDER[i]] = bits(3);
-      var lencode = huffman(order), lengths = new Uint8Array(nlit + ndist);
+      var lencode = complete(huffman(order), order, false), lengths = new Uint8Array(nlit + ndist);
       for (i = 0; i < nlit + ndist;) {
         var symbol = decode(lencode), repeat, value = 0;
         if (symbol < 16) {
@@ -592,7 +603,8 @@
         while (repeat--) lengths[i++] = value;
       }
       if (!lengths[256]) throw new Error("deflate: no end-of-block code");
-      block(huffman(lengths.subarray(0, nlit)), huffman(lengths.subarray(nlit)));
+      var lit = lengths.subarray(0, nlit), dist = lengths.subarray(nlit);
+      block(complete(huffman(lit), lit, true), complete(huffman(dist), dist, true));
     }
     var last;
     do {
