@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from flask import Flask
@@ -13,8 +13,6 @@ from flask import Flask
 from anxinma.cli_support import friendly
 from anxinma.issuer.auth import Role
 from anxinma.issuer.config import IssuerConfig
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _runtime() -> Any:

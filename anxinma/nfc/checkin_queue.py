@@ -268,14 +268,6 @@ class CheckInQueue:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def find(self, issuer_code: int, worker_id: int, month: str) -> QueuedCheckIn | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM check_ins WHERE issuer_code = ? AND worker_id = ? AND month = ?",
-                (issuer_code, worker_id, month),
-            ).fetchone()
-        return _row(row) if row is not None else None
-
     def entries(self, *, state: str | None = None, month: str | None = None) -> list[QueuedCheckIn]:
         query, args = "SELECT * FROM check_ins WHERE 1 = 1", list[str]()
         if state is not None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -27,8 +26,6 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8600"
 SECRET_ENV = "ANXINMA_CARD_SECRET"
 TOKEN_ENV = "ANXINMA_TOKEN"
 EXIT_FAILURES, EXIT_STOPPED, EXIT_INTERRUPTED = 1, 3, 130
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 device_option = click.option(

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -21,8 +20,6 @@ from anxinma.cli_support import friendly
 from anxinma.errors import AnxinmaError
 from anxinma.verifier.offline import age_text
 from anxinma.verifier.result import Status, VerificationResult
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _bundle_dir(path: Path | None) -> Path:

@@ -19,13 +19,14 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from anxinma.keys.trust_list import CLOCK_LEEWAY
 from anxinma.verifier.errors import LiveRecordError
 from anxinma.verifier.offline import OfflineVerifier
 from anxinma.verifier.result import Source, Status, VerificationResult
@@ -46,7 +47,6 @@ OVERRIDABLE = frozenset(
     {Status.VALID, Status.ATTENTION, Status.REVOKED, Status.SUSPENDED, Status.STATUS_UNKNOWN}
 )
 _LOOKED_UP = OVERRIDABLE | {Status.EXPIRED, Status.NOT_YET_VALID}
-_LEEWAY = timedelta(minutes=5)
 
 
 def _reason(zh: str, en: str) -> str:
@@ -170,7 +170,7 @@ class LiveClient:
             issued = datetime.fromtimestamp(float(claims["iat"]), UTC)
         except (TypeError, ValueError, OverflowError, OSError) as exc:
             raise LiveRecordError("the live record's times are malformed") from exc
-        if now - _LEEWAY >= expires or issued > now + _LEEWAY:
+        if now - CLOCK_LEEWAY >= expires or issued > now + CLOCK_LEEWAY:
             raise LiveRecordError(
                 "the live record is outside its validity (replayed, or a clock is wrong)",
                 message_zh="在线结果不在有效期内（重放或时钟错误）",

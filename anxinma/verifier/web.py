@@ -156,7 +156,6 @@ MESSAGES: dict[str, str] = {
     "label.photo": N_("Photo of the worker"),
     "photo.placeholder": N_("The photo is shown online"),
     "photo.none": N_("No photo on file"),
-    "label.enterprise": N_("Enterprise"),
     "enterprise.offline": N_("Enterprise no. {id} (the name is shown online)"),
     "label.categories": N_("Services"),
     "label.stars": N_("Star level"),

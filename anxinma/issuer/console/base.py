@@ -306,10 +306,6 @@ def category_label(category: fmt.Category) -> str:
     return category.zh if is_chinese() else category.value.replace("_", " ").capitalize()
 
 
-def categories_of(bits: int) -> list[fmt.Category]:
-    return sorted(fmt.categories_from_bits(bits or 0), key=lambda c: c.bit)
-
-
 def china_time(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -444,7 +440,6 @@ def _helpers() -> dict[str, Any]:
         "page_url": page_url,
         "china_time": china_time,
         "category_label": category_label,
-        "categories_of": categories_of,
         "role_name": lambda role: str(ROLE_NAMES[Role(role)]),
         "actor_role": actor_role,
         "username": _username,
