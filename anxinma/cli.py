@@ -670,21 +670,18 @@ def station_check_in(
             clients[url] = IssuerClient(url, token, timeout=5.0, retries=0)
         return clients[url]
 
+    if sync_only and not token:  # both checked before the queue file is made
+        raise click.UsageError("--sync-only needs a token (--token or $ANXINMA_TOKEN)")
+    if not sync_only and device is None:
+        raise click.UsageError("--device is required (or --sync-only)")
     with CheckInQueue(queue_path) as queue:
         sender = CheckInSender(queue, client_for, listener=listener, max_backoff=max_backoff)
         if sync_only:
-            if not token:
-                raise click.UsageError("--sync-only needs a token (--token or $ANXINMA_TOKEN)")
             report = sender.flush(force=True)
             counts = queue.counts()
-            _check_in_summary(
-                as_json,
-                listener,
-                {"sent": report.sent, "rejected": report.rejected, **counts, "stopped": report.stopped},
-            )
+            _check_in_summary(as_json, listener, {**_queue_counts(counts), "stopped": report.stopped})
             sys.exit(2 if report.token_refused else (EXIT_STILL_QUEUED if counts["queued"] else 0))
-        if device is None:
-            raise click.UsageError("--device is required (or --sync-only)")
+        assert device is not None
         from anxinma.nfc.reader import Reader
         from anxinma.verifier.bundle import default_bundle_dir
 
@@ -718,22 +715,21 @@ def station_check_in(
                 sender.stop()
             final = sender.flush()  # one last round: what can go now, goes now
             counts = queue.counts()
-        result = {
-            **summary.to_json(),
-            "sent_at_close": final.sent,
-            **{f"queue_{k}": v for k, v in counts.items()},
-        }
+        result = {**summary.to_json(), "sent_at_close": final.sent, **_queue_counts(counts)}
         _check_in_summary(as_json, listener, result)
     sys.exit(status)
+
+
+def _queue_counts(counts: dict[str, int]) -> dict[str, int]:
+    """The queue's totals as both summaries report them: ``queue_queued``, ``queue_sent``, ``queue_rejected``."""
+    return {f"queue_{state}": counts.get(state, 0) for state in ("queued", "sent", "rejected")}
 
 
 def _check_in_summary(as_json: bool, listener: Any, result: dict[str, Any]) -> None:
     if as_json:
         listener.emit("summary", **result)
         return
-    queued = result.get("queued", result.get("queue_queued", 0))
-    sent = result.get("sent", result.get("queue_sent", 0))
-    rejected = result.get("rejected", result.get("queue_rejected", 0))
+    queued, sent, rejected = result["queue_queued"], result["queue_sent"], result["queue_rejected"]
     if "taps" in result:
         click.echo(
             f"刷卡 taps {result['taps']}：打卡 recorded {result['recorded']}，本月已打 already {result['already']}，"

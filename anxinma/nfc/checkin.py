@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -441,12 +441,8 @@ class DeskSummary:
     already: int = 0
     refused: int = 0
     retry: int = 0
-    queued: int = 0  # still waiting to be sent when the desk closed
-    sent: int = 0
-    rejected: int = 0
     stopped: str | None = None
     slowest_ms: float = 0.0
-    last: list[TapResult] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -455,9 +451,6 @@ class DeskSummary:
             "already": self.already,
             "refused": self.refused,
             "retry": self.retry,
-            "queued": self.queued,
-            "sent": self.sent,
-            "rejected": self.rejected,
             "stopped": self.stopped,
             "slowest_ms": round(self.slowest_ms, 3),
         }

@@ -211,3 +211,33 @@ def test_a_station_killed_with_check_ins_queued_sends_them_when_it_runs_again(
     assert sorted(check_ins_at(live_issuer)) == sorted(
         [(one["worker_id"], month, first.idm.hex()), (two["worker_id"], month, second.idm.hex())]
     )
+
+
+def test_a_desk_run_ends_saying_how_many_check_ins_still_wait(
+    tmp_path: Path, live_issuer: LiveIssuer
+) -> None:
+    """The closing summary of a desk run (text) counts the queue as it is, not a zero."""
+    setup = setting_up(live_issuer, tmp_path)
+    (first, _), (second, _) = setup["workers"][:2]
+    env = station_env(tmp_path, live_issuer.token("card_operator"))
+    live_issuer.stop()  # offline: both check-ins stay queued
+    with CardEmulator([first, second]) as emulator:
+        run = subprocess.run(
+            [sys.executable, "-m", "anxinma.cli", "station", "check-in", "--device", emulator.path,
+             "--issuer", live_issuer.url, "--idle", "3", "--max-backoff", "0.5", "--no-sound"],
+            env=env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "刷卡 taps 2：打卡 recorded 2" in run.stdout
+    assert "待上传 waiting 2" in run.stdout and "联网后自动上传" in run.stdout
+
+
+def test_a_check_in_without_a_device_is_refused_before_any_file_is_made(tmp_path: Path) -> None:
+    env = station_env(tmp_path, "")
+    for args, says in (([], "--device is required"), (["--sync-only"], "--sync-only needs a token")):
+        run = subprocess.run(
+            [sys.executable, "-m", "anxinma.cli", "station", "check-in", *args],
+            env={k: v for k, v in env.items() if k != "ANXINMA_TOKEN"}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 2 and says in run.stderr, run.stderr
+    assert not (tmp_path / "home" / "station" / "check-ins.sqlite3").exists()
