@@ -270,17 +270,15 @@ class CheckIns:
     def counts(self, who: Principal, month: str, enterprise_ids: Iterable[int] = ()) -> list[tuple[int, int]]:
         """(enterprise, workers checked in) for ``month``: the asked enterprises the caller may
         see (0 when none checked in), else every enterprise with a check-in that month."""
+        self.issuer.require(who, *_READERS)
         asked = list(dict.fromkeys(enterprise_ids))
         if who.enterprise_id is not None:
-            self.issuer.require(who, *_READERS)
             asked = [e for e in asked if e == who.enterprise_id] if asked else [who.enterprise_id]
             if not asked:
                 return []
-        else:
-            self.issuer.require(who, *_READERS)
         query = (
             select(CheckIn.enterprise_id, func.count())
-            .where(CheckIn.month == month)
+            .where(CheckIn.month == month, *self.issuer.enterprise_scope(who, CheckIn.enterprise_id))
             .group_by(CheckIn.enterprise_id)
             .order_by(CheckIn.enterprise_id)
         )

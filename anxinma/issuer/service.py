@@ -455,6 +455,17 @@ class IssuerService:
     def visible(principal: Principal, enterprise_id: int) -> bool:
         return principal.enterprise_id is None or principal.enterprise_id == enterprise_id
 
+    def enterprise_scope(
+        self, principal: Principal, column: Any, enterprise_id: int | None = None
+    ) -> list[Any]:
+        """The conditions on an ``enterprise_id`` ``column`` of rows ``principal`` may see: its own
+        enterprise's, or (the regulator, the issuer admin) this issuer's enterprises', narrowed
+        to ``enterprise_id`` when asked. For tables that carry the enterprise, not the issuer."""
+        if principal.enterprise_id is not None:
+            return [column == principal.enterprise_id]
+        ours = select(Enterprise.id).where(Enterprise.issuer_id == self.issuer_id)
+        return [column.in_(ours)] + ([column == enterprise_id] if enterprise_id is not None else [])
+
     def _worker(
         self, session: Session, principal: Principal, worker_id: int, *, lock: bool = False
     ) -> Worker:

@@ -510,12 +510,9 @@ class ServiceLoop:
         self.issuer = issuer
         self.store = issuer.store
 
-    @staticmethod
-    def _scoped(who: Principal, column: Any, enterprise_id: int | None) -> list[Any]:
+    def _scoped(self, who: Principal, column: Any, enterprise_id: int | None) -> list[Any]:
         IssuerService.require(who, *_READERS)
-        if who.enterprise_id is not None:
-            return [column == who.enterprise_id]
-        return [column == enterprise_id] if enterprise_id is not None else []
+        return self.issuer.enterprise_scope(who, column, enterprise_id)
 
     def _rows(self, query: Any, column: Any, conditions: list[Any], window: Window) -> list[Any]:
         """The rows of ``query`` in ``window`` of the id ``column``, under ``conditions``."""
@@ -663,10 +660,13 @@ class ServiceLoop:
         with self.issuer.tx() as unit:
             found = unit.session.execute(
                 select(complaints_t.c.enterprise_id, complaints_t.c.resolved)
-                .where(complaints_t.c.id == complaint_id)
+                .where(
+                    complaints_t.c.id == complaint_id,
+                    *self.issuer.enterprise_scope(who, complaints_t.c.enterprise_id),
+                )
                 .with_for_update()
             ).first()
-            if found is None or (who.enterprise_id is not None and found[0] != who.enterprise_id):
+            if found is None:  # none, or another enterprise's (another issuer's)
                 raise not_found("complaint", "投诉")
             if found[1]:
                 raise Conflict("this complaint is already resolved", message_zh="该投诉已处理完毕")

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -255,3 +256,39 @@ def test_each_role_finds_the_loop_in_its_menu_or_is_refused(
     assert nav is not None or not allowed
     for label in menu:
         assert nav is not None and f">{label}</a>" in nav.group(0)
+
+
+def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> None:
+    """A province's database may hold several cities (issuers); a city's regulator lists,
+    counts and resolves only its own enterprises' visits, complaints and check-ins."""
+    from anxinma.keys import KeyDirectory
+
+    database = f"sqlite:///{tmp_path / 'province.sqlite3'}"
+    homes = [tmp_path / "ningbo", tmp_path / "chongqing"]
+    for home, code in zip(homes, (330200, 500000), strict=True):
+        home.mkdir()
+        KeyDirectory.init(home / "keys", issuer_code=code, insecure_dev=True)
+    ningbo, chongqing = (LiveIssuer(home, database) for home in homes)
+    try:
+        assert ningbo.runtime.service.issuer_id != chongqing.runtime.service.issuer_id
+        theirs = chongqing.credential(card_uid="04a1b2c3d4e5f6")
+        complaint = _complain(chongqing, _visit(chongqing, theirs["code"]), "fee", "额外收取了材料费")
+        _check_in(chongqing, theirs)
+        ours = ningbo.credential()
+        own = _complain(ningbo, _visit(ningbo, ours["code"]), "attitude", "说话不耐烦")
+        regulator = Console.signed_in(ningbo, "regulator")
+        page = text(regulator.get("/console/complaints?state=all"))
+        assert "说话不耐烦" in page and "额外收取了材料费" not in page
+        assert [r["id"] for r in _csv(regulator.get("/console/complaints.csv?state=all"))] == [str(own)]
+        assert regulator.get(f"/console/complaints/{complaint}/resolve").status_code == 404
+        refused = regulator.post(f"/console/complaints/{complaint}/resolve", {"resolution": "已处理完毕"})
+        assert refused.status_code == 404 and not _complaint(chongqing, complaint).resolved
+        month = datetime.now(fmt.CHINA_TZ).strftime("%Y-%m")
+        counts = _csv(regulator.get("/console/dashboard/enterprises.csv"))
+        assert sum(int(r[f"checked_in_{month}"]) for r in counts) == 0
+        assert sum(int(r["open_complaints"]) for r in counts) == 1
+        listed = ningbo.api("GET", "/api/v1/visits", token=ningbo.token("regulator")).json()["items"]
+        assert [v["credential_serial"] for v in listed] == [ours["serial"]]
+    finally:
+        ningbo.stop()
+        chongqing.stop()

@@ -482,10 +482,10 @@ def enterprise_choices(who: Principal) -> list[tuple[int, str]]:
     with svc.store.read() as session:
         rows = session.execute(
             select(Enterprise.id, Enterprise.name)
-            .where(Enterprise.issuer_id == svc.issuer_id)
+            .where(Enterprise.issuer_id == svc.issuer_id, *svc.enterprise_scope(who, Enterprise.id))
             .order_by(Enterprise.name, Enterprise.id)
         ).all()
-    return [(int(i), str(n)) for i, n in rows if svc.visible(who, int(i))]
+    return [(int(i), str(n)) for i, n in rows]
 
 
 def enterprise_names(ids: set[int]) -> dict[int, str]:
