@@ -368,19 +368,9 @@ def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> Non
     given = read_code(code)
     cred = decode_code(given)
     text = given.strip() if isinstance(given, str) else ""
-    base = base_url or _base_of(text) or os.environ.get("ANXINMA_BASE_URL") or "http://127.0.0.1:8600"
+    base = base_url or fmt.base_url_of(text) or os.environ.get("ANXINMA_BASE_URL") or "http://127.0.0.1:8600"
     version = render(cred, base, output, scale=scale)
     click.echo(f"wrote {output} (QR version {version}-M)")
-
-
-def _base_of(text: str) -> str | None:
-    lower = text.lower()
-    if not lower.startswith(("http://", "https://")):
-        return None
-    cut = lower.rfind("/v/")
-    if cut < 0:
-        cut = lower.rfind("/v#")
-    return text[:cut] if cut > 0 else None
 
 
 # -- NFC + verifier (composed here: anxinma.nfc never imports anxinma.verifier) -----------

@@ -375,3 +375,19 @@ def test_the_verify_url_needs_a_scheme_and_host() -> None:
     with pytest.raises(ValueError, match="https://"):
         cred.to_url("v.anxinma.gov.cn")
     assert cred.to_url("https://v.anxinma.gov.cn/") == cred.to_url("https://v.anxinma.gov.cn")
+
+
+@pytest.mark.parametrize(
+    ("text", "base"),
+    [
+        ("https://v.example.cn/v/37", "https://v.example.cn"),
+        ("HTTPS://V.EXAMPLE.CN/V/37", "HTTPS://V.EXAMPLE.CN"),  # a QR's upper case, kept as written
+        ("https://a.cn/v#37", "https://a.cn"),
+        ("  https://a.cn/city/v/9 \n", "https://a.cn/city"),
+        ("https://v/123", None),  # a host named v: no /v/ path
+        ("37123", None),
+        ("84a1", None),
+    ],
+)
+def test_the_base_url_a_code_points_at(text: str, base: str | None) -> None:
+    assert fmt.base_url_of(text) == base

@@ -21,7 +21,7 @@ from typing import Any
 from anxinma.badge.card import Card, prepare
 from anxinma.badge.items import BadgeError, BadgeInputError, BadgeItem, Photo, RowProblem
 from anxinma.badge.pdf import Progress
-from anxinma.credential import decode_text
+from anxinma.credential import base_url_of, decode_text
 from anxinma.errors import AnxinmaError
 
 REQUIRED_COLUMNS = ("code", "enterprise_name")
@@ -91,7 +91,7 @@ def _card(
     if not code:
         raise BadgeError("the code column is empty", message_zh="安心码（code）为空")
     credential = decode_text(code)
-    base = base_url or base_of(code) or default_base_url
+    base = base_url or base_url_of(code) or default_base_url
     if not base:
         raise BadgeError(
             "the code is not a URL, so the verify base URL is unknown: give --base-url",
@@ -120,19 +120,6 @@ def _text(row: Mapping[str, Any], column: str) -> str:
     if not isinstance(value, str):
         raise BadgeError(f"{column} must be text", message_zh=f"{column} 必须是文本")
     return value.strip()
-
-
-def base_of(code: str) -> str | None:
-    """The verify base URL a URL-form code points at (``https://v.example.cn``), else None."""
-    text = code.strip()
-    lower = text.lower()
-    if not lower.startswith(("http://", "https://")):
-        return None
-    for marker in ("/v/", "/v#"):
-        cut = lower.rfind(marker)
-        if cut > 0:
-            return text[:cut]
-    return None
 
 
 # -- reading the file ----------------------------------------------------------------------

@@ -39,7 +39,7 @@ from anxinma.credential.cose import (
     sig_structure,
     sign,
 )
-from anxinma.credential.text import MAX_TEXT_LENGTH, from_decimal, parse_text, to_decimal
+from anxinma.credential.text import MAX_TEXT_LENGTH, base_url_of, from_decimal, parse_text, to_decimal
 from anxinma.credential.values import (
     CHINA_TZ,
     CREDENTIAL_TYPES,
@@ -69,6 +69,7 @@ __all__ = [
     "Claims",
     "Credential",
     "SubjectKind",
+    "base_url_of",
     "categories_from_bits",
     "categories_to_bits",
     "decode",

@@ -96,13 +96,33 @@ def parse_text(text: str) -> bytes:
     )
 
 
+def base_url_of(text: str) -> str | None:
+    """The verify base URL a URL-form code points at (``https://v.example.cn`` of
+    ``https://v.example.cn/v/<digits>`` or ``…/v#<digits>``); None for any other text form."""
+    code = text.strip()
+    lower = code.lower()
+    if not lower.startswith(("http://", "https://")):
+        return None
+    path = _path_start(lower)
+    for marker in ("/v/", "/v#"):
+        cut = lower.rfind(marker)
+        if path <= cut:
+            return code[:cut]
+    return None
+
+
+def _path_start(url: str) -> int:
+    """Where the path of an absolute URL begins (past ``scheme://host``); -1 without one."""
+    return url.find("/", url.find("//") + 2)
+
+
 def _plain_url_payload(url: str) -> str | None:
     """The digits of a URL in the exact form the issuer writes (``…/v/<digits>``, or ``/V/``
     from a QR), found without the general URL parser, which costs a verifier more than the
     rest of the text decoding; None for anything else, which then takes the general path (a
     property test keeps the two in agreement)."""
     cut = max(url.rfind("/v/"), url.rfind("/V/"))
-    if cut < url.find("/", url.find("//") + 2):  # none, or inside ``//v/``: a host named v
+    if cut < 0 or cut < _path_start(url):  # none, or inside ``//v/``: a host named v
         return None
     digits = url[cut + 3 :]
     head = url[:cut]

@@ -81,7 +81,7 @@ class StationBadges:
             raise BadgeError(
                 f"the card's code does not decode: {exc.message}", message_zh="安心码无法解码"
             ) from exc
-        base = self.base_url or _base_of(code)
+        base = self.base_url or fmt.base_url_of(code)
         if base is None:
             raise BadgeError("the verify base URL is unknown", message_zh="无法得知验证网址")
         picture: Path | None = None
@@ -138,14 +138,3 @@ class StationBadges:
             return self.outcome
         self.outcome.cards = report.cards
         return self.outcome
-
-
-def _base_of(code: str) -> str | None:
-    lower = code.strip().lower()
-    if not lower.startswith(("http://", "https://")):
-        return None
-    for marker in ("/v/", "/v#"):
-        cut = lower.rfind(marker)
-        if cut > 0:
-            return code.strip()[:cut]
-    return None

@@ -49,13 +49,7 @@ def _echo_json(data: Any) -> None:
 def _base_url(explicit: str | None, code: str) -> str:
     if explicit:
         return explicit
-    lower = code.strip().lower()
-    if lower.startswith(("http://", "https://")):
-        cut = lower.rfind("/v/")
-        cut = cut if cut > 0 else lower.rfind("/v#")
-        if cut > 0:
-            return code.strip()[:cut]
-    return os.environ.get("ANXINMA_BASE_URL", DEFAULT_BASE_URL)
+    return fmt.base_url_of(code) or os.environ.get("ANXINMA_BASE_URL", DEFAULT_BASE_URL)
 
 
 def _fits(message: bytes) -> list[dict[str, Any]]:

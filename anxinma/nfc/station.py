@@ -517,7 +517,7 @@ class Station:
         return credential
 
     def _message_for(self, credential: fmt.Credential, code: str, card: Card) -> tuple[bytes, str]:
-        base = _base_url(code) or self.client.base_url
+        base = fmt.base_url_of(code) or self.client.base_url
         capacity = card.capacity()
         if self.options.form is StationForm.AUTO:
             both = encode_message(credential, base, NdefForm.BOTH)
@@ -578,11 +578,3 @@ class Station:
                 "the card holds another credential than the one issued for it",
                 message_zh="卡内安心码与签发的不一致",
             )
-
-
-def _base_url(code: str) -> str | None:
-    lower = code.lower()
-    if not lower.startswith(("http://", "https://")):
-        return None
-    cut = lower.rfind("/v/")
-    return code[:cut] if cut > 0 else None
