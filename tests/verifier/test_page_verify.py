@@ -240,3 +240,42 @@ def test_the_fallback_inflater_agrees_with_zlib_and_refuses_what_is_broken(
     assert run(incomplete) == {"ok": False, "error": "deflate: incomplete Huffman code"}
     bomb = zlib.compress(bytes(300_000), 9)  # 300 KB of zeros in a few hundred bytes
     assert run(bomb, limit=1 << 18)["error"] == "the status list inflates beyond one shard"
+
+
+@pytest.mark.browser
+def test_a_status_list_whose_key_the_newer_trust_list_retired_is_no_evidence(
+    browser_context: Callable[..., Any], static_site: str, tmp_path: Path
+) -> None:
+    """The page keeps a status list it loaded under an older trust list; once a newer trust list
+    retires that list's key, the list proves nothing: status unknown, not valid."""
+    from anxinma.keys import KeyDirectory, build_trust_list
+    from anxinma.status_list import StatusArray, sign_status_list
+    from tests.verifier.publisher import worker_claims
+
+    keys = KeyDirectory.init(tmp_path / "keys", insecure_dev=True)
+    old_kid, old_key = keys.signing_key()
+    before = build_trust_list(keys)
+    shard = sign_status_list(
+        StatusArray(1000), issuer_code=330200, shard=0, uri="https://v.example.cn/status/330200/0",
+        key=old_key.to_cryptography(), kid=old_kid,
+    )  # fmt: skip
+    keys.rotate()
+    keys.retire(old_kid)
+    after = build_trust_list(keys)
+    new_kid, new_key = keys.signing_key()
+    credential = fmt.sign(worker_claims(330200, 7), new_key, new_kid)
+    page = browser_context().new_page()
+    page.goto(static_site)
+    verdicts = page.evaluate(
+        """async ([before, after, shard, root, credential]) => {
+          const V = AnxinmaVerify, rootKey = V.fromHex(root), cred = V.decodeCredential(V.fromHex(credential));
+          const older = await V.loadTrustList(before, rootKey), newer = await V.loadTrustList(after, rootKey);
+          const list = await V.loadStatusList(shard, older);  // cached from the first visit
+          const policy = { clockSkew: 300, statusMaxAge: 86400, leeway: 300 }, now = Date.now() / 1000;
+          const stale = await V.verifyOffline(cred, newer, list, now, policy, null);
+          const fresh = await V.verifyOffline(cred, newer, null, now, policy, null);
+          return [stale.status, stale.reasons[0].key, fresh.reasons[0].key];
+        }""",
+        [before, after, shard, keys.root_public_key.hex(), credential.to_bytes().hex()],
+    )
+    assert verdicts == ["status_unknown", "no_status_list", "no_status_list"]

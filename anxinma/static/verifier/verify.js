@@ -680,7 +680,7 @@
       return inflate(b64urlDecode(list.lst)).then(function (packed) {
         if (packed.length * 4 < info.size) throw new Error("the status list is shorter than its size");
         return { issuerCode: issuerCode, shard: Number(info.shard), size: info.size, issuedAt: c.iat,
-          expiresAt: c.exp, ttl: c.ttl || 0, packed: packed };
+          expiresAt: c.exp, ttl: c.ttl || 0, packed: packed, kid: String(parts.header.kid) };
       });
     });
   }
@@ -740,7 +740,10 @@
       if (now >= trust.expiresAt) {
         return result("status_unknown", [reason("trust_list_expired", { age: now - trust.expiresAt })].concat(notes), extra);
       }
-      if (!list || list.issuerCode !== claims.issuer_code || list.shard !== Math.floor(claims.serial / SHARD_SIZE)) {
+      // A list is evidence only under a key the trust list in hand still holds active: one loaded
+      // under an older trust list whose key has since been retired or withdrawn is no list at all.
+      if (!list || list.issuerCode !== claims.issuer_code || list.shard !== Math.floor(claims.serial / SHARD_SIZE) ||
+          !liveKey(trust, list.issuerCode, list.kid)) {
         return result("status_unknown", [reason("no_status_list")].concat(notes), extra);
       }
       var age = now - list.issuedAt, value = statusOf(list, claims.serial);
