@@ -294,23 +294,13 @@ class IssuerService:
         the console: issuer_admin only); None for the operator's CLI, audited as the system."""
         if principal is not None:
             self.require(principal, Role.ISSUER_ADMIN)
-        if role is Role.ENTERPRISE_ADMIN and enterprise_id is None:
-            raise ValidationFailed(
-                {
-                    "enterprise": (
-                        "企业管理员令牌必须指定企业",
-                        "an enterprise_admin token names its enterprise",
-                    )
-                }
-            )
-        if role in (Role.ISSUER_ADMIN, Role.REGULATOR) and enterprise_id is not None:
-            raise ValidationFailed(
-                {"enterprise": ("该角色不属于某个企业", "this role is not tied to an enterprise")}
-            )
+        errors = _role_enterprise_errors(role, enterprise_id, ("企业管理员令牌", "an enterprise_admin token"))
+        if errors:
+            raise ValidationFailed(errors)
         token, hashed = new_api_token()
         with self.tx() as unit:
-            if enterprise_id is not None and unit.session.get(Enterprise, enterprise_id) is None:
-                raise not_found("enterprise", "企业")
+            if enterprise_id is not None:
+                self._enterprise(unit.session, SYSTEM, enterprise_id)  # this issuer's, or 404
             row = ApiToken(token_hash=hashed, role=role.value, enterprise_id=enterprise_id, label=label)
             unit.session.add(row)
             unit.session.flush()
@@ -367,10 +357,7 @@ class IssuerService:
             errors["username"] = ("用户名应为 2 到 64 个字符", "a username has 2 to 64 characters")
         if len(password) < 10:
             errors["password"] = ("密码至少 10 个字符", "a password has at least 10 characters")
-        if role is Role.ENTERPRISE_ADMIN and enterprise_id is None:
-            errors["enterprise"] = ("企业管理员必须指定企业", "an enterprise_admin names its enterprise")
-        if role in (Role.ISSUER_ADMIN, Role.REGULATOR) and enterprise_id is not None:
-            errors["enterprise"] = ("该角色不属于某个企业", "this role is not tied to an enterprise")
+        errors.update(_role_enterprise_errors(role, enterprise_id, ("企业管理员", "an enterprise_admin")))
         if errors:
             raise ValidationFailed(errors)
         with self.tx() as unit:
@@ -730,7 +717,7 @@ class IssuerService:
             worker = self._worker(session, principal, worker_id)
             trainings = list(
                 session.execute(
-                    select(Training).where(Training.worker_id == worker_id).order_by(Training.id)
+                    select(Training).where(Training.worker_id == worker_id).order_by(Training.issued_on)
                 ).scalars()
             )
             live = session.execute(
@@ -1502,3 +1489,16 @@ __all__ = [
     "WorkerArchive",
     "validate_import_rows",
 ]
+
+
+def _role_enterprise_errors(
+    role: Role, enterprise_id: int | None, what: tuple[str, str]
+) -> dict[str, tuple[str, str]]:
+    """The one rule for tokens and console accounts alike (``what`` names which, 中文 and
+    English): an enterprise administrator names its enterprise; the issuer admin and the
+    regulator belong to none (a card operator may)."""
+    if role is Role.ENTERPRISE_ADMIN and enterprise_id is None:
+        return {"enterprise": (f"{what[0]}必须指定企业", f"{what[1]} names its enterprise")}
+    if role in (Role.ISSUER_ADMIN, Role.REGULATOR) and enterprise_id is not None:
+        return {"enterprise": ("该角色不属于某个企业", "this role is not tied to an enterprise")}
+    return {}

@@ -289,6 +289,19 @@ def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> 
         assert sum(int(r["open_complaints"]) for r in counts) == 1
         listed = ningbo.api("GET", "/api/v1/visits", token=ningbo.token("regulator")).json()["items"]
         assert [v["credential_serial"] for v in listed] == [ours["serial"]]
+        # Nor can a token or an account of one city be bound to the other city's enterprise.
+        from anxinma.issuer.auth import Role
+        from anxinma.issuer.errors import ApiError
+
+        for make in (
+            lambda: ningbo.runtime.service.create_token(Role.ENTERPRISE_ADMIN, theirs["enterprise_id"]),
+            lambda: ningbo.runtime.service.create_user(
+                "邻市管理员", "x" * 12, Role.ENTERPRISE_ADMIN, theirs["enterprise_id"]
+            ),
+        ):
+            with pytest.raises(ApiError) as refused_binding:
+                make()
+            assert refused_binding.value.http_status == 404
     finally:
         ningbo.stop()
         chongqing.stop()

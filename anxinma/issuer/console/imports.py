@@ -34,6 +34,7 @@ from anxinma.issuer.console.base import (
     blueprint,
     csv_response,
     enterprise_choices,
+    enterprise_names,
     me,
     page,
     pick,
@@ -42,7 +43,7 @@ from anxinma.issuer.console.base import (
 )
 from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.importing import read_upload
-from anxinma.issuer.models import Enterprise, ImportJob, utcnow
+from anxinma.issuer.models import ImportJob, utcnow
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import ImportReport, ImportRow, IssuerService, validate_import_rows
 
@@ -310,19 +311,10 @@ def imports() -> BaseResponse | str | tuple[str, int]:
             problem=problem,
             enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
             recent=recent,
-            names=_names({j.enterprise_id for j in recent}) if who.enterprise_id is None else {},
+            names=enterprise_names({j.enterprise_id for j in recent}) if who.enterprise_id is None else {},
         ),
         400 if problem else 200,
     )
-
-
-def _names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    with service().store.read() as session:
-        return dict(
-            session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all()
-        )
 
 
 @blueprint.get("/import/<int:job_id>")
