@@ -25,7 +25,7 @@ from typing import Any
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma import credential as fmt
@@ -350,6 +350,17 @@ def apply_report(batch: CardBatch, data: bytes) -> ReportOutcome:
                 select(CardBatchItem.worker_id).where(CardBatchItem.batch_id == batch.id)
             ).scalars()
         )
+        # Every credential of the batch's workers, read once: a report of 2,000 rows is judged
+        # against it in memory, and its rows are written in one executemany.
+        held = {
+            (int(serial), int(worker or 0)): uid
+            for serial, worker, uid in session.execute(
+                select(Credential.serial, Credential.worker_id, Credential.card_uid).where(
+                    Credential.worker_id.in_(members)
+                )
+            )
+        }
+        changes: list[dict[str, Any]] = []
         for record in reader:
             raw_id = (record.get("worker_id") or "").strip()
             status = (record.get("status") or "").strip()
@@ -363,28 +374,26 @@ def apply_report(batch: CardBatch, data: bytes) -> ReportOutcome:
             reason = (record.get("reason") or "").strip()[:500] or None
             result = status
             if status == "done":
-                held = (
-                    session.execute(
-                        select(Credential.card_uid).where(
-                            Credential.serial == serial, Credential.worker_id == worker_id
-                        )
-                    ).scalar_one_or_none()
-                    if serial is not None
-                    else None
-                )
-                if held is None or (card_uid is not None and held.lower() != card_uid):
+                uid = held.get((serial, worker_id)) if serial is not None else None
+                if not uid or (card_uid is not None and uid.lower() != card_uid):
                     result = "mismatch"
                     reason = _(
                         "The issuer has no credential %(serial)s with this card for this worker.",
                         serial=serial_text or "-",
                     )
                     outcome.mismatched += 1
-            session.execute(
-                update(CardBatchItem)
-                .where(CardBatchItem.batch_id == batch.id, CardBatchItem.worker_id == worker_id)
-                .values(result=result, serial=serial, card_uid=card_uid, reason=reason, reported_at=now)
+            changes.append(
+                {"w": worker_id, "result": result, "serial": serial, "card_uid": card_uid, "reason": reason}
             )
             outcome.applied += 1
+        if changes:
+            items: Table = CardBatchItem.__table__  # type: ignore[assignment]
+            session.execute(
+                update(items)
+                .where(items.c.batch_id == batch.id, items.c.worker_id == bindparam("w"))
+                .values(reported_at=now),
+                changes,
+            )
         session.execute(
             update(CardBatch)
             .where(CardBatch.id == batch.id)
