@@ -391,3 +391,11 @@ def test_the_verify_url_needs_a_scheme_and_host() -> None:
 )
 def test_the_base_url_a_code_points_at(text: str, base: str | None) -> None:
     assert fmt.base_url_of(text) == base
+
+
+def test_each_category_has_one_label_per_language_used_by_every_surface() -> None:
+    from anxinma.badge.card import english_label
+
+    assert [c.en for c in fmt.Category][:2] == ["Cleaning", "Infant care"]
+    assert all(c.en and c.zh and english_label(c) == c.en for c in fmt.Category)
+    assert len({c.en for c in fmt.Category}) == len({c.zh for c in fmt.Category}) == len(fmt.Category)

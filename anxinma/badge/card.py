@@ -44,8 +44,8 @@ class Card:
 
 
 def english_label(category: Category) -> str:
-    """The English name printed beside the Chinese one: the slug, spelt as words."""
-    return category.value.replace("_", " ").capitalize()
+    """The English name printed beside the Chinese one (the format's own label)."""
+    return category.en
 
 
 def prepare(item: BadgeItem) -> Card:

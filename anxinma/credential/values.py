@@ -61,6 +61,11 @@ class Category(StrEnum):
     def zh(self) -> str:
         return _CATEGORY_ZH[self]
 
+    @property
+    def en(self) -> str:
+        """The English label (pages, consoles, badges: one spelling everywhere)."""
+        return _CATEGORY_EN[self]
+
     @classmethod
     def parse(cls, name: str) -> Category:
         """Accept the Chinese label (保洁) or the slug (cleaning)."""
@@ -92,6 +97,15 @@ _CATEGORY_ZH = {
     Category.HOME_COOK: "家庭厨师",
     Category.MOVING: "搬家",
     Category.OTHER: "其他",
+}
+_CATEGORY_EN = {
+    Category.CLEANING: "Cleaning",
+    Category.INFANT_CARE: "Infant care",
+    Category.MATERNITY_CARE: "Maternity care",
+    Category.ELDERLY_CARE: "Elderly care",
+    Category.HOME_COOK: "Home cooking",
+    Category.MOVING: "Moving",
+    Category.OTHER: "Other services",
 }
 _CATEGORY_BY_NAME: dict[str, Category] = {
     **{c.value: c for c in Category},

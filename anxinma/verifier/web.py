@@ -224,13 +224,6 @@ MESSAGES: dict[str, str] = {
         "is sent to the issuer."
     ),
     "noscript": N_("This page needs JavaScript to check the code."),
-    "category.cleaning": N_("Cleaning"),
-    "category.infant_care": N_("Infant care"),
-    "category.maternity_care": N_("Maternity care"),
-    "category.elderly_care": N_("Elderly care"),
-    "category.home_cook": N_("Home cooking"),
-    "category.moving": N_("Moving"),
-    "category.other": N_("Other services"),
 }
 
 
@@ -282,6 +275,8 @@ def _catalog() -> dict[str, dict[str, str]]:
         with force_locale("zh_CN"):
             chinese = {key: gettext(message) for key, message in MESSAGES.items()}
         cached = {key: {"en": message, "zh": chinese[key]} for key, message in MESSAGES.items()}
+        # The categories' words are the format's own (anxinma.credential), as on badges and consoles.
+        cached.update({f"category.{c.value}": {"en": c.en, "zh": c.zh} for c in fmt.Category})
         current_app.extensions["anxinma.page.catalog"] = cached
     return cached
 
@@ -308,7 +303,7 @@ def page_config() -> dict[str, Any]:
         "root_key": b64url(bytes(root)) if root else None,
         "messages": _catalog(),
         "categories": [
-            {"bit": c.bit, "key": f"category.{c.value}", "zh": c.zh}
+            {"bit": c.bit, "key": f"category.{c.value}"}
             for c in sorted(fmt.Category, key=lambda c: c.bit)
         ],
         "payments": _payment_prefixes(),

@@ -128,6 +128,7 @@ def test_a_valid_credential_is_green_with_the_live_record_in_chinese_and_english
     seen = verdict(page)
     assert seen["word"] == "Valid" and seen["lang"] == "en"
     assert "Genuine, not revoked" in seen["text"]
+    assert "Cleaning, Infant care" in page.inner_text("#person")  # the format's English labels
     assert page.inner_text("#entry-button") == "Confirm entry"
     assert page.get_attribute("#lang-switch", "lang") == "zh-CN"
     screenshot(page, "page-valid-en")

@@ -303,7 +303,7 @@ def api_message(exc: ApiError) -> str:
 
 
 def category_label(category: fmt.Category) -> str:
-    return category.zh if is_chinese() else category.value.replace("_", " ").capitalize()
+    return category.zh if is_chinese() else category.en
 
 
 def china_time(value: datetime | None) -> str:

@@ -115,7 +115,7 @@ def categories_text(bits: int, *, chinese: bool) -> str:
     names = sorted(fmt.categories_from_bits(bits or 0), key=lambda c: c.bit)
     if chinese:
         return "、".join(c.zh for c in names)
-    return ", ".join(c.value.replace("_", " ").capitalize() for c in names)
+    return ", ".join(c.en for c in names)
 
 
 def with_times(items: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:

@@ -325,7 +325,7 @@
     var facts = $("facts");
     facts.textContent = "";
     var names = config.categories.filter(function (c) { return claims.category_bits & (1 << c.bit); })
-      .map(function (c) { return state.lang === "zh" ? c.zh : t(c.key); });
+      .map(function (c) { return t(c.key); });
     fact(facts, t("label.categories"), join(names));
     var online = t("online.only");
     if (!inService) {
