@@ -303,8 +303,7 @@ def page_config() -> dict[str, Any]:
         "root_key": b64url(bytes(root)) if root else None,
         "messages": _catalog(),
         "categories": [
-            {"bit": c.bit, "key": f"category.{c.value}"}
-            for c in sorted(fmt.Category, key=lambda c: c.bit)
+            {"bit": c.bit, "key": f"category.{c.value}"} for c in sorted(fmt.Category, key=lambda c: c.bit)
         ],
         "payments": _payment_prefixes(),
         "policy": {
@@ -341,15 +340,25 @@ _CSP = "; ".join(
 )
 
 
+def _shell_body() -> tuple[str, str]:
+    """(html, its ETag) of the shell in the request's language. The shell holds nothing of
+    the request but its language (the payload stays in the URL, read by the page), so it is
+    rendered once per language and root key, not per scan."""
+    from anxinma.i18n import select_locale
+
+    root = current_app.config.get(ROOT_KEY_CONFIG)
+    key = (select_locale(), bytes(root) if root else None)
+    rendered: dict[Any, tuple[str, str]] = current_app.extensions.setdefault("anxinma.page.shells", {})
+    if key not in rendered:
+        html = render_template("verifier/page.html", config=page_config(), text=_text, asset=asset_url)
+        rendered[key] = (html, hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest())
+    return rendered[key]
+
+
 def _shell() -> Response:
-    html = render_template(
-        "verifier/page.html",
-        config=page_config(),
-        text=_text,
-        asset=asset_url,
-    )
+    html, etag = _shell_body()
     response = Response(html, mimetype="text/html")
-    response.add_etag()  # the service worker's background refresh is then a 304 of a few bytes
+    response.set_etag(etag)  # the service worker's background refresh is then a 304 of a few bytes
     # The path holds the credential: no referrer to photo hosts, no shared caches, no indexing.
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -393,3 +393,23 @@ def test_the_card_tap_link_opens_the_page_and_a_pasted_code_is_checked(
     bare.click("#manual button[type=submit]")
     bare.wait_for_selector("#verdict[data-final]", timeout=15000)
     assert verdict(bare)["status"] == "valid" and "#" in bare.url  # checked from the fragment
+
+
+def test_the_shell_is_one_document_per_language_and_revalidates_to_304(issuer: LiveIssuer) -> None:
+    import requests
+
+    code = str(issuer.credential()["code"])
+    other = str(issuer.credential()["code"])
+    zh = requests.get(code, headers={"Accept-Language": "zh-CN"}, timeout=10)
+    en = requests.get(code, headers={"Accept-Language": "en"}, timeout=10)
+    assert zh.status_code == en.status_code == 200
+    assert '<html lang="zh-CN"' in zh.text and '<html lang="en"' in en.text
+    assert zh.headers["ETag"] != en.headers["ETag"]
+    # Another credential's URL is the same shell (the payload is read in the browser) ...
+    again = requests.get(other, headers={"Accept-Language": "zh-CN"}, timeout=10)
+    assert again.headers["ETag"] == zh.headers["ETag"] and again.text == zh.text
+    # ... and the service worker's refresh of it is a 304 without a body.
+    fresh = requests.get(
+        code, headers={"Accept-Language": "zh-CN", "If-None-Match": zh.headers["ETag"]}, timeout=10
+    )
+    assert fresh.status_code == 304 and fresh.content == b""
