@@ -260,59 +260,107 @@ class Claims:
         Raises :class:`MalformedCredential` (:class:`UnsupportedVersion` for an unknown type)
         naming the first rule the payload breaks.
 
-        The common case is checked cheaply and as strictly: the C decoder reads the map, and
-        the map's values written again by :func:`_encode_claims` must give back the very same
-        bytes. That one comparison proves what the reference path checks one by one: exactly
-        the claim keys of the format, in the deterministic order, each value of its CBOR type
-        with the shortest head, nothing else. What is left are the rules on values (known type,
-        defined category bits, dates in range, then the checks of :class:`Claims`). Anything
-        that fails is read again by the reference path (decode, re-encode canonically with
-        cbor2, compare, then check each claim), which is the one that words the error.
+        The common case is checked cheaply and as strictly: :func:`_read_fields` accepts only
+        the bytes :func:`_encode_claims` writes (exactly the claim keys of the format, in the
+        deterministic order, each value of its CBOR type with the shortest head, nothing else),
+        so what is left are the rules on values (known type, defined category bits, dates in
+        range, then the checks of :class:`Claims`). Anything that fails is read again by the
+        reference path (decode, re-encode canonically with cbor2, compare, then check each
+        claim), which is the one that words the error.
         """
-        try:
-            values = cbor2.loads(payload)
-            type_, name = values[_K_TYPE], values[_K_DISPLAY_NAME]
-            issuer_code, serial, archive_id, enterprise_id, bits, issued, expires = _GET_UNSIGNED_CLAIMS(
-                values
-            )
-            card_uid = values.get(_K_CARD_UID)
-            holder_key = values[_K_CNF][1][-2] if _K_CNF in values else None
-            if (
-                _encode_claims(
-                    type_,
-                    issuer_code,
-                    serial,
-                    archive_id,
-                    enterprise_id,
-                    name.encode(),
-                    bits,
-                    issued,
-                    expires,
-                    card_uid,
-                    holder_key,
-                )
-                == payload
-                and type_ in _KIND_OF_TYPE
-                and not bits & ~_CATEGORY_MASK
-                and issued <= MAX_DAY
-                and expires <= MAX_DAY
-            ):
-                return _new_claims(  # in field order; validated as Claims() validates
-                    issuer_code,
-                    serial,
-                    _KIND_OF_TYPE[type_],
-                    archive_id,
-                    enterprise_id,
-                    name,
-                    _CATEGORY_SETS[bits],
-                    _from_day(issued),
-                    _from_day(expires),
-                    card_uid,
-                    holder_key,
-                )
-        except Exception:  # only a shortcut: the reference path below meets the same input
-            pass
-        return _claims_reference(payload)
+        fields = _read_fields(payload)
+        claims = None if fields is None else _claims_of_fields(*fields)
+        return _claims_reference(payload) if claims is None else claims
+
+
+def _claims_of_fields(
+    type_: int,
+    issuer_code: int,
+    serial: int,
+    archive_id: int,
+    enterprise_id: int,
+    name: str,
+    bits: int,
+    issued: int,
+    expires: int,
+    card_uid: bytes | None,
+    holder_key: bytes | None,
+) -> Claims | None:
+    """Claims of the values a fast reader found, or None where a rule on values fails (the
+    reference reader then words it): known type, defined category bits, dates in range,
+    then the checks of :class:`Claims`."""
+    if type_ not in _KIND_OF_TYPE or bits & ~_CATEGORY_MASK or issued > MAX_DAY or expires > MAX_DAY:
+        return None
+    try:
+        return _new_claims(  # in field order; validated as Claims() validates
+            issuer_code,
+            serial,
+            _KIND_OF_TYPE[type_],
+            archive_id,
+            enterprise_id,
+            name,
+            _CATEGORY_SETS[bits],
+            _from_day(issued),
+            _from_day(expires),
+            card_uid,
+            holder_key,
+        )
+    except InvalidClaims:
+        return None
+
+
+#: (type, issuer_code, serial, archive_id, enterprise_id, display_name, category bits,
+#: issued day, expires day, card_uid, holder_key): the values of a claims map, unchecked.
+ClaimFields = tuple[int, int, int, int, int, str, int, int, int, bytes | None, bytes | None]
+
+
+def _claims_fields_python(payload: bytes) -> ClaimFields | None:
+    """The values of a claims map when ``payload`` is exactly what :func:`_encode_claims`
+    writes for them, else None: the C decoder reads the map, and the values written again
+    must give back the very same bytes (one comparison proves keys, order, types and heads).
+    The C accelerator's ``claims_fields`` is the same rule, read byte by byte."""
+    try:
+        values = cbor2.loads(payload)
+        type_, name = values[_K_TYPE], values[_K_DISPLAY_NAME]
+        issuer_code, serial, archive_id, enterprise_id, bits, issued, expires = _GET_UNSIGNED_CLAIMS(values)
+        card_uid = values.get(_K_CARD_UID)
+        holder_key = values[_K_CNF][1][-2] if _K_CNF in values else None
+        encoded = _encode_claims(
+            type_,
+            issuer_code,
+            serial,
+            archive_id,
+            enterprise_id,
+            name.encode(),
+            bits,
+            issued,
+            expires,
+            card_uid,
+            holder_key,
+        )
+    except Exception:  # any other shape: not what the format writes
+        return None
+    if encoded != payload:
+        return None
+    return (
+        type_,
+        issuer_code,
+        serial,
+        archive_id,
+        enterprise_id,
+        name,
+        bits,
+        issued,
+        expires,
+        card_uid,
+        holder_key,
+    )
+
+
+try:  # the C reader (optional, built where a compiler was present)
+    from anxinma.credential._speedups import claims_fields as _read_fields
+except ImportError:  # pragma: no cover - the Python reader is the same rule
+    _read_fields = _claims_fields_python
 
 
 def _claims_reference(payload: bytes) -> Claims:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cbor2
@@ -20,7 +21,7 @@ from anxinma.credential._cbor import (
     head,
     loads_canonical,
 )
-from anxinma.credential.claims import Claims
+from anxinma.credential.claims import Claims, _claims_fields_python, _claims_of_fields
 from anxinma.credential.text import _normalise_base, parse_text, to_decimal
 from anxinma.errors import (
     BadSignature,
@@ -66,7 +67,7 @@ _SIG_STRUCTURE_PREFIX = bytes((MAJOR_ARRAY | 4, MAJOR_TEXT | 10)) + b"Signature1
 _SIGNATURE_HEAD = head(MAJOR_BYTES, ed25519.SIGNATURE_SIZE)
 _PROTECTED_HEAD = head(MAJOR_BYTES, len(_PROTECTED_PREFIX) + KID_SIZE)
 _CREDENTIAL_HEAD = head(MAJOR_ARRAY, 4) + _PROTECTED_HEAD
-_EMPTY_MAP_PAYLOAD_HEAD = bytes((MAJOR_MAP, MAJOR_BYTES | 24))  # {} then a bstr with a 1-byte length
+_EMPTY_MAP, _PAYLOAD_SIZE_1 = MAJOR_MAP, MAJOR_BYTES | 24  # {} then a bstr with a 1-byte length
 #: The bytes of a credential around its payload: everything but the n payload bytes.
 _ENVELOPE_SIZE = _KID_END + 3 + len(_SIGNATURE_HEAD) + ed25519.SIGNATURE_SIZE
 
@@ -127,7 +128,19 @@ class Credential:
         return "".join(self.qr_segments(base_url))
 
     def signed_bytes(self) -> bytes:
-        return sig_structure(self.protected, self.payload)
+        """:func:`sig_structure` of the protected header and payload, joined here directly
+        (a verifier builds it once per scan)."""
+        protected, payload = self.protected, self.payload
+        return b"".join(
+            (
+                _SIG_STRUCTURE_PREFIX,
+                head(MAJOR_BYTES, len(protected)),
+                protected,
+                b"\x40",
+                head(MAJOR_BYTES, len(payload)),
+                payload,
+            )
+        )
 
     def verify_signature(self, public_key: bytes) -> None:
         """Raise :class:`BadSignature` unless the signature verifies under ``public_key``."""
@@ -258,26 +271,52 @@ def _decode_common_form(data: bytes) -> Credential | None:
     whose length the claims' limits keep within 24 … 255 bytes, so its head is ``58 n``; the
     signature). When ``data`` is exactly that, every head is in its shortest form and the
     reference path of :func:`decode` could only go on to :meth:`Claims.from_cbor`, so this does
-    the same without decoding and re-encoding the envelope; anything else returns None and
-    the reference path words the error.
+    the same without decoding and re-encoding the envelope, reading envelope and claims in one
+    step (:func:`_read_credential`: the C reader, or :func:`_credential_fields_python`).
+    Anything else returns None, and the reference path reads it and words the error.
     """
+    fields = _read_credential(data)
+    if fields is None:
+        return None
+    kid, signature, protected, payload = fields[:4]
+    claims = _claims_of_fields(*fields[4:])
+    if claims is None:  # a rule on values: Claims.from_cbor words it
+        claims = Claims.from_cbor(payload)
+    return _new_credential(claims, kid, signature, protected, payload, data)
+
+
+def _credential_fields_python(data: bytes) -> CredentialFields | None:
+    """(kid, signature, protected, payload, *claims fields) of a credential in the common
+    envelope (above) whose payload :func:`~anxinma.credential.claims._claims_fields_python`
+    reads, else None. The C accelerator's ``credential_fields`` is the same rule."""
     size = len(data) - _ENVELOPE_SIZE
-    if (
+    if not (
         24 <= size <= 255
-        and data[_KID_END : _KID_END + 3] == _EMPTY_MAP_PAYLOAD_HEAD + bytes((size,))
         and data.startswith(_CREDENTIAL_PREFIX)
-        and data[-66:-64] == _SIGNATURE_HEAD
+        and data[_KID_END] == _EMPTY_MAP
+        and data[_KID_END + 1] == _PAYLOAD_SIZE_1
+        and data[_KID_END + 2] == size
+        and data[-66] == _SIGNATURE_HEAD[0]
+        and data[-65] == _SIGNATURE_HEAD[1]
     ):
-        payload = data[_KID_END + 3 : -66]
-        return _new_credential(
-            Claims.from_cbor(payload),
-            data[_KID_END - KID_SIZE : _KID_END],
-            data[-64:],
-            data[2:_KID_END],
-            payload,
-            data,
-        )
-    return None
+        return None
+    payload = data[_KID_END + 3 : -66]
+    claims = _claims_fields_python(payload)
+    if claims is None:
+        return None
+    return (data[_KID_END - KID_SIZE : _KID_END], data[-64:], data[2:_KID_END], payload, *claims)
+
+
+#: What :func:`_credential_fields_python` returns: kid, signature, protected, payload, then ClaimFields.
+CredentialFields = tuple[
+    bytes, bytes, bytes, bytes, int, int, int, int, int, str, int, int, int, bytes | None, bytes | None
+]
+
+_read_credential: Callable[[bytes], CredentialFields | None]
+try:  # the C reader (optional, built where a compiler was present)
+    from anxinma.credential._speedups import credential_fields as _read_credential
+except ImportError:  # pragma: no cover - the Python reader is the same rule
+    _read_credential = _credential_fields_python
 
 
 def decode_text(text: str) -> Credential:

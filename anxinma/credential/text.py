@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from anxinma.errors import MalformedCredential
+
+_decimal_to_bytes: Callable[[str], bytes | None] | None
+try:  # the C reader (optional, built where a compiler was present): accepts only, never refuses
+    from anxinma.credential._speedups import decimal_to_bytes as _decimal_to_bytes
+except ImportError:  # pragma: no cover - the Python reader below is the same rule
+    _decimal_to_bytes = None
 
 #: Text forms longer than this are refused before they are decoded.
 MAX_TEXT_LENGTH = 4096
@@ -35,7 +42,20 @@ def to_decimal(data: bytes) -> str:
 
 
 def from_decimal(text: str) -> bytes:
-    """Strict inverse of :func:`to_decimal`: wrong lengths or out-of-range groups are malformed."""
+    """Strict inverse of :func:`to_decimal`: wrong lengths or out-of-range groups are malformed.
+
+    The C reader takes what it can prove well formed; the rest (and everything where it is
+    not built) goes to :func:`_from_decimal_python`, which words the error.
+    """
+    if _decimal_to_bytes is not None and type(text) is str:
+        data = _decimal_to_bytes(text)
+        if data is not None:
+            return data
+    return _from_decimal_python(text)
+
+
+def _from_decimal_python(text: str) -> bytes:
+    """The reference reader of the decimal form (and the only one without the C accelerator)."""
     if not text.isascii() or not text.isdigit():
         raise MalformedCredential(
             "the decimal form holds only the digits 0-9", message_zh="数字形式只能包含数字"
@@ -80,7 +100,8 @@ def parse_text(text: str) -> bytes:
     if len(value) > MAX_TEXT_LENGTH:
         raise MalformedCredential("the text is far longer than any credential", message_zh="文本过长")
     if value[:8].lower().startswith(("https://", "http://")):
-        return from_decimal(_plain_url_payload(value) or _payload_from_url(value))
+        data = _plain_url_bytes(value)
+        return data if data is not None else from_decimal(_payload_from_url(value))
     if value[:2] == "84" and _HEX.fullmatch(value):
         if len(value) % 2 == 0:
             return bytes.fromhex(value)
@@ -116,23 +137,36 @@ def _path_start(url: str) -> int:
     return url.find("/", url.find("//") + 2)
 
 
-def _plain_url_payload(url: str) -> str | None:
-    """The digits of a URL in the exact form the issuer writes (``…/v/<digits>``, or ``/V/``
-    from a QR), found without the general URL parser, which costs a verifier more than the
-    rest of the text decoding; None for anything else, which then takes the general path (a
-    property test keeps the two in agreement)."""
-    cut = max(url.rfind("/v/"), url.rfind("/V/"))
-    if cut < 0 or cut < _path_start(url):  # none, or inside ``//v/``: a host named v
+#: What the part of an issuer's URL before ``/v/`` never holds (a query, fragment, escape…).
+_NOT_IN_PLAIN_HEAD = re.compile(r"[?#%\\ \t\r\n]")
+
+
+def _plain_url_bytes(url: str) -> bytes | None:
+    """The bytes of a URL in the exact form the issuer writes (``…/v/<digits>``, or ``/V/``
+    from a QR), read without the general URL parser, which costs a verifier more than the
+    rest of the text decoding. It only accepts: for anything else it returns None and
+    :func:`_payload_from_url` reads the URL and words the error (a property test keeps the
+    two in agreement)."""
+    path = _path_start(url)  # not inside ``//v/``: a host named v
+    if path < 0:
+        return None
+    cut = url.find("/v/", path)
+    if cut < 0:
+        cut = url.find("/V/", path)
+        if cut < 0:
+            return None
+    head = url[:cut]
+    if not head.isascii() or _NOT_IN_PLAIN_HEAD.search(head) is not None:
         return None
     digits = url[cut + 3 :]
-    head = url[:cut]
-    if (
-        not (digits.isascii() and digits.isdigit())
-        or not head.isascii()
-        or any(c in head for c in "?#%\\ \t\r\n")
-    ):
+    if _decimal_to_bytes is not None:
+        return _decimal_to_bytes(digits)  # None unless exactly the decimal form of some bytes
+    if not (digits.isascii() and digits.isdigit()):
         return None
-    return digits
+    try:
+        return _from_decimal_python(digits)
+    except MalformedCredential:
+        return None
 
 
 def _payload_from_url(url: str) -> str:
