@@ -14,6 +14,7 @@ work: decode, one dictionary lookup per step, one Ed25519 verification.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +25,11 @@ from anxinma.errors import MalformedCredential, UnsupportedAlgorithm, Unsupporte
 from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustedIssuer, TrustedKey, TrustList
 from anxinma.status_list import CredentialStatus, StatusList, shard_of
-from anxinma.verifier.result import Source, Status, VerificationResult
+from anxinma.verifier.result import Source, Status, VerificationResult, new_result, offline_source
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_STATUS_MAX_AGE = timedelta(hours=24)
+_utc_now = functools.partial(datetime.now, UTC)
 
 
 def reason(zh: str, en: str) -> str:
@@ -98,7 +100,7 @@ class OfflineVerifier:
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
     status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
     require_status: bool = False
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = _utc_now
     anchors: Sequence[TrustAnchor] = ()
     problems: tuple[str, ...] = ()  # what could not be loaded (a broken bundle), in words
 
@@ -180,13 +182,13 @@ class OfflineVerifier:
             )
         anchor = view.anchor
 
-        def result(status: Status, *reasons: str, binding: str | None = None) -> VerificationResult:
-            src = source or Source("offline", _age(now, anchor.trust_list.issued_at), bundle=anchor.name)
-            return VerificationResult(status, reasons, claims, cred.kid_hex, src, None, binding, cred)
-
         key = view.keys.get(cred.kid)
         if key is None:
-            return result(
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.UNKNOWN_KEY,
                 reason(
                     f"{view.issuer.name} 没有密钥 {cred.kid_hex}",
@@ -198,7 +200,11 @@ class OfflineVerifier:
         if key.status is KeyStatus.COMPROMISED or public_key is None or elsewhere is not None:
             where = f"（{elsewhere} 的信任列表）" if elsewhere else ""
             where_en = f" (in the trust list of {elsewhere})" if elsewhere else ""
-            return result(
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.UNKNOWN_KEY,
                 reason(
                     f"签名密钥 {cred.kid_hex} 已被宣告泄露{where}，其签发的安心码一律无效",
@@ -206,12 +212,20 @@ class OfflineVerifier:
                 ),
             )
         if not ed25519.verify(public_key, cred.signature, cred.signed_bytes()):
-            return result(
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.BAD_SIGNATURE,
                 reason("签名无效：安心码被篡改或伪造", "the signature does not verify: altered or forged"),
             )
         if key.status is KeyStatus.RETIRED:
-            return result(
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.KEY_RETIRED,
                 reason(
                     f"签名密钥 {cred.kid_hex} 已停用，请持证人换发新证",
@@ -225,7 +239,11 @@ class OfflineVerifier:
             elif card_uid == claims.card_uid:
                 binding = "match"
             else:
-                return result(
+                return _before_status(
+                    cred,
+                    anchor,
+                    now,
+                    source,
                     Status.BAD_SIGNATURE,
                     reason(
                         "此安心码签发给另一张卡，这张卡可能是复制卡",
@@ -233,8 +251,15 @@ class OfflineVerifier:
                     ),
                     binding="mismatch",
                 )
-        if now + self.clock_skew < claims.issued_at:
-            return result(
+        # The claims' days are China time: compared in it, as datetimes of one tzinfo compare
+        # field by field (across zones each comparison costs more than a dozen steps here).
+        local = now.astimezone(fmt.CHINA_TZ)
+        if local + self.clock_skew < claims.issued_at:
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.NOT_YET_VALID,
                 reason(
                     f"尚未生效，生效日期 {claims.issued_at.date().isoformat()}",
@@ -242,8 +267,12 @@ class OfflineVerifier:
                 ),
                 binding=binding,
             )
-        if now - self.clock_skew >= claims.expires_at:
-            return result(
+        if local - self.clock_skew >= claims.expires_at:
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.EXPIRED,
                 reason(
                     f"已于 {claims.expires_at.date().isoformat()} 过期",
@@ -256,7 +285,11 @@ class OfflineVerifier:
             notes.append(reason("扫码无法核对卡号绑定", "a QR scan cannot check the card binding"))
         if now >= anchor.trust_list.expires_at:
             zh, en = age_text((now - anchor.trust_list.expires_at).total_seconds())
-            return result(
+            return _before_status(
+                cred,
+                anchor,
+                now,
+                source,
                 Status.STATUS_UNKNOWN,
                 reason(
                     f"信任列表已过期 {zh}，无法确认密钥是否仍可信（请同步）",
@@ -280,26 +313,15 @@ class OfflineVerifier:
         shard, _ = shard_of(claims.serial)
         status_list = self._status.get((claims.issuer_code, shard))
         evidence = status_list.issued_at if status_list is not None else anchor.trust_list.issued_at
-        src = source or Source("offline", _age(now, evidence), bundle=anchor.name)
-
-        def result(status: Status, *reasons: str) -> VerificationResult:
-            return VerificationResult(
-                status, (*reasons, *notes), claims, cred.kid_hex, src, None, binding, cred
-            )
-
+        src = source or offline_source(_age(now, evidence), anchor.name)
+        kid = cred.kid_hex
         if status_list is None:
+            reasons: tuple[str, ...]
             if self.require_status:
-                return result(
-                    Status.STATUS_UNKNOWN,
-                    reason(
-                        "没有该签发机构的状态列表，无法确认是否已吊销", "no status list: revocation unknown"
-                    ),
-                )
-            return result(
-                Status.VALID,
-                reason("签名有效，在有效期内", "genuine and within its validity"),
-                reason("未核对吊销状态（没有状态列表）", "revocation not checked (no status list)"),
-            )
+                status, reasons = Status.STATUS_UNKNOWN, _NO_STATUS_LIST
+            else:
+                status, reasons = Status.VALID, _UNCHECKED
+            return new_result(status, (*reasons, *notes), claims, kid, src, binding, cred)
         age = now - status_list.issued_at
         value = status_list.status(claims.serial)
         if age > self.status_max_age or now >= status_list.expires_at:
@@ -309,25 +331,15 @@ class OfflineVerifier:
                 last = f"；最后已知状态：{_LAST_KNOWN[value][0]}"
                 last_en = f"; last known: {_LAST_KNOWN[value][1]}"
             limit_zh, limit_en = age_text(self.status_max_age.total_seconds())
-            return result(
-                Status.STATUS_UNKNOWN,
-                reason(
-                    f"状态列表已 {zh} 未更新（上限 {limit_zh}），无法确认是否已吊销{last}",
-                    f"the status list is {en} old (limit {limit_en}): status unknown{last_en}",
-                ),
+            stale = reason(
+                f"状态列表已 {zh} 未更新（上限 {limit_zh}），无法确认是否已吊销{last}",
+                f"the status list is {en} old (limit {limit_en}): status unknown{last_en}",
             )
+            return new_result(Status.STATUS_UNKNOWN, (stale, *notes), claims, kid, src, binding, cred)
         if value is None:
-            return result(
-                Status.STATUS_UNKNOWN,
-                reason("状态列表尚未包含此证（刚签发？）", "the status list does not cover this serial yet"),
-            )
-        if value is CredentialStatus.REVOKED:
-            return result(Status.REVOKED, _REVOKED)
-        if value is CredentialStatus.SUSPENDED:
-            return result(Status.SUSPENDED, _SUSPENDED)
-        if value is CredentialStatus.ATTENTION:
-            return result(Status.ATTENTION, _ATTENTION)
-        return result(Status.VALID, _VALID)
+            return new_result(Status.STATUS_UNKNOWN, (_NOT_COVERED, *notes), claims, kid, src, binding, cred)
+        status, said = _VERDICT[value]
+        return new_result(status, (said, *notes), claims, kid, src, binding, cred)
 
 
 _VALID = reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity")
@@ -336,6 +348,20 @@ _ATTENTION = reason(
 )
 _REVOKED = reason("此安心码已被吊销", "this credential was revoked")
 _SUSPENDED = reason("此安心码已被暂停", "this credential is suspended")
+_VERDICT = {
+    CredentialStatus.VALID: (Status.VALID, _VALID),
+    CredentialStatus.ATTENTION: (Status.ATTENTION, _ATTENTION),
+    CredentialStatus.REVOKED: (Status.REVOKED, _REVOKED),
+    CredentialStatus.SUSPENDED: (Status.SUSPENDED, _SUSPENDED),
+}
+_NO_STATUS_LIST = (
+    reason("没有该签发机构的状态列表，无法确认是否已吊销", "no status list: revocation unknown"),
+)
+_UNCHECKED = (
+    reason("签名有效，在有效期内", "genuine and within its validity"),
+    reason("未核对吊销状态（没有状态列表）", "revocation not checked (no status list)"),
+)
+_NOT_COVERED = reason("状态列表尚未包含此证（刚签发？）", "the status list does not cover this serial yet")
 _LAST_KNOWN = {
     CredentialStatus.REVOKED: ("已吊销", "revoked"),
     CredentialStatus.SUSPENDED: ("已暂停", "suspended"),
@@ -344,8 +370,28 @@ _LAST_KNOWN = {
 }
 
 
+def _before_status(
+    cred: fmt.Credential,
+    anchor: TrustAnchor,
+    now: datetime,
+    source: Source | None,
+    status: Status,
+    *reasons: str,
+    binding: str | None = None,
+) -> VerificationResult:
+    """A verdict reached before the status step: the evidence it rests on is the trust list.
+    (A function, not a closure in :meth:`OfflineVerifier.verify`: a closure makes every
+    variable it captures slower to read on the path of a valid credential.)"""
+    src = source or offline_source(_age(now, anchor.trust_list.issued_at), anchor.name)
+    return new_result(status, reasons, cred.claims, cred.kid_hex, src, binding, cred)
+
+
 def _age(now: datetime, then: datetime) -> int:
-    return max(0, int((now - then).total_seconds()))
+    """Whole seconds from ``then`` to ``now``, 0 for a moment in the future."""
+    return max(0, (now - then) // _SECOND)
+
+
+_SECOND = timedelta(seconds=1)
 
 
 def _index_issuers(anchors: Sequence[TrustAnchor]) -> dict[int, _IssuerView]:

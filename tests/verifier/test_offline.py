@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import FrozenInstanceError, dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -145,6 +145,42 @@ def test_clock_skew_tolerates_a_verifier_clock_minutes_behind(ningbo: Issuer) ->
     assert status_now is Status.VALID
     far_behind = cred.claims.issued_at - timedelta(minutes=30)
     assert ningbo.verifier(clock=lambda: far_behind).verify(cred.to_hex()).status is Status.NOT_YET_VALID
+
+
+@pytest.mark.parametrize("zone", [UTC, fmt.CHINA_TZ, timezone(timedelta(hours=-5))])
+def test_validity_ends_exactly_at_its_boundaries_whatever_the_clocks_zone(
+    ningbo: Issuer, zone: timezone
+) -> None:
+    """The claims' days are China time; the verifier compares in it, whatever zone its clock gives."""
+    cred = ningbo.issue(7, valid_from=0, valid_days=1)  # today 00:00 to tomorrow 00:00, China time
+    skew = timedelta(minutes=5)
+    tick = timedelta(microseconds=1)
+    cases = [
+        (cred.claims.issued_at - skew - tick, Status.NOT_YET_VALID),
+        (cred.claims.issued_at - skew, Status.VALID),
+        (cred.claims.expires_at + skew - tick, Status.VALID),
+        (cred.claims.expires_at + skew, Status.EXPIRED),
+    ]
+    for moment, expected in cases:
+        clock = lambda moment=moment: moment.astimezone(zone)  # noqa: E731
+        verifier = ningbo.verifier(clock=clock, clock_skew=skew, status_max_age=timedelta(days=3))
+        assert verifier.verify(cred.to_url("https://v.anxinma.cn")).status is expected, (moment, zone)
+
+
+def test_the_verdict_is_the_result_its_constructor_builds(ningbo: Issuer) -> None:
+    """The verifier builds results without the dataclass __init__ (result.new_result): the same object."""
+    cred = ningbo.issue(8)
+    result = ningbo.verifier().verify(cred.to_bytes())
+    rebuilt = VerificationResult(
+        result.status, result.reasons, result.claims, result.kid, result.source, None, None, result.credential
+    )
+    assert result == rebuilt and repr(result) == repr(rebuilt) and result.to_json() == rebuilt.to_json()
+    assert result.source == Source("offline", result.source.bundle_age_seconds, bundle=result.source.bundle)
+    assert replace(result, live={"status": "valid"}).live == {"status": "valid"}
+    with pytest.raises(FrozenInstanceError):
+        result.status = Status.REVOKED  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        result.source.kind = "live"  # type: ignore[misc]
 
 
 def test_credential_of_an_issuer_missing_from_the_trust_list_is_unknown_issuer(
