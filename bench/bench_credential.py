@@ -166,11 +166,13 @@ def main() -> None:
         f"and signs {rates['raw_sign_libsodium'] / rates['raw_sign_openssl']:.2f}x as fast.",
         "",
         "How the hot paths stay cheap without loosening the decoder (docs/format.md §4): the claims, "
-        "the Sig_structure and the envelope are written directly; a decoded envelope is checked by its "
-        "exact bytes and the claims proved deterministic by writing their values again and comparing; "
-        "anything else goes through the reference reader. With cbor2's canonical re-encoding and plain "
-        "dataclass construction (profiled with cProfile) the same run gave about 51 % for verify and "
-        "41 % for issue.",
+        "the Sig_structure and the envelope are written directly; a decoded credential is read by the "
+        "C readers of `anxinma/credential/_speedups.c` when built (envelope and claims checked byte by "
+        "byte against what the format writes), else by the Python fast readers (the envelope by its "
+        "exact bytes, the claims proved deterministic by writing their values again and comparing); "
+        "anything else goes through the reference reader, which words the error. With cbor2's "
+        "canonical re-encoding and plain dataclass construction (profiled with cProfile) an earlier "
+        "run gave about 51 % for verify and 41 % for issue.",
         "",
         f"QR render per code (segno, error correction M, version {qr_times['version']:.0f}-M, URL with a "
         f"16-character host), median of {qr_times['count']:.0f}:",
