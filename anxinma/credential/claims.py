@@ -316,7 +316,7 @@ ClaimFields = tuple[int, int, int, int, int, str, int, int, int, bytes | None, b
 
 def _claims_fields_python(payload: bytes) -> ClaimFields | None:
     """The values of a claims map when ``payload`` is exactly what :func:`_encode_claims`
-    writes for them, else None: the C decoder reads the map, and the values written again
+    writes for them, else None: cbor2 (its C decoder) reads the map, and the values written again
     must give back the very same bytes (one comparison proves keys, order, types and heads).
     The C accelerator's ``claims_fields`` is the same rule, read byte by byte."""
     try:

@@ -135,9 +135,9 @@ def new_result(
     credential: Credential | None,
 ) -> VerificationResult:
     """``VerificationResult(status, reasons, claims, kid, source, None, card_binding, credential)``
-    at half the cost: the frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__``, which is a fifth of what the offline verifier does per scan beyond
-    the signature. The instance is the same (a test compares the two)."""
+    at half the cost (~0.5 µs instead of ~1 µs a scan): the frozen dataclass's ``__init__``
+    sets each field through ``object.__setattr__``. The instance is the same (a test compares
+    the two)."""
     result: VerificationResult = _new_object(VerificationResult)
     _set_attribute(
         result,
