@@ -352,6 +352,12 @@ def test_claims_built_in_code_are_validated_like_claims_from_a_file() -> None:
         fmt.Claims(**{**fields, "subject_kind": "worker"})
     with pytest.raises(InvalidClaims):
         fmt.Claims(**{**fields, "serial": True})
+    # a name already seen (good's) skips the Unicode checks, never the type checks
+    for wrong in (good.issued_at.date(), "2026-11-23", None):
+        with pytest.raises(InvalidClaims, match="issued_at"):
+            fmt.Claims(**{**fields, "issued_at": wrong})
+    with pytest.raises(InvalidClaims, match="expires_at"):
+        fmt.Claims(**{**fields, "expires_at": good.expires_at.date()})
     assert fmt.Claims(**fields) == good
 
 

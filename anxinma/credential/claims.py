@@ -104,33 +104,42 @@ class Claims:
     def _plainly_valid(self) -> bool:
         """The common case in one expression (decoded claims, parsed claims): when true, every
         rule :meth:`_check_rules` checks holds. When false, :meth:`_check_rules` decides."""
-        issued, expires = self.issued_at, self.expires_at
+        # Each field read once (a decoder builds one Claims per scan); types before attributes,
+        # so that a wrong type (a date for a datetime) falls to _check_rules and its message.
+        code, serial, archive, enterprise = self.issuer_code, self.serial, self.archive_id, self.enterprise_id
+        kind, categories, issued, expires = (
+            self.subject_kind,
+            self.categories,
+            self.issued_at,
+            self.expires_at,
+        )
+        uid, key = self.card_uid, self.holder_key
         return (
-            type(self.issuer_code) is int
-            and 110000 <= self.issuer_code <= 829999
-            and type(self.serial) is int
-            and 0 <= self.serial <= MAX_SERIAL
-            and type(self.archive_id) is int
-            and 0 <= self.archive_id <= _JS_SAFE_INTEGER
-            and type(self.enterprise_id) is int
-            and 0 <= self.enterprise_id <= _JS_SAFE_INTEGER
-            and type(self.subject_kind) is SubjectKind
-            and (self.display_name, self.subject_kind) in _DISPLAY_NAMES_SEEN
-            and type(self.categories) is frozenset
+            type(code) is int
+            and 110000 <= code <= 829999
+            and type(serial) is int
+            and 0 <= serial <= MAX_SERIAL
+            and type(archive) is int
+            and 0 <= archive <= _JS_SAFE_INTEGER
+            and type(enterprise) is int
+            and 0 <= enterprise <= _JS_SAFE_INTEGER
+            and type(kind) is SubjectKind
+            and (self.display_name, kind) in _DISPLAY_NAMES_SEEN
+            and type(categories) is frozenset
             and (
-                _CATEGORY_SETS[_BITS_OF_SET.get(self.categories, 0)] is self.categories  # decoded: shared
-                or all(type(c) is Category for c in self.categories)
+                _CATEGORY_SETS[_BITS_OF_SET.get(categories, 0)] is categories  # decoded: shared
+                or all(type(c) is Category for c in categories)
             )
-            and (bool(self.categories) or self.subject_kind is SubjectKind.ENTERPRISE)
-            and issued.tzinfo is CHINA_TZ
-            and expires.tzinfo is CHINA_TZ
+            and (bool(categories) or kind is SubjectKind.ENTERPRISE)
             and type(issued) is datetime
             and type(expires) is datetime
+            and issued.tzinfo is CHINA_TZ
+            and expires.tzinfo is CHINA_TZ
             and not (issued.hour or issued.minute or issued.second or issued.microsecond)
             and not (expires.hour or expires.minute or expires.second or expires.microsecond)
             and _FIRST_DAY <= issued < expires
-            and (self.card_uid is None or (type(self.card_uid) is bytes and 4 <= len(self.card_uid) <= 10))
-            and (self.holder_key is None or (type(self.holder_key) is bytes and len(self.holder_key) == 32))
+            and (uid is None or (type(uid) is bytes and 4 <= len(uid) <= 10))
+            and (key is None or (type(key) is bytes and len(key) == 32))
         )
 
     def _check_rules(self) -> None:
