@@ -90,6 +90,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @given(claims())
 def test_decoding_an_encoded_claims_set_gives_the_same_claims(c: fmt.Claims) -> None:
     assert fmt.Claims.from_cbor(c.to_cbor()) == c
+    assert fmt.Claims.from_cbor(bytearray(c.to_cbor())) == c  # any bytes-like payload, as cbor2 reads
 
 
 @SETTINGS

@@ -277,7 +277,7 @@ class Claims:
         reference path (decode, re-encode canonically with cbor2, compare, then check each
         claim), which is the one that words the error.
         """
-        fields = _read_fields(payload)
+        fields = _read_fields(payload) if type(payload) is bytes else None  # bytearray: the reference
         claims = None if fields is None else _claims_of_fields(*fields)
         return _claims_reference(payload) if claims is None else claims
 
