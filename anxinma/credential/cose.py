@@ -77,8 +77,19 @@ def _protected_header(kid: bytes) -> bytes:
 
 
 def sig_structure(protected: bytes, payload: bytes) -> bytes:
-    """RFC 9052 §4.4: the bytes Ed25519 signs, ["Signature1", protected, h'', payload]."""
-    return b"".join((_SIG_STRUCTURE_PREFIX, bstr(protected), b"\x40", bstr(payload)))
+    """RFC 9052 §4.4: the bytes Ed25519 signs, ["Signature1", protected, h'', payload].
+
+    The heads are joined in one step (a verifier builds this once per scan)."""
+    return b"".join(
+        (
+            _SIG_STRUCTURE_PREFIX,
+            head(MAJOR_BYTES, len(protected)),
+            protected,
+            b"\x40",
+            head(MAJOR_BYTES, len(payload)),
+            payload,
+        )
+    )
 
 
 def _cose_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
@@ -128,19 +139,7 @@ class Credential:
         return "".join(self.qr_segments(base_url))
 
     def signed_bytes(self) -> bytes:
-        """:func:`sig_structure` of the protected header and payload, joined here directly
-        (a verifier builds it once per scan)."""
-        protected, payload = self.protected, self.payload
-        return b"".join(
-            (
-                _SIG_STRUCTURE_PREFIX,
-                head(MAJOR_BYTES, len(protected)),
-                protected,
-                b"\x40",
-                head(MAJOR_BYTES, len(payload)),
-                payload,
-            )
-        )
+        return sig_structure(self.protected, self.payload)
 
     def verify_signature(self, public_key: bytes) -> None:
         """Raise :class:`BadSignature` unless the signature verifies under ``public_key``."""

@@ -158,13 +158,8 @@ def _plain_url_bytes(url: str) -> bytes | None:
     head = url[:cut]
     if not head.isascii() or _NOT_IN_PLAIN_HEAD.search(head) is not None:
         return None
-    digits = url[cut + 3 :]
-    if _decimal_to_bytes is not None:
-        return _decimal_to_bytes(digits)  # None unless exactly the decimal form of some bytes
-    if not (digits.isascii() and digits.isdigit()):
-        return None
     try:
-        return _from_decimal_python(digits)
+        return from_decimal(url[cut + 3 :])
     except MalformedCredential:
         return None
 
