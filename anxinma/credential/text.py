@@ -127,7 +127,7 @@ def base_url_of(text: str) -> str | None:
     path = _path_start(lower)
     for marker in ("/v/", "/v#"):
         cut = lower.rfind(marker)
-        if path <= cut:
+        if 0 <= path <= cut:  # a marker in the path (not a URL without one: both are -1)
             return code[:cut]
     return None
 
