@@ -711,8 +711,8 @@ def station_check_in(
 
 
 def _queue_counts(counts: dict[str, int]) -> dict[str, int]:
-    """The queue's totals as both summaries report them: ``queue_queued``, ``queue_sent``, ``queue_rejected``."""
-    return {f"queue_{state}": counts.get(state, 0) for state in ("queued", "sent", "rejected")}
+    """The queue's totals (one per state, :meth:`CheckInQueue.counts`) as both summaries report them."""
+    return {f"queue_{state}": n for state, n in counts.items()}
 
 
 def _check_in_summary(as_json: bool, listener: Any, result: dict[str, Any]) -> None:

@@ -43,11 +43,6 @@ class Card:
         return len(self.qr_rows) * self.module_mm
 
 
-def english_label(category: Category) -> str:
-    """The English name printed beside the Chinese one (the format's own label)."""
-    return category.en
-
-
 def prepare(item: BadgeItem) -> Card:
     """Check an item and compute what its card shows.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from anxinma.badge.card import Card, english_label, prepare
+from anxinma.badge.card import Card, prepare
 from anxinma.badge.fonts import FontSet, default_fonts
 from anxinma.badge.geometry import (
     A4_HEIGHT_MM,
@@ -348,7 +348,7 @@ def _draw_text(pdf: FPDF, card: Card, ox: float, oy: float) -> None:
     baseline = oy + _BODY_TOP + 5.0
     pdf.text(x, baseline, lines[0])
 
-    with_english = [f"{c.zh} {english_label(c)}" for c in card.categories]
+    with_english = [f"{c.zh} {c.en}" for c in card.categories]
     chinese = [c.zh for c in card.categories]
     size, lines = _fit(
         pdf,

@@ -15,7 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["CHIPS", "Chip", "TagType", "chip", "larger_chips", "message_capacity", "tag_type_of"]
+__all__ = [
+    "CHIPS",
+    "Chip",
+    "TagType",
+    "chip",
+    "larger_chips",
+    "larger_chips_text",
+    "message_capacity",
+    "tag_type_of",
+]
 
 #: Lock Control TLV of a factory NTAG213: 01 03 A0 0C 34.
 LOCK_CONTROL_TLV_SIZE = 5
@@ -79,6 +88,12 @@ def chip(name: str) -> Chip:
 def tag_type_of(nfcpy_type: str) -> TagType | None:
     """The table's tag type of an nfcpy tag (``Type2Tag`` …); None for one it does not list."""
     return {"Type2Tag": TagType.TYPE2, "Type3Tag": TagType.TYPE3, "Type4Tag": TagType.TYPE4}.get(nfcpy_type)
+
+
+def larger_chips_text(message_length: int, nfcpy_type: str) -> str:
+    """The chips of the card's own type that hold ``message_length`` bytes, as an operator
+    reads them in "use a larger card (…)"; "—" when none does."""
+    return "/".join(larger_chips(message_length, tag_type_of(nfcpy_type))) or "—"
 
 
 def larger_chips(message_length: int, tag_type: TagType | None = None) -> list[str]:

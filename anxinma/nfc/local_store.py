@@ -30,16 +30,18 @@ class LocalStore:
         what_zh, what_en = what
         path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        try:
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        db = None
+        try:  # timeout=10: a writer waits up to 10 s for another (SQLite's busy timeout)
+            self.db = db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA synchronous=FULL")
             if foreign_keys:
                 self.db.execute("PRAGMA foreign_keys=ON")
             found = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            if db is not None:  # opened, but not a database (or not ours): let the file go
+                db.close()
             raise StationError(
                 f"the {what_en} {path} cannot be opened: {exc}",
                 message_zh=f"{what_zh} {path} 无法打开：{exc}",
@@ -52,8 +54,7 @@ class LocalStore:
                 message_zh=f"{what_zh} {path} 的版本为 {found}，本程序只能读取版本 {version}",
             )
         if found == 0:  # executescript commits first: the schema is its own transaction
-            with self.lock:
-                self.db.executescript(f"BEGIN IMMEDIATE;{schema}PRAGMA user_version={version};COMMIT;")
+            self.db.executescript(f"BEGIN IMMEDIATE;{schema}PRAGMA user_version={version};COMMIT;")
 
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:

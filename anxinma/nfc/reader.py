@@ -34,7 +34,7 @@ from anxinma.errors import (
     NoCard,
     ReaderNotFound,
 )
-from anxinma.nfc.budget import larger_chips, tag_type_of
+from anxinma.nfc.budget import larger_chips_text
 from anxinma.nfc.device import default_technologies, open_frontend, validate_path
 from anxinma.nfc.originality import Originality, OriginalityStatus, check_ntag21x
 
@@ -230,7 +230,7 @@ class Card:
         if len(message) > ndef.capacity:
             room = int(ndef.capacity) + self._lock_control_tlv_size()
             if len(message) > room:
-                bigger = "/".join(larger_chips(len(message), tag_type_of(self.tag_type))) or "—"
+                bigger = larger_chips_text(len(message), self.tag_type)
                 raise CardTooSmall(
                     f"the message is {len(message)} bytes but this {self.product} holds {room}: "
                     f"use a larger card ({bigger}) or the external-only form",

@@ -34,7 +34,7 @@ from anxinma.errors import (
 )
 from anxinma.ndef import EXTERNAL_TYPE, NdefForm, decode_message, encode_message
 from anxinma.nfc.batch import Batch
-from anxinma.nfc.budget import larger_chips, tag_type_of
+from anxinma.nfc.budget import larger_chips_text
 from anxinma.nfc.issuer_client import IssuedCredential, IssuerClient
 from anxinma.nfc.journal import Attempt, Journal, Step, WorkerRecord
 from anxinma.nfc.originality import OriginalityStatus
@@ -396,7 +396,7 @@ class Station:
             needed = 2 * needed + 100  # the URL form is ~2.4 digits a byte; refused exactly after issuing
         capacity = card.capacity()
         if capacity < needed:
-            bigger = "/".join(larger_chips(needed, tag_type_of(card.tag_type))) or "—"
+            bigger = larger_chips_text(needed, card.tag_type)
             raise _Refuse(
                 _reason(
                     f"此卡只能容纳 {capacity} 字节，安心码需要约 {needed} 字节：请换更大的卡（{bigger}）",

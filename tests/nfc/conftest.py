@@ -10,7 +10,7 @@ import pytest
 from anxinma import credential as fmt
 from anxinma.nfc.reader import Reader
 from tests.nfc.credentials import make_credential
-from tests.nfc.ntag import FakeDevice, SimulatedNtag, frontend_with
+from tests.nfc.ntag import Chip, FakeDevice, frontend_with
 
 
 @pytest.fixture
@@ -20,11 +20,11 @@ def credential_factory() -> Callable[..., fmt.Credential]:
 
 @pytest.fixture
 def fake_reader() -> Iterator[Callable[..., tuple[Reader, FakeDevice]]]:
-    """``reader, device = fake_reader(card, …)``: a Reader over a real ContactlessFrontend whose
-    driver is the simulated one."""
+    """``reader, device = fake_reader(card, …, frame_size=…)``: a Reader over a real
+    ContactlessFrontend whose driver is the simulated one (NTAG21x or Type 4 cards)."""
 
-    def build(*cards: SimulatedNtag) -> tuple[Reader, FakeDevice]:
-        device = FakeDevice(*cards)
+    def build(*cards: Chip, frame_size: int = 252) -> tuple[Reader, FakeDevice]:
+        device = FakeDevice(*cards, frame_size=frame_size)
         return Reader(frontend_with(device), "fake", ("106A",)), device
 
     yield build

@@ -15,7 +15,7 @@ import pytest
 from anxinma import credential as fmt
 from anxinma.errors import CardTooSmall
 from anxinma.ndef import NdefForm, encode_message
-from anxinma.nfc.budget import CHIPS, chip
+from anxinma.nfc.budget import CHIPS, chip, larger_chips_text
 from anxinma.nfc.reader import Reader
 from tests.nfc.credentials import BASE_URL, make_credential
 from tests.nfc.ntag import FakeDevice, SimulatedNtag
@@ -129,3 +129,11 @@ def test_a_message_one_byte_over_ntag213_is_refused_before_anything_is_written(
 
 if __name__ == "__main__":  # pragma: no cover - prints the tables for docs/nfc.md
     print(size_table(), fit_table(), sep="\n\n")
+
+
+def test_the_larger_card_advice_names_chips_of_the_cards_own_type() -> None:
+    """What the reader and the station both tell an operator whose card is too small."""
+    assert larger_chips_text(473, "Type2Tag") == "NTAG215/NTAG216"
+    assert larger_chips_text(473, "Type4Tag") == "Type 4, 2048-byte NDEF file"
+    assert larger_chips_text(100_000, "Type2Tag") == "—"  # none of the table holds it
+    assert "NTAG215" in larger_chips_text(473, "Type1Tag")  # a type the table lacks: every chip

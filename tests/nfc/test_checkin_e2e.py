@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from anxinma.cli import main
 from anxinma.nfc.checkin import month_of
 from tests.conftest import LiveIssuer
 from tests.nfc.checkin_helpers import check_ins_at, copy_of, issued_card, sync_bundle
@@ -233,11 +235,8 @@ def test_a_desk_run_ends_saying_how_many_check_ins_still_wait(
 
 
 def test_a_check_in_without_a_device_is_refused_before_any_file_is_made(tmp_path: Path) -> None:
-    env = station_env(tmp_path, "")
+    env = {"ANXINMA_HOME": str(tmp_path / "home"), "ANXINMA_TOKEN": None}  # None: unset
     for args, says in (([], "--device is required"), (["--sync-only"], "--sync-only needs a token")):
-        run = subprocess.run(
-            [sys.executable, "-m", "anxinma.cli", "station", "check-in", *args],
-            env={k: v for k, v in env.items() if k != "ANXINMA_TOKEN"}, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert run.returncode == 2 and says in run.stderr, run.stderr
+        run = CliRunner().invoke(main, ["station", "check-in", *args], env=env)
+        assert run.exit_code == 2 and says in run.stderr, run.stderr
     assert not (tmp_path / "home" / "station" / "check-ins.sqlite3").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -13,22 +14,17 @@ from anxinma.nfc.budget import chip as budget_chip
 from anxinma.nfc.originality import OriginalityStatus
 from anxinma.nfc.reader import Card, Reader
 from tests.nfc.credentials import BASE_URL, make_credential
-from tests.nfc.ntag import FakeDevice, frontend_with
-from tests.nfc.type4 import SimulatedType4, type4_reader_device
+from tests.nfc.ntag import FakeDevice
+from tests.nfc.type4 import SimulatedType4
 
 Build = Callable[..., tuple[Reader, FakeDevice]]
 PN533, ACR122 = 262, 251  # what nfcpy's drivers receive at most: FSD 256 and FSD 128
 
 
 @pytest.fixture
-def type4_reader() -> Build:
-    """``reader, device = type4_reader(card, …, frame_size=…)`` over a real ContactlessFrontend."""
-
-    def build(*cards: SimulatedType4, frame_size: int = PN533) -> tuple[Reader, FakeDevice]:
-        device = type4_reader_device(*cards, frame_size=frame_size)
-        return Reader(frontend_with(device), "fake", ("106A",)), device
-
-    return build
+def type4_reader(fake_reader: Build) -> Build:
+    """``fake_reader`` at a PN533's frame size, the reader these tests assume unless they say."""
+    return functools.partial(fake_reader, frame_size=PN533)
 
 
 def message_for(chip: SimulatedType4, form: NdefForm) -> bytes:

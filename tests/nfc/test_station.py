@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tests.nfc.station_helpers import (
     write_batch,
 )
 from tests.nfc.stub_issuer import TOKEN, RunningStubIssuer
-from tests.nfc.type4 import SimulatedType4, type4_reader_device
+from tests.nfc.type4 import SimulatedType4
 
 
 class Crash(BaseException):
@@ -293,21 +294,38 @@ def test_no_card_in_time_stops_with_the_batch_resumable(rig: Callable[[int], Rig
         assert journal.counts() == {"pending": 1, "done": 1, "failed": 0, "skipped": 0}
 
 
-def test_ntag_cards_are_locked_and_counterfeit_chips_refused(tmp_path: Path) -> None:
-    workers = worker_names(1)
-    genuine, clone = SimulatedNtag.create("NTAG213"), SimulatedNtag.numbered(5)
-    device = FakeDevice(clone, genuine)
+@contextmanager
+def station_on(
+    tmp_path: Path, device: FakeDevice, workers: dict[str, str], options: StationOptions
+) -> Iterator[tuple[Station, Journal, RunningStubIssuer]]:
+    """A station over a fake reader ``device`` (nfcpy's own tag classes above it), a stub
+    issuer and a batch of ``workers``."""
     with (
         RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
         Journal(tmp_path / "j.sqlite3") as journal,
     ):
-        station = Station(
-            Reader(frontend_with(device), "fake", ("106A",)),
-            IssuerClient(issuer.url, TOKEN),
+        yield (
+            Station(
+                Reader(frontend_with(device), "fake", ("106A",)),
+                IssuerClient(issuer.url, TOKEN),
+                journal,
+                load_batch(write_batch(tmp_path / "batch.csv", workers)),
+                options,
+            ),
             journal,
-            load_batch(write_batch(tmp_path / "batch.csv", workers)),
-            StationOptions(lock=True, card_timeout=1.0),
+            issuer,
         )
+
+
+def test_ntag_cards_are_locked_and_counterfeit_chips_refused(tmp_path: Path) -> None:
+    workers = worker_names(1)
+    genuine, clone = SimulatedNtag.create("NTAG213"), SimulatedNtag.numbered(5)
+    device = FakeDevice(clone, genuine)
+    with station_on(tmp_path, device, workers, StationOptions(lock=True, card_timeout=1.0)) as (
+        station,
+        journal,
+        _issuer,
+    ):
         assert station.run().done == 1
         (refusal,) = [e for e in journal.events() if e["kind"] == "counterfeit_card"]
         assert refusal["card_uid"] == clone.uid.hex() and clone.writes == 0
@@ -327,17 +345,13 @@ def test_ntag_cards_are_locked_and_counterfeit_chips_refused(tmp_path: Path) -> 
 def test_a_worker_is_encoded_onto_a_type4_card(tmp_path: Path, file_size: int, form: str) -> None:
     workers = worker_names(1)
     chip = SimulatedType4.create(file_size=file_size)
-    with (
-        RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
-        Journal(tmp_path / "j.sqlite3") as journal,
+    with station_on(
+        tmp_path, FakeDevice(chip, frame_size=262), workers, StationOptions(card_timeout=1.0)
+    ) as (
+        station,
+        journal,
+        issuer,
     ):
-        station = Station(
-            Reader(frontend_with(type4_reader_device(chip)), "fake", ("106A",)),
-            IssuerClient(issuer.url, TOKEN),
-            journal,
-            load_batch(write_batch(tmp_path / "batch.csv", workers)),
-            StationOptions(card_timeout=1.0),
-        )
         assert station.run().done == 1
         attempt = journal.current_attempt("w001")
         bound = assert_one_live_credential_per_worker_on_one_card(
@@ -353,17 +367,11 @@ def test_lock_refuses_a_type4_card_and_the_next_ntag_takes_the_worker(tmp_path: 
     workers = worker_names(1)
     type4, ntag = SimulatedType4.create(file_size=2048), SimulatedNtag.create("NTAG215")
     device = FakeDevice(type4, ntag)
-    with (
-        RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
-        Journal(tmp_path / "j.sqlite3") as journal,
+    with station_on(tmp_path, device, workers, StationOptions(lock=True, card_timeout=1.0)) as (
+        station,
+        journal,
+        _issuer,
     ):
-        station = Station(
-            Reader(frontend_with(device), "fake", ("106A",)),
-            IssuerClient(issuer.url, TOKEN),
-            journal,
-            load_batch(write_batch(tmp_path / "batch.csv", workers)),
-            StationOptions(lock=True, card_timeout=1.0),
-        )
         assert station.run().done == 1
         (refusal,) = [e for e in journal.events() if e["kind"] == "card_refused"]
         attempt = journal.current_attempt("w001")
@@ -412,17 +420,9 @@ def test_password_protected_cards_stay_readable_and_refuse_writes(tmp_path: Path
     workers = worker_names(1)
     chip = SimulatedNtag.create("NTAG213")
     device = FakeDevice(chip)
-    with (
-        RunningStubIssuer(tmp_path / "issuer", workers) as issuer,
-        Journal(tmp_path / "j.sqlite3") as journal,
-    ):
-        station = Station(
-            Reader(frontend_with(device), "fake", ("106A",)),
-            IssuerClient(issuer.url, TOKEN),
-            journal,
-            load_batch(write_batch(tmp_path / "batch.csv", workers)),
-            StationOptions(password_secret=b"desk secret 1", card_timeout=1.0),
-        )
+    with station_on(
+        tmp_path, device, workers, StationOptions(password_secret=b"desk secret 1", card_timeout=1.0)
+    ) as (station, journal, _issuer):
         assert station.run().done == 1
         attempt = journal.current_attempt("w001")
     assert attempt is not None and not attempt.locked and attempt.step is Step.DONE

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tests.nfc.ntag import FakeDevice, Removed
+from tests.nfc.ntag import Removed
 
 __all__ = [
     "CC_FILE_ID",
@@ -56,7 +56,6 @@ __all__ = [
     "NDEF_FILE_ID",
     "NoAnswer",
     "SimulatedType4",
-    "type4_reader_device",
 ]
 
 NDEF_AID = bytes.fromhex("D2760000850101")  # the NDEF Tag Application, mapping version 2.0
@@ -344,9 +343,3 @@ def _parse_short_apdu(body: bytes) -> tuple[bytes, int | None] | None:
     if lc == 0 or len(data) < lc or len(rest) > 1:
         return None
     return data, (rest[0] or 256) if rest else None
-
-
-def type4_reader_device(*cards: SimulatedType4, frame_size: int = 262, auto_lift: bool = True) -> FakeDevice:
-    """The fake driver holding Type 4 cards; ``frame_size`` 262 is what nfcpy's PN533 driver
-    receives (nfcpy then asks for FSD 256), 251 an ACR122's (FSD 128)."""
-    return FakeDevice(*cards, frame_size=frame_size, auto_lift=auto_lift)
