@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from anxinma import credential as fmt
+from anxinma.issuer.checkins import month_of
 from anxinma.issuer.models import AuditEntry, Complaint, Rating
 from tests.conftest import LiveIssuer
 from tests.issuer.console_support import Console, text
@@ -203,7 +204,7 @@ def test_check_ins_show_in_the_worker_list_the_workers_page_and_the_dashboard(
     untapped = issuer.credential(int(issuer.worker(a, name="王桂英")["id"]), card_uid="04a1b2c3d4e5f7")  # type: ignore[call-overload]
     issuer.credential(int(issuer.worker(b)["id"]), card_uid="04a1b2c3d4e5f8")  # type: ignore[call-overload]
     _check_in(issuer, tapped)
-    month = datetime.now(fmt.CHINA_TZ).strftime("%Y-%m")
+    month = month_of(datetime.now(UTC))
 
     clerk = Console.signed_in(issuer, "enterprise_admin", a)
     listing = text(clerk.get("/console/workers"))
@@ -231,7 +232,7 @@ def test_check_ins_show_in_the_worker_list_the_workers_page_and_the_dashboard(
     counts = {int(r["enterprise_id"]): int(r[f"checked_in_{month}"]) for r in table}
     assert counts[a] == 1 and counts[b] == 0
     dashboard = text(regulator.get("/console/dashboard?refresh=1"))
-    assert f"{month} 已打卡服务员" in dashboard
+    assert _tile(dashboard, f"{month} 已打卡服务员") == 1
 
 
 @pytest.mark.parametrize(
@@ -256,6 +257,15 @@ def test_each_role_finds_the_loop_in_its_menu_or_is_refused(
     assert nav is not None or not allowed
     for label in menu:
         assert nav is not None and f">{label}</a>" in nav.group(0)
+
+
+def _tile(page: str, label: str) -> int:
+    """The figure of the dashboard tile whose caption starts with ``label``."""
+    found = re.search(
+        r'<div class="value">(\d+)</div><div class="what">(?:<a [^>]*>)?' + re.escape(label), page
+    )
+    assert found is not None, label
+    return int(found.group(1))
 
 
 def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> None:
@@ -283,10 +293,13 @@ def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> 
         assert regulator.get(f"/console/complaints/{complaint}/resolve").status_code == 404
         refused = regulator.post(f"/console/complaints/{complaint}/resolve", {"resolution": "已处理完毕"})
         assert refused.status_code == 404 and not _complaint(chongqing, complaint).resolved
-        month = datetime.now(fmt.CHINA_TZ).strftime("%Y-%m")
+        month = month_of(datetime.now(UTC))
         counts = _csv(regulator.get("/console/dashboard/enterprises.csv"))
         assert sum(int(r[f"checked_in_{month}"]) for r in counts) == 0
         assert sum(int(r["open_complaints"]) for r in counts) == 1
+        # The city tiles add up every count the services return, not only the listed enterprises:
+        dashboard = text(regulator.get("/console/dashboard?refresh=1"))
+        assert _tile(dashboard, f"{month} 已打卡服务员") == 0 and _tile(dashboard, "未处理投诉") == 1
         listed = ningbo.api("GET", "/api/v1/visits", token=ningbo.token("regulator")).json()["items"]
         assert [v["credential_serial"] for v in listed] == [ours["serial"]]
         # Nor can a token or an account of one city be bound to the other city's enterprise.
