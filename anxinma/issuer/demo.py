@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
 from anxinma.issuer.auth import SYSTEM, Role
+from anxinma.issuer.checkins import month_of
 from anxinma.issuer.models import CheckIn, Complaint, Credential, Enterprise, Rating, Visit, utcnow
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.service import IssueItem
@@ -221,7 +222,7 @@ def _service_loop(session: Any, rng: random.Random, credentials: list[Credential
     complaints (some resolved), and this month's 按月打卡 of card holders. All of it happens
     after the codes were issued (just now), as it would."""
     now = utcnow()
-    month = now.astimezone(fmt.CHINA_TZ).strftime("%Y-%m")
+    month = month_of(now)
     for credential in credentials[::3]:
         worker_id = int(credential.worker_id or 0)
         for _ in range(rng.randrange(1, 5)):

@@ -636,6 +636,13 @@ class ServiceLoop:
             _complaint_row(r) for r in self._rows(_complaint_query(), complaints_t.c.id, conditions, window)
         ]
 
+    def visit(self, who: Principal, visit_id: int) -> dict[str, Any]:
+        """One visit; 404 when it is another enterprise's (or none)."""
+        found = self.visits(who, window=Window(after=visit_id - 1, before=visit_id + 1, limit=1))
+        if not found:
+            raise not_found("visit", "入户记录")
+        return found[0]
+
     def complaint(self, who: Principal, complaint_id: int) -> dict[str, Any]:
         """One complaint; 404 when it is another enterprise's (or none)."""
         found = self.complaints(who, window=Window(after=complaint_id - 1, before=complaint_id + 1, limit=1))

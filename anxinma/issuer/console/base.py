@@ -488,6 +488,16 @@ def enterprise_choices(who: Principal) -> list[tuple[int, str]]:
     return [(int(i), str(n)) for i, n in rows]
 
 
+def tenant_columns(who: Principal, ids: set[int]) -> tuple[list[tuple[int, str]], dict[int, str]]:
+    """What a list page adds for a city-wide reader: the enterprise filter's choices and the
+    names of the page's enterprises, which are among those choices (one query); nothing for an
+    enterprise, which sees only its own."""
+    if who.enterprise_id is not None:
+        return [], {}
+    choices = enterprise_choices(who)
+    return choices, {i: n for i, n in choices if i in ids}
+
+
 def enterprise_names(ids: set[int]) -> dict[int, str]:
     """The names of the listed enterprises (the ids of a page's rows, which its scope produced)."""
     if not ids:

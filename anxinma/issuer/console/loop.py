@@ -10,18 +10,16 @@ Forms are judged by the API's rules (:func:`~anxinma.issuer.visits.parse_rating`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Principal, Role
+from anxinma.issuer.auth import Role
 from anxinma.issuer.console.base import (
     api_message,
     blueprint,
     csv_response,
-    enterprise_choices,
     enterprise_names,
     field_errors,
     int_arg,
@@ -30,9 +28,10 @@ from anxinma.issuer.console.base import (
     safe_next,
     section,
     service,
+    tenant_columns,
 )
-from anxinma.issuer.console.present import complaint_label, with_times
-from anxinma.issuer.errors import ApiError, ValidationFailed, not_found
+from anxinma.issuer.console.present import with_times
+from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.models import COMPLAINT_CATEGORIES
 from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.visits import ServiceLoop, Window, parse_rating, parse_resolution
@@ -46,22 +45,22 @@ def loop() -> ServiceLoop:
     return ServiceLoop(service())
 
 
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _newest(before: int | None, limit: int = PER_PAGE + 1) -> Window:
     """A page's rows, newest first, older than ``before``: one more than shown tells "older"."""
     return Window(before=before, limit=limit, newest_first=True)
 
 
-def _tenant_columns(who: Principal, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """What a page adds for a city-wide reader: the enterprise filter and each row's enterprise."""
-    if who.enterprise_id is not None:
-        return {"enterprises": [], "names": {}}
+def _newest_page(rows: list[dict[str, Any]], before: int | None, *times: str) -> dict[str, Any]:
+    """One page of rows read through :func:`_newest` (one more than shown), their ``times`` as
+    datetimes, the link to older rows, and for a city-wide reader the enterprise filter and names."""
+    shown = with_times(rows[:PER_PAGE], *times)
+    choices, names = tenant_columns(me(), {r["enterprise_id"] for r in shown if r["enterprise_id"]})
     return {
-        "enterprises": enterprise_choices(who),
-        "names": enterprise_names({r["enterprise_id"] for r in rows if r["enterprise_id"]}),
+        "rows": shown,
+        "next_before": shown[-1]["id"] if len(rows) > PER_PAGE else None,
+        "first_page": before is None,
+        "enterprises": choices,
+        "names": names,
     }
 
 
@@ -80,27 +79,16 @@ def visits() -> str:
     worker_id = int_arg("worker", 0) or None
     enterprise_id = _enterprise_filter()
     before = int_arg("before", 0) or None
-    rows = loop().visits(who, worker_id=worker_id, enterprise_id=enterprise_id, window=_newest(before))
-    shown = with_times(rows[:PER_PAGE], "confirmed_at")
     worker = service().worker_archive(who, worker_id).worker if worker_id else None  # 404 if not theirs
+    rows = loop().visits(who, worker_id=worker_id, enterprise_id=enterprise_id, window=_newest(before))
     return render_template(
         "issuer/visits.html",
-        rows=shown,
-        next_before=shown[-1]["id"] if len(rows) > PER_PAGE else None,
-        first_page=before is None,
+        **_newest_page(rows, before, "confirmed_at"),
         worker=worker,
         enterprise_id=enterprise_id,
         can_rate=who.role == Role.ENTERPRISE_ADMIN,
-        **_tenant_columns(who, shown),
         done=request.args.get("done", ""),
     )
-
-
-def _one_visit(visit_id: int) -> dict[str, Any]:
-    found = loop().visits(me(), window=Window(after=visit_id - 1, before=visit_id + 1, limit=1))
-    if not found:
-        raise not_found("visit", "入户记录")
-    return with_times(found, "confirmed_at")[0]
 
 
 @blueprint.route("/visits/<int:visit_id>/rate", methods=["GET", "POST"])
@@ -108,7 +96,7 @@ def _one_visit(visit_id: int) -> dict[str, Any]:
 def rate_visit(visit_id: int) -> BaseResponse | str | tuple[str, int]:
     """The enterprise rates its worker for one visit: once; a second try says it was done."""
     section("console.visits")
-    visit = _one_visit(visit_id)
+    visit = with_times([loop().visit(me(), visit_id)], "confirmed_at")[0]
     back = safe_next(request.values.get("next")) or url_for("console.visits")
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -175,16 +163,11 @@ def complaints() -> str:
     filters = _complaint_filters()
     before = int_arg("before", 0) or None
     rows = _complaints(filters, before=before)
-    shown = with_times(rows[:PER_PAGE], "filed_at", "resolved_at")
     return render_template(
         "issuer/complaints.html",
-        rows=shown,
-        next_before=shown[-1]["id"] if len(rows) > PER_PAGE else None,
-        first_page=before is None,
+        **_newest_page(rows, before, "filed_at", "resolved_at"),
         filters=filters,
         categories=COMPLAINT_CATEGORIES,
-        category_name=complaint_label,
-        **_tenant_columns(who, shown),
         open_count=sum(loop().open_complaints(who).values()),
         done=request.args.get("done", ""),
     )
@@ -204,7 +187,7 @@ def _all_matching(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
 @page(*READERS)
 def complaints_csv() -> Response:
     """Every complaint the page's filters match (all pages), with the enterprise's name."""
-    rows = list(_all_matching(_complaint_filters()))
+    rows = with_times(list(_all_matching(_complaint_filters())), "filed_at", "resolved_at")
     names = enterprise_names({r["enterprise_id"] for r in rows if r["enterprise_id"]})
     return csv_response(
         f"complaints-{today_in_china()}.csv",
@@ -227,7 +210,7 @@ def complaints_csv() -> Response:
         (
             [
                 r["id"],
-                _moment(r["filed_at"]),
+                r["filed_at"],
                 r["category"],
                 r["summary"],
                 r["worker_id"],
@@ -237,7 +220,7 @@ def complaints_csv() -> Response:
                 r["credential_serial"],
                 r["visit_id"],
                 "yes" if r["resolved"] else "no",
-                _moment(r["resolved_at"]),
+                r["resolved_at"],
                 r["resolved_by"],
                 r["resolution"],
             ]
@@ -271,7 +254,6 @@ def resolve_complaint(complaint_id: int) -> BaseResponse | str | tuple[str, int]
         render_template(
             "issuer/complaint_resolve.html",
             c=complaint,
-            category_name=complaint_label,
             enterprise_name=names.get(complaint["enterprise_id"], ""),
             resolution=resolution,
             error=error,

@@ -25,7 +25,6 @@ from anxinma.issuer.console.base import (
     api_message,
     blueprint,
     enterprise_choices,
-    enterprise_names,
     field_errors,
     int_arg,
     me,
@@ -33,6 +32,7 @@ from anxinma.issuer.console.base import (
     parse_category_arg,
     section,
     service,
+    tenant_columns,
 )
 from anxinma.issuer.console.present import Validity, with_times
 from anxinma.issuer.errors import ApiError, ValidationFailed
@@ -95,7 +95,7 @@ def workers() -> str:
         for worker, months in CheckIns(service()).months(who, [w.id for w in rows], month, month)
         if months
     }
-    names = enterprise_names({w.enterprise_id for w in rows}) if who.enterprise_id is None else {}
+    choices, names = tenant_columns(who, {w.enterprise_id for w in rows})
     return render_template(
         "issuer/workers.html",
         rows=rows,
@@ -106,7 +106,7 @@ def workers() -> str:
         status=status,
         category=request.args.get("category", ""),
         enterprise_id=enterprise_id,
-        enterprises=enterprise_choices(who) if who.enterprise_id is None else [],
+        enterprises=choices,
         enterprise_names=names,
         live=live,
         checked_in=checked_in,
