@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
+from werkzeug.http import generate_etag
 
 from anxinma import credential as fmt
 from anxinma.keys.jwk import b64url
@@ -351,7 +352,7 @@ def _shell_body() -> tuple[str, str]:
     rendered: dict[Any, tuple[str, str]] = current_app.extensions.setdefault("anxinma.page.shells", {})
     if key not in rendered:
         html = render_template("verifier/page.html", config=page_config(), text=_text, asset=asset_url)
-        rendered[key] = (html, hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest())
+        rendered[key] = (html, generate_etag(html.encode()))  # as Response.add_etag() would
     return rendered[key]
 
 

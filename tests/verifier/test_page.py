@@ -408,6 +408,9 @@ def test_the_shell_is_one_document_per_language_and_revalidates_to_304(issuer: L
     # Another credential's URL is the same shell (the payload is read in the browser) ...
     again = requests.get(other, headers={"Accept-Language": "zh-CN"}, timeout=10)
     assert again.headers["ETag"] == zh.headers["ETag"] and again.text == zh.text
+    # ... rendered once per language, not per scan: the app holds one shell for each.
+    shells = issuer.app.extensions["anxinma.page.shells"]
+    assert sorted(lang for lang, _root in shells) == ["en", "zh_CN"] and len(shells) == 2
     # ... and the service worker's refresh of it is a 304 without a body.
     fresh = requests.get(
         code, headers={"Accept-Language": "zh-CN", "If-None-Match": zh.headers["ETag"]}, timeout=10

@@ -120,3 +120,28 @@ def test_without_decompression_stream_a_revoked_code_is_still_revoked_offline(
     page.goto(str(valid["code"]))
     page.wait_for_selector("#verdict[data-final]", timeout=15000)
     assert verdict(page)["status"] == "valid" and verdict(page)["source"] == "offline"
+
+
+def test_a_second_visit_reads_the_cached_status_list_once_unless_the_issuer_published_anew(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    """Online, the page refreshes the status list after its offline verdict: the same token
+    under the same trust list is not verified and inflated a second time; a new one is."""
+    issued = live_issuer.credential()
+    context = browser_context()
+    first_visit(context, str(issued["code"]))
+    again = context.new_page()
+    again.goto(str(issued["code"]))
+    again.wait_for_selector("#verdict[data-final]", timeout=15000)
+    assert verdict(again)["status"] == "valid"
+    assert again.evaluate("window.__anxinma.listsLoaded") == 1  # the cached token only
+    other = live_issuer.credential()  # same shard: revoking it publishes a new token
+    response = live_issuer.api(
+        "POST", f"/api/v1/credentials/{other['serial']}/revoke", json={"reason": "left"}
+    )
+    assert response.status_code == 200, response.text
+    third = context.new_page()
+    third.goto(str(issued["code"]))
+    third.wait_for_selector("#verdict[data-final]", timeout=15000)
+    assert verdict(third)["status"] == "valid"
+    assert third.evaluate("window.__anxinma.listsLoaded") == 2  # the cached token, then the new one

@@ -27,9 +27,10 @@
     status_unknown: ["unknown", "status_unknown", "advice.status_unknown"]
   };
   var $ = function (id) { return document.getElementById(id); };
+  // list: a verified status list, with the token it came from (.text) and the trust list it was verified under (.trust)
   var state = { lang: "zh", result: null, cred: null, trust: null, list: null, issuer: null,
     clockOffset: 0, cardUid: null, online: null, final: false, engine: null, code: null };
-  var probe = window.__anxinma = { verdictAt: null, finalAt: null, renders: 0 };
+  var probe = window.__anxinma = { verdictAt: null, finalAt: null, renders: 0, listsLoaded: 0 };
 
   // -- words ------------------------------------------------------------------------------
 
@@ -187,8 +188,13 @@
 
   function loadList(text, cred) {
     if (!text || !state.trust) return Promise.resolve(null);
-    return V.loadStatusList(text, state.trust).then(function (list) {
-      return list.issuerCode === cred.claims.issuer_code ? list : null;
+    var trust = state.trust;
+    probe.listsLoaded++;
+    return V.loadStatusList(text, trust).then(function (list) {
+      if (list.issuerCode !== cred.claims.issuer_code) return null;
+      list.text = text;
+      list.trust = trust;
+      return list;
     }, function () { return null; });
   }
 
@@ -579,6 +585,10 @@
       return request(url, { cache: "no-cache" }, policy.fetch_timeout).then(function (response) {
         if (!response.ok) return null;
         return response.text().then(function (text) {
+          // The same token under the same trust list was verified and inflated on this visit
+          // already; under a newer trust list (a key retired since?) it is checked again.
+          var had = state.list;
+          if (had && had.text === text && had.trust.token === state.trust.token) return null;
           return loadList(text, cred).then(function (list) {
             if (list && (!state.list || list.issuedAt >= state.list.issuedAt)) {
               state.list = list;

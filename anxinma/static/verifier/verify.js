@@ -572,7 +572,6 @@
           symbol -= 257;
           if (symbol >= 29) throw new Error("deflate: invalid length");
           var length = LBASE[symbol] + bits(LEXT[symbol]), d = decode(dist);
-          if (d >= 30) throw new Error("deflate: invalid distance");
           var distance = DBASE[d] + bits(DEXT[d]);
           if (distance > outLen) throw new Error("deflate: distance too far back");
           room(length);
@@ -669,7 +668,7 @@
     try { parts = jwsParts(token); } catch (e) { return Promise.reject(new Error("malformed status list")); }
     var info = parts.claims.anxinma || {}, issuerCode = Number(info.issuer_code);
     if (parts.header.typ !== "statuslist+jwt") return Promise.reject(new Error("not a status list"));
-    var key = liveKey(trust, issuerCode, String(parts.header.kid));
+    var kid = String(parts.header.kid), key = liveKey(trust, issuerCode, kid);
     if (!key) return Promise.reject(new Error("the status list is signed by a key the trust list does not hold"));
     return verifyJws(parts, key).then(function (ok) {
       if (!ok) throw new Error("the status list signature does not verify");
@@ -680,7 +679,7 @@
       return inflate(b64urlDecode(list.lst)).then(function (packed) {
         if (packed.length * 4 < info.size) throw new Error("the status list is shorter than its size");
         return { issuerCode: issuerCode, shard: Number(info.shard), size: info.size, issuedAt: c.iat,
-          expiresAt: c.exp, ttl: c.ttl || 0, packed: packed, kid: String(parts.header.kid) };
+          expiresAt: c.exp, ttl: c.ttl || 0, packed: packed, kid: kid };
       });
     });
   }
@@ -722,8 +721,13 @@
         else if (cardUid.toLowerCase() === claims.card_uid) binding = "match";
         else return result("bad_signature", [reason("card_copy")], { binding: "mismatch" });
       }
+      // A list is evidence only for its own shard and under a key the trust list in hand still
+      // holds active: one loaded under an older trust list whose key has since been retired or
+      // withdrawn is no list at all (neither for the verdict nor for the "data updated" age).
+      var usable = list && list.issuerCode === claims.issuer_code && list.shard === Math.floor(claims.serial / SHARD_SIZE) &&
+        liveKey(trust, list.issuerCode, list.kid) ? list : null;
       var extra = { binding: binding, issuerName: issuer.name, issuer: issuer,
-        evidence: list && list.issuerCode === claims.issuer_code ? list.issuedAt : trust.issuedAt };
+        evidence: usable ? usable.issuedAt : trust.issuedAt };
       // A clock behind the trust list's signing time is wrong, not a sign of a future credential.
       if (now + policy.leeway < trust.issuedAt) {
         return result("status_unknown", [reason("clock_behind", { signed: trust.issuedAt })].concat(notes),
@@ -740,14 +744,9 @@
       if (now >= trust.expiresAt) {
         return result("status_unknown", [reason("trust_list_expired", { age: now - trust.expiresAt })].concat(notes), extra);
       }
-      // A list is evidence only under a key the trust list in hand still holds active: one loaded
-      // under an older trust list whose key has since been retired or withdrawn is no list at all.
-      if (!list || list.issuerCode !== claims.issuer_code || list.shard !== Math.floor(claims.serial / SHARD_SIZE) ||
-          !liveKey(trust, list.issuerCode, list.kid)) {
-        return result("status_unknown", [reason("no_status_list")].concat(notes), extra);
-      }
-      var age = now - list.issuedAt, value = statusOf(list, claims.serial);
-      if (age > policy.statusMaxAge || now >= list.expiresAt) {
+      if (!usable) return result("status_unknown", [reason("no_status_list")].concat(notes), extra);
+      var age = now - usable.issuedAt, value = statusOf(usable, claims.serial);
+      if (age > policy.statusMaxAge || now >= usable.expiresAt) {
         return result("status_unknown", [reason("status_stale", { age: age, limit: policy.statusMaxAge,
           last: value && value !== "valid" ? value : null })].concat(notes), extra);
       }
