@@ -248,7 +248,14 @@
   function head(major, value) {
     if (value < 24) return new Uint8Array([(major << 5) | value]);
     if (value < 256) return new Uint8Array([(major << 5) | 24, value]);
-    return new Uint8Array([(major << 5) | 25, value >> 8, value & 255]);
+    if (value < 65536) return new Uint8Array([(major << 5) | 25, value >> 8, value & 255]);
+    return new Uint8Array([(major << 5) | 26, (value >>> 24) & 255, (value >> 16) & 255, (value >> 8) & 255, value & 255]);
+  }
+
+  // RFC 9052 §4.4: the Sig_structure of a COSE_Sign1 with no external data.
+  function sigStructure(protectedBytes, payload) {
+    return concat([new Uint8Array([0x84, 0x6a]), utf8("Signature1"), head(2, protectedBytes.length),
+      protectedBytes, new Uint8Array([0x40]), head(2, payload.length), payload]);
   }
 
   function isUint(v) { return typeof v === "number" && v >= 0 && Math.floor(v) === v; }
@@ -289,8 +296,7 @@
       protectedBytes: protectedBytes,
       payload: payload,
       bytes: bytes,
-      signed: concat([new Uint8Array([0x84, 0x6a]), utf8("Signature1"), head(2, protectedBytes.length),
-        protectedBytes, new Uint8Array([0x40]), head(2, payload.length), payload])
+      signed: sigStructure(protectedBytes, payload)
     };
   }
 
@@ -690,14 +696,269 @@
     return STATUS_VALUES[(list.packed[index >> 2] >> ((index & 3) * 2)) & 3];
   }
 
+  // -- versioned data: never older over newer (anxinma.rollback, contract §0) -----------------
+
+  /* What to do with ``candidate`` ({version, digest}) given ``held`` (the same, or null):
+   * "new" | "newer" (take it), "same" (nothing changes), "older" | "equivocal" (refuse it: a
+   * replay, a rollback, or other bytes under a version already seen). As anxinma.rollback.judge. */
+  function judgeUpdate(held, candidate) {
+    if (!held) return "new";
+    if (candidate.version > held.version) return "newer";
+    if (candidate.version < held.version) return "older";
+    return candidate.digest === held.digest ? "same" : "equivocal";
+  }
+
+  function accepted(update) { return update === "new" || update === "newer"; }
+
+  /* Lower-case hex SHA-256 of the exact bytes as served (a JWT as ASCII). */
+  function digestOf(data) {
+    var bytes = typeof data === "string" ? utf8(data) : data;
+    return crypto.subtle.digest("SHA-256", bytes).then(function (d) { return hex(new Uint8Array(d)); });
+  }
+
+  // -- the compact status list (application/vnd.anxinma.status+cose, contract §1.2) ----------
+
+  var COMPACT_TYPE = "application/vnd.anxinma.status+cose";
+  var MAX_ENTRIES = 1 << 20;
+  var MAX_COMPACT = 4 << 20; // a shard's Rice streams stay far below this even at 100 % non-valid
+
+  function refusal(message) { return new Error(message); }
+
+  /* The Rice-coded gaps of one stream, set into ``packed`` as ``value``; throws saying why. */
+  function riceInto(packed, size, value, k, count, data) {
+    var bitLength = data.length * 8, pos = 0, previous = -1;
+    function bit() {
+      if (pos >= bitLength) throw refusal("compact status list: a stream ends inside an entry");
+      var b = (data[pos >> 3] >> (7 - (pos & 7))) & 1;
+      pos++;
+      return b;
+    }
+    var limit = Math.floor(size / Math.pow(2, k)) + 1; // a larger quotient points beyond the shard
+    for (var j = 0; j < count; j++) {
+      var quotient = 0;
+      while (bit()) {
+        if (++quotient > limit) throw refusal("compact status list: an index beyond the shard");
+      }
+      var low = 0;
+      for (var i = 0; i < k; i++) low = low * 2 + bit();
+      var index = previous + 1 + quotient * Math.pow(2, k) + low;
+      if (index >= size) throw refusal("compact status list: an index beyond the shard");
+      var at = index >> 2, shift = (index & 3) * 2;
+      if ((packed[at] >> shift) & 3) throw refusal("compact status list: an index in two streams");
+      packed[at] |= value << shift;
+      previous = index;
+    }
+    // Only the zero padding of the last byte may follow the last entry.
+    if (Math.ceil(pos / 8) !== data.length) throw refusal("compact status list: trailing bytes after the stream");
+    for (; pos < bitLength; pos++) {
+      if ((data[pos >> 3] >> (7 - (pos & 7))) & 1) throw refusal("compact status list: padding bits are not zero");
+    }
+  }
+
+  /* A compact status list verified under an active key of its issuer in ``trust`` (a
+   * loadTrustList() object), decoded into the same packed 2-bit array statusOf reads. Rejects
+   * with an Error saying why: not a tagged COSE_Sign1 of this type, a key the trust list does
+   * not hold active, a bad signature, a malformed payload, a stream of another value, values not
+   * ascending, an index beyond size or in two streams, trailing data, a wrong count, more than
+   * 2^20 entries, k > 24. */
+  function loadCompactStatusList(bytes, trust) {
+    var envelope;
+    try {
+      if (!(bytes instanceof Uint8Array) || bytes.length > MAX_COMPACT) throw refusal("compact status list: too large");
+      if (bytes[0] !== 0xd2) throw refusal("compact status list: not a tagged COSE_Sign1");
+      var outer = decodeCbor(bytes.subarray(1));
+      if (!Array.isArray(outer) || outer.length !== 4 || !(outer[0] instanceof Uint8Array) ||
+          !(outer[1] instanceof Map) || outer[1].size !== 0 || !(outer[2] instanceof Uint8Array) ||
+          !(outer[3] instanceof Uint8Array) || outer[3].length !== 64) {
+        throw refusal("compact status list: not a COSE_Sign1");
+      }
+      var header = decodeCbor(outer[0]);
+      if (!(header instanceof Map) || header.size !== 3 || header.get(1) !== -8 ||
+          !(header.get(4) instanceof Uint8Array) || header.get(4).length !== 2 || header.get(16) !== COMPACT_TYPE) {
+        throw refusal("compact status list: not a compact status list header");
+      }
+      envelope = { protectedBytes: outer[0], payload: outer[2], signature: outer[3], kid: hex(header.get(4)) };
+    } catch (e) {
+      return Promise.reject(e instanceof Refused ? refusal("compact status list: malformed CBOR") : e);
+    }
+    var claims;
+    try { claims = decodeCbor(envelope.payload); } catch (e) { return Promise.reject(refusal("compact status list: malformed CBOR")); }
+    if (!(claims instanceof Map)) return Promise.reject(refusal("compact status list: malformed payload"));
+    var issuerCode = claims.get(1);
+    var key = isUint(issuerCode) ? liveKey(trust, issuerCode, envelope.kid) : null;
+    if (!key) return Promise.reject(refusal("the status list is signed by a key the trust list does not hold"));
+    return verifySignature(key, envelope.signature, sigStructure(envelope.protectedBytes, envelope.payload)).then(function (ok) {
+      if (!ok) throw refusal("the status list signature does not verify");
+      var shard = claims.get(2), size = claims.get(3), version = claims.get(4), iat = claims.get(5), streams = claims.get(6);
+      var known = true;
+      claims.forEach(function (_, k) { if (!(k >= 1 && k <= 6 && Math.floor(k) === k)) known = false; });
+      if (!known || claims.size !== 6 || !isUint(shard) || !isUint(size) || size > SHARD_SIZE || !isUint(version) ||
+          version < 1 || !isUint(iat) || !Array.isArray(streams)) {
+        throw refusal("compact status list: malformed payload");
+      }
+      var packed = new Uint8Array(Math.ceil(size / 4)), last = 0, entries = 0;
+      streams.forEach(function (stream) {
+        if (!Array.isArray(stream) || stream.length !== 4 || !isUint(stream[0]) || !isUint(stream[1]) ||
+            !isUint(stream[2]) || !(stream[3] instanceof Uint8Array)) {
+          throw refusal("compact status list: malformed stream");
+        }
+        var value = stream[0], k = stream[1], count = stream[2];
+        if (value < 1 || value > 3) throw refusal("compact status list: a stream of another value");
+        if (value <= last) throw refusal("compact status list: stream values not ascending");
+        if (k > 24) throw refusal("compact status list: k beyond 24");
+        entries += count;
+        if (entries > MAX_ENTRIES) throw refusal("compact status list: more than 2^20 entries");
+        if (count > size) throw refusal("compact status list: an index beyond the shard");
+        last = value;
+        riceInto(packed, size, value, k, count, stream[3]);
+      });
+      return digestOf(bytes).then(function (digest) {
+        return { issuerCode: issuerCode, shard: shard, size: size, version: version, issuedAt: iat,
+          expiresAt: Infinity, ttl: 0, packed: packed, kid: envelope.kid, digest: digest, compact: true };
+      });
+    });
+  }
+
+  // -- the freshness document (anxinma-status-freshness+jwt, contract §1.3) ------------------
+
+  /* The freshness document verified under an active key of its issuer in ``trust``: {issuerCode,
+   * seq, issuedAt, expiresAt, ttl, shards: Map(shard -> {shard, version, size, digest, url}),
+   * kid, token, digest}. Rejects with an Error saying why. Its age is the caller's to judge. */
+  function loadFreshness(token, trust) {
+    var parts;
+    try { parts = jwsParts(token); } catch (e) { return Promise.reject(refusal("malformed freshness document")); }
+    if (parts.header.typ !== "anxinma-status-freshness+jwt") return Promise.reject(refusal("not a freshness document"));
+    var c = parts.claims, issuerCode = typeof c.iss === "string" && /^[0-9]{6}$/.test(c.iss) ? Number(c.iss) : null;
+    var kid = String(parts.header.kid), key = issuerCode !== null ? liveKey(trust, issuerCode, kid) : null;
+    if (!key) return Promise.reject(refusal("the freshness document is signed by a key the trust list does not hold"));
+    return verifyJws(parts, key).then(function (ok) {
+      if (!ok) throw refusal("the freshness document's signature does not verify");
+      if (!isUint(c.seq) || !isUint(c.iat) || !isUint(c.exp) || !isUint(c.ttl) || c.exp <= c.iat || !Array.isArray(c.shards)) {
+        throw refusal("malformed freshness document");
+      }
+      var shards = new Map();
+      c.shards.forEach(function (s) {
+        if (!s || !isUint(s.shard) || !isUint(s.version) || s.version < 1 || !isUint(s.size) || s.size > SHARD_SIZE ||
+            typeof s.digest !== "string" || !/^[0-9a-f]{64}$/.test(s.digest) || typeof s.url !== "string" || shards.has(s.shard)) {
+          throw refusal("malformed freshness document");
+        }
+        shards.set(s.shard, { shard: s.shard, version: s.version, size: s.size, digest: s.digest, url: s.url });
+      });
+      return digestOf(token).then(function (digest) {
+        return { issuerCode: issuerCode, seq: c.seq, issuedAt: c.iat, expiresAt: c.exp, ttl: c.ttl, shards: shards,
+          kid: kid, token: token, digest: digest };
+      });
+    });
+  }
+
+  /* The time a held shard's statuses are vouched current: the freshness document's iat when that
+   * document (of the shard's issuer, under a key the trust list in hand holds active, not past
+   * its exp) lists exactly the held version and digest; otherwise the shard's own iat. */
+  function vouchedAt(list, freshness, trust, now) {
+    if (freshness && freshness.issuerCode === list.issuerCode && now < freshness.expiresAt &&
+        liveKey(trust, freshness.issuerCode, freshness.kid)) {
+      var listed = freshness.shards.get(list.shard);
+      if (listed && listed.version === list.version && listed.digest === list.digest) {
+        return Math.max(freshness.issuedAt, list.issuedAt);
+      }
+    }
+    return list.issuedAt;
+  }
+
+  // -- trust rules (contract §3.1; anxinma.verifier.trust; tests/vectors/trust-rules.json) ---
+
+  /* Whether two lists' entries for one issuer disagree about a key: one kid with two public
+   * keys, or one public key under two kids. */
+  function keysConflict(a, b) {
+    var conflict = false;
+    a.keys.forEach(function (keyA, kid) {
+      b.keys.forEach(function (keyB, kidB) {
+        if (!keyA.x || !keyB.x) return;
+        var same = equal(keyA.x, keyB.x);
+        if ((kid === kidB && !same) || (kid !== kidB && same)) conflict = true;
+      });
+    });
+    return conflict;
+  }
+
+  function rankOf(anchor, code) {
+    return (anchor.rootSource === "pinned" ? 2 : 0) + (anchor.issuerCode === code ? 1 : 0);
+  }
+
+  /* One view per issuer code from ``anchors`` ([{name, rootSource: "pinned" | "tofu",
+   * issuerCode (the code its origin speaks for, or null), trust: a loadTrustList() object}]):
+   * a Map code -> {code, anchor, issuer (the chosen entry, compromise declarations of pinned
+   * anchors applied), conflict: null} or {code, anchor: null, issuer: null, conflict: [names]}.
+   * Pinned outranks first-use, then the issuer's own origin a peer entry; among equals,
+   * disagreeing keys are a conflict (no view), else the newest list (iat, then seq) wins. */
+  function chooseViews(anchors) {
+    var codes = [];
+    anchors.forEach(function (anchor) {
+      anchor.trust.issuers.forEach(function (_, code) { if (codes.indexOf(code) < 0) codes.push(code); });
+    });
+    var views = new Map();
+    codes.sort(function (a, b) { return a - b; }).forEach(function (code) {
+      var candidates = anchors.filter(function (a) { return a.trust.issuers.has(code); });
+      var best = Math.max.apply(null, candidates.map(function (a) { return rankOf(a, code); }));
+      var top = candidates.filter(function (a) { return rankOf(a, code) === best; });
+      for (var i = 0; i < top.length; i++) {
+        for (var j = i + 1; j < top.length; j++) {
+          if (keysConflict(top[i].trust.issuers.get(code), top[j].trust.issuers.get(code))) {
+            views.set(code, { code: code, anchor: null, issuer: null,
+              conflict: top.map(function (a) { return a.name; }).sort() });
+            return;
+          }
+        }
+      }
+      var chosen = top.slice().sort(function (a, b) {
+        return (b.trust.issuedAt - a.trust.issuedAt) || (b.trust.seq - a.trust.seq);
+      })[0];
+      var entry = chosen.trust.issuers.get(code), keys = new Map();
+      entry.keys.forEach(function (key, kid) { keys.set(kid, key); });
+      // A compromise counts when the chosen anchor or any pinned anchor declares it.
+      anchors.forEach(function (anchor) {
+        if (anchor.rootSource !== "pinned" || !anchor.trust.issuers.has(code)) return;
+        anchor.trust.issuers.get(code).keys.forEach(function (key, kid) {
+          if (key.status === "compromised") keys.set(kid, { x: null, status: "compromised", validTo: key.validTo });
+        });
+      });
+      views.set(code, { code: code, anchor: chosen, conflict: null,
+        issuer: { code: code, name: entry.name, baseUrl: entry.baseUrl, keys: keys } });
+    });
+    return views;
+  }
+
+  /* A trust-list-shaped object of the views that have one (what verifyOffline, liveKey and the
+   * loaders take): the chosen entries only; conflicts are listed apart. */
+  function viewTrust(views, base) {
+    var issuers = new Map(), conflicts = new Map();
+    views.forEach(function (view, code) {
+      if (view.conflict) conflicts.set(code, view.conflict);
+      else issuers.set(code, view.issuer);
+    });
+    return Object.assign({}, base, { issuers: issuers, conflicts: conflicts });
+  }
+
+  /* Where status data of issuer ``code`` may come from and which keys may sign it: the base URL
+   * the chosen view names and the kids active in that view; null when there is no view. */
+  function statusSource(views, code) {
+    var view = views.get(code);
+    if (!view || view.conflict) return null;
+    var kids = [];
+    view.issuer.keys.forEach(function (key, kid) { if (key.status === "active" && key.x) kids.push(kid); });
+    return { code: code, anchor: view.anchor.name, baseUrl: view.issuer.baseUrl, kids: kids.sort() };
+  }
+
   // -- the offline verdict (docs/verifier.md, "Order of the offline checks") ----------------
 
   function reason(key, params) { return { key: key, params: params || {} }; }
 
-  /* cred: decodeCredential(); trust: loadTrustList() or null; list: loadStatusList() or null;
-   * now: seconds (the device clock, or the server's when it is known to differ);
-   * policy: {clockSkew, statusMaxAge, leeway}; cardUid: hex read from the card, or null. */
-  function verifyOffline(cred, trust, list, now, policy, cardUid) {
+  /* cred: decodeCredential(); trust: loadTrustList() (or viewTrust()) or null; list:
+   * loadCompactStatusList() / loadStatusList() or null; now: seconds (the device clock, or the
+   * server's when it is known to differ); policy: {clockSkew, statusMaxAge, leeway}; cardUid: hex
+   * read from the card, or null; freshness: loadFreshness() of the credential's issuer, or null
+   * (when it lists the held shard's version, the revocation data's age is counted from it). */
+  function verifyOffline(cred, trust, list, now, policy, cardUid, freshness) {
     var claims = cred.claims;
     function result(status, reasons, extra) {
       var out = { status: status, reasons: reasons, claims: claims, kid: cred.kidHex, binding: null };
@@ -705,6 +966,10 @@
       return Promise.resolve(out);
     }
     if (!trust) return result("status_unknown", [reason("no_bundle")], { evidence: null });
+    var conflict = trust.conflicts && trust.conflicts.get(claims.issuer_code);
+    if (conflict) {
+      return result("unknown_issuer", [reason("trust_conflict", { issuer: claims.issuer_code, anchors: conflict.join(", ") })]);
+    }
     var issuer = trust.issuers.get(claims.issuer_code);
     if (!issuer) return result("unknown_issuer", [reason("unknown_issuer", { issuer: claims.issuer_code })]);
     var key = issuer.keys.get(cred.kidHex);
@@ -726,8 +991,9 @@
       // withdrawn is no list at all (neither for the verdict nor for the "data updated" age).
       var usable = list && list.issuerCode === claims.issuer_code && list.shard === Math.floor(claims.serial / SHARD_SIZE) &&
         liveKey(trust, list.issuerCode, list.kid) ? list : null;
+      var vouched = usable ? vouchedAt(usable, freshness || null, trust, now) : null;
       var extra = { binding: binding, issuerName: issuer.name, issuer: issuer,
-        evidence: usable ? usable.issuedAt : trust.issuedAt };
+        evidence: usable ? vouched : trust.issuedAt };
       // A clock behind the trust list's signing time is wrong, not a sign of a future credential.
       if (now + policy.leeway < trust.issuedAt) {
         return result("status_unknown", [reason("clock_behind", { signed: trust.issuedAt })].concat(notes),
@@ -745,7 +1011,7 @@
         return result("status_unknown", [reason("trust_list_expired", { age: now - trust.expiresAt })].concat(notes), extra);
       }
       if (!usable) return result("status_unknown", [reason("no_status_list")].concat(notes), extra);
-      var age = now - usable.issuedAt, value = statusOf(usable, claims.serial);
+      var age = now - vouched, value = statusOf(usable, claims.serial);
       if (age > policy.statusMaxAge || now >= usable.expiresAt) {
         return result("status_unknown", [reason("status_stale", { age: age, limit: policy.statusMaxAge,
           last: value && value !== "valid" ? value : null })].concat(notes), extra);
@@ -799,12 +1065,33 @@
     return merged;
   }
 
+  /* The issuer's live record answered "no record" (404) for a credential whose signature
+   * verified: a genuine signature the issuer never recorded is an alarm (a leaked or test key),
+   * not a reason to retry (contract §3.3). Other verdicts stand as they are. */
+  function notOnRecord(offline) {
+    if (!genuine(offline.status)) return offline;
+    var binding = offline.reasons.filter(function (r) { return r.key === "binding_unchecked"; });
+    return Object.assign({}, offline, { status: "unknown_credential", source: "live",
+      reasons: [reason("not_on_record")].concat([reason("offline_said", { offline: offline.status })], binding) });
+  }
+
   function genuine(status) { return !!GENUINE[status]; }
 
   global.AnxinmaVerify = {
     Refused: Refused,
     b64urlDecode: b64urlDecode,
     b64urlEncode: b64urlEncode,
+    chooseViews: chooseViews,
+    COMPACT_TYPE: COMPACT_TYPE,
+    digestOf: digestOf,
+    judgeUpdate: judgeUpdate,
+    accepted: accepted,
+    loadCompactStatusList: loadCompactStatusList,
+    loadFreshness: loadFreshness,
+    notOnRecord: notOnRecord,
+    statusSource: statusSource,
+    viewTrust: viewTrust,
+    vouchedAt: vouchedAt,
     classify: classify,
     configure: configure,
     cryptoEngine: cryptoEngine,
