@@ -156,6 +156,7 @@ class StatusList:
     array: StatusArray = field(repr=False)
     token: str = field(repr=False)
     cwt: bytes | None = field(default=None, repr=False)  # the CWT form's bytes, when read from one
+    kid: bytes = b""  # the key that signed it (the verifier's trust rules check it is still usable)
 
     def status(self, serial: int) -> CredentialStatus | None:
         """The serial's status, or None when this list does not cover it."""
@@ -245,6 +246,7 @@ def load_status_list(token: str, public_key_for: PublicKeyLookup) -> StatusList:
             uri=str(claims["sub"]),
             array=array,
             token=token,
+            kid=kid,
         )
     except jwt.InvalidSignatureError as exc:
         raise StatusListError(
@@ -348,6 +350,7 @@ def load_status_list_cwt(data: bytes, public_key_for: PublicKeyLookup) -> Status
             array=array,
             token="",
             cwt=bytes(data),
+            kid=kid,
         )
     except StatusListError:
         raise

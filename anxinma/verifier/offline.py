@@ -1,98 +1,67 @@
 """Offline verification: parse, trust list, issuer and key, signature, time, status — in that order.
 
 Each step either passes or produces the result; nothing is skipped silently, and every
-result carries the reasons a person reads (Chinese first, English beside it).
+result carries the reasons a person reads (:mod:`anxinma.verifier.reasons`: Chinese first,
+English beside it, each with the key verify.js uses).
 
 A :class:`Verifier` holds one or more :class:`TrustAnchor` s side by side — a verified trust
-list with the status lists verified under it, one per bundle (issuer origin) — so a Ningbo
-verifier checks a Chongqing worker against whichever trust list names Chongqing. Everything
-that can be worked out once per issuer or key (which trust list speaks for an issuer, whether
-any list has declared a key compromised, which status list is the newest for a shard) is
-worked out when the verifier is built, so :meth:`Verifier.verify` does only per-credential
-work: decode, one dictionary lookup per step, one Ed25519 verification.
+list with the status data verified under it, one per bundle (issuer origin) — so a Ningbo
+verifier checks a Chongqing worker against whichever trust list speaks for Chongqing. Which
+one that is, which keys count and whose status data counts is decided once, when the verifier
+is built, by the trust rules of :mod:`anxinma.verifier.trust`; :meth:`Verifier.verify` then does
+only per-credential work: decode, one dictionary lookup per step, one Ed25519 verification.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from anxinma import credential as fmt
 from anxinma import ed25519
 from anxinma.errors import MalformedCredential, UnsupportedAlgorithm, UnsupportedVersion
 from anxinma.keys.store import KeyStatus
-from anxinma.keys.trust_list import TrustedIssuer, TrustedKey, TrustList
+from anxinma.keys.trust_list import TrustedIssuer, TrustList
+from anxinma.messages import Text
 from anxinma.status_list import CredentialStatus, StatusList, shard_of
+from anxinma.verifier.reasons import LAST_KNOWN, REASONS
+from anxinma.verifier.reasons import age as _age_words
 from anxinma.verifier.result import Source, Status, VerificationResult, new_result, offline_source
+from anxinma.verifier.trust import IssuerView, TrustAnchor, TrustViews, choose_views
+
+__all__ = [
+    "DEFAULT_CLOCK_SKEW",
+    "DEFAULT_STATUS_MAX_AGE",
+    "OfflineVerifier",
+    "TrustAnchor",
+    "age_text",
+]
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_STATUS_MAX_AGE = timedelta(hours=24)
 _utc_now = functools.partial(datetime.now, UTC)
 
 
-def reason(zh: str, en: str) -> str:
-    """One sentence as a person reads it: Chinese first, English beside it."""
-    return f"{zh} / {en}"
-
-
-_reason = reason  # the name the foundation's code used
-
-
 def age_text(seconds: float) -> tuple[str, str]:
     """A duration as people say it, (中文, English): ``3 天 2 小时`` / ``3 d 2 h``."""
-    total = max(0, int(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        if not hours:
-            return (f"{days} 天", f"{days} d")
-        return (f"{days} 天 {hours} 小时", f"{days} d {hours} h")
-    if hours:
-        return (f"{hours} 小时 {minutes} 分钟", f"{hours} h {minutes} min")
-    return (f"{minutes} 分钟", f"{minutes} min")
-
-
-@dataclass(frozen=True)
-class TrustAnchor:
-    """A trust list whose root signature was checked, and the status lists verified under it.
-
-    ``name`` says where it came from (the bundle's origin directory, e.g. ``v.ningbo.gov.cn``);
-    ``issuer_code`` is the issuer that origin speaks for, whose own list is preferred for its
-    credentials when several lists name it. ``root_source`` is ``"pinned"`` or ``"tofu"``
-    (trusted on first use: development only).
-    """
-
-    trust_list: TrustList
-    status_lists: Mapping[tuple[int, int], StatusList] = field(default_factory=dict)
-    name: str = "trust-list"
-    issuer_code: int | None = None
-    fetched_at: datetime | None = None
-    root_source: str = "pinned"
-
-
-@dataclass(frozen=True, slots=True)
-class _IssuerView:
-    """Everything about one issuer code that does not change between two verifications."""
-
-    anchor: TrustAnchor
-    issuer: TrustedIssuer
-    keys: dict[bytes, TrustedKey]
-    compromised_elsewhere: dict[bytes, str]  # kid -> the anchor that declared it compromised
+    words = _age_words(seconds)
+    return (words.zh, words.en)
 
 
 @dataclass
 class OfflineVerifier:
-    """Verifies credentials with no network, against trust anchors (and their status lists).
+    """Verifies credentials with no network, against trust anchors (and their status data).
 
     ``OfflineVerifier(trust_list)`` is the one-list form (``status_lists`` maps (issuer code,
     shard) to a verified :class:`StatusList`); ``anchors`` holds several lists side by side.
-    :class:`anxinma.verifier.Verifier` adds loading from a bundle and the online step. When ``require_status`` is true (always, from a bundle) a credential whose
-    status list is missing is ``status_unknown``, never ``valid``. Whatever the settings, a
-    status list older than ``status_max_age`` (or past its own ``exp``) and a trust list past
-    its expiry give ``status_unknown`` with the age in the reasons.
+    :class:`anxinma.verifier.Verifier` adds loading from a bundle and the online step. When
+    ``require_status`` is true (always, from a bundle) a credential whose status list is missing
+    is ``status_unknown``, never ``valid``. Whatever the settings, status data older than
+    ``status_max_age`` (or past its own ``exp``) and a trust list past its expiry give
+    ``status_unknown`` with the age in the reasons.
     """
 
     trust_list: TrustList | None = None
@@ -109,8 +78,8 @@ class OfflineVerifier:
         if self.trust_list is not None:
             anchors.insert(0, TrustAnchor(self.trust_list, dict(self.status_lists or {})))
         self.anchors = tuple(anchors)
-        self._issuers = _index_issuers(self.anchors)
-        self._status = _index_status_lists(self.anchors)
+        self._views: TrustViews = choose_views(self.anchors)
+        self._issuers: dict[int, IssuerView] = self._views.views
 
     # -- what the verifier trusts ----------------------------------------------------------
 
@@ -118,20 +87,20 @@ class OfflineVerifier:
     def issuer_codes(self) -> list[int]:
         return sorted(self._issuers)
 
+    @property
+    def views(self) -> TrustViews:
+        """The trust rules' outcome: the view of each issuer, and the conflicts."""
+        return self._views
+
     def trusted_issuer(self, code: int) -> tuple[TrustedIssuer, TrustAnchor] | None:
         """The issuer entry that speaks for ``code`` and the anchor it comes from."""
         view = self._issuers.get(code)
         return None if view is None else (view.issuer, view.anchor)
 
     def live_key(self, code: int, kid: bytes) -> bytes | None:
-        """The public key that may sign a live record or status list: active, not compromised anywhere."""
+        """The public key that may sign a live record or status data: active, not compromised."""
         view = self._issuers.get(code)
-        if view is None or kid in view.compromised_elsewhere:
-            return None
-        key = view.keys.get(kid)
-        if key is None or key.status is not KeyStatus.ACTIVE:
-            return None
-        return key.public_key
+        return None if view is None else view.usable_key(kid)
 
     # -- the offline verdict ----------------------------------------------------------------
 
@@ -159,22 +128,27 @@ class OfflineVerifier:
         except (UnsupportedVersion, UnsupportedAlgorithm) as exc:
             return VerificationResult(Status.MALFORMED, (exc.explain(),), source=source or Source("offline"))
         except MalformedCredential as exc:
+            detail = Text(exc.message_zh, exc.message)
             return VerificationResult(
-                Status.MALFORMED,
-                (reason("无法识别的安心码", "not a readable 安心码") + f": {exc.explain()}",),
-                source=source or Source("offline"),
+                Status.MALFORMED, (REASONS("malformed", detail=detail),), source=source or Source("offline")
             )
         claims = cred.claims
         view = self._issuers.get(claims.issuer_code)
         if view is None:
+            conflict = self._views.conflicts.get(claims.issuer_code)
+            said = (
+                REASONS("unknown_issuer", issuer=claims.issuer_code)
+                if conflict is None
+                else REASONS(
+                    "trust_conflict",
+                    issuer=claims.issuer_code,
+                    anchors=Text("、".join(conflict.anchors), ", ".join(conflict.anchors)),
+                    kid=conflict.kid,
+                )
+            )
             return VerificationResult(
                 Status.UNKNOWN_ISSUER,
-                (
-                    reason(
-                        f"签发机构 {claims.issuer_code} 不在信任列表中",
-                        f"issuer {claims.issuer_code} is not in the trust list",
-                    ),
-                ),
+                (said,),
                 claims,
                 cred.kid_hex,
                 source or Source("offline"),
@@ -190,47 +164,29 @@ class OfflineVerifier:
                 now,
                 source,
                 Status.UNKNOWN_KEY,
-                reason(
-                    f"{view.issuer.name} 没有密钥 {cred.kid_hex}",
-                    f"{view.issuer.name} has no key {cred.kid_hex}",
-                ),
+                REASONS("unknown_key", issuer=view.issuer.name, kid=cred.kid_hex),
             )
         public_key = key.public_key
         elsewhere = view.compromised_elsewhere.get(cred.kid)
         if key.status is KeyStatus.COMPROMISED or public_key is None or elsewhere is not None:
-            where = f"（{elsewhere} 的信任列表）" if elsewhere else ""
-            where_en = f" (in the trust list of {elsewhere})" if elsewhere else ""
+            where = (
+                Text(f"（{elsewhere} 的信任列表）", f" (in the trust list of {elsewhere})")
+                if elsewhere
+                else ""
+            )
             return _before_status(
                 cred,
                 anchor,
                 now,
                 source,
                 Status.UNKNOWN_KEY,
-                reason(
-                    f"签名密钥 {cred.kid_hex} 已被宣告泄露{where}，其签发的安心码一律无效",
-                    f"signing key {cred.kid_hex} was declared compromised{where_en}; nothing it signed is trusted",
-                ),
+                REASONS("key_compromised", kid=cred.kid_hex, where=where),
             )
         if not ed25519.verify(public_key, cred.signature, cred.signed_bytes()):
-            return _before_status(
-                cred,
-                anchor,
-                now,
-                source,
-                Status.BAD_SIGNATURE,
-                reason("签名无效：安心码被篡改或伪造", "the signature does not verify: altered or forged"),
-            )
+            return _before_status(cred, anchor, now, source, Status.BAD_SIGNATURE, _BAD_SIGNATURE)
         if key.status is KeyStatus.RETIRED:
             return _before_status(
-                cred,
-                anchor,
-                now,
-                source,
-                Status.KEY_RETIRED,
-                reason(
-                    f"签名密钥 {cred.kid_hex} 已停用，请持证人换发新证",
-                    f"signing key {cred.kid_hex} was retired; the holder needs a re-issued credential",
-                ),
+                cred, anchor, now, source, Status.KEY_RETIRED, REASONS("key_retired", kid=cred.kid_hex)
             )
         binding = None
         if claims.card_uid is not None:
@@ -240,16 +196,7 @@ class OfflineVerifier:
                 binding = "match"
             else:
                 return _before_status(
-                    cred,
-                    anchor,
-                    now,
-                    source,
-                    Status.BAD_SIGNATURE,
-                    reason(
-                        "此安心码签发给另一张卡，这张卡可能是复制卡",
-                        "this credential was issued for a different card: this card may be a copy",
-                    ),
-                    binding="mismatch",
+                    cred, anchor, now, source, Status.BAD_SIGNATURE, _CARD_COPY, binding="mismatch"
                 )
         # The claims' days are China time: compared in it, as datetimes of one tzinfo compare
         # field by field (across zones each comparison costs more than a dozen steps here).
@@ -261,10 +208,7 @@ class OfflineVerifier:
                 now,
                 source,
                 Status.NOT_YET_VALID,
-                reason(
-                    f"尚未生效，生效日期 {claims.issued_at.date().isoformat()}",
-                    f"not valid until {claims.issued_at.date().isoformat()}",
-                ),
+                REASONS("not_yet_valid", date=claims.issued_at.date().isoformat()),
                 binding=binding,
             )
         if local - self.clock_skew >= claims.expires_at:
@@ -274,31 +218,26 @@ class OfflineVerifier:
                 now,
                 source,
                 Status.EXPIRED,
-                reason(
-                    f"已于 {claims.expires_at.date().isoformat()} 过期",
-                    f"expired on {claims.expires_at.date().isoformat()}",
-                ),
+                REASONS("expired", date=claims.expires_at.date().isoformat()),
                 binding=binding,
             )
         notes: list[str] = []
         if binding == "unchecked":
-            notes.append(reason("扫码无法核对卡号绑定", "a QR scan cannot check the card binding"))
+            notes.append(_BINDING_UNCHECKED)
         if now >= anchor.trust_list.expires_at:
-            zh, en = age_text((now - anchor.trust_list.expires_at).total_seconds())
             return _before_status(
                 cred,
                 anchor,
                 now,
                 source,
                 Status.STATUS_UNKNOWN,
-                reason(
-                    f"信任列表已过期 {zh}，无法确认密钥是否仍可信（请同步）",
-                    f"the trust list expired {en} ago: the key may since have been withdrawn (sync the bundle)",
+                REASONS(
+                    "trust_list_expired", age=_age_words((now - anchor.trust_list.expires_at).total_seconds())
                 ),
                 *notes,
                 binding=binding,
             )
-        return self._status_step(cred, now, notes, source, anchor, binding)
+        return self._status_step(cred, now, notes, source, view, binding)
 
     def _status_step(
         self,
@@ -306,13 +245,16 @@ class OfflineVerifier:
         now: datetime,
         notes: list[str],
         source: Source | None,
-        anchor: TrustAnchor,
+        view: IssuerView,
         binding: str | None,
     ) -> VerificationResult:
         claims = cred.claims
+        anchor = view.anchor
         shard, _ = shard_of(claims.serial)
-        status_list = self._status.get((claims.issuer_code, shard))
-        evidence = status_list.issued_at if status_list is not None else anchor.trust_list.issued_at
+        status_list = view.status_lists.get(shard)
+        evidence, until = (
+            _vouched(view, status_list) if status_list is not None else (anchor.trust_list.issued_at, now)
+        )
         src = source or offline_source(_age(now, evidence), anchor.name)
         kid = cred.kid_hex
         if status_list is None:
@@ -322,18 +264,17 @@ class OfflineVerifier:
             else:
                 status, reasons = Status.VALID, _UNCHECKED
             return new_result(status, (*reasons, *notes), claims, kid, src, binding, cred)
-        age = now - status_list.issued_at
+        age = now - evidence
         value = status_list.status(claims.serial)
-        if age > self.status_max_age or now >= status_list.expires_at:
-            zh, en = age_text(age.total_seconds())
-            last = last_en = ""
+        if age > self.status_max_age or now >= until:
+            last: str | Text = ""
             if value is not None and value is not CredentialStatus.VALID:
-                last = f"；最后已知状态：{_LAST_KNOWN[value][0]}"
-                last_en = f"; last known: {_LAST_KNOWN[value][1]}"
-            limit_zh, limit_en = age_text(self.status_max_age.total_seconds())
-            stale = reason(
-                f"状态列表已 {zh} 未更新（上限 {limit_zh}），无法确认是否已吊销{last}",
-                f"the status list is {en} old (limit {limit_en}): status unknown{last_en}",
+                last = REASONS("last_known", status=LAST_KNOWN[_VALUE_NAMES[value]])
+            stale = REASONS(
+                "status_stale",
+                age=_age_words(age.total_seconds()),
+                limit=_age_words(self.status_max_age.total_seconds()),
+                last=last,
             )
             return new_result(Status.STATUS_UNKNOWN, (stale, *notes), claims, kid, src, binding, cred)
         if value is None:
@@ -342,32 +283,38 @@ class OfflineVerifier:
         return new_result(status, (said, *notes), claims, kid, src, binding, cred)
 
 
-_VALID = reason("签名有效，未吊销，在有效期内", "genuine, not revoked, in validity")
-_ATTENTION = reason(
-    "身份真实，但健康证或保险缺失或已过期", "genuine, but a health certificate or insurance lapsed"
-)
-_REVOKED = reason("此安心码已被吊销", "this credential was revoked")
-_SUSPENDED = reason("此安心码已被暂停", "this credential is suspended")
+def _vouched(view: IssuerView, status_list: Any) -> tuple[datetime, datetime]:
+    """(as of, until): when the status data the verdict rests on was last vouched for, and the
+    signed end of that. The freshness document's ``iat``/``exp`` when it lists exactly the version
+    held (TUF's timestamp role: a list that did not change need not be downloaded again to be
+    fresh), else the list's own."""
+    freshness = view.freshness
+    version = getattr(status_list, "version", 0)
+    if freshness is not None and version:
+        listed = freshness.shards.get(status_list.shard)
+        if listed is not None and listed.version == version and listed.digest == status_list.digest:
+            return max(freshness.issued_at, status_list.issued_at), freshness.expires_at
+    return status_list.issued_at, status_list.expires_at
+
+
+_VALUE_NAMES = {
+    CredentialStatus.VALID: "valid",
+    CredentialStatus.REVOKED: "revoked",
+    CredentialStatus.SUSPENDED: "suspended",
+    CredentialStatus.ATTENTION: "attention",
+}
 _VERDICT = {
-    CredentialStatus.VALID: (Status.VALID, _VALID),
-    CredentialStatus.ATTENTION: (Status.ATTENTION, _ATTENTION),
-    CredentialStatus.REVOKED: (Status.REVOKED, _REVOKED),
-    CredentialStatus.SUSPENDED: (Status.SUSPENDED, _SUSPENDED),
+    CredentialStatus.VALID: (Status.VALID, REASONS("valid")),
+    CredentialStatus.ATTENTION: (Status.ATTENTION, REASONS("attention")),
+    CredentialStatus.REVOKED: (Status.REVOKED, REASONS("revoked")),
+    CredentialStatus.SUSPENDED: (Status.SUSPENDED, REASONS("suspended")),
 }
-_NO_STATUS_LIST = (
-    reason("没有该签发机构的状态列表，无法确认是否已吊销", "no status list: revocation unknown"),
-)
-_UNCHECKED = (
-    reason("签名有效，在有效期内", "genuine and within its validity"),
-    reason("未核对吊销状态（没有状态列表）", "revocation not checked (no status list)"),
-)
-_NOT_COVERED = reason("状态列表尚未包含此证（刚签发？）", "the status list does not cover this serial yet")
-_LAST_KNOWN = {
-    CredentialStatus.REVOKED: ("已吊销", "revoked"),
-    CredentialStatus.SUSPENDED: ("已暂停", "suspended"),
-    CredentialStatus.ATTENTION: ("需注意", "attention"),
-    CredentialStatus.VALID: ("有效", "valid"),
-}
+_BAD_SIGNATURE = REASONS("bad_signature")
+_CARD_COPY = REASONS("card_copy")
+_BINDING_UNCHECKED = REASONS("binding_unchecked")
+_NO_STATUS_LIST = (REASONS("no_status_list"),)
+_UNCHECKED = (REASONS("genuine_unchecked"), REASONS("revocation_unchecked"))
+_NOT_COVERED = REASONS("serial_not_covered")
 
 
 def _before_status(
@@ -392,50 +339,3 @@ def _age(now: datetime, then: datetime) -> int:
 
 
 _SECOND = timedelta(seconds=1)
-
-
-def _index_issuers(anchors: Sequence[TrustAnchor]) -> dict[int, _IssuerView]:
-    """For each issuer code: the list that speaks for it, and compromises declared anywhere.
-
-    An issuer's own origin wins over another list that also names it; among the others the
-    most recently issued list wins. A key declared compromised in *any* loaded list is
-    treated as compromised: a withdrawal must not be undone by an older list elsewhere.
-    """
-    chosen: dict[int, tuple[TrustAnchor, TrustedIssuer]] = {}
-    compromised: dict[int, dict[bytes, str]] = {}
-    for anchor in anchors:
-        for code, issuer in anchor.trust_list.issuers.items():
-            for kid, key in issuer.keys.items():
-                if key.status is KeyStatus.COMPROMISED:
-                    compromised.setdefault(code, {}).setdefault(kid, anchor.name)
-            current = chosen.get(code)
-            if current is None or _prefer(anchor, current[0], code):
-                chosen[code] = (anchor, issuer)
-    views = {}
-    for code, (anchor, issuer) in chosen.items():
-        elsewhere = {
-            kid: name
-            for kid, name in compromised.get(code, {}).items()
-            if not (kid in issuer.keys and issuer.keys[kid].status is KeyStatus.COMPROMISED)
-        }
-        views[code] = _IssuerView(anchor, issuer, dict(issuer.keys), elsewhere)
-    return views
-
-
-def _prefer(candidate: TrustAnchor, current: TrustAnchor, code: int) -> bool:
-    own_candidate = candidate.issuer_code == code
-    own_current = current.issuer_code == code
-    if own_candidate != own_current:
-        return own_candidate
-    return candidate.trust_list.issued_at > current.trust_list.issued_at
-
-
-def _index_status_lists(anchors: Sequence[TrustAnchor]) -> dict[tuple[int, int], StatusList]:
-    """The newest verified status list for each (issuer code, shard) across all anchors."""
-    newest: dict[tuple[int, int], StatusList] = {}
-    for anchor in anchors:
-        for where, status_list in anchor.status_lists.items():
-            current = newest.get(where)
-            if current is None or status_list.issued_at > current.issued_at:
-                newest[where] = status_list
-    return newest

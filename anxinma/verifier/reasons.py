@@ -1,0 +1,107 @@
+"""Every reason a verifier gives, by key: the one catalog of the Python verifier.
+
+The keys are verify.js's (the consumer page's verifier returns ``{key, params}`` with the same
+names), so a verdict reads the same from the library, the CLI's JSON (``reason_keys``) and the
+page. Each value is an :class:`anxinma.messages.Message`: a string ``"中文 / English"`` that also
+carries its key and parameters.
+"""
+
+from __future__ import annotations
+
+from anxinma.messages import Catalog, Message, Text
+
+REASONS = Catalog("verifier")
+_ = REASONS.define
+
+_("valid", zh="签名有效，未吊销，在有效期内", en="genuine, not revoked, in validity")
+_(
+    "attention",
+    zh="身份真实，但健康证或保险缺失或已过期",
+    en="genuine, but a health certificate or insurance lapsed",
+)
+_("revoked", zh="此安心码已被吊销", en="this credential was revoked")
+_("suspended", zh="此安心码已被暂停", en="this credential is suspended")
+_("expired", zh="已于 {date} 过期", en="expired on {date}")
+_("not_yet_valid", zh="尚未生效，生效日期 {date}", en="not valid until {date}")
+_("unknown_issuer", zh="签发机构 {issuer} 不在信任列表中", en="issuer {issuer} is not in the trust list")
+_(
+    "trust_conflict",
+    zh="信任列表 {anchors} 对签发机构 {issuer} 的密钥 {kid} 说法不一，无法确定应信任哪一个（请检查信任包）",
+    en="the trust lists {anchors} disagree about key {kid} of issuer {issuer}: none can be trusted (check the bundle)",
+)
+_("unknown_key", zh="{issuer} 没有密钥 {kid}", en="{issuer} has no key {kid}")
+_(
+    "key_compromised",
+    zh="签名密钥 {kid} 已被宣告泄露{where}，其签发的安心码一律无效",
+    en="signing key {kid} was declared compromised{where}; nothing it signed is trusted",
+)
+_(
+    "key_retired",
+    zh="签名密钥 {kid} 已停用，请持证人换发新证",
+    en="signing key {kid} was retired; the holder needs a re-issued credential",
+)
+_("bad_signature", zh="签名无效：安心码被篡改或伪造", en="the signature does not verify: altered or forged")
+_(
+    "card_copy",
+    zh="此安心码签发给另一张卡，这张卡可能是复制卡",
+    en="this credential was issued for a different card: this card may be a copy",
+)
+_("binding_unchecked", zh="扫码无法核对卡号绑定", en="a QR scan cannot check the card binding")
+_(
+    "trust_list_expired",
+    zh="信任列表已过期 {age}，无法确认密钥是否仍可信（请同步）",
+    en="the trust list expired {age} ago: the key may since have been withdrawn (sync the bundle)",
+)
+_(
+    "no_status_list",
+    zh="没有该签发机构的状态列表，无法确认是否已吊销",
+    en="no status list: revocation unknown",
+)
+_("genuine_unchecked", zh="签名有效，在有效期内", en="genuine and within its validity")
+_("revocation_unchecked", zh="未核对吊销状态（没有状态列表）", en="revocation not checked (no status list)")
+_(
+    "status_stale",
+    zh="状态列表已 {age} 未更新（上限 {limit}），无法确认是否已吊销{last}",
+    en="the status list is {age} old (limit {limit}): status unknown{last}",
+)
+_("last_known", zh="；最后已知状态：{status}", en="; last known: {status}")
+_(
+    "serial_not_covered",
+    zh="状态列表尚未包含此证（刚签发？）",
+    en="the status list does not cover this serial yet",
+)
+_("malformed", zh="无法识别的安心码: {detail}", en="not a readable 安心码: {detail}")
+_(
+    "not_on_record",
+    zh="签名有效，但签发机构没有此安心码的记录：可能是伪造（密钥泄露或测试密钥），请勿放行",
+    en="the signature verifies, but the issuer has no record of this credential: possibly forged "
+    "with a leaked or test key — do not let them in",
+)
+
+#: The last-known status words of the stale reason (the statuses' own labels).
+LAST_KNOWN = {
+    "revoked": Text("已吊销", "revoked"),
+    "suspended": Text("已暂停", "suspended"),
+    "attention": Text("需注意", "attention"),
+    "valid": Text("有效", "valid"),
+}
+
+
+def age(seconds: float) -> Text:
+    """A duration as people say it: ``3 天 2 小时`` / ``3 d 2 h``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        if not hours:
+            return Text(f"{days} 天", f"{days} d")
+        return Text(f"{days} 天 {hours} 小时", f"{days} d {hours} h")
+    if hours:
+        return Text(f"{hours} 小时 {minutes} 分钟", f"{hours} h {minutes} min")
+    return Text(f"{minutes} 分钟", f"{minutes} min")
+
+
+def reason(key: str, /, **params: object) -> Message:
+    """One reason of the catalog (``REASONS(key, **params)``)."""
+    return REASONS(key, **params)
