@@ -30,7 +30,7 @@
   };
   var $ = function (id) { return document.getElementById(id); };
   // list: a verified status list, with the token it came from (.text) and the trust list it was verified under (.trust)
-  var state = { lang: "zh", result: null, cred: null, trust: null, views: new Map(), list: null, freshness: null,
+  var state = { lang: "zh", result: null, cred: null, trust: null, views: { views: new Map(), conflicts: new Map() }, list: null, freshness: null,
     trustRefused: null, statusRefused: null, issuer: null,
     clockOffset: 0, cardUid: null, online: null, final: false, engine: null, code: null };
   var probe = window.__anxinma = { verdictAt: null, finalAt: null, renders: 0, listsLoaded: 0 };

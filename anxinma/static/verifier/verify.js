@@ -867,85 +867,113 @@
 
   // -- trust rules (contract §3.1; anxinma.verifier.trust; tests/vectors/trust-rules.json) ---
 
-  /* Whether two lists' entries for one issuer disagree about a key: one kid with two public
-   * keys, or one public key under two kids. */
-  function keysConflict(a, b) {
-    var conflict = false;
-    a.keys.forEach(function (keyA, kid) {
-      b.keys.forEach(function (keyB, kidB) {
-        if (!keyA.x || !keyB.x) return;
-        var same = equal(keyA.x, keyB.x);
-        if ((kid === kidB && !same) || (kid !== kidB && same)) conflict = true;
+  function isPinned(anchor) { return anchor.rootSource !== "tofu"; }
+
+  // Rules 1 and 2 as one sortable number: pinned first, then the issuer's own origin.
+  function rankOf(anchor, code) { return (isPinned(anchor) ? 2 : 0) + (anchor.issuerCode === code ? 1 : 0); }
+
+  /* A kid the two entries give different public keys (a compromised entry states none), or null. */
+  function conflictingKid(a, b) {
+    var found = null;
+    a.keys.forEach(function (key, kid) {
+      var other = b.keys.get(kid);
+      if (found === null && other && key.x && other.x && !equal(key.x, other.x)) found = kid;
+    });
+    return found;
+  }
+
+  function newest(candidates) {
+    return candidates.reduce(function (best, a) {
+      var d = (a.trust.issuedAt - best.trust.issuedAt) || (a.trust.seq - best.trust.seq) ||
+        (a.name > best.name ? 1 : a.name < best.name ? -1 : 0);
+      return d > 0 ? a : best;
+    });
+  }
+
+  /* The view's key that may sign status data or a live record: listed, active, and declared
+   * compromised by no anchor that counts; its public key, or null. */
+  function usableKey(view, kid) {
+    if (view.compromisedElsewhere.has(kid)) return null;
+    var key = view.keys.get(kid);
+    return key && key.status === "active" && key.x ? key.x : null;
+  }
+
+  /* The trust rules over ``anchors`` ([{name, rootSource: "pinned" | "tofu", issuerCode (the
+   * code its origin speaks for, or null), trust (a loadTrustList() object), status: Map
+   * "code:shard" -> a loaded status list, freshness: Map code -> a loaded freshness document}]):
+   * {views: Map code -> {code, anchor, issuer, keys, compromisedElsewhere: Map kid -> anchor name,
+   * statusLists: Map shard -> list, freshness}, conflicts: Map code -> {code, anchors, kid}}.
+   * 1. pinned outranks first use; 2. then the issuer's own origin a peer entry; 3. among equals,
+   * one kid with two public keys is a conflict (no view), else the newest list (iat, seq) wins;
+   * 4. a compromise counts when the chosen or any pinned anchor declares it; 5. status data only
+   * from the chosen anchor, under a usable key of the view. As anxinma.verifier.trust.choose_views. */
+  function chooseViews(anchors) {
+    var named = new Map(), views = new Map(), conflicts = new Map();
+    anchors.forEach(function (anchor) {
+      anchor.trust.issuers.forEach(function (_, code) {
+        if (!named.has(code)) named.set(code, []);
+        named.get(code).push(anchor);
       });
     });
-    return conflict;
-  }
-
-  function rankOf(anchor, code) {
-    return (anchor.rootSource === "pinned" ? 2 : 0) + (anchor.issuerCode === code ? 1 : 0);
-  }
-
-  /* One view per issuer code from ``anchors`` ([{name, rootSource: "pinned" | "tofu",
-   * issuerCode (the code its origin speaks for, or null), trust: a loadTrustList() object}]):
-   * a Map code -> {code, anchor, issuer (the chosen entry, compromise declarations of pinned
-   * anchors applied), conflict: null} or {code, anchor: null, issuer: null, conflict: [names]}.
-   * Pinned outranks first-use, then the issuer's own origin a peer entry; among equals,
-   * disagreeing keys are a conflict (no view), else the newest list (iat, then seq) wins. */
-  function chooseViews(anchors) {
-    var codes = [];
-    anchors.forEach(function (anchor) {
-      anchor.trust.issuers.forEach(function (_, code) { if (codes.indexOf(code) < 0) codes.push(code); });
-    });
-    var views = new Map();
-    codes.sort(function (a, b) { return a - b; }).forEach(function (code) {
-      var candidates = anchors.filter(function (a) { return a.trust.issuers.has(code); });
+    named.forEach(function (candidates, code) {
       var best = Math.max.apply(null, candidates.map(function (a) { return rankOf(a, code); }));
       var top = candidates.filter(function (a) { return rankOf(a, code) === best; });
       for (var i = 0; i < top.length; i++) {
         for (var j = i + 1; j < top.length; j++) {
-          if (keysConflict(top[i].trust.issuers.get(code), top[j].trust.issuers.get(code))) {
-            views.set(code, { code: code, anchor: null, issuer: null,
-              conflict: top.map(function (a) { return a.name; }).sort() });
+          var kid = conflictingKid(top[i].trust.issuers.get(code), top[j].trust.issuers.get(code));
+          if (kid !== null) {
+            conflicts.set(code, { code: code, anchors: [top[i].name, top[j].name].sort(), kid: kid });
             return;
           }
         }
       }
-      var chosen = top.slice().sort(function (a, b) {
-        return (b.trust.issuedAt - a.trust.issuedAt) || (b.trust.seq - a.trust.seq);
-      })[0];
-      var entry = chosen.trust.issuers.get(code), keys = new Map();
-      entry.keys.forEach(function (key, kid) { keys.set(kid, key); });
-      // A compromise counts when the chosen anchor or any pinned anchor declares it.
+      var chosen = newest(top), entry = chosen.trust.issuers.get(code), elsewhere = new Map();
       anchors.forEach(function (anchor) {
-        if (anchor.rootSource !== "pinned" || !anchor.trust.issuers.has(code)) return;
+        if (anchor === chosen || !isPinned(anchor) || !anchor.trust.issuers.has(code)) return;
         anchor.trust.issuers.get(code).keys.forEach(function (key, kid) {
-          if (key.status === "compromised") keys.set(kid, { x: null, status: "compromised", validTo: key.validTo });
+          var own = entry.keys.get(kid);
+          if (key.status === "compromised" && !(own && own.status === "compromised") && !elsewhere.has(kid)) {
+            elsewhere.set(kid, anchor.name);
+          }
         });
       });
-      views.set(code, { code: code, anchor: chosen, conflict: null,
-        issuer: { code: code, name: entry.name, baseUrl: entry.baseUrl, keys: keys } });
+      var view = { code: code, anchor: chosen, issuer: entry, keys: entry.keys, compromisedElsewhere: elsewhere,
+        statusLists: new Map(), freshness: null };
+      (chosen.status || new Map()).forEach(function (list) {
+        if (list.issuerCode === code && usableKey(view, list.kid)) view.statusLists.set(list.shard, list);
+      });
+      var fresh = (chosen.freshness || new Map()).get(code);
+      if (fresh && usableKey(view, fresh.kid)) view.freshness = fresh;
+      views.set(code, view);
     });
-    return views;
+    return { views: views, conflicts: conflicts };
   }
 
-  /* A trust-list-shaped object of the views that have one (what verifyOffline, liveKey and the
-   * loaders take): the chosen entries only; conflicts are listed apart. */
-  function viewTrust(views, base) {
-    var issuers = new Map(), conflicts = new Map();
-    views.forEach(function (view, code) {
-      if (view.conflict) conflicts.set(code, view.conflict);
-      else issuers.set(code, view.issuer);
+  /* A trust-list-shaped object of the chosen views (what verifyOffline, liveKey and the loaders
+   * take): each issuer with its view's keys, a key compromised elsewhere marked compromised;
+   * ``conflicts`` beside them (verifyOffline says unknown_issuer, trust_conflict). */
+  function viewTrust(chosen, base) {
+    var issuers = new Map();
+    chosen.views.forEach(function (view, code) {
+      var keys = new Map();
+      view.keys.forEach(function (key, kid) {
+        keys.set(kid, view.compromisedElsewhere.has(kid) ? { x: null, status: "compromised", validTo: key.validTo } : key);
+      });
+      issuers.set(code, { code: code, name: view.issuer.name, baseUrl: view.issuer.baseUrl, keys: keys });
     });
+    var conflicts = new Map();
+    chosen.conflicts.forEach(function (c, code) { conflicts.set(code, c.anchors); });
     return Object.assign({}, base, { issuers: issuers, conflicts: conflicts });
   }
 
-  /* Where status data of issuer ``code`` may come from and which keys may sign it: the base URL
-   * the chosen view names and the kids active in that view; null when there is no view. */
-  function statusSource(views, code) {
-    var view = views.get(code);
-    if (!view || view.conflict) return null;
+  /* Where status data of issuer ``code`` is fetched from (the base URL its view names: the
+   * issuer's own origin, as the chosen list states it) and the kids that may sign it; null
+   * without a view. */
+  function statusSource(chosen, code) {
+    var view = chosen.views.get(code);
+    if (!view) return null;
     var kids = [];
-    view.issuer.keys.forEach(function (key, kid) { if (key.status === "active" && key.x) kids.push(kid); });
+    view.keys.forEach(function (_, kid) { if (usableKey(view, kid)) kids.push(kid); });
     return { code: code, anchor: view.anchor.name, baseUrl: view.issuer.baseUrl, kids: kids.sort() };
   }
 
@@ -1090,6 +1118,7 @@
     loadFreshness: loadFreshness,
     notOnRecord: notOnRecord,
     statusSource: statusSource,
+    usableKey: usableKey,
     viewTrust: viewTrust,
     vouchedAt: vouchedAt,
     classify: classify,
