@@ -160,7 +160,9 @@ MESSAGES: dict[str, str] = {
     "why.replay": N_("it is older than the trust list this phone already holds (replay?)"),
     "why.bad_root": N_("it is not signed by the pinned root key"),
     "why.older": N_("it is older than what this phone already holds (replay?)"),
-    "why.equivocal": N_("it differs from the data of the same version this phone already holds (replay or tampering?)"),
+    "why.equivocal": N_(
+        "it differs from the data of the same version this phone already holds (replay or tampering?)"
+    ),
     "why.not_listed": N_("it is not the version the issuer's freshness document lists"),
     "why.bad_status": N_("it is not signed by an active key of the issuer in the trust list"),
     "item.health_certificate": N_("health certificate"),
@@ -362,7 +364,11 @@ def _is_origin(text: str) -> bool:
     if any(c in text for c in " ;,'\"\\") or text != text.strip():
         return False
     parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not (parts.path or parts.query or parts.fragment)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not (parts.path or parts.query or parts.fragment)
+    )
 
 
 def content_security_policy(origins: tuple[str, ...]) -> str:

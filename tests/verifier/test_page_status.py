@@ -17,7 +17,7 @@ import pytest
 from anxinma.keys import KeyDirectory, build_trust_list
 from anxinma.rollback import judge
 from tests.verifier import compact_reference as ref
-from tests.verifier.test_page_verify import static_site  # noqa: F401  (the fixture)
+from tests.verifier.test_page_verify import static_site  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
@@ -45,16 +45,22 @@ NAMES = {1: "revoked", 2: "suspended", 3: "attention"}
 
 @pytest.fixture
 def issuer_keys(tmp_path: Path) -> tuple[KeyDirectory, str]:
-    keys = KeyDirectory.init(tmp_path / "keys", issuer_code=330200, issuer_name="宁波市商务局", insecure_dev=True)
+    keys = KeyDirectory.init(
+        tmp_path / "keys", issuer_code=330200, issuer_name="宁波市商务局", insecure_dev=True
+    )
     return keys, build_trust_list(keys)
 
 
-def run(page: Any, keys: KeyDirectory, trust_list: str, loader: str, cases: list[Any]) -> list[dict[str, Any]]:
+def run(
+    page: Any, keys: KeyDirectory, trust_list: str, loader: str, cases: list[Any]
+) -> list[dict[str, Any]]:
     return page.evaluate(LOAD, [trust_list, keys.root_public_key.hex(), loader, cases])  # type: ignore[no-any-return]
 
 
 def test_compact_status_lists_decode_to_the_statuses_written(
-    browser_context: Callable[..., Any], static_site: str, issuer_keys: tuple[KeyDirectory, str]  # noqa: F811
+    browser_context: Callable[..., Any],
+    static_site: str,  # noqa: F811  (the imported fixture)
+    issuer_keys: tuple[KeyDirectory, str],
 ) -> None:
     keys, trust_list = issuer_keys
     kid, key = keys.signing_key()
@@ -80,7 +86,10 @@ def test_compact_status_lists_decode_to_the_statuses_written(
 
 
 def test_malformed_or_foreign_compact_lists_are_refused_with_a_reason(
-    browser_context: Callable[..., Any], static_site: str, issuer_keys: tuple[KeyDirectory, str], tmp_path: Path  # noqa: F811
+    browser_context: Callable[..., Any],
+    static_site: str,  # noqa: F811  (the imported fixture)
+    issuer_keys: tuple[KeyDirectory, str],
+    tmp_path: Path,
 ) -> None:
     keys, trust_list = issuer_keys
     kid, key = keys.signing_key()
@@ -116,7 +125,9 @@ def test_malformed_or_foreign_compact_lists_are_refused_with_a_reason(
     cases["tampered"] = tampered.hex()
     page = browser_context().new_page()
     page.goto(static_site)
-    results = dict(zip(cases, run(page, keys, trust_list, "loadCompactStatusList", list(cases.values())), strict=True))
+    results = dict(
+        zip(cases, run(page, keys, trust_list, "loadCompactStatusList", list(cases.values())), strict=True)
+    )
     accepted = [name for name, got in results.items() if got["ok"]]
     assert accepted == []
     assert "another value" in results["another value"]["error"]
@@ -131,13 +142,18 @@ def test_malformed_or_foreign_compact_lists_are_refused_with_a_reason(
 
 
 def test_the_freshness_document_is_read_and_refused_when_foreign_or_tampered(
-    browser_context: Callable[..., Any], static_site: str, issuer_keys: tuple[KeyDirectory, str], tmp_path: Path  # noqa: F811
+    browser_context: Callable[..., Any],
+    static_site: str,  # noqa: F811  (the imported fixture)
+    issuer_keys: tuple[KeyDirectory, str],
+    tmp_path: Path,
 ) -> None:
     keys, trust_list = issuer_keys
     kid, key = keys.signing_key()
     body = ref.sign_compact(key.to_cryptography(), kid, issuer_code=330200, size=10, version=3, statuses={})
     url = "http://127.0.0.1/status/330200/0/compact"
-    good = ref.sign_freshness(key.to_cryptography(), kid, issuer_code=330200, seq=42, shards=[(0, 3, 10, body, url)])
+    good = ref.sign_freshness(
+        key.to_cryptography(), kid, issuer_code=330200, seq=42, shards=[(0, 3, 10, body, url)]
+    )
     other = KeyDirectory.init(tmp_path / "other", issuer_code=500000, issuer_name="重庆", insecure_dev=True)
     okid, okey = other.signing_key()
     foreign = ref.sign_freshness(okey.to_cryptography(), okid, issuer_code=330200, seq=43, shards=[])
@@ -147,7 +163,9 @@ def test_the_freshness_document_is_read_and_refused_when_foreign_or_tampered(
     page.goto(static_site)
     got = run(page, keys, trust_list, "loadFreshness", [good, foreign, forged, "not.a.jwt"])
     assert got[0]["ok"] and got[0]["seq"] == 42 and got[0]["digest"] == ref.digest(good)
-    assert got[0]["shards"] == [{"shard": 0, "version": 3, "size": 10, "digest": ref.digest(body), "url": url}]
+    assert got[0]["shards"] == [
+        {"shard": 0, "version": 3, "size": 10, "digest": ref.digest(body), "url": url}
+    ]
     assert [g["ok"] for g in got[1:]] == [False, False, False]
     assert "does not hold" in got[1]["error"]
 
@@ -159,32 +177,49 @@ def test_judge_update_answers_as_the_python_rule() -> None:
 
 @pytest.mark.parametrize(
     ("held", "candidate"),
-    [(None, (1, "a")), ((1, "a"), (2, "b")), ((2, "b"), (2, "b")), ((2, "b"), (1, "a")), ((2, "b"), (2, "c"))],
+    [
+        (None, (1, "a")),
+        ((1, "a"), (2, "b")),
+        ((2, "b"), (2, "b")),
+        ((2, "b"), (1, "a")),
+        ((2, "b"), (2, "c")),
+    ],
 )
 def test_judge_update_in_the_browser_matches_anxinma_rollback(
     browser_context: Callable[..., Any],
-    static_site: str,  # noqa: F811
+    static_site: str,  # noqa: F811  (the imported fixture)
     held: tuple[int, str] | None,
     candidate: tuple[int, str],
 ) -> None:
     page = browser_context().new_page()
     page.goto(static_site)
-    as_js = (lambda p: None if p is None else {"version": p[0], "digest": p[1]})
+
+    def as_js(pair: tuple[int, str] | None) -> dict[str, Any] | None:
+        return None if pair is None else {"version": pair[0], "digest": pair[1]}
+
     answer = page.evaluate("([h, c]) => AnxinmaVerify.judgeUpdate(h, c)", [as_js(held), as_js(candidate)])
     assert answer == judge(held, candidate).value
 
 
 def test_the_age_comes_from_the_freshness_document_only_when_it_lists_the_held_version(
-    browser_context: Callable[..., Any], static_site: str, issuer_keys: tuple[KeyDirectory, str]  # noqa: F811
+    browser_context: Callable[..., Any],
+    static_site: str,  # noqa: F811  (the imported fixture)
+    issuer_keys: tuple[KeyDirectory, str],
 ) -> None:
     keys, trust_list = issuer_keys
     kid, key = keys.signing_key()
     sk, now = key.to_cryptography(), int(time.time())
-    shard = ref.sign_compact(sk, kid, issuer_code=330200, size=10, version=3, statuses={}, iat=now - 30 * 3600)
+    shard = ref.sign_compact(
+        sk, kid, issuer_code=330200, size=10, version=3, statuses={}, iat=now - 30 * 3600
+    )
     url = "http://127.0.0.1/status/330200/0/compact"
-    lists_it = ref.sign_freshness(sk, kid, issuer_code=330200, seq=9, shards=[(0, 3, 10, shard, url)], iat=now - 60)
+    lists_it = ref.sign_freshness(
+        sk, kid, issuer_code=330200, seq=9, shards=[(0, 3, 10, shard, url)], iat=now - 60
+    )
     newer = ref.sign_compact(sk, kid, issuer_code=330200, size=10, version=4, statuses={1: 1}, iat=now - 60)
-    lists_other = ref.sign_freshness(sk, kid, issuer_code=330200, seq=10, shards=[(0, 4, 10, newer, url)], iat=now - 60)
+    lists_other = ref.sign_freshness(
+        sk, kid, issuer_code=330200, seq=10, shards=[(0, 4, 10, newer, url)], iat=now - 60
+    )
     from anxinma import credential as fmt
     from tests.verifier.publisher import worker_claims
 
@@ -211,7 +246,8 @@ def test_the_age_comes_from_the_freshness_document_only_when_it_lists_the_held_v
 
 
 def test_the_issuers_compact_vectors_read_the_same_in_the_browser(
-    browser_context: Callable[..., Any], static_site: str  # noqa: F811
+    browser_context: Callable[..., Any],
+    static_site: str,  # noqa: F811  (the imported fixture)
 ) -> None:
     """tests/vectors/status-compact.json (branch formats15): the issuer's exact bytes."""
     path = VECTORS / "status-compact.json"

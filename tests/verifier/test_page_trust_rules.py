@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.verifier.test_page_verify import static_site  # noqa: F401  (the fixture)
+from tests.verifier.test_page_verify import static_site  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
-CASES = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "trust-rules.json").read_text("utf-8"))
+CASES = json.loads(
+    (Path(__file__).resolve().parent.parent / "vectors" / "trust-rules.json").read_text("utf-8")
+)
 
 #: The case's anchors as verify.js holds them, through chooseViews, in the table's shape.
 CHOOSE = """(cases) => {
@@ -67,7 +69,7 @@ CHOOSE = """(cases) => {
 
 def test_every_choose_case_gives_the_python_views(
     browser_context: Callable[..., Any],
-    static_site: str,  # noqa: F811
+    static_site: str,  # noqa: F811  (the imported fixture)
 ) -> None:
     page = browser_context().new_page()
     page.goto(static_site)
@@ -82,7 +84,7 @@ def test_every_choose_case_gives_the_python_views(
 
 def test_every_update_case_gives_the_python_answer(
     browser_context: Callable[..., Any],
-    static_site: str,  # noqa: F811
+    static_site: str,  # noqa: F811  (the imported fixture)
 ) -> None:
     page = browser_context().new_page()
     page.goto(static_site)
@@ -98,7 +100,7 @@ def test_every_update_case_gives_the_python_answer(
 
 def test_a_conflict_is_unknown_issuer_naming_the_anchors(
     browser_context: Callable[..., Any],
-    static_site: str,  # noqa: F811
+    static_site: str,  # noqa: F811  (the imported fixture)
 ) -> None:
     """What the page makes of a conflict: no view, so a credential of that issuer is unknown_issuer
     with the reason trust_conflict (both anchors named), as the Python verifier says."""
