@@ -80,7 +80,7 @@
       p.why = why ? t("revocation.why", { why: config.messages["revocation." + why] ? t("revocation." + why) : why }) : "";
     }
     if (r.key === "live_failed" && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
-    if (r.key === "trust_refused" && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
+    if ((r.key === "trust_refused" || r.key === "status_refused") && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
     var text = t("reason." + r.key, p);
     if (r.key === "status_stale" && r.params.last) text += " · " + t("reason.last_known", { last: word(r.params.last) });
     return text;
