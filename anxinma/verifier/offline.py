@@ -126,7 +126,10 @@ class OfflineVerifier:
             else:
                 cred = fmt.decode(code)
         except (UnsupportedVersion, UnsupportedAlgorithm) as exc:
-            return VerificationResult(Status.MALFORMED, (exc.explain(),), source=source or Source("offline"))
+            detail = Text(exc.message_zh, exc.message)
+            return VerificationResult(
+                Status.MALFORMED, (REASONS("unsupported", detail=detail),), source=source or Source("offline")
+            )
         except MalformedCredential as exc:
             detail = Text(exc.message_zh, exc.message)
             return VerificationResult(

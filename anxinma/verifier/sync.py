@@ -23,6 +23,7 @@ reuses the previous generation's bytes, which are verified again like new ones.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +37,12 @@ from anxinma.errors import AnxinmaError
 from anxinma.keys.jwk import public_key_from_jwk
 from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustList
+from anxinma.rollback import Update, judge
 from anxinma.status_list import StatusList, load_status_list
 from anxinma.verifier import bundle as layout
 from anxinma.verifier.errors import BundleError, SyncError
 from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
+from anxinma.verifier.trust import TOFU, HeldOrigin, admission_refusal
 
 DISCOVERY_PATH = "/.well-known/anxinma"
 DEFAULT_TIMEOUT = 10.0
@@ -312,6 +315,7 @@ def sync(
     own_session = session is None
     http = _Http(session or requests.Session(), timeout)
     moment = now or datetime.now(UTC)
+    new_origin = not origin_dir.exists()
     try:
         with layout.locked(origin_dir):
             layout.prune(origin_dir)
@@ -324,6 +328,10 @@ def sync(
         if follow:
             _follow(report, root_dir, http, say, timeout)
         return report
+    except BaseException:
+        if new_origin and layout.current_generation(origin_dir) is None:
+            shutil.rmtree(origin_dir, ignore_errors=True)  # a refused first sync leaves nothing behind
+        raise
     finally:
         if own_session:
             http.session.close()
@@ -413,6 +421,8 @@ def _sync_locked(
         default_root=default_root,
         warnings=warnings,
     )
+    if root_source == TOFU:
+        _admit(origin, origin_dir.parent, code, base)
     if discovery["root_public_key"] and root_source != "tofu":
         try:
             advertised = layout.read_root_key(discovery["root_public_key"].encode())
@@ -522,6 +532,37 @@ def _sync_locked(
     return report
 
 
+def _held_origins(root_dir: Path, but: str) -> list[HeldOrigin]:
+    """Every other origin in the bundle directory that loads: how it is rooted, what it names."""
+    held = []
+    for origin_dir in sorted(p for p in root_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if origin_dir.name == but:
+            continue
+        try:
+            loaded = layout.IssuerBundle.load(origin_dir)
+        except BundleError:
+            continue  # a broken origin holds nothing (it does not load for verifying either)
+        held.append(HeldOrigin(loaded.origin, loaded.root_source, frozenset(loaded.trust_list.issuers)))
+    return held
+
+
+def _admit(origin: str, root_dir: Path, code: int, issuer_url: str) -> None:
+    """The trust rules' admission rule (:func:`~anxinma.verifier.trust.admission_refusal`): a
+    first-use origin may not claim an issuer code a pinned origin already names."""
+    refusal = admission_refusal(
+        _held_origins(root_dir, origin), origin=origin, root_source=TOFU, issuer_code=code
+    )
+    if refusal is None:
+        return
+    raise SyncError(
+        f"refused: {origin} claims issuer {code}, which the pinned origin {refusal.name} already holds; "
+        f"nothing was changed. If {origin} really speaks for {code}, pin it: anxinma verifier sync "
+        f"--issuer {issuer_url} --root-key ROOT.pem (the regulator's root public key)",
+        message_zh=f"已拒绝：{origin} 自称签发机构 {code}，而该代码已由固定根公钥的来源 {refusal.name} 持有；未做任何更改。"
+        f"若 {origin} 确实代表 {code}，请用 --root-key 固定其根公钥后再同步",
+    )
+
+
 def _check_trust_list(
     body: bytes, root: bytes, previous: _Previous | None, code: int, now: datetime
 ) -> TrustList:
@@ -610,9 +651,32 @@ def _check_status_list(
         )
     if previous is not None:
         held = previous.status_lists.get((status_list.issuer_code, status_list.shard))
-        if held is not None and status_list.issued_at < held.issued_at:
+        verdict = judge(_status_order(held), _status_order(status_list)) if held is not None else None
+        if verdict is Update.OLDER:
             raise SyncError(
                 f"status list {url} is older than the one already held (rollback?); nothing was changed",
                 message_zh=f"状态列表 {url} 比已有的更旧（回滚？），未做任何更改",
             )
+        if verdict is Update.EQUIVOCAL:
+            raise SyncError(
+                f"status list {url} differs from the one already held but claims the same version "
+                "(a replay inside a signing window?); nothing was changed",
+                message_zh=f"状态列表 {url} 与已有的版本相同但内容不同（签名窗口内的重放？），未做任何更改",
+            )
     return status_list
+
+
+def _status_order(status_list: StatusList) -> tuple[int, str]:
+    """(version, digest) of a status list for :func:`anxinma.rollback.judge`.
+
+    A list from before versions (version 0: an issuer of an earlier release) is ordered by its
+    signed ``iat`` alone, digest ignored: inside one signing window such a list cannot be told
+    from a replay, which is why every publication now carries a version. Any versioned list is
+    newer than every unversioned one."""
+    version = int(getattr(status_list, "version", 0) or 0)
+    if not version:
+        return int(status_list.issued_at.timestamp()), ""
+    digest = getattr(status_list, "digest", "") or layout.sha256(
+        status_list.token.encode() if status_list.token else (status_list.cwt or b"")
+    )
+    return version << 32, digest

@@ -89,6 +89,8 @@ class Publisher:
         self.stall: dict[str, float] = {}  # seconds to sleep before answering
         self.fail: dict[str, int] = {}  # HTTP status to answer instead
         self.status_list_age = timedelta(0)  # sign status lists this far in the past
+        self.status_time: datetime | None = None  # sign status lists at this moment (one signing window)
+        self.foreign_status: dict[str, str] = {}  # path -> a status list token served (and listed) too
         self.live_signer: Any = None  # a foreign key to sign live records with (forgery)
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
@@ -107,7 +109,7 @@ class Publisher:
         signer = self.trust_list_signer or self.keys
         self.trust_list = build_trust_list(signer)
         kid, key = self.keys.signing_key()
-        moment = datetime.now(UTC) - self.status_list_age
+        moment = (self.status_time or datetime.now(UTC)) - self.status_list_age
         self.status_tokens = {
             shard: sign_status_list(
                 array,
@@ -133,7 +135,8 @@ class Publisher:
             "trust_list": f"{self.base_url}/trust-list",
             "jwks": f"{self.base_url}/jwks.json",
             "status_lists": [
-                f"{self.base_url}/status/{self.code}/{shard}" for shard in sorted(self.statuses)
+                *(f"{self.base_url}/status/{self.code}/{shard}" for shard in sorted(self.statuses)),
+                *(f"{self.base_url}{path}" for path in sorted(self.foreign_status)),
             ],
             "live_record": f"{self.base_url}/api/v1/live",
             "root_public_key": self.root_pem.decode(),
@@ -193,6 +196,10 @@ class Publisher:
             return self._serve("trust_list", request, token.encode(), "application/jwt")
         if path == "/jwks.json":
             return self._serve("jwks", request, json.dumps(jwks(self.keys)).encode(), "application/json")
+        if path in self.foreign_status:
+            return self._serve(
+                "status", request, self.foreign_status[path].encode(), "application/statuslist+jwt"
+            )
         if path.startswith(f"/status/{self.code}/"):
             shard_text = path.rsplit("/", 1)[1]
             if not shard_text.isdigit() or int(shard_text) not in self.status_tokens:
