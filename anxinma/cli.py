@@ -312,7 +312,12 @@ def credential_inspect(code: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_json: bool) -> None:
-    """Verify a credential offline against a trust list and the pinned root key. Exit 0 only if valid."""
+    """Check a credential's SIGNATURE and dates offline against a trust list and the root key.
+
+    Revocation is NOT checked (no status list is read): a revoked credential passes. To know
+    whether it was revoked use `anxinma verify` (after `anxinma verifier sync`). Exit 0 when the
+    signature is valid and the credential in its validity, 1 otherwise.
+    """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -326,17 +331,36 @@ def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_
         raise click.BadParameter("--root-key 不是 Ed25519 公钥 / is not an Ed25519 public key")
     trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
     result = Verifier(trust_list).verify(read_code(code))
-    print_result(result, as_json)
+    if as_json:
+        document = {**result.to_json(), "revocation_checked": False}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    elif result.ok:
+        click.secho(
+            "签名有效（未检查是否吊销） SIGNATURE VALID — revocation NOT checked", fg="yellow", bold=True
+        )
+        click.echo(_NOT_CHECKED)
+        print_result(result, False, headline=False)
+    else:
+        print_result(result, False)
+        click.echo(_NOT_CHECKED)
     sys.exit(0 if result.ok else 1)
 
 
-def print_result(result: Any, as_json: bool) -> None:
+_NOT_CHECKED = (
+    "  ! 此命令不检查吊销状态：已吊销的安心码在这里也显示签名有效。请用 anxinma verify 核验"
+    "（先运行 anxinma verifier sync） / this command does not check revocation: a revoked credential "
+    "passes here. Use `anxinma verify` (after `anxinma verifier sync`)"
+)
+
+
+def print_result(result: Any, as_json: bool, *, headline: bool = True) -> None:
     """Shared by every verify command: JSON (stable, documented) or a few lines for people."""
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    colour = {"valid": "green", "attention": "yellow"}.get(result.status.value, "red")
-    click.secho(f"{result.status.label_zh} {result.status.value.upper()}", fg=colour, bold=True)
+    if headline:
+        colour = {"valid": "green", "attention": "yellow"}.get(result.status.value, "red")
+        click.secho(f"{result.status.label_zh} {result.status.value.upper()}", fg=colour, bold=True)
     for reason in result.reasons:
         click.echo(f"  - {reason}")
     if result.claims is not None:

@@ -304,7 +304,12 @@ def verify(code: str, published: tuple[Path, Path], *extra: str, input: str | No
 def test_verify_a_valid_credential_exits_0(keys: Path, tmp_path: Path, published: tuple[Path, Path]) -> None:
     result = verify(issue(keys, tmp_path), published)
     assert result.exit_code == 0, result.output
-    assert "有效 VALID" in result.stdout and "李*霞" in result.stdout
+    assert "李*霞" in result.stdout
+    # Issue 15: it checks no revocation, and says so plainly instead of "有效 VALID".
+    assert "有效 VALID" not in result.stdout
+    assert "SIGNATURE VALID — revocation NOT checked" in result.stdout
+    assert "不检查吊销状态" in result.stdout and "anxinma verify" in result.stdout
+    assert json.loads(verify(issue(keys, tmp_path), published, "--json").stdout)["revocation_checked"] is False
 
 
 def test_verify_reads_the_code_from_standard_input(
