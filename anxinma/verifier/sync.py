@@ -38,7 +38,13 @@ from anxinma.keys.jwk import public_key_from_jwk
 from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustList
 from anxinma.rollback import Update, judge
-from anxinma.status_list import StatusList, load_status_list
+from anxinma.status_list import (
+    Freshness,
+    StatusList,
+    load_compact_status_list,
+    load_freshness,
+    load_status_list,
+)
 from anxinma.verifier import bundle as layout
 from anxinma.verifier.errors import BundleError, SyncError
 from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
@@ -53,6 +59,7 @@ LIMITS = {
     "trust_list": 4 * 1024 * 1024,
     "jwks": 256 * 1024,
     "status": 4 * 1024 * 1024,  # one shard is 256 KiB raw; base64 of a worst-case deflate fits
+    "freshness": 256 * 1024,  # a few hundred bytes, and ~120 more per shard
 }
 MAX_STATUS_LISTS = 4096
 TOFU_WARNING = (
@@ -120,6 +127,7 @@ class _Previous:
     meta: dict[str, Any]
     root_public_key: bytes
     status_lists: dict[tuple[int, int], StatusList]
+    freshness: Freshness | None = None
 
     def resource(self, url: str) -> dict[str, Any] | None:
         entry = self.meta.get("resources", {}).get(url)
@@ -248,6 +256,9 @@ def parse_discovery(data: bytes, url: str) -> dict[str, Any]:
         "trust_list": _absolute(url, doc.get("trust_list"), "trust_list"),
         "jwks": _absolute(url, doc["jwks"], "jwks") if doc.get("jwks") else None,
         "status_lists": [_absolute(url, item, "status list") for item in lists],
+        "status_freshness": _absolute(url, doc["status_freshness"], "status_freshness")
+        if doc.get("status_freshness")
+        else None,
         "live_record": doc.get("live_record") if isinstance(doc.get("live_record"), str) else None,
         "root_public_key": root if isinstance(root, str) else None,
     }
@@ -279,7 +290,11 @@ def _load_previous(origin_dir: Path) -> tuple[_Previous | None, list[str]]:
         kept = {k: meta[k] for k in ("trust_list_sequence", "root_source", "root_fingerprint") if k in meta}
         return _Previous(gen_dir, kept, pin, {}), warnings
     return _Previous(
-        loaded.path / loaded.generation, loaded.meta, loaded.root_public_key, loaded.status_lists
+        loaded.path / loaded.generation,
+        loaded.meta,
+        loaded.root_public_key,
+        loaded.status_lists,
+        loaded.freshness.get(loaded.issuer_code or 0),
     ), warnings
 
 
@@ -443,19 +458,17 @@ def _sync_locked(
         jw = fetched[discovery["jwks"]] = http.get(discovery["jwks"], "jwks", previous)
         warnings.extend(_check_jwks(jw.body, trust_list, code))
 
-    status_lists: dict[str, StatusList] = {}
-    seen: dict[tuple[int, int], str] = {}
-    total = len(discovery["status_lists"])
-    for number, url in enumerate(discovery["status_lists"], 1):
-        say(f"状态列表 / status list {number}/{total}: {url}")
-        item = fetched[url] = http.get(url, "status", previous)
-        status_list = _check_status_list(item.body, url, trust_list, previous)
+    freshness: tuple[str, Freshness] | None = None
+    if discovery["status_freshness"]:
+        freshness, status_lists = _sync_status(
+            discovery["status_freshness"], code, trust_list, previous, http, fetched, say
+        )
+    else:  # an issuer of an earlier release: every standard-form shard, every time
+        status_lists = _sync_status_lists(discovery["status_lists"], trust_list, previous, http, fetched, say)
+    for status_list in status_lists.values():
         where = (status_list.issuer_code, status_list.shard)
-        if where in seen:
-            raise SyncError(f"{url} and {seen[where]} both claim issuer {where[0]} shard {where[1]}")
-        seen[where] = url
-        status_lists[url] = status_list
-        age = now - status_list.issued_at
+        evidence = freshness[1].issued_at if freshness is not None else status_list.issued_at
+        age = now - evidence
         if age > DEFAULT_STATUS_MAX_AGE:
             zh, en = age_text(age.total_seconds())
             warnings.append(
@@ -468,7 +481,11 @@ def _sync_locked(
     if discovery["jwks"]:
         files[discovery["jwks"]] = layout.JWKS
     for url, status_list in status_lists.items():
-        files[url] = layout.status_file(status_list.issuer_code, status_list.shard)
+        files[url] = layout.status_file(
+            status_list.issuer_code, status_list.shard, compact=status_list.compact is not None
+        )
+    if freshness is not None:
+        files[freshness[0]] = layout.FRESHNESS
     writer = layout.GenerationWriter(origin_dir)
     report = SyncReport(
         origin=origin,
@@ -519,6 +536,7 @@ def _sync_locked(
             "trust_list_sequence": trust_list.sequence,
             "trust_list_issued_at": trust_list.issued_at.isoformat(),
             "trust_list_expires_at": trust_list.expires_at.isoformat(),
+            "freshness_seq": freshness[1].seq if freshness is not None else None,
             "resources": resources,
             "last_sync": {"requests": http.requests, "bytes_received": http.bytes_received},
         }
@@ -530,6 +548,119 @@ def _sync_locked(
     report.bytes_received = http.bytes_received
     say(f"完成 / done: {origin} {report.generation}")
     return report
+
+
+def _sync_status_lists(
+    urls: list[str],
+    trust_list: TrustList,
+    previous: _Previous | None,
+    http: _Http,
+    fetched: dict[str, _Fetched],
+    say: Progress,
+) -> dict[str, StatusList]:
+    """The standard-form shards a discovery document lists (issuers before freshness documents)."""
+    status_lists: dict[str, StatusList] = {}
+    seen: dict[tuple[int, int], str] = {}
+    for number, url in enumerate(urls, 1):
+        say(f"状态列表 / status list {number}/{len(urls)}: {url}")
+        item = fetched[url] = http.get(url, "status", previous)
+        status_list = _check_status_list(item.body, url, trust_list, previous)
+        where = (status_list.issuer_code, status_list.shard)
+        if where in seen:
+            raise SyncError(f"{url} and {seen[where]} both claim issuer {where[0]} shard {where[1]}")
+        seen[where] = url
+        status_lists[url] = status_list
+    return status_lists
+
+
+def _sync_status(
+    url: str,
+    code: int,
+    trust_list: TrustList,
+    previous: _Previous | None,
+    http: _Http,
+    fetched: dict[str, _Fetched],
+    say: Progress,
+) -> tuple[tuple[str, Freshness], dict[str, StatusList]]:
+    """The freshness document, then only the shards it lists at another version than the one held
+    (TUF's timestamp and snapshot roles: a sync with nothing changed moves a few hundred bytes).
+
+    Each is judged by :func:`anxinma.rollback.judge` against what is held: an older or an
+    equal-but-different freshness document or shard is refused and nothing is changed.
+    """
+    say(f"状态新鲜度 / status freshness: {url}")
+    item = fetched[url] = http.get(url, "freshness", previous)
+    lookup = _active_key_lookup(trust_list)
+    try:
+        freshness = load_freshness(item.body, lookup)
+    except AnxinmaError as exc:
+        raise SyncError(
+            f"the freshness document {url} was refused, nothing was changed: {exc.message}",
+            message_zh=f"状态新鲜度文件 {url} 被拒绝，未做任何更改：{exc.message_zh}",
+        ) from exc
+    if freshness.issuer_code != code:
+        raise SyncError(f"{url} is the freshness document of issuer {freshness.issuer_code}, not {code}")
+    held = previous.freshness if previous is not None else None
+    verdict = judge((held.seq, held.digest) if held is not None else None, (freshness.seq, freshness.digest))
+    if verdict.refused:
+        raise SyncError(
+            f"the freshness document {url} (seq {freshness.seq}) is {_REFUSED_EN[verdict]} the one held "
+            f"(seq {held.seq if held else '-'}); nothing was changed",
+            message_zh=f"状态新鲜度文件 {url}（序号 {freshness.seq}）{_REFUSED_ZH[verdict]}，未做任何更改",
+        )
+    status_lists: dict[str, StatusList] = {}
+    total = len(freshness.shards)
+    for number, listed in enumerate(sorted(freshness.shards.values(), key=lambda v: v.shard), 1):
+        shard_url = _absolute(url, listed.url, "shard")
+        mine = previous.status_lists.get((code, listed.shard)) if previous is not None else None
+        kept = previous.body(shard_url) if previous is not None else None
+        if (
+            mine is not None
+            and kept is not None
+            and mine.version == listed.version
+            and mine.digest == listed.digest
+        ):
+            entry = previous.resource(shard_url) if previous is not None else None
+            fetched[shard_url] = _Fetched(shard_url, kept, str(entry.get("etag")) if entry else None, True)
+            status_lists[shard_url] = mine
+            continue
+        say(f"状态列表 / status list {number}/{total}: {shard_url}")
+        got = fetched[shard_url] = http.get(shard_url, "status", previous)
+        try:
+            status_list = load_compact_status_list(got.body, lookup)
+        except AnxinmaError as exc:
+            raise SyncError(
+                f"status list {shard_url} refused, nothing was changed: {exc.explain()}",
+                message_zh=f"状态列表 {shard_url} 被拒绝，未做任何更改",
+            ) from exc
+        if (status_list.issuer_code, status_list.shard) != (code, listed.shard):
+            raise SyncError(
+                f"{shard_url} holds issuer {status_list.issuer_code} shard {status_list.shard} (mix-up)"
+            )
+        against_listed = judge((listed.version, listed.digest), (status_list.version, status_list.digest))
+        against_held = judge(_status_order(mine) if mine is not None else None, _status_order(status_list))
+        for verdict in (against_listed, against_held):
+            if verdict.refused:
+                raise SyncError(
+                    f"status list {shard_url} (version {status_list.version}) is {_REFUSED_EN[verdict]} "
+                    "the publication it must be (rollback or replay?); nothing was changed",
+                    message_zh=f"状态列表 {shard_url}（版本 {status_list.version}）{_REFUSED_ZH[verdict]}（回滚或重放？），未做任何更改",
+                )
+        status_lists[shard_url] = status_list
+    return (url, freshness), status_lists
+
+
+_REFUSED_EN = {Update.OLDER: "older than", Update.EQUIVOCAL: "different from, under the same version as,"}
+_REFUSED_ZH = {Update.OLDER: "比已有的更旧", Update.EQUIVOCAL: "与已有的版本相同但内容不同"}
+
+
+def _active_key_lookup(trust_list: TrustList) -> Callable[[int, bytes], bytes | None]:
+    def public_key_for(code: int, kid: bytes) -> bytes | None:
+        issuer = trust_list.issuer(code)
+        key = issuer.keys.get(kid) if issuer is not None else None
+        return key.public_key if key is not None and key.status is KeyStatus.ACTIVE else None
+
+    return public_key_for
 
 
 def _held_origins(root_dir: Path, but: str) -> list[HeldOrigin]:

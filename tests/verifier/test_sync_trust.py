@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from anxinma import credential as fmt
 from anxinma.cli import main
 from anxinma.keys import KeyDirectory
-from anxinma.status_list import CredentialStatus, StatusArray, sign_status_list
+from anxinma.status_list import CredentialStatus, StatusArray, sign_compact_status_list, sign_status_list
 from anxinma.verifier import Status, Verifier
 from anxinma.verifier import bundle as layout
 from anxinma.verifier.bundle import read_root_key
@@ -126,22 +126,72 @@ def test_another_anchors_peer_entry_and_status_list_cannot_undo_a_revocation(
     assert found is not None and found[1].name == layout.origin_name(ningbo.base_url)
 
 
+@pytest.fixture
+def current(make_publisher: Callable[..., Publisher]) -> Publisher:
+    """An issuer publishing as the issuer service does: versions, compact shards, freshness."""
+    return make_publisher(issuer_code=330200, protocol="freshness")
+
+
 def test_a_replayed_pre_revocation_list_with_the_same_iat_is_refused(
-    ningbo: Publisher, bundle_dir: Path
+    current: Publisher, bundle_dir: Path
 ) -> None:
     window = datetime.now(UTC).replace(microsecond=0)
-    ningbo.status_time = window  # the issuer reused one iat for a whole ttl window
-    cred = ningbo.issue(4)
-    ningbo.publish()
-    sync(ningbo.base_url, bundle_dir, root_key=pinned(ningbo))
-    before_revocation = ningbo.status_tokens[0]
-    ningbo.set_status(4, CredentialStatus.REVOKED)
-    sync(ningbo.base_url, bundle_dir)
+    current.status_time = window  # one iat for a whole ttl window, as the issuer used to sign
+    cred = current.issue(4)
+    current.publish()
+    sync(current.base_url, bundle_dir, root_key=pinned(current))
+    before_revocation = (current.freshness, current.compact[0])
+    current.set_status(4, CredentialStatus.REVOKED)
+    sync(current.base_url, bundle_dir)
     assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.REVOKED
     in_use = layout.TrustBundle.current_state(bundle_dir)
 
-    ningbo.status_tokens[0] = before_revocation  # the network replays the earlier list
-    with pytest.raises(SyncError, match="same version"):
-        sync(ningbo.base_url, bundle_dir)
+    # A later change (a new version is listed); the network answers with the earlier shard ...
+    current.set_status(5, CredentialStatus.SUSPENDED)
+    current.serve_compact[0] = before_revocation[1]
+    with pytest.raises(SyncError, match="older than"):
+        sync(current.base_url, bundle_dir)
+    # ... or the earlier freshness document with the earlier shard (same iat: nothing to tell by time).
+    current.serve_freshness = before_revocation[0]
+    with pytest.raises(SyncError, match="seq"):
+        sync(current.base_url, bundle_dir)
     assert layout.TrustBundle.current_state(bundle_dir) == in_use
     assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.REVOKED
+
+
+def test_a_shard_with_the_listed_version_but_other_bytes_is_refused(
+    current: Publisher, bundle_dir: Path
+) -> None:
+    cred = current.issue(4)
+    current.publish()
+    sync(current.base_url, bundle_dir, root_key=pinned(current))
+    current.set_status(4, CredentialStatus.REVOKED)
+    kid, key = current.keys.signing_key()
+    other = StatusArray(0)
+    other.set(4, CredentialStatus.VALID)
+    current.serve_compact[0] = sign_compact_status_list(  # the listed version, other statuses
+        other, issuer_code=330200, shard=0, version=current.versions[0], key=key.to_cryptography(), kid=kid
+    )
+    with pytest.raises(SyncError, match="same version"):
+        sync(current.base_url, bundle_dir)
+    assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.VALID  # the last good data
+
+
+def test_a_sync_with_nothing_changed_moves_only_the_freshness_document(
+    current: Publisher, bundle_dir: Path
+) -> None:
+    for serial in range(3000):
+        current.issue(serial, status=CredentialStatus.REVOKED if serial % 97 == 0 else CredentialStatus.VALID)
+    current.publish()
+    first = sync(current.base_url, bundle_dir, root_key=pinned(current))
+    assert "status/330200-0.cose" in first.changed and "freshness.jwt" in first.changed
+    current.publish(trust_list=False)  # a new signing window: a new freshness document, the same shard
+    again = sync(current.base_url, bundle_dir)
+    shard_requests = [p for _, p, _ in current.log[-again.requests :] if p.endswith("/compact")]
+    assert shard_requests == [] and again.changed == ["freshness.jwt"]
+    assert again.bytes_received < 2500, again.bytes_received
+    verifier = Verifier.from_bundle(bundle_dir)
+    result = verifier.verify(current.issued[97].to_hex())
+    assert result.status is Status.REVOKED
+    # The age is the freshness document's: vouched for now, although the shard is older.
+    assert result.source.bundle_age_seconds is not None and result.source.bundle_age_seconds < 60
