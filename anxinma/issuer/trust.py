@@ -132,11 +132,10 @@ class ServedTrustList:
             self.refresh()
             if self._good is None:
                 raise TrustListUnavailable(
-                    f"no trust list to serve: ANXINMA_TRUST_LIST_URL={self.url} gave none that verifies "
-                    f"({self.last_error}) and none was accepted before; set ANXINMA_TRUST_LIST_URL to the "
+                    f"no trust list to serve: none verifies at ANXINMA_TRUST_LIST_URL ({self.last_error}) "
+                    "and none was accepted before; set ANXINMA_TRUST_LIST_URL to the "
                     "regulator's signed trust list (URL or file) and ANXINMA_ROOT_KEY to its root public key (PEM)",
-                    message_zh=f"没有可提供的信任列表：ANXINMA_TRUST_LIST_URL={self.url} 未取得可验证的列表，"
-                    "此前也没有接受过；请将 ANXINMA_TRUST_LIST_URL 设为监管机构签发的信任列表（网址或文件），"
+                    message_zh="没有可提供的信任列表：ANXINMA_TRUST_LIST_URL 处没有可验证的列表，此前也没有接受过；请将 ANXINMA_TRUST_LIST_URL 设为监管机构签发的信任列表（网址或文件），"
                     "ANXINMA_ROOT_KEY 设为其根公钥（PEM）",
                 )
             if self.last_error:
@@ -285,8 +284,10 @@ class ServedTrustList:
     def _failed(self, reason: str, verdict: Update | None = None) -> Update | None:
         self.last_error = reason.splitlines()[0] if reason else "unknown error"
         kept = self._good
-        served = f"still serving seq {kept.version}" if kept is not None else "no list to serve"
-        log.warning("trust list refresh: %s; %s", self.last_error, served)
+        if kept is not None:
+            log.warning("trust list refresh: %s; still serving seq %d", self.last_error, kept.version)
+        else:  # only before the start, which then refuses in one line naming the reason
+            log.info("trust list refresh: %s; no list to serve", self.last_error)
         self._next_refresh = time.monotonic() + min(RETRY_SECONDS, self.refresh_seconds)
         return verdict
 
