@@ -47,7 +47,7 @@ class ListServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 owner.requests += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/jwt")
