@@ -67,7 +67,7 @@ def claims_file(tmp_path: Path, **changes: Any) -> Path:
 @pytest.fixture
 def keys(tmp_path: Path) -> Path:
     directory = tmp_path / "keys"
-    result = run("keys", "init", "--dir", str(directory))
+    result = run("keys", "init", "--dir", str(directory), "--issuer-code", "330200")
     assert result.exit_code == 0, result.output
     return directory
 
@@ -439,7 +439,7 @@ def test_the_installed_command_runs_end_to_end_as_a_subprocess(tmp_path: Path) -
             [*anxinma, *args], env=env, capture_output=True, text=True, input=input, timeout=60
         )
 
-    assert sh("keys", "init").returncode == 0
+    assert sh("keys", "init", "--issuer-code", "330200").returncode == 0
     code = sh("credential", "issue", "--claims", str(claims_file(tmp_path))).stdout.strip()
     assert sh("keys", "trust-list", "-o", str(tmp_path / "t.jwt")).returncode == 0
     (tmp_path / "r.pem").write_text(sh("keys", "root").stdout)
