@@ -132,26 +132,73 @@ def keys() -> None:
 @keys.command("init")
 @key_dir_option
 @click.option("--insecure-dev", is_flag=True, help="Store private keys unencrypted (development only).")
-@click.option("--issuer-code", type=int, default=330200, show_default=True, help="6-digit division code.")
-@click.option("--issuer-name", default="宁波市商务局 (开发)", show_default=True)
 @click.option(
-    "--base-url", default="http://127.0.0.1:8600", show_default=True, help="The issuer's public URL."
+    "--issuer-code",
+    type=int,
+    default=None,
+    help="6-digit division code of the issuer (a city). Without it: a root-only directory (a regulator).",
+)
+@click.option("--issuer-name", default=None, help="The issuer's name (with --issuer-code).")
+@click.option(
+    "--base-url",
+    default=None,
+    help="The issuer's public URL (with --issuer-code; default http://127.0.0.1:8600).",
 )
 @friendly
 def keys_init(
-    key_dir: Path | None, insecure_dev: bool, issuer_code: int, issuer_name: str, base_url: str
+    key_dir: Path | None,
+    insecure_dev: bool,
+    issuer_code: int | None,
+    issuer_name: str | None,
+    base_url: str | None,
 ) -> None:
-    """Create a root key and an issuer key in a new key directory."""
+    """Create a key directory: a root key and an issuer key (--issuer-code C --issuer-name N
+    --base-url U, a city), or only a root key (no --issuer-code: a regulator, whose trust lists
+    name exactly the issuers it adds with `keys add-issuer`)."""
     path = _key_dir(key_dir)
+    if issuer_code is None and (issuer_name is not None or base_url is not None):
+        raise click.UsageError(
+            "--issuer-name 与 --base-url 需与 --issuer-code 一起使用 / --issuer-name and --base-url need --issuer-code"
+        )
     store = KeyDirectory.init(
-        path, issuer_code=issuer_code, issuer_name=issuer_name, base_url=base_url, insecure_dev=insecure_dev
+        path,
+        issuer_code=issuer_code,
+        issuer_name=issuer_name or "宁波市商务局 (开发)",
+        base_url=base_url or "http://127.0.0.1:8600",
+        insecure_dev=insecure_dev,
     )
     if insecure_dev:
         click.echo(
             "警告 / warning: --insecure-dev: private keys are NOT encrypted; never use them in production",
             err=True,
         )
+    if store.root_only:
+        click.echo(
+            f"created {path}: root key only (a regulator's directory): add issuers with "
+            f"`anxinma keys add-issuer FILE --dir {path}`, then sign `anxinma keys trust-list --dir {path} -o FILE`"
+        )
+        return
     click.echo(f"created {path}: root key and issuer key {store.signing_kid.hex()} (issuer {issuer_code})")
+
+
+@keys.command("set-base-url")
+@click.argument("url")
+@key_dir_option
+@friendly
+def keys_set_base_url(url: str, key_dir: Path | None) -> None:
+    """Change the issuer's public base URL on purpose (its identity: codes, discovery, the trust
+    list). Verifiers see it with the next trust list; codes already printed keep the old URL."""
+    directory = KeyDirectory(_key_dir(key_dir))
+    before = directory.issuer.base_url
+    directory.set_issuer(base_url=url)
+    after = directory.issuer.base_url
+    click.echo(f"基础地址 / base URL: {before} -> {after}")
+    if (directory.path / "root.key.pem").exists():
+        click.echo("  the service signs and serves a new trust list on its next request")
+    else:
+        click.echo(
+            f"  send the new descriptor to the regulator: `anxinma keys descriptor --dir {directory.path}`"
+        )
 
 
 @keys.command("rotate")
@@ -312,7 +359,12 @@ def credential_inspect(code: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_json: bool) -> None:
-    """Verify a credential offline against a trust list and the pinned root key. Exit 0 only if valid."""
+    """Check a credential's SIGNATURE and dates offline against a trust list and the root key.
+
+    Revocation is NOT checked (no status list is read): a revoked credential passes. To know
+    whether it was revoked use `anxinma verify` (after `anxinma verifier sync`). Exit 0 when the
+    signature is valid and the credential in its validity, 1 otherwise.
+    """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -326,17 +378,36 @@ def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_
         raise click.BadParameter("--root-key 不是 Ed25519 公钥 / is not an Ed25519 public key")
     trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
     result = Verifier(trust_list).verify(read_code(code))
-    print_result(result, as_json)
+    if as_json:
+        document = {**result.to_json(), "revocation_checked": False}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    elif result.ok:
+        click.secho(
+            "签名有效（未检查是否吊销） SIGNATURE VALID — revocation NOT checked", fg="yellow", bold=True
+        )
+        click.echo(_NOT_CHECKED)
+        print_result(result, False, headline=False)
+    else:
+        print_result(result, False)
+        click.echo(_NOT_CHECKED)
     sys.exit(0 if result.ok else 1)
 
 
-def print_result(result: Any, as_json: bool) -> None:
+_NOT_CHECKED = (
+    "  ! 此命令不检查吊销状态：已吊销的安心码在这里也显示签名有效。请用 anxinma verify 核验"
+    "（先运行 anxinma verifier sync） / this command does not check revocation: a revoked credential "
+    "passes here. Use `anxinma verify` (after `anxinma verifier sync`)"
+)
+
+
+def print_result(result: Any, as_json: bool, *, headline: bool = True) -> None:
     """Shared by every verify command: JSON (stable, documented) or a few lines for people."""
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    colour = {"valid": "green", "attention": "yellow"}.get(result.status.value, "red")
-    click.secho(f"{result.status.label_zh} {result.status.value.upper()}", fg=colour, bold=True)
+    if headline:
+        colour = {"valid": "green", "attention": "yellow"}.get(result.status.value, "red")
+        click.secho(f"{result.status.label_zh} {result.status.value.upper()}", fg=colour, bold=True)
     for reason in result.reasons:
         click.echo(f"  - {reason}")
     if result.claims is not None:
@@ -813,7 +884,7 @@ def demo() -> None:
     url = cred.to_url(store.issuer.base_url)
     qr_path = home / "demo-qr.png"
     version = render(cred, store.issuer.base_url, qr_path)
-    token = build_trust_list(store)
+    token = build_trust_list(store, sequence=store.trust_list_sequence + 1)  # a local list: the keyring stays
     result = Verifier(TrustList.load(token, store.root_public_key, now=datetime.now(UTC))).verify(url)
     click.echo(f"安心码 / credential ({len(cred.to_bytes())} bytes):\n{url}")
     click.echo(f"二维码 / QR (version {version}-M): {qr_path}")

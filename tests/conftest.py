@@ -142,15 +142,24 @@ class LiveIssuer:
     random ID and phone); ``credential(worker_id=None, card_uid=None) -> dict`` (makes an
     enterprise and a worker when no worker is given); ``trust_list() -> str`` (the served token);
     ``status_list(shard=0) -> str``; ``stop()`` (the port refuses connections) and ``start()``
-    (a fresh app on the same port, home and database: a restarted issuer).
+    (a fresh app on the same port, home and database: a restarted issuer). ``port`` picks the
+    port (for a home whose keyring was made for it); ``**config`` are IssuerConfig fields.
     """
 
-    def __init__(self, home: Path, database_url: str, redis_url: str | None = None, **config: object) -> None:
+    def __init__(
+        self,
+        home: Path,
+        database_url: str,
+        redis_url: str | None = None,
+        *,
+        port: int | None = None,
+        **config: object,
+    ) -> None:
         from anxinma.issuer import IssuerConfig
 
         self.home = home
         self.database_url = database_url
-        port = free_port()
+        port = port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         settings: dict[str, object] = {
             "live_rate_limit": "10000 per minute",
@@ -171,8 +180,9 @@ class LiveIssuer:
         from anxinma.issuer.auth import Role
 
         self.admin_token = self.token(Role.ISSUER_ADMIN.value)
-        self.root_public_key = self.runtime.keys.root_public_key
-        self.root_public_pem = self.runtime.keys.root_public_pem()
+        # The root this service pins: ANXINMA_ROOT_KEY's when it has one, else its keyring's.
+        self.root_public_key = self.runtime.root_public_key
+        self.root_public_pem = _public_pem(self.root_public_key)
         self._counter = 0
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs: object) -> requests.Response:
@@ -270,6 +280,14 @@ class LiveIssuer:
         self.server.server_close()
         self.thread.join(timeout=10)
         self.runtime.close()
+
+
+def _public_pem(raw: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = Ed25519PublicKey.from_public_bytes(raw)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def random_id_number() -> str:

@@ -67,7 +67,7 @@ def claims_file(tmp_path: Path, **changes: Any) -> Path:
 @pytest.fixture
 def keys(tmp_path: Path) -> Path:
     directory = tmp_path / "keys"
-    result = run("keys", "init", "--dir", str(directory))
+    result = run("keys", "init", "--dir", str(directory), "--issuer-code", "330200")
     assert result.exit_code == 0, result.output
     return directory
 
@@ -304,7 +304,12 @@ def verify(code: str, published: tuple[Path, Path], *extra: str, input: str | No
 def test_verify_a_valid_credential_exits_0(keys: Path, tmp_path: Path, published: tuple[Path, Path]) -> None:
     result = verify(issue(keys, tmp_path), published)
     assert result.exit_code == 0, result.output
-    assert "有效 VALID" in result.stdout and "李*霞" in result.stdout
+    assert "李*霞" in result.stdout
+    # Issue 15: it checks no revocation, and says so plainly instead of "有效 VALID".
+    assert "有效 VALID" not in result.stdout
+    assert "SIGNATURE VALID — revocation NOT checked" in result.stdout
+    assert "不检查吊销状态" in result.stdout and "anxinma verify" in result.stdout
+    assert json.loads(verify(issue(keys, tmp_path), published, "--json").stdout)["revocation_checked"] is False
 
 
 def test_verify_reads_the_code_from_standard_input(
@@ -434,7 +439,7 @@ def test_the_installed_command_runs_end_to_end_as_a_subprocess(tmp_path: Path) -
             [*anxinma, *args], env=env, capture_output=True, text=True, input=input, timeout=60
         )
 
-    assert sh("keys", "init").returncode == 0
+    assert sh("keys", "init", "--issuer-code", "330200").returncode == 0
     code = sh("credential", "issue", "--claims", str(claims_file(tmp_path))).stdout.strip()
     assert sh("keys", "trust-list", "-o", str(tmp_path / "t.jwt")).returncode == 0
     (tmp_path / "r.pem").write_text(sh("keys", "root").stdout)

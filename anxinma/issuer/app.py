@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +24,39 @@ from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.db import Store
 from anxinma.issuer.errors import ApiError
 from anxinma.issuer.propagation import LocalBus, Publisher, RedisMirror
+from anxinma.issuer.publications import Publications
 from anxinma.issuer.service import IssuerService
 from anxinma.issuer.status import StatusBoard
-from anxinma.issuer.trust import TrustListFile
+from anxinma.issuer.trust import ServedTrustList, TrustListUnavailable, load_root_key
 from anxinma.issuer.vault import Vault
 from anxinma.keys import KeyDirectory
+from anxinma.messages import Catalog, Message
 
 log = logging.getLogger("anxinma.issuer")
+
+NOTICES = Catalog("issuer")
+BASE_URL_MISMATCH = NOTICES.define(
+    "base_url_mismatch",
+    zh="警告：{asked}（{wanted}）与密钥目录中签发机构的基础地址 {keyring} 不一致，服务使用 {keyring}；"
+    "如确需更改，请运行 anxinma keys set-base-url {wanted} --dir {key_dir}",
+    en="warning: {asked} ({wanted}) differs from the issuer's base URL in the keyring, {keyring}; the "
+    "service uses {keyring}; to change it on purpose: anxinma keys set-base-url {wanted} --dir {key_dir}",
+)
+ROOT_FROM_KEYRING = NOTICES.define(
+    "root_from_keyring",
+    zh="未设置 ANXINMA_ROOT_KEY：信任列表按密钥目录中的根公钥核验",
+    en="ANXINMA_ROOT_KEY is not set: the trust list is checked against the keyring's root public key",
+)
 
 
 @dataclass
 class Runtime:
-    """What a request handler reaches through ``current_app.extensions["anxinma"]``."""
+    """What a request handler reaches through ``current_app.extensions["anxinma"]``.
+
+    ``config.base_url`` is the keyring's (the issuer's identity); ``root_public_key`` the root
+    this service pins (``ANXINMA_ROOT_KEY`` when set, else the keyring's); ``notices`` the
+    warnings of its start (each one line, both languages), already logged.
+    """
 
     config: IssuerConfig
     keys: KeyDirectory
@@ -44,46 +65,77 @@ class Runtime:
     board: StatusBoard
     publisher: Publisher
     service: IssuerService
-    trust: TrustListFile
+    trust: ServedTrustList
+    root_public_key: bytes = b""
+    notices: list[Message] = field(default_factory=list)
 
     def close(self) -> None:
+        self.trust.close()
         self.service.close()
         self.publisher.close()
         self.store.dispose()
 
 
 def open_keys(config: IssuerConfig) -> KeyDirectory:
-    """The issuer's key directory; on an empty home with ``dev_bootstrap``, new dev keys."""
+    """The issuer's key directory; on an empty home with ``dev_bootstrap``, new dev keys made
+    with ``config.base_url``. Nothing here changes an existing keyring (issue 15, finding 6)."""
     if not (config.key_dir / "keyring.json").exists() and config.dev_bootstrap:
         try:
             KeyDirectory.init(config.key_dir, insecure_dev=True, base_url=config.base_url)
         except AnxinmaError:
             if not (config.key_dir / "keyring.json").exists():  # not just another process winning
                 raise
-    keys = KeyDirectory(config.key_dir, passphrase=config.key_passphrase)
-    if (
-        keys.issuer.base_url != config.base_url
-        and (config.key_dir / "root.key.pem").exists()
-        and not keys.encrypted
-    ):
-        keys.set_issuer(base_url=config.base_url)  # a development home moved to another port
-    return keys
+    return KeyDirectory(config.key_dir, passphrase=config.key_passphrase)
+
+
+def base_url_notice(config: IssuerConfig, keys: KeyDirectory) -> Message | None:
+    """The one-line warning when the base URL asked for differs from the keyring's, else None."""
+    keyring = keys.issuer.base_url.rstrip("/")
+    if not config.base_url_given or config.base_url.rstrip("/") == keyring:
+        return None
+    asked = str(config.extra.get("base_url_from") or "ANXINMA_BASE_URL")
+    return NOTICES(
+        BASE_URL_MISMATCH, asked=asked, wanted=config.base_url, keyring=keyring, key_dir=str(config.key_dir)
+    )
 
 
 def build_runtime(config: IssuerConfig) -> Runtime:
     """Everything but Flask: the CLI's jobs use this directly."""
     keys = open_keys(config)
     keys.signing_key()  # fail now, with a clear message, if the key does not decrypt
+    notices: list[Message] = []
+    mismatch = base_url_notice(config, keys)
+    if mismatch is not None:
+        log.warning("%s", mismatch)
+        notices.append(mismatch)
+    config = replace(config, base_url=keys.issuer.base_url.rstrip("/"))  # the identity is the keyring's
+    if config.root_key_path is not None:
+        root_public_key = load_root_key(config.root_key_path)
+    else:
+        root_public_key = keys.root_public_key
+        if config.trust_list_url:
+            log.info("%s", NOTICES(ROOT_FROM_KEYRING))
     store = Store(config.database_url)
     store.migrate()
     vault = Vault.open(config.secret_dir)
     code = keys.issuer.code
+    publications = Publications(store)
     board = StatusBoard(
         store,
         issuer_code=code,
         uri_for=lambda shard: f"{config.base_url}/status/{code}/{shard}",
         signing_key=keys.signing_key,
         ttl=config.status_ttl,
+        publications=publications,
+    )
+    trust = ServedTrustList(
+        publications,
+        issuer_code=code,
+        key_dir=config.key_dir,
+        root_public_key=root_public_key,
+        passphrase=config.key_passphrase,
+        url=config.trust_list_url or _legacy_trust_list(config),
+        refresh_seconds=config.trust_list_refresh,
     )
     publisher: Publisher
     if config.redis_url:
@@ -94,15 +146,24 @@ def build_runtime(config: IssuerConfig) -> Runtime:
     else:
         publisher = LocalBus()
     service = IssuerService(config, store, vault, keys, publisher, board)
-    return Runtime(
-        config,
-        keys,
-        store,
-        vault,
-        board,
-        publisher,
-        service,
-        TrustListFile(config.home, keys, config.key_passphrase),
+    return Runtime(config, keys, store, vault, board, publisher, service, trust, root_public_key, notices)
+
+
+def _legacy_trust_list(config: IssuerConfig) -> str | None:
+    """A home without the root key and without ``ANXINMA_TRUST_LIST_URL``: the list dropped at
+    ``$ANXINMA_HOME/trust-list.jwt`` (how a city took the regulator's list before issue 15).
+    With neither, there is no source at all: refuse, saying what to set."""
+    if (config.key_dir / "root.key.pem").exists():
+        return None
+    legacy = config.home / "trust-list.jwt"
+    if legacy.exists():
+        log.info("serving the trust list dropped at %s (set ANXINMA_TRUST_LIST_URL instead)", legacy)
+        return str(legacy)
+    raise TrustListUnavailable(
+        "no trust list source: set ANXINMA_TRUST_LIST_URL to the regulator's signed trust list (URL or "
+        f"file) and ANXINMA_ROOT_KEY to its root public key (PEM), or hold the root key in {config.key_dir}",
+        message_zh="没有信任列表来源：请将 ANXINMA_TRUST_LIST_URL 设为监管机构签发的信任列表（网址或文件），"
+        f"ANXINMA_ROOT_KEY 设为其根公钥（PEM），或在 {config.key_dir} 中持有根密钥",
     )
 
 
@@ -115,6 +176,11 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
+    try:
+        runtime.trust.start(background=config.background)  # no trust list at all: refuse to start
+    except AnxinmaError:
+        runtime.close()
+        raise
     package = Path(__file__).resolve().parent.parent
     app = Flask(
         "anxinma.issuer", template_folder=str(package / "templates"), static_folder=str(package / "static")
@@ -123,8 +189,10 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["anxinma"] = runtime
-    # The root key verifiers pin, for pages that verify in the browser (the consumer page).
-    app.config["ANXINMA_ROOT_PUBLIC_KEY"] = runtime.keys.root_public_key
+    # The root key verifiers pin, for pages that verify in the browser (the consumer page), and
+    # the origins of the issuers the served trust list names (the page's CSP connect-src).
+    app.config["ANXINMA_ROOT_PUBLIC_KEY"] = runtime.root_public_key
+    app.config["ANXINMA_TRUSTED_ORIGINS"] = runtime.trust.trusted_origins
     if config.proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -201,7 +269,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
 
 #: Paths that machines read: they answer JSON errors whatever the client accepts.
-_MACHINE_PATHS = ("/api/", "/status/", "/.well-known/", "/trust-list", "/jwks.json")
+_MACHINE_PATHS = ("/api/", "/status/", "/.well-known/", "/trust-list", "/jwks.json")  # /trust-list/status too
 
 
 def _html_error(status: int, zh: str, en: str) -> Response | None:

@@ -37,11 +37,18 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
 
         overrides: dict[str, Any] = {"dev_bootstrap": True}
         if not os.environ.get("ANXINMA_BASE_URL"):
+            # A fresh home gets keys made for this port; an existing one keeps its base URL and
+            # the start says so when the two differ (the identity changes only on purpose).
             shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
             overrides["base_url"] = f"http://{shown}:{port}"
+            overrides["base_url_given"] = True
+            overrides["extra"] = {"base_url_from": f"serve --port {port}"}
         config = IssuerConfig.from_env(**overrides)
         app = compose(config)
         runtime = app.extensions["anxinma"]
+        config = runtime.config  # the keyring's base URL
+        for notice in runtime.notices:
+            click.echo(notice, err=True)
         if not no_demo:
             made = demo.seed(runtime)
             if made:

@@ -34,7 +34,19 @@ class IssuerConfig:
     home: Path
     database_url: str
     redis_url: str | None = None
+    #: The base URL asked for (``ANXINMA_BASE_URL``, ``serve --port``); the keyring's
+    #: ``issuer.base_url`` is the identity: a service runs with the keyring's and warns at start
+    #: when this one differs (``base_url_given``: it was asked for, not the default).
     base_url: str = DEFAULT_BASE_URL
+    base_url_given: bool = True
+    #: The regulator's signed trust list (http(s) URL or file path; contract §2 source a).
+    trust_list_url: str | None = None
+    #: The regulator's root public key (PEM path) the trust list is checked against and the
+    #: service pins; None: the keyring's root.
+    root_key_path: Path | None = None
+    #: Longest time between two refreshes of the regulator's list, seconds (sooner at half its
+    #: remaining validity).
+    trust_list_refresh: float = 3600.0
     key_passphrase: str | None = None
     dev_bootstrap: bool = False
     #: Days a new credential is valid (a printed badge is reissued when it runs out).
@@ -61,11 +73,16 @@ class IssuerConfig:
         source = os.environ if env is None else env
         home = Path(source.get(HOME_ENV) or Path.home() / ".anxinma").expanduser()
         database_url = source.get("DATABASE_URL") or f"sqlite:///{home / 'anxinma.sqlite3'}"
+        root_key = source.get("ANXINMA_ROOT_KEY") or None
         config = cls(
             home=home,
             database_url=database_url,
             redis_url=source.get("REDIS_URL") or None,
             base_url=(source.get("ANXINMA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            base_url_given=bool(source.get("ANXINMA_BASE_URL")),
+            trust_list_url=source.get("ANXINMA_TRUST_LIST_URL") or None,
+            root_key_path=Path(root_key).expanduser() if root_key else None,
+            trust_list_refresh=float(_int(source, "ANXINMA_TRUST_LIST_REFRESH", 3600)),
             key_passphrase=source.get(PASSPHRASE_ENV) or None,
             credential_days=_int(source, "ANXINMA_CREDENTIAL_DAYS", 730),
             status_ttl=_int(source, "ANXINMA_STATUS_TTL", 300),

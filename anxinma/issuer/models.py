@@ -455,3 +455,43 @@ class DailyStat(Base):
 
 # Credentials running out soon (the regulator's list) as an index range, not a scan.
 Index("ix_credentials_status_expires", Credential.status, Credential.expires_on)
+
+
+# -- publications (issue 15) --------------------------------------------------------------------
+
+
+class Publication(Base):
+    """One signed publication every host serves byte for byte: a trust list, one status shard
+    (its compact form in ``body``, the standard JWT and CWT forms beside it) or a freshness
+    document. ``version`` is the trust list's and the freshness document's ``seq``, the shard's
+    ``version``; a host that finds the newest row out of date inserts ``version + 1`` and a host
+    that loses that race (the unique index) reads the winner. ``source`` is a digest of what the
+    publication was made from (statuses, issuers, listed shard versions) so a host can tell
+    "out of date" without decoding the body; ``source_seq`` the status change it had seen.
+    """
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        Index(
+            "uq_publications_kind_issuer_shard_version",
+            "kind",
+            "issuer_code",
+            "shard",
+            "version",
+            unique=True,
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # trust_list | status | freshness
+    issuer_code: Mapped[int] = mapped_column(Integer)
+    shard: Mapped[int] = mapped_column(Integer)  # -1 when the kind has none
+    version: Mapped[int] = mapped_column(BigInteger)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kid: Mapped[str | None] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 hex of ``body`` as served
+    source: Mapped[str] = mapped_column(String(64))
+    source_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    jwt: Mapped[bytes | None] = mapped_column(LargeBinary)  # a status shard's statuslist+jwt form
+    cwt: Mapped[bytes | None] = mapped_column(LargeBinary)  # a status shard's statuslist+cwt form

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from anxinma.issuer.errors import ValidationFailed, not_found
+from anxinma.issuer.forms import COMPACT_TYPE
 from anxinma.keys import jwks
 from anxinma.status_list import CWT_TYPE
 
@@ -48,17 +49,36 @@ def discovery() -> Response:
         "trust_list": f"{base}/trust-list",
         "jwks": f"{base}/jwks.json",
         "status_lists": [f"{base}/status/{code}/{shard}" for shard in shards],
+        "status_freshness": f"{base}/status/{code}/freshness",
         "live_record": f"{base}/api/v1/live",
         "openapi": f"{base}/api/v1/openapi.json",
-        "root_public_key": rt.keys.root_public_pem().decode(),
+        "root_public_key": _pem(rt.root_public_key),
     }
     return _cached(json.dumps(document, ensure_ascii=False), "application/json", 300)
 
 
+def _pem(raw: bytes) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = Ed25519PublicKey.from_public_bytes(raw)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
 @blueprint.get("/trust-list")
 def trust_list() -> Response:
-    token, etag = runtime().trust.current()
-    return _cached(token, "application/jwt", 300, etag)
+    served = runtime().trust.current()
+    return _cached(served.body, "application/jwt", 300, served.etag())
+
+
+@blueprint.get("/trust-list/status")
+def trust_list_status() -> Response:
+    """Sequence, age and expiry of the served list (what operators alert on)."""
+    response = jsonify(runtime().trust.status())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.get("/jwks.json")
@@ -66,20 +86,43 @@ def jwks_json() -> Response:
     return _cached(json.dumps(jwks(runtime().keys)), "application/jwk-set+json", 300)
 
 
-@blueprint.get("/status/<int:issuer_code>/<int:shard>")
-def status_list(issuer_code: int, shard: int) -> Response:
+def _own_shard(issuer_code: int, shard: int) -> Any:
     rt = runtime()
     if issuer_code != rt.service.issuer_code or shard > 4095:
         raise not_found("issuer", "签发机构")
-    # The draft's CWT form on request (raw bytes: ~1.2x the Shannon bound, not the JWT's 2.1x).
-    form = "cwt" if CWT_TYPE in request.headers.get("Accept", "") else "jwt"
-    signed = rt.board.signed(shard, form=form)
-    if signed is None:
+    published = rt.board.publication(shard)
+    if published is None:
         raise not_found("status list shard", "状态列表分片")
+    return published
+
+
+@blueprint.get("/status/<int:issuer_code>/<int:shard>")
+def status_list(issuer_code: int, shard: int) -> Response:
+    """The standard forms (JWT, or CWT on request), of the shard's current version."""
+    published = _own_shard(issuer_code, shard)
+    form = "cwt" if CWT_TYPE in request.headers.get("Accept", "") else "jwt"
+    body = published.cwt if form == "cwt" else published.jwt
     mimetype = CWT_TYPE if form == "cwt" else "application/statuslist+jwt"
-    response = _cached(signed.body, mimetype, rt.config.status_ttl, signed.etag)
+    response = _cached(body, mimetype, runtime().config.status_ttl, published.etag(form))
     response.headers["Vary"] = "Accept"
     return response
+
+
+@blueprint.get("/status/<int:issuer_code>/<int:shard>/compact")
+def status_list_compact(issuer_code: int, shard: int) -> Response:
+    """The compact form our verifiers download (contract §1.2); its ETag moves with its version."""
+    published = _own_shard(issuer_code, shard)
+    return _cached(published.body, COMPACT_TYPE, runtime().config.status_ttl, published.etag("compact"))
+
+
+@blueprint.get("/status/<int:issuer_code>/freshness")
+def status_freshness(issuer_code: int) -> Response:
+    """The freshness document: every shard's current version and digest, signed (contract §1.3)."""
+    rt = runtime()
+    if issuer_code != rt.service.issuer_code:
+        raise not_found("issuer", "签发机构")
+    published = rt.board.freshness()
+    return _cached(published.body, "application/jwt", rt.config.status_ttl, published.etag())
 
 
 @live_blueprint.post("/api/v1/live")

@@ -1,46 +1,38 @@
 """Status lists served by the issuer: an in-process copy of every shard, following the
-database by ``change_seq`` (an indexed column), and signed tokens cached until something changes.
+database by ``change_seq`` (an indexed column), and the versioned publications every host serves.
 
-* A change costs O(1): one two-bit slot of its shard's packed array is set and the shard is
-  marked dirty; nothing else is touched.
-* A token is re-signed only when its shard is dirty or its signing window rolled over. The
-  window (``iat`` rounded down to the ttl) makes the token a pure function of the statuses and
-  the window, and Ed25519 is deterministic, so every gunicorn worker and every host serves
-  byte-identical tokens and one ETag.
+* A change costs O(1): one two-bit slot of its shard's packed array is set; nothing else is
+  touched.
+* A shard is *published* (its compact, JWT and CWT forms signed under one new ``version``, one
+  row of ``publications``) only when its statuses changed, the signing key changed, or half its
+  validity passed (contract §2). Every host serves the newest row's bytes, so all hosts answer
+  with the same bytes and ETag, and unchanged data keeps its ETag across ttl windows.
+* The freshness document lists each shard's newest version and digest; it is re-published every
+  ttl window and whenever a shard's version changed, ``seq`` strictly increasing.
 * The database is the truth, so the board is correct whether or not Redis is up, in every
-  process (a cron job revoking from another process is seen at the next read).
+  process (a cron job revoking from another process is seen at the next read). A host publishes
+  only from a view that has read every status change the newest publication was made from
+  (``source_seq``), so a host that lags can never publish a revocation away.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from anxinma.ed25519 import SigningKey
+from anxinma.issuer import forms
 from anxinma.issuer.db import Store
 from anxinma.issuer.models import Credential
-from anxinma.status_list import SHARD_SIZE, StatusArray, shard_of, sign_status_list, sign_status_list_cwt
+from anxinma.issuer.publications import FRESHNESS, NO_SHARD, STATUS, Publications, Published
+from anxinma.status_list import SHARD_SIZE, StatusArray, shard_of
 
-
-@dataclass(frozen=True)
-class SignedList:
-    """A signed token of one shard: ``token`` is the JWT text or the CWT bytes."""
-
-    token: str | bytes
-    etag: str
-    window: int
-    issued_at: datetime
-    version: int
-
-    @property
-    def body(self) -> bytes:
-        return self.token.encode() if isinstance(self.token, str) else self.token
+log = logging.getLogger("anxinma.issuer.status")
 
 
 class StatusBoard:
@@ -55,19 +47,25 @@ class StatusBoard:
         signing_key: Callable[[], tuple[bytes, SigningKey]],
         ttl: int,
         min_sync_interval: float = 0.05,
+        compact_uri_for: Callable[[int], str] | None = None,
+        publications: Publications | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.issuer_code = issuer_code
         self.uri_for = uri_for
+        self.compact_uri_for = compact_uri_for or (lambda shard: f"{uri_for(shard)}/compact")
         self.signing_key = signing_key
         self.ttl = max(1, ttl)
         self.min_sync_interval = min_sync_interval
+        self.publications = publications or Publications(store)
+        #: The time publications are judged and signed by (tests move it).
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._arrays: dict[int, StatusArray] = {}
-        self._versions: dict[int, int] = {}  # bumped by every change of the shard
-        self._signed: dict[tuple[int, str], SignedList] = {}
         self._last_seq = -1
         self._synced_at = 0.0
         self._lock = threading.RLock()
+        self._publish_lock = threading.Lock()
 
     @property
     def last_seq(self) -> int:
@@ -87,7 +85,6 @@ class StatusBoard:
         if array is None:
             array = self._arrays[shard] = StatusArray()
         array.set(index, value)
-        self._versions[shard] = self._versions.get(shard, 0) + 1
 
     def sync(self, *, force: bool = False) -> int:
         """Apply every change committed since the last sync; returns how many rows it read.
@@ -139,38 +136,122 @@ class StatusBoard:
             return None
         return int(array.get(index))
 
-    def signed(self, shard: int, *, form: str = "jwt", now: datetime | None = None) -> SignedList | None:
-        """The shard's current token, ``form`` "jwt" or "cwt"; re-signed only when the shard
-        changed since it was signed or its signing window rolled over."""
-        self.sync()
-        moment = now or datetime.now(UTC)
-        window = int(moment.timestamp()) // self.ttl * self.ttl
+    # -- publications ----------------------------------------------------------------------
+
+    def _source(self, shard: int) -> tuple[str, int] | None:
+        """(digest of the shard's statuses and size, the change seq they include), or None."""
         with self._lock:
             array = self._arrays.get(shard)
             if array is None:
                 return None
-            version = self._versions.get(shard, 0)
-            cached = self._signed.get((shard, form))
-            if cached is not None and cached.version == version and cached.window == window:
-                return cached
+            return forms.canonical([array.size, array.to_bytes().hex()]), self._last_seq
+
+    def _stale(self, held: Published | None, source: str, kid: bytes, now: datetime) -> bool:
+        if held is None or held.source != source or held.kid != kid.hex():
+            return True
+        half = (forms.VALIDITY / 2).total_seconds()
+        return (now - held.issued_at).total_seconds() >= half
+
+    def publication(self, shard: int) -> Published | None:
+        """The shard's current publication (compact ``body``, ``jwt``, ``cwt``), publishing a
+        new version first when the newest one is out of date; None for a shard with no credential."""
+        held = self.publications.latest(STATUS, self.issuer_code, shard)
+        self.sync()
+        now = self.clock()
+        kid, _ = self.signing_key()
+        source = self._source(shard)
+        if source is None:
+            return None
+        if not self._stale(held, source[0], kid, now):
+            return held
+        with self._publish_lock:
+            for _attempt in range(5):
+                held = self.publications.latest(STATUS, self.issuer_code, shard)
+                # Read every change the newest publication was made from before judging it: a
+                # lagging view must never publish older statuses (a revocation) under a new version.
+                self.sync(force=True)
+                source = self._source(shard)
+                assert source is not None
+                kid, key = self.signing_key()
+                now = self.clock()
+                if not self._stale(held, source[0], kid, now):
+                    return held
+                if held is not None and held.source_seq > source[1]:
+                    continue  # another host saw later changes than this view: sync again
+                made = self._sign_shard(shard, 1 if held is None else held.version + 1, kid, key, now)
+                won = self.publications.insert(made)
+                if won is made:
+                    log.info("status %s/%d version %d published", self.issuer_code, shard, made.version)
+                    return made
+            return self.publications.latest(STATUS, self.issuer_code, shard)
+
+    def _sign_shard(self, shard: int, version: int, kid: bytes, key: SigningKey, now: datetime) -> Published:
+        moment = now.astimezone(UTC).replace(microsecond=0)
+        with self._lock:
+            array = StatusArray(self._arrays[shard].size, self._arrays[shard].to_bytes())
+            seq = self._last_seq
+        private = key.to_cryptography()
+        common = {
+            "issuer_code": self.issuer_code,
+            "shard": shard,
+            "version": version,
+            "kid": kid,
+            "now": moment,
+        }
+        compact = forms.sign_compact(array, key=private, **common)  # type: ignore[arg-type]
+        uri = self.uri_for(shard)
+        token = forms.sign_jwt(array, uri=uri, key=private, ttl=self.ttl, **common)  # type: ignore[arg-type]
+        cwt = forms.sign_cwt(array, uri=uri, key=private, ttl=self.ttl, **common)  # type: ignore[arg-type]
+        return Published(
+            STATUS, self.issuer_code, shard, version, moment, moment + forms.VALIDITY, kid.hex(),
+            forms.digest(compact), forms.canonical([array.size, array.to_bytes().hex()]), seq, compact,
+            token, cwt,
+        )  # fmt: skip
+
+    def freshness(self) -> Published:
+        """The current freshness document, re-published when a ttl has passed since the newest one
+        was signed, when a shard's version changed, or when the signing key changed."""
+        for _attempt in range(5):
+            entries = []
+            for shard in self.shards():
+                published = self.publication(shard)
+                if published is not None:
+                    size = self._arrays[shard].size
+                    entries.append(
+                        forms.ShardEntry(
+                            shard, published.version, size, published.digest, self.compact_uri_for(shard)
+                        )
+                    )
+            source = forms.canonical([[e.shard, e.version, e.digest, e.url] for e in entries])
+            held = self.publications.latest(FRESHNESS, self.issuer_code)
             kid, key = self.signing_key()
-            issued_at = datetime.fromtimestamp(window, UTC)
-            sign = sign_status_list_cwt if form == "cwt" else sign_status_list
-            token: str | bytes = sign(
-                array,
-                issuer_code=self.issuer_code,
-                shard=shard,
-                uri=self.uri_for(shard),
-                key=key.to_cryptography(),
-                kid=kid,
-                now=issued_at,
-                ttl=timedelta(seconds=self.ttl),
-            )
-            body = token.encode() if isinstance(token, str) else token
-            etag = f'"{form}-' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            signed = SignedList(token, etag, window, issued_at, version)
-            self._signed[(shard, form)] = signed
-            return signed
+            now = self.clock()
+            if (
+                held is not None
+                and held.source == source
+                and held.kid == kid.hex()
+                and (now - held.issued_at).total_seconds() < self.ttl
+            ):
+                return held
+            moment = now.astimezone(UTC).replace(microsecond=0)
+            seq = 1 if held is None else held.version + 1
+            body = forms.sign_freshness(
+                issuer_code=self.issuer_code, seq=seq, shards=entries, key=key.to_cryptography(), kid=kid,
+                now=moment, ttl=self.ttl,
+            )  # fmt: skip
+            made = Published(
+                FRESHNESS, self.issuer_code, NO_SHARD, seq, moment, moment + forms.VALIDITY, kid.hex(),
+                forms.digest(body), source, self._last_seq, body,
+            )  # fmt: skip
+            won = self.publications.insert(made)
+            if won is made:
+                log.info("status freshness %s seq %d published", self.issuer_code, seq)
+                return made
+            if won.source == source:
+                return won
+        latest = self.publications.latest(FRESHNESS, self.issuer_code)
+        assert latest is not None
+        return latest
 
 
 def shard_range(shard: int) -> tuple[int, int]:

@@ -40,6 +40,7 @@ __all__ = [
     "atomic_write",
     "default_home",
     "default_key_dir",
+    "validate_base_url",
 ]
 
 PASSPHRASE_ENV = "ANXINMA_KEY_PASSPHRASE"
@@ -107,13 +108,17 @@ class KeyDirectory:
         cls,
         path: Path | str,
         *,
-        issuer_code: int = 330200,
+        issuer_code: int | None = 330200,
         issuer_name: str = "宁波市商务局 (开发)",
         base_url: str = "http://127.0.0.1:8600",
         insecure_dev: bool = False,
         passphrase: str | None = None,
     ) -> KeyDirectory:
-        """Create a root key and a first issuer key. Refuses to touch an existing directory."""
+        """Create a root key and a first issuer key. Refuses to touch an existing directory.
+
+        ``issuer_code=None`` makes a root-only directory (a regulator's): no issuer key and no
+        own entry in the trust lists it signs, only the issuers added with :meth:`add_peer`.
+        """
         directory = Path(path)
         passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV)
         if (directory / KEYRING_FILE).exists():
@@ -134,12 +139,18 @@ class KeyDirectory:
                 "development directory)",
                 message_zh=f"请设置 {PASSPHRASE_ENV} 以加密私钥（开发环境可用 --insecure-dev）",
             )
+        if issuer_code is not None:
+            base_url = validate_base_url(base_url)
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
         meta: dict[str, Any] = {
             "format": 1,
             "encrypted": not insecure_dev,
-            "issuer": {"code": issuer_code, "name": issuer_name, "base_url": base_url},
+            "issuer": (
+                None
+                if issuer_code is None
+                else {"code": issuer_code, "name": issuer_name, "base_url": base_url}
+            ),
             "root_public_key": None,
             "signing_kid": None,
             "keys": [],
@@ -154,7 +165,10 @@ class KeyDirectory:
         root = Ed25519PrivateKey.generate()
         _write_private(directory / ROOT_FILE, store._serialize(root))
         meta["root_public_key"] = root.public_key().public_bytes_raw().hex()
-        store._add_issuer_key()
+        if issuer_code is None:
+            store._save()
+        else:
+            store._add_issuer_key()
         return store
 
     def _serialize(self, key: Ed25519PrivateKey) -> bytes:
@@ -220,11 +234,26 @@ class KeyDirectory:
         return bool(self._meta["encrypted"])
 
     @property
+    def root_only(self) -> bool:
+        """A regulator's directory: a root key, no issuer of its own (``keys init`` without a code)."""
+        return self._meta.get("issuer") is None
+
+    @property
     def issuer(self) -> IssuerInfo:
-        info = self._meta["issuer"]
+        info = self._meta.get("issuer")
+        if info is None:
+            raise KeyStoreError(
+                f"{self.path} holds only a root key (a regulator's directory): it has no issuer of its own",
+                message_zh=f"{self.path} 只有根密钥（监管机构目录），没有本机构的签发密钥",
+            )
         return IssuerInfo(code=int(info["code"]), name=str(info["name"]), base_url=str(info["base_url"]))
 
     def set_issuer(self, *, name: str | None = None, base_url: str | None = None) -> None:
+        """Change the issuer's public name or base URL: only on an operator's explicit command
+        (``anxinma keys set-base-url``); nothing changes the identity implicitly."""
+        self.issuer  # noqa: B018 - refuses a root-only directory
+        if base_url is not None:
+            base_url = validate_base_url(base_url)
         with self._changing():
             if name is not None:
                 self._meta["issuer"]["name"] = name
@@ -315,7 +344,7 @@ class KeyDirectory:
     def add_peer(self, descriptor: dict[str, Any]) -> None:
         """Import another issuer's public descriptor (``keys descriptor`` of its directory)."""
         entry = validate_issuer_entry(descriptor)
-        if entry["code"] == self.issuer.code:
+        if not self.root_only and entry["code"] == self.issuer.code:
             raise KeyStoreError(
                 "that descriptor is this directory's own issuer", message_zh="该描述是本目录自己的签发机构"
             )
@@ -327,6 +356,40 @@ class KeyDirectory:
             self._meta["trust_list_sequence"] = int(self._meta.get("trust_list_sequence", 0)) + 1
         return int(self._meta["trust_list_sequence"])
 
+    @property
+    def trust_list_sequence(self) -> int:
+        """The highest trust-list sequence signed from this directory by ``keys trust-list``."""
+        return int(self._meta.get("trust_list_sequence", 0))
+
     def descriptor(self) -> dict[str, Any]:
         """This issuer's public entry for a trust list: code, name, base URL, keys."""
         return issuer_entry(self.issuer, self.key_records())
+
+    def trust_list_entries(self) -> list[dict[str, Any]]:
+        """The issuers a trust list signed by this root names: its own (unless root-only), then peers."""
+        return ([] if self.root_only else [self.descriptor()]) + self.peers()
+
+
+def validate_base_url(url: str) -> str:
+    """An issuer's base URL (absolute http(s), a host, no query or fragment), without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in url)
+    ):
+        raise KeyStoreError(
+            f"not a base URL: {url!r} (an absolute http(s) URL, e.g. https://v.ningbo.gov.cn)",
+            message_zh=f"不是有效的基础地址：{url!r}（须为 http(s) 绝对地址）",
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise KeyStoreError(
+            f"not a base URL: {url!r} (bad port)", message_zh=f"基础地址端口无效：{url!r}"
+        ) from None
+    return url.rstrip("/")

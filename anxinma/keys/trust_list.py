@@ -164,13 +164,17 @@ def build_trust_list(
     *,
     validity: timedelta = DEFAULT_VALIDITY,
     now: datetime | None = None,
+    sequence: int | None = None,
 ) -> str:
-    """Sign a new trust list naming this directory's issuer and its imported peers.
+    """Sign a new trust list naming this directory's issuer (none in a root-only directory) and
+    its imported peers.
 
-    Each call takes the next sequence number, so the newest list always wins.
+    Without ``sequence`` each call takes the next sequence number of the keyring (written back),
+    so the newest list always wins; a service signing its published list passes the ``sequence``
+    it computed from the published ones and writes nothing.
     """
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
-    issuers = [directory.descriptor(), *directory.peers()]
+    issuers = directory.trust_list_entries()
     codes = [entry["code"] for entry in issuers]
     if len(set(codes)) != len(codes):
         raise TrustListError("two issuers share one code", message_zh="两个签发机构使用了同一代码")
@@ -180,7 +184,7 @@ def build_trust_list(
     root_kid = derive_kid(root.public_key().public_bytes_raw()).hex()
     claims = {
         "iss": ROOT_ISSUER,
-        "seq": directory.next_trust_list_sequence(),
+        "seq": directory.next_trust_list_sequence() if sequence is None else sequence,
         "iat": int(moment.timestamp()),
         "exp": int((moment + validity).timestamp()),
         "issuers": issuers,

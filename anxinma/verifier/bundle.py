@@ -47,7 +47,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from anxinma.errors import AnxinmaError
 from anxinma.keys.store import KeyStatus, default_home
 from anxinma.keys.trust_list import TrustList
-from anxinma.status_list import StatusList, load_status_list
+from anxinma.status_list import (
+    Freshness,
+    StatusList,
+    load_compact_status_list,
+    load_freshness,
+    load_status_list,
+)
 from anxinma.verifier.errors import BundleError
 from anxinma.verifier.offline import TrustAnchor
 
@@ -59,6 +65,7 @@ ROOT = "root.pem"
 DISCOVERY = "discovery.json"
 TRUST_LIST = "trust-list.jwt"
 JWKS = "jwks.json"
+FRESHNESS = "freshness.jwt"
 STATUS_DIR = "status"
 _GENERATION = re.compile(r"gen-\d{8}T\d{12}Z-[0-9a-f]{8}")
 
@@ -89,8 +96,9 @@ def origin_name(url: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "_", name.lower())
 
 
-def status_file(issuer_code: int, shard: int) -> str:
-    return f"{STATUS_DIR}/{issuer_code}-{shard}.jwt"
+def status_file(issuer_code: int, shard: int, *, compact: bool = False) -> str:
+    """Where a shard is kept: ``.cose`` for the compact form, ``.jwt`` for the standard one."""
+    return f"{STATUS_DIR}/{issuer_code}-{shard}.{'cose' if compact else 'jwt'}"
 
 
 def root_pem(public_key: bytes) -> bytes:
@@ -149,6 +157,7 @@ class IssuerBundle:
     trust_list: TrustList
     status_lists: dict[tuple[int, int], StatusList]
     discovery: dict[str, Any]
+    freshness: dict[int, Freshness] = field(default_factory=dict)  # issuer code -> its freshness document
 
     @property
     def issuer_code(self) -> int | None:
@@ -176,6 +185,7 @@ class IssuerBundle:
             issuer_code=self.issuer_code,
             fetched_at=self.fetched_at,
             root_source=self.root_source,
+            freshness=self.freshness,
         )
 
     def file(self, name: str) -> Path:
@@ -213,12 +223,19 @@ class IssuerBundle:
             if trust_list.sequence != meta.get("trust_list_sequence"):
                 raise BundleError(f"{origin}: the trust list's sequence differs from meta.json")
             status_lists: dict[tuple[int, int], StatusList] = {}
+            lookup = _key_lookup(trust_list)
             for name, data in contents.items():
                 if name.startswith(STATUS_DIR + "/"):
-                    status_list = load_status_list(
-                        data.decode("ascii", "replace").strip(), _key_lookup(trust_list)
+                    status_list = (
+                        load_compact_status_list(data, lookup)
+                        if name.endswith(".cose")
+                        else load_status_list(data.decode("ascii", "replace").strip(), lookup)
                     )
                     status_lists[(status_list.issuer_code, status_list.shard)] = status_list
+            freshness: dict[int, Freshness] = {}
+            if FRESHNESS in contents:
+                document = load_freshness(contents[FRESHNESS], lookup)
+                freshness[document.issuer_code] = document
             discovery = json.loads(contents[DISCOVERY]) if DISCOVERY in contents else {}
         except BundleError:
             raise
@@ -228,7 +245,7 @@ class IssuerBundle:
             raise BundleError(
                 f"{origin}: unreadable bundle ({exc})", message_zh=f"{origin}：信任包无法读取（{exc}）"
             ) from exc
-        return cls(origin, origin_dir, generation, meta, root, trust_list, status_lists, discovery)
+        return cls(origin, origin_dir, generation, meta, root, trust_list, status_lists, discovery, freshness)
 
 
 def _key_lookup(trust_list: TrustList) -> Any:

@@ -28,6 +28,13 @@ class LiveRecordError(AnxinmaError):
     code = "live"
 
 
+class NoRecord(LiveRecordError):
+    """The issuer answered that it has no record of the credential (HTTP 404). For a credential
+    whose signature verified that is an alarm, not a retry: a leaked or a test key signed it."""
+
+    code = "no_record"
+
+
 class ImageError(AnxinmaError):
     """A file that is not an image we can read, or one too large to scan."""
 

@@ -80,6 +80,13 @@ class OfflineVerifier:
         self.anchors = tuple(anchors)
         self._views: TrustViews = choose_views(self.anchors)
         self._issuers: dict[int, IssuerView] = self._views.views
+        # Per (issuer, shard): the status list that counts and when it was vouched for, worked
+        # out once here rather than per scan.
+        self._status: dict[tuple[int, int], tuple[StatusList, datetime, datetime]] = {
+            (code, shard): (status_list, *_vouched(view, status_list))
+            for code, view in self._issuers.items()
+            for shard, status_list in view.status_lists.items()
+        }
 
     # -- what the verifier trusts ----------------------------------------------------------
 
@@ -126,7 +133,10 @@ class OfflineVerifier:
             else:
                 cred = fmt.decode(code)
         except (UnsupportedVersion, UnsupportedAlgorithm) as exc:
-            return VerificationResult(Status.MALFORMED, (exc.explain(),), source=source or Source("offline"))
+            detail = Text(exc.message_zh, exc.message)
+            return VerificationResult(
+                Status.MALFORMED, (REASONS("unsupported", detail=detail),), source=source or Source("offline")
+            )
         except MalformedCredential as exc:
             detail = Text(exc.message_zh, exc.message)
             return VerificationResult(
@@ -251,13 +261,14 @@ class OfflineVerifier:
         claims = cred.claims
         anchor = view.anchor
         shard, _ = shard_of(claims.serial)
-        status_list = view.status_lists.get(shard)
-        evidence, until = (
-            _vouched(view, status_list) if status_list is not None else (anchor.trust_list.issued_at, now)
-        )
-        src = source or offline_source(_age(now, evidence), anchor.name)
+        held = self._status.get((claims.issuer_code, shard))
+        if held is None:
+            src = source or offline_source(_age(now, anchor.trust_list.issued_at), anchor.name)
+        else:
+            status_list, evidence, until = held
+            src = source or offline_source(_age(now, evidence), anchor.name)
         kid = cred.kid_hex
-        if status_list is None:
+        if held is None:
             reasons: tuple[str, ...]
             if self.require_status:
                 status, reasons = Status.STATUS_UNKNOWN, _NO_STATUS_LIST

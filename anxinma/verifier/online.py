@@ -27,8 +27,9 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from anxinma.keys.trust_list import CLOCK_LEEWAY
-from anxinma.verifier.errors import LiveRecordError
+from anxinma.verifier.errors import LiveRecordError, NoRecord
 from anxinma.verifier.offline import OfflineVerifier
+from anxinma.verifier.reasons import REASONS
 from anxinma.verifier.result import Source, Status, VerificationResult
 
 LIVE_PATH = "/api/v1/live"
@@ -100,7 +101,7 @@ class LiveClient:
                 f"the issuer could not be reached ({type(exc).__name__})", message_zh="无法连接签发机构"
             ) from exc
         if status == 404:
-            raise LiveRecordError(
+            raise NoRecord(
                 "the issuer has no record of this credential", message_zh="签发机构没有这张证的记录"
             )
         if status == 429:
@@ -212,6 +213,14 @@ def add_live_record(
             issuer_code=claims.issuer_code,
             serial=claims.serial,
             key_for=lambda kid: verifier.live_key(claims.issuer_code, kid),
+        )
+    except NoRecord:
+        # A genuine signature the issuer never recorded: forged with a leaked or a test key.
+        return dataclasses.replace(
+            offline,
+            status=Status.UNKNOWN_CREDENTIAL,
+            source=Source("live", offline.source.bundle_age_seconds, url, offline.source.bundle),
+            reasons=(REASONS("not_on_record"), *offline.reasons[1:]),
         )
     except LiveRecordError as exc:
         return _note(

@@ -70,6 +70,7 @@ _(
     zh="状态列表尚未包含此证（刚签发？）",
     en="the status list does not cover this serial yet",
 )
+_("unsupported", zh="{detail}", en="{detail}")
 _("malformed", zh="无法识别的安心码: {detail}", en="not a readable 安心码: {detail}")
 _(
     "not_on_record",

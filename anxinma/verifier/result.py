@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from anxinma.credential import Claims, Credential
+from anxinma.messages import Message
 
 
 class Status(StrEnum):
@@ -24,6 +25,8 @@ class Status(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     MALFORMED = "malformed"
     STATUS_UNKNOWN = "status_unknown"
+    #: The signature verified but the issuer, asked live, has no record of it (a leaked or test key).
+    UNKNOWN_CREDENTIAL = "unknown_credential"
 
     @property
     def genuine(self) -> bool:
@@ -63,6 +66,7 @@ _LABELS = {
     Status.BAD_SIGNATURE: ("无法验证", "bad signature"),
     Status.MALFORMED: ("无法验证", "malformed"),
     Status.STATUS_UNKNOWN: ("状态未知", "status unknown"),
+    Status.UNKNOWN_CREDENTIAL: ("无法验证", "unknown credential"),
 }
 
 
@@ -113,12 +117,20 @@ class VerificationResult:
             "status": self.status.value,
             "label": {"zh": self.status.label_zh, "en": self.status.label_en},
             "reasons": list(self.reasons),
+            # The same reasons as data: the keys and params verify.js gives the page (docs/verifier.md).
+            "reason_keys": [_reason_json(r) for r in self.reasons],
             "claims": self.claims.to_mapping() if self.claims is not None else None,
             "kid": self.kid,
             "source": self.source.to_json(),
             "live": self.live,
             "card_binding": self.card_binding,
         }
+
+
+def _reason_json(reason: str) -> dict[str, Any]:
+    if isinstance(reason, Message):
+        return reason.to_json()
+    return {"key": "text", "params": {"text": str(reason)}}  # a sentence with no catalog key
 
 
 _new_object = object.__new__

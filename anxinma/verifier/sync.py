@@ -23,6 +23,7 @@ reuses the previous generation's bytes, which are verified again like new ones.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +37,18 @@ from anxinma.errors import AnxinmaError
 from anxinma.keys.jwk import public_key_from_jwk
 from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustList
-from anxinma.status_list import StatusList, load_status_list
+from anxinma.rollback import Update, judge
+from anxinma.status_list import (
+    Freshness,
+    StatusList,
+    load_compact_status_list,
+    load_freshness,
+    load_status_list,
+)
 from anxinma.verifier import bundle as layout
 from anxinma.verifier.errors import BundleError, SyncError
 from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
+from anxinma.verifier.trust import TOFU, HeldOrigin, admission_refusal
 
 DISCOVERY_PATH = "/.well-known/anxinma"
 DEFAULT_TIMEOUT = 10.0
@@ -50,6 +59,7 @@ LIMITS = {
     "trust_list": 4 * 1024 * 1024,
     "jwks": 256 * 1024,
     "status": 4 * 1024 * 1024,  # one shard is 256 KiB raw; base64 of a worst-case deflate fits
+    "freshness": 256 * 1024,  # a few hundred bytes, and ~120 more per shard
 }
 MAX_STATUS_LISTS = 4096
 TOFU_WARNING = (
@@ -117,6 +127,7 @@ class _Previous:
     meta: dict[str, Any]
     root_public_key: bytes
     status_lists: dict[tuple[int, int], StatusList]
+    freshness: Freshness | None = None
 
     def resource(self, url: str) -> dict[str, Any] | None:
         entry = self.meta.get("resources", {}).get(url)
@@ -245,6 +256,9 @@ def parse_discovery(data: bytes, url: str) -> dict[str, Any]:
         "trust_list": _absolute(url, doc.get("trust_list"), "trust_list"),
         "jwks": _absolute(url, doc["jwks"], "jwks") if doc.get("jwks") else None,
         "status_lists": [_absolute(url, item, "status list") for item in lists],
+        "status_freshness": _absolute(url, doc["status_freshness"], "status_freshness")
+        if doc.get("status_freshness")
+        else None,
         "live_record": doc.get("live_record") if isinstance(doc.get("live_record"), str) else None,
         "root_public_key": root if isinstance(root, str) else None,
     }
@@ -276,7 +290,11 @@ def _load_previous(origin_dir: Path) -> tuple[_Previous | None, list[str]]:
         kept = {k: meta[k] for k in ("trust_list_sequence", "root_source", "root_fingerprint") if k in meta}
         return _Previous(gen_dir, kept, pin, {}), warnings
     return _Previous(
-        loaded.path / loaded.generation, loaded.meta, loaded.root_public_key, loaded.status_lists
+        loaded.path / loaded.generation,
+        loaded.meta,
+        loaded.root_public_key,
+        loaded.status_lists,
+        loaded.freshness.get(loaded.issuer_code or 0),
     ), warnings
 
 
@@ -312,6 +330,7 @@ def sync(
     own_session = session is None
     http = _Http(session or requests.Session(), timeout)
     moment = now or datetime.now(UTC)
+    new_origin = not origin_dir.exists()
     try:
         with layout.locked(origin_dir):
             layout.prune(origin_dir)
@@ -324,6 +343,10 @@ def sync(
         if follow:
             _follow(report, root_dir, http, say, timeout)
         return report
+    except BaseException:
+        if new_origin and layout.current_generation(origin_dir) is None:
+            shutil.rmtree(origin_dir, ignore_errors=True)  # a refused first sync leaves nothing behind
+        raise
     finally:
         if own_session:
             http.session.close()
@@ -413,6 +436,8 @@ def _sync_locked(
         default_root=default_root,
         warnings=warnings,
     )
+    if root_source == TOFU:
+        _admit(origin, origin_dir.parent, code, base)
     if discovery["root_public_key"] and root_source != "tofu":
         try:
             advertised = layout.read_root_key(discovery["root_public_key"].encode())
@@ -433,19 +458,17 @@ def _sync_locked(
         jw = fetched[discovery["jwks"]] = http.get(discovery["jwks"], "jwks", previous)
         warnings.extend(_check_jwks(jw.body, trust_list, code))
 
-    status_lists: dict[str, StatusList] = {}
-    seen: dict[tuple[int, int], str] = {}
-    total = len(discovery["status_lists"])
-    for number, url in enumerate(discovery["status_lists"], 1):
-        say(f"状态列表 / status list {number}/{total}: {url}")
-        item = fetched[url] = http.get(url, "status", previous)
-        status_list = _check_status_list(item.body, url, trust_list, previous)
+    freshness: tuple[str, Freshness] | None = None
+    if discovery["status_freshness"]:
+        freshness, status_lists = _sync_status(
+            discovery["status_freshness"], code, trust_list, previous, http, fetched, say
+        )
+    else:  # an issuer of an earlier release: every standard-form shard, every time
+        status_lists = _sync_status_lists(discovery["status_lists"], trust_list, previous, http, fetched, say)
+    for status_list in status_lists.values():
         where = (status_list.issuer_code, status_list.shard)
-        if where in seen:
-            raise SyncError(f"{url} and {seen[where]} both claim issuer {where[0]} shard {where[1]}")
-        seen[where] = url
-        status_lists[url] = status_list
-        age = now - status_list.issued_at
+        evidence = freshness[1].issued_at if freshness is not None else status_list.issued_at
+        age = now - evidence
         if age > DEFAULT_STATUS_MAX_AGE:
             zh, en = age_text(age.total_seconds())
             warnings.append(
@@ -458,7 +481,11 @@ def _sync_locked(
     if discovery["jwks"]:
         files[discovery["jwks"]] = layout.JWKS
     for url, status_list in status_lists.items():
-        files[url] = layout.status_file(status_list.issuer_code, status_list.shard)
+        files[url] = layout.status_file(
+            status_list.issuer_code, status_list.shard, compact=status_list.compact is not None
+        )
+    if freshness is not None:
+        files[freshness[0]] = layout.FRESHNESS
     writer = layout.GenerationWriter(origin_dir)
     report = SyncReport(
         origin=origin,
@@ -509,6 +536,7 @@ def _sync_locked(
             "trust_list_sequence": trust_list.sequence,
             "trust_list_issued_at": trust_list.issued_at.isoformat(),
             "trust_list_expires_at": trust_list.expires_at.isoformat(),
+            "freshness_seq": freshness[1].seq if freshness is not None else None,
             "resources": resources,
             "last_sync": {"requests": http.requests, "bytes_received": http.bytes_received},
         }
@@ -520,6 +548,150 @@ def _sync_locked(
     report.bytes_received = http.bytes_received
     say(f"完成 / done: {origin} {report.generation}")
     return report
+
+
+def _sync_status_lists(
+    urls: list[str],
+    trust_list: TrustList,
+    previous: _Previous | None,
+    http: _Http,
+    fetched: dict[str, _Fetched],
+    say: Progress,
+) -> dict[str, StatusList]:
+    """The standard-form shards a discovery document lists (issuers before freshness documents)."""
+    status_lists: dict[str, StatusList] = {}
+    seen: dict[tuple[int, int], str] = {}
+    for number, url in enumerate(urls, 1):
+        say(f"状态列表 / status list {number}/{len(urls)}: {url}")
+        item = fetched[url] = http.get(url, "status", previous)
+        status_list = _check_status_list(item.body, url, trust_list, previous)
+        where = (status_list.issuer_code, status_list.shard)
+        if where in seen:
+            raise SyncError(f"{url} and {seen[where]} both claim issuer {where[0]} shard {where[1]}")
+        seen[where] = url
+        status_lists[url] = status_list
+    return status_lists
+
+
+def _sync_status(
+    url: str,
+    code: int,
+    trust_list: TrustList,
+    previous: _Previous | None,
+    http: _Http,
+    fetched: dict[str, _Fetched],
+    say: Progress,
+) -> tuple[tuple[str, Freshness], dict[str, StatusList]]:
+    """The freshness document, then only the shards it lists at another version than the one held
+    (TUF's timestamp and snapshot roles: a sync with nothing changed moves a few hundred bytes).
+
+    Each is judged by :func:`anxinma.rollback.judge` against what is held: an older or an
+    equal-but-different freshness document or shard is refused and nothing is changed.
+    """
+    say(f"状态新鲜度 / status freshness: {url}")
+    item = fetched[url] = http.get(url, "freshness", previous)
+    lookup = _active_key_lookup(trust_list)
+    try:
+        freshness = load_freshness(item.body, lookup)
+    except AnxinmaError as exc:
+        raise SyncError(
+            f"the freshness document {url} was refused, nothing was changed: {exc.message}",
+            message_zh=f"状态新鲜度文件 {url} 被拒绝，未做任何更改：{exc.message_zh}",
+        ) from exc
+    if freshness.issuer_code != code:
+        raise SyncError(f"{url} is the freshness document of issuer {freshness.issuer_code}, not {code}")
+    held = previous.freshness if previous is not None else None
+    verdict = judge((held.seq, held.digest) if held is not None else None, (freshness.seq, freshness.digest))
+    if verdict.refused:
+        raise SyncError(
+            f"the freshness document {url} (seq {freshness.seq}) is {_REFUSED_EN[verdict]} the one held "
+            f"(seq {held.seq if held else '-'}); nothing was changed",
+            message_zh=f"状态新鲜度文件 {url}（序号 {freshness.seq}）{_REFUSED_ZH[verdict]}，未做任何更改",
+        )
+    status_lists: dict[str, StatusList] = {}
+    total = len(freshness.shards)
+    for number, listed in enumerate(sorted(freshness.shards.values(), key=lambda v: v.shard), 1):
+        shard_url = _absolute(url, listed.url, "shard")
+        mine = previous.status_lists.get((code, listed.shard)) if previous is not None else None
+        kept = previous.body(shard_url) if previous is not None else None
+        if (
+            mine is not None
+            and kept is not None
+            and mine.version == listed.version
+            and mine.digest == listed.digest
+        ):
+            entry = previous.resource(shard_url) if previous is not None else None
+            fetched[shard_url] = _Fetched(shard_url, kept, str(entry.get("etag")) if entry else None, True)
+            status_lists[shard_url] = mine
+            continue
+        say(f"状态列表 / status list {number}/{total}: {shard_url}")
+        got = fetched[shard_url] = http.get(shard_url, "status", previous)
+        try:
+            status_list = load_compact_status_list(got.body, lookup)
+        except AnxinmaError as exc:
+            raise SyncError(
+                f"status list {shard_url} refused, nothing was changed: {exc.explain()}",
+                message_zh=f"状态列表 {shard_url} 被拒绝，未做任何更改",
+            ) from exc
+        if (status_list.issuer_code, status_list.shard) != (code, listed.shard):
+            raise SyncError(
+                f"{shard_url} holds issuer {status_list.issuer_code} shard {status_list.shard} (mix-up)"
+            )
+        against_listed = judge((listed.version, listed.digest), (status_list.version, status_list.digest))
+        against_held = judge(_status_order(mine) if mine is not None else None, _status_order(status_list))
+        for verdict in (against_listed, against_held):
+            if verdict.refused:
+                raise SyncError(
+                    f"status list {shard_url} (version {status_list.version}) is {_REFUSED_EN[verdict]} "
+                    "the publication it must be (rollback or replay?); nothing was changed",
+                    message_zh=f"状态列表 {shard_url}（版本 {status_list.version}）{_REFUSED_ZH[verdict]}（回滚或重放？），未做任何更改",
+                )
+        status_lists[shard_url] = status_list
+    return (url, freshness), status_lists
+
+
+_REFUSED_EN = {Update.OLDER: "older than", Update.EQUIVOCAL: "different from, under the same version as,"}
+_REFUSED_ZH = {Update.OLDER: "比已有的更旧", Update.EQUIVOCAL: "与已有的版本相同但内容不同"}
+
+
+def _active_key_lookup(trust_list: TrustList) -> Callable[[int, bytes], bytes | None]:
+    def public_key_for(code: int, kid: bytes) -> bytes | None:
+        issuer = trust_list.issuer(code)
+        key = issuer.keys.get(kid) if issuer is not None else None
+        return key.public_key if key is not None and key.status is KeyStatus.ACTIVE else None
+
+    return public_key_for
+
+
+def _held_origins(root_dir: Path, but: str) -> list[HeldOrigin]:
+    """Every other origin in the bundle directory that loads: how it is rooted, what it names."""
+    held = []
+    for origin_dir in sorted(p for p in root_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if origin_dir.name == but:
+            continue
+        try:
+            loaded = layout.IssuerBundle.load(origin_dir)
+        except BundleError:
+            continue  # a broken origin holds nothing (it does not load for verifying either)
+        held.append(HeldOrigin(loaded.origin, loaded.root_source, frozenset(loaded.trust_list.issuers)))
+    return held
+
+
+def _admit(origin: str, root_dir: Path, code: int, issuer_url: str) -> None:
+    """The trust rules' admission rule (:func:`~anxinma.verifier.trust.admission_refusal`): a
+    first-use origin may not claim an issuer code a pinned origin already names."""
+    refusal = admission_refusal(
+        _held_origins(root_dir, origin), origin=origin, root_source=TOFU, issuer_code=code
+    )
+    if refusal is None:
+        return
+    raise SyncError(
+        f"refused: {origin} claims issuer {code}, which the pinned origin {refusal.name} already holds; "
+        f"nothing was changed. If {origin} really speaks for {code}, pin it: anxinma verifier sync "
+        f"--issuer {issuer_url} --root-key ROOT.pem (the regulator's root public key)",
+        message_zh=f"已拒绝：{origin} 自称签发机构 {code}，而该代码已由固定根公钥的来源 {refusal.name} 持有；未做任何更改。"
+        f"若 {origin} 确实代表 {code}，请用 --root-key 固定其根公钥后再同步",
+    )
 
 
 def _check_trust_list(
@@ -610,9 +782,32 @@ def _check_status_list(
         )
     if previous is not None:
         held = previous.status_lists.get((status_list.issuer_code, status_list.shard))
-        if held is not None and status_list.issued_at < held.issued_at:
+        verdict = judge(_status_order(held), _status_order(status_list)) if held is not None else None
+        if verdict is Update.OLDER:
             raise SyncError(
                 f"status list {url} is older than the one already held (rollback?); nothing was changed",
                 message_zh=f"状态列表 {url} 比已有的更旧（回滚？），未做任何更改",
             )
+        if verdict is Update.EQUIVOCAL:
+            raise SyncError(
+                f"status list {url} differs from the one already held but claims the same version "
+                "(a replay inside a signing window?); nothing was changed",
+                message_zh=f"状态列表 {url} 与已有的版本相同但内容不同（签名窗口内的重放？），未做任何更改",
+            )
     return status_list
+
+
+def _status_order(status_list: StatusList) -> tuple[int, str]:
+    """(version, digest) of a status list for :func:`anxinma.rollback.judge`.
+
+    A list from before versions (version 0: an issuer of an earlier release) is ordered by its
+    signed ``iat`` alone, digest ignored: inside one signing window such a list cannot be told
+    from a replay, which is why every publication now carries a version. Any versioned list is
+    newer than every unversioned one."""
+    version = int(getattr(status_list, "version", 0) or 0)
+    if not version:
+        return int(status_list.issued_at.timestamp()), ""
+    digest = getattr(status_list, "digest", "") or layout.sha256(
+        status_list.token.encode() if status_list.token else (status_list.cwt or b"")
+    )
+    return version << 32, digest

@@ -24,7 +24,16 @@ from werkzeug.wrappers import Request, Response
 
 from anxinma import credential as fmt
 from anxinma.keys import KeyDirectory, build_trust_list, jwks
-from anxinma.status_list import CredentialStatus, StatusArray, shard_of, sign_status_list
+from anxinma.status_list import (
+    CredentialStatus,
+    ShardVersion,
+    StatusArray,
+    digest_of,
+    shard_of,
+    sign_compact_status_list,
+    sign_freshness,
+    sign_status_list,
+)
 
 LIVE_NAMES = {
     CredentialStatus.VALID: "valid",
@@ -71,7 +80,9 @@ class _QuietHandler(WSGIRequestHandler):
 class Publisher:
     """One issuer origin on 127.0.0.1: keys, credentials it issued, statuses, and knobs."""
 
-    def __init__(self, home: Path, *, issuer_code: int = 330200, name: str = "宁波市商务局") -> None:
+    def __init__(
+        self, home: Path, *, issuer_code: int = 330200, name: str = "宁波市商务局", protocol: str = "legacy"
+    ) -> None:
         self.keys = KeyDirectory.init(
             home / "keys", issuer_code=issuer_code, issuer_name=name, insecure_dev=True
         )
@@ -89,6 +100,18 @@ class Publisher:
         self.stall: dict[str, float] = {}  # seconds to sleep before answering
         self.fail: dict[str, int] = {}  # HTTP status to answer instead
         self.status_list_age = timedelta(0)  # sign status lists this far in the past
+        self.status_time: datetime | None = None  # sign status lists at this moment (one signing window)
+        self.foreign_status: dict[str, str] = {}  # path -> a status list token served (and listed) too
+        # "legacy": standard-form shards only, as issuers before versions; "freshness": versioned
+        # shards in the compact form and a freshness document, as the issuer service publishes.
+        self.protocol = protocol
+        self.versions: dict[int, int] = {}
+        self.compact: dict[int, bytes] = {}
+        self.freshness_seq = 0
+        self.freshness = ""
+        self.serve_freshness: str | None = None  # serve this freshness document instead (a replay)
+        self.serve_compact: dict[int, bytes] = {}  # serve these shard bytes instead (a replay)
+        self._published: dict[int, tuple[bytes, bytes]] = {}  # shard -> (statuses, kid) last versioned
         self.live_signer: Any = None  # a foreign key to sign live records with (forgery)
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.port = self._server.server_port
@@ -102,12 +125,14 @@ class Publisher:
 
     # -- what it publishes ---------------------------------------------------------------
 
-    def publish(self) -> None:
-        """Sign a new trust list (next sequence) and every status list shard, as an issuer would."""
+    def publish(self, *, trust_list: bool = True) -> None:
+        """Sign a new trust list (next sequence; unless ``trust_list`` is false) and every status
+        list shard, as an issuer would."""
         signer = self.trust_list_signer or self.keys
-        self.trust_list = build_trust_list(signer)
+        if trust_list or not hasattr(self, "trust_list"):
+            self.trust_list = build_trust_list(signer)
         kid, key = self.keys.signing_key()
-        moment = datetime.now(UTC) - self.status_list_age
+        moment = (self.status_time or datetime.now(UTC)) - self.status_list_age
         self.status_tokens = {
             shard: sign_status_list(
                 array,
@@ -120,6 +145,44 @@ class Publisher:
             )
             for shard, array in self.statuses.items()
         }
+        if self.protocol == "freshness":
+            self._publish_versions(moment)
+
+    def _publish_versions(self, moment: datetime) -> None:
+        kid, key = self.keys.signing_key()
+        shards = []
+        for shard, array in sorted(self.statuses.items()):
+            state = (array.to_bytes() + array.size.to_bytes(4, "big"), kid)
+            if self._published.get(shard) != state:
+                self.versions[shard] = self.versions.get(shard, 0) + 1
+                self._published[shard] = state
+                self.compact[shard] = sign_compact_status_list(
+                    array,
+                    issuer_code=self.code,
+                    shard=shard,
+                    version=self.versions[shard],
+                    key=key.to_cryptography(),
+                    kid=kid,
+                    now=moment,
+                )
+            shards.append(
+                ShardVersion(
+                    shard,
+                    self.versions[shard],
+                    array.size,
+                    digest_of(self.compact[shard]),
+                    f"{self.base_url}/status/{self.code}/{shard}/compact",
+                )
+            )
+        self.freshness_seq += 1
+        self.freshness = sign_freshness(
+            issuer_code=self.code,
+            seq=self.freshness_seq,
+            shards=shards,
+            key=key.to_cryptography(),
+            kid=kid,
+            now=moment,
+        )
 
     @property
     def root_pem(self) -> bytes:
@@ -133,10 +196,16 @@ class Publisher:
             "trust_list": f"{self.base_url}/trust-list",
             "jwks": f"{self.base_url}/jwks.json",
             "status_lists": [
-                f"{self.base_url}/status/{self.code}/{shard}" for shard in sorted(self.statuses)
+                *(f"{self.base_url}/status/{self.code}/{shard}" for shard in sorted(self.statuses)),
+                *(f"{self.base_url}{path}" for path in sorted(self.foreign_status)),
             ],
             "live_record": f"{self.base_url}/api/v1/live",
             "root_public_key": self.root_pem.decode(),
+            **(
+                {"status_freshness": f"{self.base_url}/status/{self.code}/freshness"}
+                if self.protocol == "freshness"
+                else {}
+            ),
         }
 
     def issue(
@@ -193,6 +262,23 @@ class Publisher:
             return self._serve("trust_list", request, token.encode(), "application/jwt")
         if path == "/jwks.json":
             return self._serve("jwks", request, json.dumps(jwks(self.keys)).encode(), "application/json")
+        if self.protocol == "freshness" and path == f"/status/{self.code}/freshness":
+            body = (self.serve_freshness or self.freshness).encode()
+            return self._serve("freshness", request, body, "application/jwt")
+        if (
+            self.protocol == "freshness"
+            and path.startswith(f"/status/{self.code}/")
+            and path.endswith("/compact")
+        ):
+            shard_text = path.split("/")[-2]
+            if not shard_text.isdigit() or int(shard_text) not in self.compact:
+                return Response("no such shard", status=404)
+            body = self.serve_compact.get(int(shard_text), self.compact[int(shard_text)])
+            return self._serve("status", request, body, "application/vnd.anxinma.status+cose")
+        if path in self.foreign_status:
+            return self._serve(
+                "status", request, self.foreign_status[path].encode(), "application/statuslist+jwt"
+            )
         if path.startswith(f"/status/{self.code}/"):
             shard_text = path.rsplit("/", 1)[1]
             if not shard_text.isdigit() or int(shard_text) not in self.status_tokens:

@@ -84,7 +84,7 @@ def test_live_timeout_leaves_the_offline_result_standing_and_says_so(
     assert DEFAULT_TIMEOUT == 2.0 and LiveClient().timeout == 2.0
 
 
-@pytest.mark.parametrize("status", [500, 429, 404])
+@pytest.mark.parametrize("status", [500, 429, 503])
 def test_live_error_leaves_the_offline_result_standing(
     ningbo: Publisher, bundle_dir: Path, status: int
 ) -> None:
@@ -144,10 +144,17 @@ def test_expired_credential_stays_expired_whatever_the_live_record(
     assert result.live is not None and result.live["status"] == "expired"
 
 
-def test_serial_the_issuer_never_issued_is_reported_not_fatal(ningbo: Publisher, bundle_dir: Path) -> None:
+def test_a_genuine_signature_the_issuer_never_recorded_is_an_alarm_not_a_retry(
+    ningbo: Publisher, bundle_dir: Path
+) -> None:
+    """Issue 15 (verdicts that say what the evidence says): signed with a key of the trust list,
+    but the issuer's database has no such credential — a leaked or a test key made it."""
     cred = ningbo.issue(0)
     verifier = synced(ningbo, bundle_dir)
-    del ningbo.issued[0]  # signed with the issuer's key, but its database has no such serial
+    del ningbo.issued[0]
+    assert verifier.verify(cred.to_hex()).status is Status.VALID  # offline it cannot be told
     result = verifier.verify_online(cred.to_hex())
-    assert result.status is Status.VALID
-    assert "没有这张证的记录" in result.reasons[-1]
+    assert result.status is Status.UNKNOWN_CREDENTIAL and not result.status.genuine
+    assert result.reasons[0].key == "not_on_record" and "请勿放行" in result.reasons[0]
+    assert result.source.kind == "live"
+    assert result.to_json()["status"] == "unknown_credential"
