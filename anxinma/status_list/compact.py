@@ -257,7 +257,7 @@ def _cbor(data: bytes, what: str, zh: str) -> Any:
     except Exception as exc:  # untrusted bytes: any failure of the parser is a refusal
         raise _malformed(f"{what} is not CBOR or is truncated ({exc})", f"{zh}不是 CBOR 或被截断") from exc
     if stream.tell() != len(data):
-        raise _malformed(f"bytes after the {what}", f"{zh}之后有多余字节")
+        raise _malformed(f"bytes after {what}", f"{zh}之后有多余字节")
     try:
         canonical = cbor2.dumps(item, canonical=True)
     except Exception as exc:  # e.g. a tag or a value that does not encode back
