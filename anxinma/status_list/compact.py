@@ -255,13 +255,13 @@ def _cbor(data: bytes, what: str, zh: str) -> Any:
     try:
         item = cbor2.CBORDecoder(stream).decode()
     except Exception as exc:  # untrusted bytes: any failure of the parser is a refusal
-        raise _malformed(f"{what} is not CBOR or is truncated ({exc})", f"{zh}不是 CBOR 或被截断") from exc
+        raise _malformed(f"{what} is not CBOR or is truncated", f"{zh}不是 CBOR 或被截断") from exc
     if stream.tell() != len(data):
-        raise _malformed(f"bytes after the {what}", f"{zh}之后有多余字节")
+        raise _malformed(f"bytes after {what}", f"{zh}之后有多余字节")
     try:
         canonical = cbor2.dumps(item, canonical=True)
     except Exception as exc:  # e.g. a tag or a value that does not encode back
-        raise _malformed(f"{what} holds a value we do not read ({exc})", f"{zh}含有无法读取的值") from exc
+        raise _malformed(f"{what} holds a value we do not read", f"{zh}含有无法读取的值") from exc
     if canonical != data:
         raise _malformed(f"{what} is not in deterministic CBOR", f"{zh}不是确定性 CBOR 编码")
     return item
