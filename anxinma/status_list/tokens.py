@@ -1,4 +1,4 @@
-"""Status lists: what an offline verifier knows about revocation, suspension and attention.
+"""The standard token forms of a status list (JWT and CWT), and the verified :class:`StatusList`.
 
 The shape follows the IETF OAuth Token Status List draft (draft-ietf-oauth-status-list §4,
 §5): a JWT with ``typ: statuslist+jwt`` whose ``status_list`` claim is
@@ -24,11 +24,10 @@ the JWS header.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import IntEnum
 from typing import Any
 
 import jwt
@@ -37,109 +36,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from anxinma.errors import StatusListError
 from anxinma.keys.jwk import b64url, b64url_decode
 from anxinma.keys.trust_list import CLOCK_LEEWAY
+from anxinma.status_list.array import BITS, SHARD_SIZE, CredentialStatus, StatusArray, shard_of
 
 TOKEN_TYPE = "statuslist+jwt"
-BITS = 2
-SHARD_SIZE = 1 << 20
-_PER_BYTE = 8 // BITS
-_MASK = (1 << BITS) - 1
 DEFAULT_TTL = timedelta(hours=1)
 DEFAULT_VALIDITY = timedelta(days=7)
-MAX_INFLATED = SHARD_SIZE // _PER_BYTE  # a status list never inflates beyond one shard
-
-
-class CredentialStatus(IntEnum):
-    """The two-bit value of a serial in a status list."""
-
-    VALID = 0
-    REVOKED = 1
-    SUSPENDED = 2
-    ATTENTION = 3  # genuine, but a health certificate or insurance lapsed (安心码 yellow)
-
-
-#: The enum member of each two-bit value (an index is several times cheaper than the enum call,
-#: and a verifier looks one up per scan).
-_STATUS_OF_BITS = tuple(CredentialStatus(value) for value in range(1 << BITS))
-
-
-def shard_of(serial: int) -> tuple[int, int]:
-    """(shard number, index within the shard) of a serial."""
-    return divmod(serial, SHARD_SIZE)
-
-
-class StatusArray:
-    """A packed array of two-bit statuses, growable, with O(1) get and set."""
-
-    __slots__ = ("_data", "size")
-
-    def __init__(self, size: int = 0, data: bytes | bytearray | None = None) -> None:
-        self.size = size
-        needed = (size + _PER_BYTE - 1) // _PER_BYTE
-        self._data = bytearray(data) if data is not None else bytearray(needed)
-        if len(self._data) < needed:
-            self._data.extend(bytes(needed - len(self._data)))
-
-    def get(self, index: int) -> CredentialStatus:
-        if not 0 <= index < self.size:
-            raise IndexError(index)
-        byte, slot = divmod(index, _PER_BYTE)
-        return _STATUS_OF_BITS[self._data[byte] >> (slot * BITS) & _MASK]
-
-    def set(self, index: int, status: CredentialStatus | int) -> None:
-        if index < 0:
-            raise IndexError(index)
-        if index >= self.size:
-            self.grow(index + 1)
-        byte, slot = divmod(index, _PER_BYTE)
-        shift = slot * BITS
-        self._data[byte] = (self._data[byte] & ~(_MASK << shift)) | (int(status) & _MASK) << shift
-
-    def grow(self, size: int) -> None:
-        if size > self.size:
-            self.size = size
-            needed = (size + _PER_BYTE - 1) // _PER_BYTE
-            self._data.extend(bytes(needed - len(self._data)))
-
-    def to_bytes(self) -> bytes:
-        return bytes(self._data)
-
-    def compress(self) -> bytes:
-        """The smallest of a few zlib strategies (any inflater reads each).
-
-        Huffman-only and RLE cost milliseconds for a full shard and win whenever the
-        statuses are mixed; LZ77 at level 9 (hundreds of ms) only pays on sparse arrays, where
-        long runs of zero bytes appear, so it is tried only when most bytes are zero.
-        """
-        raw = bytes(self._data)
-        best = None
-        strategies = [zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE]
-        if raw and raw.count(0) > 0.9 * len(raw):
-            strategies.append(zlib.Z_FILTERED)
-        for strategy in strategies:
-            compressor = zlib.compressobj(9, zlib.DEFLATED, 15, 9, strategy)
-            candidate = compressor.compress(raw) + compressor.flush()
-            if best is None or len(candidate) < len(best):
-                best = candidate
-        assert best is not None
-        return best
-
-    @classmethod
-    def decompress(cls, data: bytes, size: int | None = None) -> StatusArray:
-        """Inflate, refusing anything that would grow beyond one shard (a zip bomb)."""
-        try:
-            inflater = zlib.decompressobj()
-            raw = inflater.decompress(data, MAX_INFLATED + 1)
-            if len(raw) > MAX_INFLATED or inflater.unconsumed_tail or not inflater.eof:
-                raise StatusListError("the status list is larger than a shard or truncated")
-        except zlib.error as exc:
-            raise StatusListError(f"the status list does not inflate: {exc}") from exc
-        return cls(size if size is not None else len(raw) * _PER_BYTE, raw)
-
-    def counts(self) -> dict[CredentialStatus, int]:
-        totals = dict.fromkeys(CredentialStatus, 0)
-        for index in range(self.size):
-            totals[self.get(index)] += 1
-        return totals
 
 
 @dataclass(frozen=True)
@@ -156,6 +57,12 @@ class StatusList:
     array: StatusArray = field(repr=False)
     token: str = field(repr=False)
     cwt: bytes | None = field(default=None, repr=False)  # the CWT form's bytes, when read from one
+    #: The publication's version (contract 15 §1.1: strictly increasing per shard); 0 for a
+    #: token made before versions existed.
+    version: int = 0
+    #: Lower-case hex SHA-256 of the token's bytes as given (:func:`digest_of`).
+    digest: str = ""
+    compact: bytes | None = field(default=None, repr=False)  # the compact form's bytes, when read from one
 
     def status(self, serial: int) -> CredentialStatus | None:
         """The serial's status, or None when this list does not cover it."""
@@ -176,8 +83,13 @@ def sign_status_list(
     now: datetime | None = None,
     ttl: timedelta = DEFAULT_TTL,
     validity: timedelta = DEFAULT_VALIDITY,
+    version: int = 0,
 ) -> str:
-    """Sign a status list token for one shard (draft-ietf-oauth-status-list §5.1)."""
+    """Sign a status list token for one shard (draft-ietf-oauth-status-list §5.1).
+
+    ``version`` (>= 1 for every new publication; 0 only for callers from before versions)
+    goes into the private ``anxinma`` claim; 0 leaves it out, so such a token is the old one.
+    """
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
     claims = {
         "sub": uri,
@@ -185,12 +97,44 @@ def sign_status_list(
         "exp": int((moment + validity).timestamp()),
         "ttl": int(ttl.total_seconds()),
         "status_list": {"bits": BITS, "lst": b64url(array.compress())},
-        "anxinma": {"issuer_code": issuer_code, "shard": shard, "size": array.size},
+        "anxinma": _private_claim(issuer_code, shard, array.size, version),
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": TOKEN_TYPE, "kid": kid.hex()})
 
 
 PublicKeyLookup = Callable[[int, bytes], bytes | None]
+
+
+def digest_of(body: str | bytes) -> str:
+    """Lower-case hex SHA-256 of a publication's exact bytes (a JWT's text as ASCII).
+
+    Raises :class:`StatusListError` for text that is not ASCII (no token of ours is).
+    """
+    if isinstance(body, str):
+        try:
+            body = body.encode("ascii")
+        except UnicodeEncodeError as exc:
+            raise StatusListError("a token is ASCII text", message_zh="令牌应为 ASCII 文本") from exc
+    return hashlib.sha256(body).hexdigest()
+
+
+def _private_claim(issuer_code: int, shard: int, size: int, version: int) -> dict[str, int]:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ValueError(f"a status list version is an int >= 0, not {version!r}")
+    info = {"issuer_code": issuer_code, "shard": shard, "size": size}
+    if version:
+        info["version"] = version
+    return info
+
+
+def _version_of(info: dict[str, Any]) -> int:
+    """The ``version`` of the private claim: absent (an old token) is 0."""
+    version = info.get("version", 0) if isinstance(info, dict) else None
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise StatusListError(
+            f"status list version {version!r} is not an int >= 0", message_zh="状态列表版本号无效"
+        )
+    return version
 
 
 def load_status_list(token: str, public_key_for: PublicKeyLookup) -> StatusList:
@@ -245,6 +189,8 @@ def load_status_list(token: str, public_key_for: PublicKeyLookup) -> StatusList:
             uri=str(claims["sub"]),
             array=array,
             token=token,
+            version=_version_of(info),
+            digest=digest_of(token),
         )
     except jwt.InvalidSignatureError as exc:
         raise StatusListError(
@@ -275,6 +221,7 @@ def sign_status_list_cwt(
     now: datetime | None = None,
     ttl: timedelta = DEFAULT_TTL,
     validity: timedelta = DEFAULT_VALIDITY,
+    version: int = 0,
 ) -> bytes:
     """The same list as :func:`sign_status_list`, as a tagged COSE_Sign1 (EdDSA) CWT."""
     import cbor2
@@ -289,7 +236,7 @@ def sign_status_list_cwt(
         _CWT_EXP: int((moment + validity).timestamp()),
         _CWT_TTL: int(ttl.total_seconds()),
         _CWT_STATUS_LIST: {"bits": BITS, "lst": array.compress()},
-        _CWT_ANXINMA: {"issuer_code": issuer_code, "shard": shard, "size": array.size},
+        _CWT_ANXINMA: _private_claim(issuer_code, shard, array.size, version),
     }
     payload = cbor2.dumps(claims, canonical=True)
     signature = key.sign(sig_structure(protected, payload))
@@ -348,6 +295,8 @@ def load_status_list_cwt(data: bytes, public_key_for: PublicKeyLookup) -> Status
             array=array,
             token="",
             cwt=bytes(data),
+            version=_version_of(info),
+            digest=digest_of(bytes(data)),
         )
     except StatusListError:
         raise
