@@ -717,135 +717,215 @@
   }
 
   // -- the compact status list (application/vnd.anxinma.status+cose, contract §1.2) ----------
+  // The checks, their order and their words are anxinma.status_list.compact's, so the same
+  // vectors (tests/vectors/status-compact.json) are refused for the same reasons.
 
   var COMPACT_TYPE = "application/vnd.anxinma.status+cose";
-  var MAX_ENTRIES = 1 << 20;
-  var MAX_COMPACT = 4 << 20; // a shard's Rice streams stay far below this even at 100 % non-valid
+  var MAX_K = 24;
+  var MAX_COMPACT = 4 << 20; // far beyond a full shard's streams even at 100 % non-valid
+  var LEEWAY = 300; // seconds: an iat this far in the future is a clock, not a forgery
 
   function refusal(message) { return new Error(message); }
 
-  /* The Rice-coded gaps of one stream, set into ``packed`` as ``value``; throws saying why. */
-  function riceInto(packed, size, value, k, count, data) {
-    var bitLength = data.length * 8, pos = 0, previous = -1;
-    function bit() {
-      if (pos >= bitLength) throw refusal("compact status list: a stream ends inside an entry");
-      var b = (data[pos >> 3] >> (7 - (pos & 7))) & 1;
-      pos++;
-      return b;
+  function malformedCompact(why) { return refusal("malformed compact status list: " + why); }
+
+  /* One deterministic CBOR item filling ``bytes`` (what: its name in the refusal). */
+  function cborOf(bytes, what) {
+    var reader = new Reader(bytes), item;
+    try { item = reader.item(0); } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      throw malformedCompact(what + (e.key === "malformed_not_deterministic" ? " is not in deterministic CBOR" : " is not CBOR or is truncated"));
     }
-    var limit = Math.floor(size / Math.pow(2, k)) + 1; // a larger quotient points beyond the shard
+    if (reader.at !== bytes.length) throw malformedCompact("bytes after " + what);
+    return item.value;
+  }
+
+  function uintOf(value, name, atLeast, atMost) {
+    if (!isUint(value) || value < (atLeast || 0)) throw malformedCompact(name + " " + value + " is not an int >= " + (atLeast || 0));
+    if (atMost !== undefined && value > atMost) throw malformedCompact(name + " " + value + " is above " + atMost);
+    return value;
+  }
+
+  function envelopeOf(bytes) {
+    if (!(bytes instanceof Uint8Array)) throw malformedCompact("not bytes");
+    if (bytes.length > MAX_COMPACT) throw malformedCompact("larger than any shard's streams");
+    if (bytes[0] !== 0xd2) throw malformedCompact("not a tagged COSE_Sign1 (tag 18)");
+    var outer = cborOf(bytes.subarray(1), "the envelope");
+    if (!Array.isArray(outer) || outer.length !== 4) throw malformedCompact("a COSE_Sign1 is an array of 4");
+    if (!(outer[0] instanceof Uint8Array) || !(outer[2] instanceof Uint8Array) || !(outer[3] instanceof Uint8Array)) {
+      throw malformedCompact("header, payload and signature are byte strings");
+    }
+    if (!(outer[1] instanceof Map) || outer[1].size !== 0) throw malformedCompact("the unprotected header is not empty");
+    if (outer[3].length !== 64) throw malformedCompact("an Ed25519 signature is 64 bytes");
+    var header = cborOf(outer[0], "the protected header");
+    if (!(header instanceof Map) || header.size !== 3 || !header.has(1) || !header.has(4) || !header.has(16)) {
+      throw malformedCompact("the protected header is not {1: alg, 4: kid, 16: typ}");
+    }
+    if (header.get(16) !== COMPACT_TYPE) throw refusal("not a compact status list (typ " + JSON.stringify(header.get(16)) + ")");
+    if (header.get(1) !== -8) throw refusal("compact status list algorithm " + header.get(1) + " is not EdDSA (-8)");
+    var kid = header.get(4);
+    if (!(kid instanceof Uint8Array) || kid.length !== 2) throw malformedCompact("a kid is 2 bytes");
+    return { protectedBytes: outer[0], kid: hex(kid), payload: outer[2], signature: outer[3] };
+  }
+
+  /* One stream's entries (ascending indices) from its Rice code, refused as the Python decoder
+   * refuses: short, ending before its count, a gap or an index beyond the size, bytes after the
+   * last entry, padding bits that are not zero. */
+  function riceIndices(data, k, count, size) {
+    if (data.length * 8 < count * (k + 1)) throw malformedCompact("a stream shorter than its count");
+    var bitLength = data.length * 8, pos = 0, gaps = new Float64Array(count), scale = Math.pow(2, k);
     for (var j = 0; j < count; j++) {
-      var quotient = 0;
-      while (bit()) {
-        if (++quotient > limit) throw refusal("compact status list: an index beyond the shard");
+      var quotient = 0, low = 0, i;
+      for (;;) {
+        if (pos >= bitLength) throw malformedCompact("a stream ends before its count");
+        if (!((data[pos >> 3] >> (7 - (pos & 7))) & 1)) { pos++; break; }
+        quotient++;
+        pos++;
       }
-      var low = 0;
-      for (var i = 0; i < k; i++) low = low * 2 + bit();
-      var index = previous + 1 + quotient * Math.pow(2, k) + low;
-      if (index >= size) throw refusal("compact status list: an index beyond the shard");
-      var at = index >> 2, shift = (index & 3) * 2;
-      if ((packed[at] >> shift) & 3) throw refusal("compact status list: an index in two streams");
-      packed[at] |= value << shift;
-      previous = index;
+      if (pos + k > bitLength) throw malformedCompact("a stream ends before its count");
+      for (i = 0; i < k; i++, pos++) low = low * 2 + ((data[pos >> 3] >> (7 - (pos & 7))) & 1);
+      gaps[j] = quotient * scale + low;
     }
-    // Only the zero padding of the last byte may follow the last entry.
-    if (Math.ceil(pos / 8) !== data.length) throw refusal("compact status list: trailing bytes after the stream");
-    for (; pos < bitLength; pos++) {
-      if ((data[pos >> 3] >> (7 - (pos & 7))) & 1) throw refusal("compact status list: padding bits are not zero");
+    var total = count;
+    if (k > 0) {
+      for (j = 0; j < count; j++) {
+        if (gaps[j] >= size) throw malformedCompact("a gap of " + gaps[j] + " in a shard of " + size);
+        total += gaps[j];
+      }
+      if (total > size) throw malformedCompact("an index beyond the size " + size);
+    } else {
+      for (j = 0; j < count; j++) total += gaps[j];
     }
+    if (Math.ceil(pos / 8) !== data.length) throw malformedCompact("bytes after a stream's last entry");
+    for (var p = pos; p < bitLength; p++) {
+      if ((data[p >> 3] >> (7 - (p & 7))) & 1) throw malformedCompact("padding bits that are not zero");
+    }
+    if (total > size) throw malformedCompact("index " + (total - 1) + " is not below the size " + size);
+    var indices = new Uint32Array(count), at = -1;
+    for (j = 0; j < count; j++) { at += gaps[j] + 1; indices[j] = at; }
+    return indices;
+  }
+
+  function decodeStreams(streams, size) {
+    if (!Array.isArray(streams)) throw malformedCompact("the streams are not an array");
+    var parsed = [], previous = 0, total = 0;
+    streams.forEach(function (stream) {
+      if (!Array.isArray(stream) || stream.length !== 4) throw malformedCompact("a stream is [value, k, count, bytes]");
+      var value = uintOf(stream[0], "a stream's value", 1, 3);
+      if (value <= previous) throw malformedCompact("stream of value " + value + " after value " + previous + " (ascending, once each)");
+      previous = value;
+      var k = uintOf(stream[1], "a stream's k", 0, MAX_K), count = uintOf(stream[2], "a stream's count", 1, size);
+      if (!(stream[3] instanceof Uint8Array)) throw malformedCompact("a stream's code is not a byte string");
+      if (stream[3].length > Math.floor((count * (k + 1) + Math.floor(size / Math.pow(2, k)) + 7) / 8)) {
+        throw malformedCompact("a stream longer than its count and size allow");
+      }
+      total += count;
+      if (total > size) throw malformedCompact("more entries than serials");
+      parsed.push([value, k, count, stream[3]]);
+    });
+    var packed = new Uint8Array(Math.ceil(size / 4)), twice = false;
+    parsed.forEach(function (s) {
+      var indices = riceIndices(s[3], s[1], s[2], size);
+      for (var i = 0; i < indices.length; i++) {
+        var index = indices[i], at = index >> 2, shift = (index & 3) * 2;
+        if ((packed[at] >> shift) & 3) twice = true;
+        packed[at] |= s[0] << shift;
+      }
+    });
+    if (twice) throw malformedCompact("an index listed in two streams");
+    return packed;
   }
 
   /* A compact status list verified under an active key of its issuer in ``trust`` (a
-   * loadTrustList() object), decoded into the same packed 2-bit array statusOf reads. Rejects
-   * with an Error saying why: not a tagged COSE_Sign1 of this type, a key the trust list does
-   * not hold active, a bad signature, a malformed payload, a stream of another value, values not
-   * ascending, an index beyond size or in two streams, trailing data, a wrong count, more than
-   * 2^20 entries, k > 24. */
-  function loadCompactStatusList(bytes, trust) {
-    var envelope;
+   * loadTrustList() or viewTrust() object), decoded into the same packed 2-bit array statusOf
+   * reads; ``now`` (seconds, default the device clock) refuses an iat in the future. Rejects
+   * with an Error saying why, in anxinma.status_list's words. */
+  function loadCompactStatusList(bytes, trust, now) {
+    var envelope, payload, fields;
     try {
-      if (!(bytes instanceof Uint8Array) || bytes.length > MAX_COMPACT) throw refusal("compact status list: too large");
-      if (bytes[0] !== 0xd2) throw refusal("compact status list: not a tagged COSE_Sign1");
-      var outer = decodeCbor(bytes.subarray(1));
-      if (!Array.isArray(outer) || outer.length !== 4 || !(outer[0] instanceof Uint8Array) ||
-          !(outer[1] instanceof Map) || outer[1].size !== 0 || !(outer[2] instanceof Uint8Array) ||
-          !(outer[3] instanceof Uint8Array) || outer[3].length !== 64) {
-        throw refusal("compact status list: not a COSE_Sign1");
-      }
-      var header = decodeCbor(outer[0]);
-      if (!(header instanceof Map) || header.size !== 3 || header.get(1) !== -8 ||
-          !(header.get(4) instanceof Uint8Array) || header.get(4).length !== 2 || header.get(16) !== COMPACT_TYPE) {
-        throw refusal("compact status list: not a compact status list header");
-      }
-      envelope = { protectedBytes: outer[0], payload: outer[2], signature: outer[3], kid: hex(header.get(4)) };
+      envelope = envelopeOf(bytes);
+      payload = cborOf(envelope.payload, "the payload");
+      var keys = payload instanceof Map ? Array.from(payload.keys()).sort() : [];
+      if (!(payload instanceof Map) || keys.join() !== "1,2,3,4,5,6") throw malformedCompact("the payload's keys are not 1 to 6");
+      fields = { issuerCode: uintOf(payload.get(1), "the issuer code"), shard: uintOf(payload.get(2), "the shard"),
+        size: uintOf(payload.get(3), "the size", 0, SHARD_SIZE), version: uintOf(payload.get(4), "the version", 1),
+        issuedAt: uintOf(payload.get(5), "iat") };
     } catch (e) {
-      return Promise.reject(e instanceof Refused ? refusal("compact status list: malformed CBOR") : e);
+      return Promise.reject(e);
     }
-    var claims;
-    try { claims = decodeCbor(envelope.payload); } catch (e) { return Promise.reject(refusal("compact status list: malformed CBOR")); }
-    if (!(claims instanceof Map)) return Promise.reject(refusal("compact status list: malformed payload"));
-    var issuerCode = claims.get(1);
-    var key = isUint(issuerCode) ? liveKey(trust, issuerCode, envelope.kid) : null;
-    if (!key) return Promise.reject(refusal("the status list is signed by a key the trust list does not hold"));
+    var key = liveKey(trust, fields.issuerCode, envelope.kid);
+    if (!key) {
+      return Promise.reject(refusal("status list signed by key " + envelope.kid + " that issuer " + fields.issuerCode + " does not hold"));
+    }
     return verifySignature(key, envelope.signature, sigStructure(envelope.protectedBytes, envelope.payload)).then(function (ok) {
       if (!ok) throw refusal("the status list signature does not verify");
-      var shard = claims.get(2), size = claims.get(3), version = claims.get(4), iat = claims.get(5), streams = claims.get(6);
-      var known = true;
-      claims.forEach(function (_, k) { if (!(k >= 1 && k <= 6 && Math.floor(k) === k)) known = false; });
-      if (!known || claims.size !== 6 || !isUint(shard) || !isUint(size) || size > SHARD_SIZE || !isUint(version) ||
-          version < 1 || !isUint(iat) || !Array.isArray(streams)) {
-        throw refusal("compact status list: malformed payload");
+      if (fields.issuedAt > (now === undefined ? Date.now() / 1000 : now) + LEEWAY) {
+        throw refusal("the compact status list is dated in the future");
       }
-      var packed = new Uint8Array(Math.ceil(size / 4)), last = 0, entries = 0;
-      streams.forEach(function (stream) {
-        if (!Array.isArray(stream) || stream.length !== 4 || !isUint(stream[0]) || !isUint(stream[1]) ||
-            !isUint(stream[2]) || !(stream[3] instanceof Uint8Array)) {
-          throw refusal("compact status list: malformed stream");
-        }
-        var value = stream[0], k = stream[1], count = stream[2];
-        if (value < 1 || value > 3) throw refusal("compact status list: a stream of another value");
-        if (value <= last) throw refusal("compact status list: stream values not ascending");
-        if (k > 24) throw refusal("compact status list: k beyond 24");
-        entries += count;
-        if (entries > MAX_ENTRIES) throw refusal("compact status list: more than 2^20 entries");
-        if (count > size) throw refusal("compact status list: an index beyond the shard");
-        last = value;
-        riceInto(packed, size, value, k, count, stream[3]);
-      });
+      var packed = decodeStreams(payload.get(6), fields.size);
       return digestOf(bytes).then(function (digest) {
-        return { issuerCode: issuerCode, shard: shard, size: size, version: version, issuedAt: iat,
-          expiresAt: Infinity, ttl: 0, packed: packed, kid: envelope.kid, digest: digest, compact: true };
+        return Object.assign(fields, { expiresAt: Infinity, ttl: 0, packed: packed, kid: envelope.kid, digest: digest,
+          compact: true });
       });
     });
   }
 
   // -- the freshness document (anxinma-status-freshness+jwt, contract §1.3) ------------------
 
+  function malformedFreshness(why) { return refusal("malformed freshness document: " + why); }
+
+  function intOf(value, name, atLeast, atMost) {
+    if (!isUint(value) || value < (atLeast || 0)) throw malformedFreshness(name + " " + JSON.stringify(value) + " is not an int >= " + (atLeast || 0));
+    if (atMost !== undefined && value > atMost) throw malformedFreshness(name + " " + value + " is above " + atMost);
+    return value;
+  }
+
+  var SHARD_FIELDS = "digest,shard,size,url,version";
+
   /* The freshness document verified under an active key of its issuer in ``trust``: {issuerCode,
    * seq, issuedAt, expiresAt, ttl, shards: Map(shard -> {shard, version, size, digest, url}),
-   * kid, token, digest}. Rejects with an Error saying why. Its age is the caller's to judge. */
-  function loadFreshness(token, trust) {
-    var parts;
-    try { parts = jwsParts(token); } catch (e) { return Promise.reject(refusal("malformed freshness document")); }
-    if (parts.header.typ !== "anxinma-status-freshness+jwt") return Promise.reject(refusal("not a freshness document"));
-    var c = parts.claims, issuerCode = typeof c.iss === "string" && /^[0-9]{6}$/.test(c.iss) ? Number(c.iss) : null;
-    var kid = String(parts.header.kid), key = issuerCode !== null ? liveKey(trust, issuerCode, kid) : null;
-    if (!key) return Promise.reject(refusal("the freshness document is signed by a key the trust list does not hold"));
+   * kid, token, digest}. Rejects with an Error saying why, in anxinma.status_list's words; its
+   * age is the caller's to judge (an iat in the future beyond the leeway is refused here). */
+  function loadFreshness(token, trust, now) {
+    var parts, c;
+    try { parts = jwsParts(token); } catch (e) { return Promise.reject(malformedFreshness("not a compact JWS")); }
+    c = parts.claims;
+    if (parts.header.typ !== "anxinma-status-freshness+jwt") {
+      return Promise.reject(refusal("not a freshness document (typ " + JSON.stringify(parts.header.typ) + ")"));
+    }
+    if (parts.header.alg !== "EdDSA") return Promise.reject(refusal("freshness document algorithm is not EdDSA"));
+    var issuer = c && c.iss;
+    if (typeof issuer !== "string" || !/^[0-9]{1,12}$/.test(issuer)) {
+      return Promise.reject(malformedFreshness("iss " + JSON.stringify(issuer) + " is not an issuer code"));
+    }
+    var kid = parts.header.kid;
+    if (typeof kid !== "string" || !/^([0-9a-fA-F]{2})*$/.test(kid)) return Promise.reject(malformedFreshness("kid is not hex"));
+    kid = kid.toLowerCase();
+    var issuerCode = Number(issuer), key = liveKey(trust, issuerCode, kid);
+    if (!key) {
+      return Promise.reject(refusal("freshness document signed by key " + kid + " that issuer " + issuerCode + " does not hold"));
+    }
     return verifyJws(parts, key).then(function (ok) {
       if (!ok) throw refusal("the freshness document's signature does not verify");
-      if (!isUint(c.seq) || !isUint(c.iat) || !isUint(c.exp) || !isUint(c.ttl) || c.exp <= c.iat || !Array.isArray(c.shards)) {
-        throw refusal("malformed freshness document");
-      }
+      var missing = ["iss", "seq", "iat", "exp", "ttl", "shards"].filter(function (name) { return !(name in c); });
+      if (missing.length) throw malformedFreshness("the claims " + missing.join(", ") + " are missing");
+      var seq = intOf(c.seq, "seq", 1), iat = intOf(c.iat, "iat"), exp = intOf(c.exp, "exp", iat), ttl = intOf(c.ttl, "ttl", 1);
+      if (iat > (now === undefined ? Date.now() / 1000 : now) + LEEWAY) throw refusal("the freshness document is dated in the future");
+      if (!Array.isArray(c.shards)) throw malformedFreshness("shards is not a list");
       var shards = new Map();
       c.shards.forEach(function (s) {
-        if (!s || !isUint(s.shard) || !isUint(s.version) || s.version < 1 || !isUint(s.size) || s.size > SHARD_SIZE ||
-            typeof s.digest !== "string" || !/^[0-9a-f]{64}$/.test(s.digest) || typeof s.url !== "string" || shards.has(s.shard)) {
-          throw refusal("malformed freshness document");
+        if (!s || typeof s !== "object" || Object.keys(s).sort().join() !== SHARD_FIELDS) {
+          throw malformedFreshness("a shard entry has exactly the fields ['digest', 'shard', 'size', 'url', 'version']");
         }
-        shards.set(s.shard, { shard: s.shard, version: s.version, size: s.size, digest: s.digest, url: s.url });
+        if (typeof s.digest !== "string" || !/^[0-9a-f]{64}$/.test(s.digest)) throw malformedFreshness("a shard's digest is 64 lower-case hex digits");
+        if (typeof s.url !== "string" || !s.url) throw malformedFreshness("a shard's url is a non-empty string");
+        var entry = { shard: intOf(s.shard, "shard"), version: intOf(s.version, "version", 1),
+          size: intOf(s.size, "size", 0, SHARD_SIZE), digest: s.digest, url: s.url };
+        if (shards.has(entry.shard)) throw malformedFreshness("shard " + entry.shard + " listed twice");
+        shards.set(entry.shard, entry);
       });
       return digestOf(token).then(function (digest) {
-        return { issuerCode: issuerCode, seq: c.seq, issuedAt: c.iat, expiresAt: c.exp, ttl: c.ttl, shards: shards,
+        return { issuerCode: issuerCode, seq: seq, issuedAt: iat, expiresAt: exp, ttl: ttl, shards: shards,
           kid: kid, token: token, digest: digest };
       });
     });
