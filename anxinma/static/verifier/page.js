@@ -260,22 +260,27 @@
     });
   }
 
+  /* The clock a loader checks "not dated in the future" against: the server-corrected one for
+   * data from the network; none for what this phone accepted before (a wrong phone clock is
+   * named by the verdict, clock_behind, and must not throw the held data away). */
+  function loaderClock(fromCache) { return fromCache ? Infinity : now(); }
+
   /* A verified freshness document of the credential's issuer, or null. */
-  function loadFreshness(text, cred) {
+  function loadFreshness(text, cred, fromCache) {
     if (!text || !state.trust) return Promise.resolve(null);
-    return V.loadFreshness(text, state.trust).then(function (fresh) {
+    return V.loadFreshness(text, state.trust, loaderClock(fromCache)).then(function (fresh) {
       return fresh.issuerCode === cred.claims.issuer_code ? fresh : null;
     }, function () { return null; });
   }
 
   /* A verified status list (compact bytes, or a legacy JWT text) for the credential's shard, or null. */
-  function loadList(body, cred) {
+  function loadList(body, cred, fromCache) {
     if (!body || !state.trust) return Promise.resolve(null);
     var trust = state.trust;
     probe.listsLoaded++;
     var loading = typeof body === "string" ? V.loadStatusList(body, trust).then(function (list) {
       return V.digestOf(body).then(function (digest) { list.digest = digest; list.version = 0; list.text = body; return list; });
-    }) : V.loadCompactStatusList(body, trust);
+    }) : V.loadCompactStatusList(body, trust, loaderClock(fromCache));
     return loading.then(function (list) {
       if (list.issuerCode !== cred.claims.issuer_code || list.shard !== shardOf(cred)) return null;
       list.trust = trust;
@@ -294,7 +299,7 @@
       if (update === "older" || update === "equivocal") return null;
       if (update !== "same") raise("trust", { version: trust.seq, digest: trust.digest });
       adopt(trust);
-      return cached(freshnessUrl(cred)).then(function (text) { return loadFreshness(text, cred); }).then(function (fresh) {
+      return cached(freshnessUrl(cred)).then(function (text) { return loadFreshness(text, cred, true); }).then(function (fresh) {
         if (fresh) {
           var seen = { version: fresh.seq, digest: fresh.digest }, update = judged(freshnessName(cred), seen);
           if (update === "older" || update === "equivocal") fresh = null;
@@ -303,8 +308,8 @@
         state.freshness = fresh;
         return cached(compactUrl(cred), true);
       }).then(function (bytes) {
-        if (bytes) return loadList(bytes, cred);
-        return cached(legacyUrl(cred)).then(function (text) { return loadList(text, cred); });
+        if (bytes) return loadList(bytes, cred, true);
+        return cached(legacyUrl(cred)).then(function (text) { return loadList(text, cred, true); });
       }).then(function (list) {
         if (list && list.version) {
           var seen = { version: list.version, digest: list.digest }, update = judged(shardName(cred), seen);
@@ -386,7 +391,7 @@
     if (held && held.version === listed.version && held.digest === listed.digest) {
       if (held.trust === state.trust) return null;
       // A newer trust list (a key retired since?): the held bytes are checked again, not downloaded again.
-      return cached(url, true).then(function (bytes) { return loadList(bytes, cred); }).then(function (list) {
+      return cached(url, true).then(function (bytes) { return loadList(bytes, cred, true); }).then(function (list) {
         state.list = list;
       });
     }
@@ -415,7 +420,8 @@
   /* An issuer that serves no freshness document yet: its JWT status list, as before issue 15
    * (a newer iat only), and never over a compact list this phone holds. */
   function refreshLegacy(cred) {
-    if (state.list && state.list.version) return null;
+    // Once an issuer has served a freshness document, a 404 for it is no reason to fall back.
+    if ((state.list && state.list.version) || floor(freshnessName(cred))) return null;
     var url = legacyUrl(cred);
     return fetchIssuer(url, policy.fetch_timeout).then(function (response) {
       if (!response.ok) return null;
