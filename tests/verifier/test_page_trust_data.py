@@ -239,7 +239,7 @@ def test_replayed_older_or_equivocal_status_data_is_refused_and_a_revocation_sta
     assert seen["status"] == "revoked" and seen["source"] == "offline"
 
 
-def test_an_older_trust_list_is_refused_and_the_newer_one_kept(
+def test_an_older_or_equal_but_different_trust_list_is_refused_and_the_held_one_kept(
     live_issuer: LiveIssuer, browser_context: Callable[..., Any]
 ) -> None:
     issued = live_issuer.credential()
@@ -254,6 +254,13 @@ def test_an_older_trust_list_is_refused_and_the_newer_one_kept(
     seen = visit(context, str(issued["code"]))
     assert seen["status"] == "valid"  # verified against the newer list still held
     assert "信任数据未通过验证" in seen["notes"] and "早于本机已有的信任列表" in seen["notes"]
+    # The held sequence number again, with other bytes (a root that equivocates, or a forgery
+    # under a leaked root): refused as well.
+    held_seq = jwt.decode(newer, options={"verify_signature": False})["seq"]
+    publications.serve_trust_list = build_trust_list(live_issuer.runtime.keys, sequence=held_seq)
+    assert publications.serve_trust_list != newer
+    seen = visit(context, str(issued["code"]))
+    assert seen["status"] == "valid" and "与本机已有的同一版本数据不同" in seen["notes"], seen
     floors = context.new_page()
     floors.goto(f"{live_issuer.url}/v")
     held = json.loads(floors.evaluate("localStorage.getItem('anxinma.floors')"))
