@@ -145,7 +145,15 @@ def sign_freshness(
     version_type = getattr(status_list, "ShardVersion", None)
     if native is not None and version_type is not None:
         listed = [version_type(s.shard, s.version, s.size, s.digest, s.url) for s in shards]
-        token = native(issuer_code=issuer_code, seq=seq, shards=listed, key=key, kid=kid, now=now, ttl=ttl)
+        token = native(
+            issuer_code=issuer_code,
+            seq=seq,
+            shards=listed,
+            key=key,
+            kid=kid,
+            now=now,
+            ttl=timedelta(seconds=ttl),
+        )
         return str(token).encode("ascii")
     moment = now.astimezone(UTC).replace(microsecond=0)
     claims = {
