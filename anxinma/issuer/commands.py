@@ -46,9 +46,7 @@ def make_serve_command(compose: Callable[[IssuerConfig], Flask]) -> click.Comman
         config = IssuerConfig.from_env(**overrides)
         app = compose(config)
         runtime = app.extensions["anxinma"]
-        config = runtime.config  # the keyring's base URL
-        for notice in runtime.notices:
-            click.echo(notice, err=True)
+        config = runtime.config  # the keyring's base URL (a mismatch was logged: one line, runtime.notices)
         if not no_demo:
             made = demo.seed(runtime)
             if made:

@@ -165,3 +165,20 @@ def test_discovery_names_the_freshness_document(live_issuer: LiveIssuer) -> None
     document = _get(live_issuer, "/.well-known/anxinma").json()
     assert document["status_freshness"] == f"{live_issuer.url}/status/330200/freshness"
     assert document["root_public_key"] == live_issuer.root_public_pem.decode()
+
+
+def test_the_compact_form_and_the_freshness_document_verify_and_agree(live_issuer: LiveIssuer) -> None:
+    from anxinma.status_list import load_compact_status_list, load_freshness
+
+    serials = [int(live_issuer.credential()["serial"]) for _ in range(3)]  # type: ignore[call-overload]
+    live_issuer.api("POST", f"/api/v1/credentials/{serials[2]}/revoke", json={"reason": "lost"})
+    key_for = _key_for(TrustList.load(live_issuer.trust_list(), live_issuer.root_public_key))
+    compact = _get(live_issuer, "/status/330200/0/compact").content
+    listed = load_compact_status_list(compact, key_for)
+    assert [listed.status(s) for s in serials] == [CredentialStatus.VALID] * 2 + [CredentialStatus.REVOKED]
+    freshness = load_freshness(_get(live_issuer, "/status/330200/freshness").text, key_for)
+    entry = freshness.shards[0]
+    assert (entry.version, entry.digest) == (listed.version, listed.digest)
+    standard = load_status_list(_get(live_issuer, "/status/330200/0").text, key_for)
+    assert standard.version == listed.version and standard.status(serials[2]) is CredentialStatus.REVOKED
+    assert freshness.ttl == live_issuer.config.status_ttl
