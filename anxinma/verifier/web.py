@@ -72,6 +72,7 @@ MESSAGES: dict[str, str] = {
     "word.expired": N_("Expired"),
     "word.not_yet_valid": N_("Not yet valid"),
     "word.status_unknown": N_("Status unknown"),
+    "word.unknown_credential": N_("No record"),
     "word.scan": N_("Scan a 安心码"),
     "advice.valid": N_(
         "Genuine and in service. If the person at the door matches the card, you may let them in "
@@ -117,6 +118,14 @@ MESSAGES: dict[str, str] = {
     "reason.last_known": N_("Last known status: {last}"),
     "reason.serial_not_covered": N_("The revocation list does not cover this credential yet (just issued?)"),
     "reason.no_bundle": N_("No trust data on this phone yet: go online once to check codes"),
+    "reason.not_on_record": N_(
+        "the signature verifies, but the issuer has no record of this credential: possibly forged "
+        "with a leaked or test key — do not let them in"
+    ),
+    "reason.trust_conflict": N_(
+        "The trust lists of {anchors} disagree about the keys of issuer {issuer}: none of them is trusted for it"
+    ),
+    "reason.status_refused": N_("Revocation data from the network was refused, the data held is kept: {why}"),
     "reason.no_root": N_("This page has no pinned root key: it cannot verify"),
     "reason.trust_refused": N_("The trust data from the network was refused: {why}"),
     "reason.confirmed_live": N_("Confirmed live by the issuer"),
@@ -150,6 +159,12 @@ MESSAGES: dict[str, str] = {
     "why.bad_token": N_("the issuer's answer did not verify"),
     "why.replay": N_("it is older than the trust list this phone already holds (replay?)"),
     "why.bad_root": N_("it is not signed by the pinned root key"),
+    "why.older": N_("it is older than what this phone already holds (replay?)"),
+    "why.equivocal": N_(
+        "it differs from the data of the same version this phone already holds (replay or tampering?)"
+    ),
+    "why.not_listed": N_("it is not the version the issuer's freshness document lists"),
+    "why.bad_status": N_("it is not signed by an active key of the issuer in the trust list"),
     "item.health_certificate": N_("health certificate"),
     "item.insurance": N_("insurance"),
     "list.separator": N_(", "),
@@ -317,6 +332,8 @@ def page_config() -> dict[str, Any]:
         "paths": {
             "trust_list": "/trust-list",
             "status": "/status/{code}/{shard}",
+            "freshness": "/status/{code}/freshness",
+            "compact": "/status/{code}/{shard}/compact",
             "live": LIVE_PATH,
             "visits": "/api/v1/visits",
             "lang": url_for("verifier_page.remember_language"),
@@ -326,38 +343,72 @@ def page_config() -> dict[str, Any]:
     }
 
 
-_CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' https: data:",
-        "connect-src 'self' https:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+TRUSTED_ORIGINS_CONFIG = "ANXINMA_TRUSTED_ORIGINS"
+
+
+def trusted_origins() -> tuple[str, ...]:
+    """The origins (scheme://host[:port]) of the issuers' base URLs in the trust list the service
+    serves: ``app.config["ANXINMA_TRUSTED_ORIGINS"]``, a zero-argument callable the issuer's app
+    sets (it follows the served list, so a city joining appears without a restart); none when the
+    composition root sets nothing."""
+    origins = current_app.config.get(TRUSTED_ORIGINS_CONFIG)
+    if not callable(origins):
+        return ()
+    return tuple(sorted({str(origin) for origin in origins() if _is_origin(str(origin))}))
+
+
+def _is_origin(text: str) -> bool:
+    """scheme://host[:port] and nothing else: no path, no space or quote that would end the CSP source."""
+    from urllib.parse import urlsplit
+
+    if any(c in text for c in " ;,'\"\\") or text != text.strip():
+        return False
+    parts = urlsplit(text)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not (parts.path or parts.query or parts.fragment)
     )
-)
 
 
-def _shell_body() -> tuple[str, str]:
+def content_security_policy(origins: tuple[str, ...]) -> str:
+    """The shell's CSP: scripts and styles from this origin only; the page may talk to this
+    origin and to the issuers named in the trust list (their status data and live records), nothing else."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' https: data:",
+            " ".join(("connect-src", "'self'", *origins)),
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def _shell_body(origins: tuple[str, ...]) -> tuple[str, str]:
     """(html, its ETag) of the shell in the request's language. The shell holds nothing of
     the request but its language (the payload stays in the URL, read by the page), so it is
-    rendered once per language and root key, not per scan."""
+    rendered once per language, root key and set of trusted origins (the CSP that goes with
+    it, which the ETag must follow), not per scan."""
     from anxinma.i18n import select_locale
 
     root = current_app.config.get(ROOT_KEY_CONFIG)
-    key = (select_locale(), bytes(root) if root else None)
+    key = (select_locale(), bytes(root) if root else None, origins)
     rendered: dict[Any, tuple[str, str]] = current_app.extensions.setdefault("anxinma.page.shells", {})
     if key not in rendered:
         html = render_template("verifier/page.html", config=page_config(), text=_text, asset=asset_url)
-        rendered[key] = (html, generate_etag(html.encode()))  # as Response.add_etag() would
+        # as Response.add_etag() would, over the body and the CSP it is served with
+        rendered[key] = (html, generate_etag(html.encode() + content_security_policy(origins).encode()))
     return rendered[key]
 
 
 def _shell() -> Response:
-    html, etag = _shell_body()
+    origins = trusted_origins()
+    html, etag = _shell_body(origins)
     response = Response(html, mimetype="text/html")
     response.set_etag(etag)  # the service worker's background refresh is then a 304 of a few bytes
     # The path holds the credential: no referrer to photo hosts, no shared caches, no indexing.
@@ -365,7 +416,7 @@ def _shell() -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Content-Security-Policy"] = _CSP
+    response.headers["Content-Security-Policy"] = content_security_policy(origins)
     response.headers["Vary"] = "Cookie, Accept-Language"
     response.make_conditional(request)
     return response
@@ -412,4 +463,4 @@ def remember_language() -> Response:
     return response
 
 
-__all__ = ["MESSAGES", "blueprint", "page_config", "version"]
+__all__ = ["MESSAGES", "blueprint", "content_security_policy", "page_config", "trusted_origins", "version"]

@@ -410,7 +410,7 @@ def test_the_shell_is_one_document_per_language_and_revalidates_to_304(issuer: L
     assert again.headers["ETag"] == zh.headers["ETag"] and again.text == zh.text
     # ... rendered once per language, not per scan: the app holds one shell for each.
     shells = issuer.app.extensions["anxinma.page.shells"]
-    assert sorted(lang for lang, _root in shells) == ["en", "zh_CN"] and len(shells) == 2
+    assert sorted(lang for lang, _root, _origins in shells) == ["en", "zh_CN"] and len(shells) == 2
     # ... and the service worker's refresh of it is a 304 without a body.
     fresh = requests.get(
         code, headers={"Accept-Language": "zh-CN", "If-None-Match": zh.headers["ETag"]}, timeout=10

@@ -15,11 +15,13 @@
   var policy = config.policy;
   var BUNDLE = "anxinma-bundle";
   var SEQ_KEY = "anxinma.trust.seq";
+  var FLOORS_KEY = "anxinma.floors";
   var VISITS_KEY = "anxinma.visits";
   var LANG_KEY = "anxinma.lang";
   var TONES = {
     valid: ["green", "valid", "advice.valid"], attention: ["yellow", "attention", "advice.attention"],
     revoked: ["red", "revoked", "advice.stop"], suspended: ["red", "suspended", "advice.stop"],
+    unknown_credential: ["red", "unknown_credential", "advice.stop"],
     unknown_issuer: ["red", "cannot", "advice.cannot"], unknown_key: ["red", "cannot", "advice.cannot"],
     key_retired: ["red", "cannot", "advice.cannot"], bad_signature: ["red", "cannot", "advice.cannot"],
     malformed: ["red", "cannot", "advice.cannot"], expired: ["grey", "expired", "advice.expired"],
@@ -28,7 +30,8 @@
   };
   var $ = function (id) { return document.getElementById(id); };
   // list: a verified status list, with the token it came from (.text) and the trust list it was verified under (.trust)
-  var state = { lang: "zh", result: null, cred: null, trust: null, list: null, issuer: null,
+  var state = { lang: "zh", result: null, cred: null, trust: null, views: { views: new Map(), conflicts: new Map() }, list: null, freshness: null,
+    trustRefused: null, statusRefused: null, issuer: null,
     clockOffset: 0, cardUid: null, online: null, final: false, engine: null, code: null };
   var probe = window.__anxinma = { verdictAt: null, finalAt: null, renders: 0, listsLoaded: 0 };
 
@@ -77,7 +80,7 @@
       p.why = why ? t("revocation.why", { why: config.messages["revocation." + why] ? t("revocation." + why) : why }) : "";
     }
     if (r.key === "live_failed" && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
-    if (r.key === "trust_refused" && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
+    if ((r.key === "trust_refused" || r.key === "status_refused") && p.why && p.why.key) p.why = t(p.why.key, p.why.params);
     var text = t("reason." + r.key, p);
     if (r.key === "status_stale" && r.params.last) text += " · " + t("reason.last_known", { last: word(r.params.last) });
     return text;
@@ -159,43 +162,281 @@
     });
   }
 
-  function cached(url) {
+  function cached(url, binary) {
     if (!window.caches) return Promise.resolve(null);
     return caches.open(BUNDLE).then(function (cache) { return cache.match(url); })
-      .then(function (hit) { return hit ? hit.text() : null; })
+      .then(function (hit) {
+        if (!hit) return null;
+        return binary ? hit.arrayBuffer().then(function (b) { return new Uint8Array(b); }) : hit.text();
+      })
       .catch(function () { return null; });
   }
 
-  function store(url, text, type) {
+  function store(url, body, type) {
     if (!window.caches) return Promise.resolve();
     return caches.open(BUNDLE).then(function (cache) {
-      return cache.put(url, new Response(text, { headers: { "Content-Type": type } }));
+      return cache.put(url, new Response(body, { headers: { "Content-Type": type } }));
     }).catch(function () { return null; });
   }
 
-  function seqFloor() {
-    try { return parseInt(localStorage.getItem(SEQ_KEY) || "0", 10) || 0; } catch (e) { return 0; }
+  // -- floors: the newest version of each piece of trust data this phone accepted ----------------
+  // localStorage "anxinma.floors": {"trust": {version: seq, digest}, "freshness:<code>": …,
+  // "shard:<code>:<shard>": …}. Anything older than its floor, or of the floor's version with
+  // other bytes, is refused and the held data kept (V.judgeUpdate; anxinma.rollback). The Cache
+  // API holds the bytes; the floors survive a cleared cache, so a replay cannot slip in then.
+
+  function floors() {
+    try { return JSON.parse(localStorage.getItem(FLOORS_KEY) || "{}") || {}; } catch (e) { return {}; }
   }
+
+  function floor(name) {
+    var held = floors()[name] || null;
+    if (name === "trust") {  // before the floors: only the sequence number was kept
+      var legacy = 0;
+      try { legacy = parseInt(localStorage.getItem(SEQ_KEY) || "0", 10) || 0; } catch (e) { legacy = 0; }
+      if (!held && legacy) return { version: legacy, digest: null, legacy: true };
+    }
+    return held;
+  }
+
+  function raise(name, candidate) {
+    var all = floors();
+    all[name] = { version: candidate.version, digest: candidate.digest };
+    try {
+      localStorage.setItem(FLOORS_KEY, JSON.stringify(all));
+      if (name === "trust") localStorage.setItem(SEQ_KEY, String(candidate.version));
+    } catch (e) { /* private mode: the floors last as long as the page */ }
+  }
+
+  /* judgeUpdate against the floor of ``name``: "new" | "newer" | "same" | "older" | "equivocal". */
+  function judged(name, candidate) {
+    var held = floor(name);
+    if (held && held.legacy) {
+      return candidate.version < held.version ? "older" : candidate.version > held.version ? "newer" : "same";
+    }
+    return V.judgeUpdate(held, candidate);
+  }
+
+  function refusedWhy(update) { return { key: update === "older" ? "why.older" : "why.equivocal" }; }
+
+  function seqWhy(update) { return { key: update === "older" ? "why.replay" : "why.equivocal" }; }
 
   function now() { return Date.now() / 1000 + state.clockOffset; }
 
-  function statusUrl(cred) {
-    var claims = cred.claims, shard = Math.floor(claims.serial / V.SHARD_SIZE);
-    var issuer = state.trust && state.trust.issuers.get(claims.issuer_code);
-    var base = issuer && issuer.baseUrl ? issuer.baseUrl : location.origin;
-    return base + config.paths.status.replace("{code}", claims.issuer_code).replace("{shard}", shard);
+  function shardOf(cred) { return Math.floor(cred.claims.serial / V.SHARD_SIZE); }
+
+  /* Where the credential's issuer publishes: the base URL its view in the trust list names
+   * (contract §3.1: status data only from the chosen view; a Chongqing worker's from Chongqing). */
+  function issuerBase(cred) {
+    var source = state.trust && V.statusSource(state.views, cred.claims.issuer_code);
+    return source && source.baseUrl ? source.baseUrl : null;
   }
 
-  function loadList(text, cred) {
+  function fill(path, cred) {
+    return path.replace("{code}", cred.claims.issuer_code).replace("{shard}", shardOf(cred));
+  }
+
+  function freshnessUrl(cred) { var base = issuerBase(cred); return base && base + fill(config.paths.freshness, cred); }
+  function compactUrl(cred) { var base = issuerBase(cred); return base && base + fill(config.paths.compact, cred); }
+  function legacyUrl(cred) { var base = issuerBase(cred); return base && base + fill(config.paths.status, cred); }
+
+  function freshnessName(cred) { return "freshness:" + cred.claims.issuer_code; }
+  function shardName(cred) { return "shard:" + cred.claims.issuer_code + ":" + shardOf(cred); }
+
+  /* The trust list in hand becomes the page's one anchor: pinned (the root the server put in
+   * the page), and the views of verify.js's trust rules over it. */
+  function adopt(trust) {
+    var own = null;
+    trust.issuers.forEach(function (entry, code) {
+      try { if (entry.baseUrl && new URL(entry.baseUrl).origin === location.origin) own = code; } catch (e) { /* not a URL */ }
+    });
+    state.views = V.chooseViews([{ name: location.origin, rootSource: "pinned", issuerCode: own, trust: trust }]);
+    state.trust = V.viewTrust(state.views, trust);
+  }
+
+  function verifiedTrust(text, rootKey) {
+    return V.loadTrustList(text, rootKey).then(function (trust) {
+      return V.digestOf(text).then(function (digest) { trust.digest = digest; return trust; });
+    });
+  }
+
+  /* The clock a loader checks "not dated in the future" against: the server-corrected one for
+   * data from the network; none for what this phone accepted before (a wrong phone clock is
+   * named by the verdict, clock_behind, and must not throw the held data away). */
+  function loaderClock(fromCache) { return fromCache ? Infinity : now(); }
+
+  /* A verified freshness document of the credential's issuer, or null. */
+  function loadFreshness(text, cred, fromCache) {
     if (!text || !state.trust) return Promise.resolve(null);
+    return V.loadFreshness(text, state.trust, loaderClock(fromCache)).then(function (fresh) {
+      return fresh.issuerCode === cred.claims.issuer_code ? fresh : null;
+    }, function () { return null; });
+  }
+
+  /* A verified status list (compact bytes, or a legacy JWT text) for the credential's shard, or null. */
+  function loadList(body, cred, fromCache) {
+    if (!body || !state.trust) return Promise.resolve(null);
     var trust = state.trust;
     probe.listsLoaded++;
-    return V.loadStatusList(text, trust).then(function (list) {
-      if (list.issuerCode !== cred.claims.issuer_code) return null;
-      list.text = text;
+    var loading = typeof body === "string" ? V.loadStatusList(body, trust).then(function (list) {
+      return V.digestOf(body).then(function (digest) { list.digest = digest; list.version = 0; list.text = body; return list; });
+    }) : V.loadCompactStatusList(body, trust, loaderClock(fromCache));
+    return loading.then(function (list) {
+      if (list.issuerCode !== cred.claims.issuer_code || list.shard !== shardOf(cred)) return null;
       list.trust = trust;
       return list;
     }, function () { return null; });
+  }
+
+  /* What this phone holds, read from the cache and checked as if it came from the network:
+   * signatures under the trust list in hand, and no older than the floors. */
+  function loadHeld(rootKey, cred) {
+    return cached(config.paths.trust_list).then(function (text) {
+      return text ? verifiedTrust(text, rootKey).catch(function () { return null; }) : null;
+    }).then(function (trust) {
+      if (!trust) return null;
+      var update = judged("trust", { version: trust.seq, digest: trust.digest });
+      if (update === "older" || update === "equivocal") return null;
+      if (update !== "same") raise("trust", { version: trust.seq, digest: trust.digest });
+      adopt(trust);
+      return cached(freshnessUrl(cred)).then(function (text) { return loadFreshness(text, cred, true); }).then(function (fresh) {
+        if (fresh) {
+          var seen = { version: fresh.seq, digest: fresh.digest }, update = judged(freshnessName(cred), seen);
+          if (update === "older" || update === "equivocal") fresh = null;
+          else if (update !== "same") raise(freshnessName(cred), seen);
+        }
+        state.freshness = fresh;
+        return cached(compactUrl(cred), true);
+      }).then(function (bytes) {
+        if (bytes) return loadList(bytes, cred, true);
+        return cached(legacyUrl(cred)).then(function (text) { return loadList(text, cred, true); });
+      }).then(function (list) {
+        if (list && list.version) {
+          var seen = { version: list.version, digest: list.digest }, update = judged(shardName(cred), seen);
+          if (update === "older" || update === "equivocal") list = null;
+          else if (update !== "same") raise(shardName(cred), seen);
+        }
+        state.list = list;
+      });
+    });
+  }
+
+  function fetchIssuer(url, seconds) {
+    return request(url, { cache: "no-cache", credentials: "omit" }, seconds);
+  }
+
+  function refreshTrust(rootKey, cred) {
+    var started = Date.now();
+    return request(config.paths.trust_list, { cache: "no-cache" }, policy.fetch_timeout).then(function (response) {
+      state.online = true;
+      var date = response.headers.get("Date");
+      if (date) {
+        var server = Date.parse(date) / 1000 + (Date.now() - started) / 2000;
+        var offset = server - Date.now() / 1000;
+        state.clockOffset = Math.abs(offset) > policy.clock_skew ? offset : 0;
+      }
+      if (!response.ok) return null;
+      return response.text().then(function (text) {
+        return verifiedTrust(text, rootKey).then(function (trust) {
+          var update = judged("trust", { version: trust.seq, digest: trust.digest });
+          if (update === "older" || update === "equivocal") {
+            state.trustRefused = { key: "trust_refused", params: { why: seqWhy(update) } };
+            return null;
+          }
+          state.trustRefused = null;
+          if (update === "same" && state.trust) return null;
+          raise("trust", { version: trust.seq, digest: trust.digest });
+          adopt(trust);
+          return store(config.paths.trust_list, text, "application/jwt");
+        }, function () {
+          state.trustRefused = { key: "trust_refused", params: { why: { key: "why.bad_root" } } };
+        });
+      });
+    }).then(function () {
+      return state.trust ? refreshStatus(cred) : null;
+    });
+  }
+
+  function refuseStatus(why) { state.statusRefused = { key: "status_refused", params: { why: why } }; }
+
+  /* The freshness document, then the shard only when it lists another version than the held one. */
+  function refreshStatus(cred) {
+    var url = freshnessUrl(cred);
+    if (!url) return Promise.resolve(null);
+    state.statusRefused = null;
+    return fetchIssuer(url, policy.fetch_timeout).then(function (response) {
+      if (response.status === 404) return refreshLegacy(cred);  // an issuer before issue 15
+      if (!response.ok) return null;
+      return response.text().then(function (text) {
+        return loadFreshness(text, cred).then(function (fresh) {
+          if (!fresh) { refuseStatus({ key: "why.bad_status" }); return null; }
+          var name = freshnessName(cred), update = judged(name, { version: fresh.seq, digest: fresh.digest });
+          if (update === "older" || update === "equivocal") { refuseStatus(refusedWhy(update)); return null; }
+          var stored = null;
+          if (update !== "same") {
+            raise(name, { version: fresh.seq, digest: fresh.digest });
+            stored = store(url, text, "application/jwt");
+          }
+          state.freshness = fresh;
+          return Promise.resolve(stored).then(function () { return refreshShard(cred, fresh); });
+        });
+      });
+    });
+  }
+
+  function refreshShard(cred, fresh) {
+    var listed = fresh.shards.get(shardOf(cred)), held = state.list;
+    if (!listed) return null;
+    var url = compactUrl(cred);
+    if (held && held.version === listed.version && held.digest === listed.digest) {
+      if (held.trust === state.trust) return null;
+      // A newer trust list (a key retired since?): the held bytes are checked again, not downloaded again.
+      return cached(url, true).then(function (bytes) { return loadList(bytes, cred, true); }).then(function (list) {
+        state.list = list;
+      });
+    }
+    return fetchIssuer(url, policy.fetch_timeout).then(function (response) {
+      if (!response.ok) return null;
+      return response.arrayBuffer().then(function (buffer) {
+        var bytes = new Uint8Array(buffer);
+        return loadList(bytes, cred).then(function (list) {
+          if (!list) { refuseStatus({ key: "why.bad_status" }); return null; }
+          // The listed version and bytes, or a newer one signed as well (published since); never older.
+          if (list.version < listed.version || (list.version === listed.version && list.digest !== listed.digest)) {
+            refuseStatus({ key: "why.not_listed" });
+            return null;
+          }
+          var name = shardName(cred), update = judged(name, { version: list.version, digest: list.digest });
+          if (update === "older" || update === "equivocal") { refuseStatus(refusedWhy(update)); return null; }
+          state.list = list;
+          if (update === "same") return null;
+          raise(name, { version: list.version, digest: list.digest });
+          return store(url, bytes, V.COMPACT_TYPE);
+        });
+      });
+    });
+  }
+
+  /* An issuer that serves no freshness document yet: its JWT status list, as before issue 15
+   * (a newer iat only), and never over a compact list this phone holds. */
+  function refreshLegacy(cred) {
+    // Once an issuer has served a freshness document, a 404 for it is no reason to fall back.
+    if ((state.list && state.list.version) || floor(freshnessName(cred))) return null;
+    var url = legacyUrl(cred);
+    return fetchIssuer(url, policy.fetch_timeout).then(function (response) {
+      if (!response.ok) return null;
+      return response.text().then(function (text) {
+        var had = state.list;
+        if (had && had.text === text && had.trust === state.trust) return null;
+        return loadList(text, cred).then(function (list) {
+          if (list && (!state.list || list.issuedAt >= state.list.issuedAt)) {
+            state.list = list;
+            return store(url, text, "application/statuslist+jwt");
+          }
+          return null;
+        });
+      });
+    });
   }
 
   // -- verdicts ----------------------------------------------------------------------------
@@ -215,12 +456,13 @@
     var cred = state.cred;
     return V.verifyOffline(cred, state.trust, state.list, now(), {
       clockSkew: policy.clock_skew, statusMaxAge: policy.status_max_age, leeway: policy.leeway
-    }, state.cardUid).then(function (result) {
+    }, state.cardUid, state.freshness).then(function (result) {
       result.source = "offline";
       if (state.clockOffset && Math.abs(state.clockOffset) > policy.clock_skew && result.clock !== "behind") {
         result.reasons = result.reasons.concat([{ key: "clock_corrected", params: { offset: state.clockOffset } }]);
       }
       if (state.trustRefused) result.reasons = result.reasons.concat([state.trustRefused]);
+      if (state.statusRefused) result.reasons = result.reasons.concat([state.statusRefused]);
       return result;
     });
   }
@@ -237,7 +479,7 @@
     var verdict = $("verdict"), tone = TONES[result.status] || TONES.status_unknown;
     verdict.className = "verdict tone-" + tone[0];
     verdict.setAttribute("data-status", result.status);
-    verdict.setAttribute("data-source", result.live ? "live" : "offline");
+    verdict.setAttribute("data-source", result.live || result.source === "live" ? "live" : "offline");
     verdict.setAttribute("data-reason", result.reasons.length ? result.reasons[0].key : "");
     if (state.engine) verdict.setAttribute("data-crypto", state.engine);
     if (result.binding) verdict.setAttribute("data-binding", result.binding);
@@ -558,49 +800,6 @@
     });
   }
 
-  function refreshTrust(rootKey, cred) {
-    var started = Date.now();
-    return request(config.paths.trust_list, { cache: "no-cache" }, policy.fetch_timeout).then(function (response) {
-      state.online = true;
-      var date = response.headers.get("Date");
-      if (date) {
-        var server = Date.parse(date) / 1000 + (Date.now() - started) / 2000;
-        var offset = server - Date.now() / 1000;
-        state.clockOffset = Math.abs(offset) > policy.clock_skew ? offset : 0;
-      }
-      if (!response.ok) return null;
-      return response.text().then(function (text) {
-        return V.loadTrustList(text, rootKey).then(function (trust) {
-          if (trust.seq < seqFloor()) { state.trustRefused = { key: "trust_refused", params: { why: { key: "why.replay" } } }; return null; }
-          try { localStorage.setItem(SEQ_KEY, String(trust.seq)); } catch (e) { /* private mode */ }
-          state.trust = trust;
-          state.trustRefused = null;
-          return store(config.paths.trust_list, text, "application/jwt");
-        }, function () {
-          state.trustRefused = { key: "trust_refused", params: { why: { key: "why.bad_root" } } };
-        });
-      });
-    }).then(function () {
-      var url = statusUrl(cred);
-      return request(url, { cache: "no-cache" }, policy.fetch_timeout).then(function (response) {
-        if (!response.ok) return null;
-        return response.text().then(function (text) {
-          // The same token under the same trust list was verified and inflated on this visit
-          // already; under a newer trust list (a key retired since?) it is checked again.
-          var had = state.list;
-          if (had && had.text === text && had.trust.token === state.trust.token) return null;
-          return loadList(text, cred).then(function (list) {
-            if (list && (!state.list || list.issuedAt >= state.list.issuedAt)) {
-              state.list = list;
-              return store(url, text, "application/statuslist+jwt");
-            }
-            return null;
-          });
-        });
-      });
-    });
-  }
-
   function liveRecord(offline) {
     var cred = state.cred;
     if (!V.genuine(offline.status) || !state.trust) return Promise.resolve(offline);
@@ -609,7 +808,7 @@
       method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" },
       body: JSON.stringify({ code: V.hex(cred.bytes) }), cache: "no-store", credentials: "omit"
     }, seconds).then(function (response) {
-      if (response.status === 404) throw { key: "why.not_found" };
+      if (response.status === 404) return { notOnRecord: true };
       if (response.status === 429) throw { key: "why.rate_limited" };
       if (!response.ok) throw { key: "why.http", params: { status: response.status } };
       return response.json().then(function (data) {
@@ -618,6 +817,7 @@
         });
       });
     }).then(function (live) {
+      if (live.notOnRecord) return V.notOnRecord(offline);
       return V.mergeLive(offline, live);
     }, function (why) {
       var copy = Object.assign({}, offline);
@@ -661,16 +861,10 @@
     var rootKey = V.b64urlDecode(config.root_key), cred = state.cred;
     return V.cryptoEngine().then(function (engine) {
       state.engine = engine;
-      return cached(config.paths.trust_list);
+      return loadHeld(rootKey, cred);
     }, function () {
       throw { fatal: "internal" }; // no Ed25519 at all: say so, never guess
-    }).then(function (text) {
-      return text ? V.loadTrustList(text, rootKey).catch(function () { return null; }) : null;
-    }).then(function (trust) {
-      if (trust && trust.seq >= seqFloor()) state.trust = trust;
-      return state.trust ? cached(statusUrl(cred)).then(function (text) { return loadList(text, cred); }) : null;
-    }).then(function (list) {
-      state.list = list;
+    }).then(function () {
       return state.trust ? offlineVerdict().then(function (result) { show(result, false); }) : null;
     }).then(function () {
       if (navigator.onLine === false) throw { key: "why.offline" };

@@ -248,7 +248,14 @@
   function head(major, value) {
     if (value < 24) return new Uint8Array([(major << 5) | value]);
     if (value < 256) return new Uint8Array([(major << 5) | 24, value]);
-    return new Uint8Array([(major << 5) | 25, value >> 8, value & 255]);
+    if (value < 65536) return new Uint8Array([(major << 5) | 25, value >> 8, value & 255]);
+    return new Uint8Array([(major << 5) | 26, (value >>> 24) & 255, (value >> 16) & 255, (value >> 8) & 255, value & 255]);
+  }
+
+  // RFC 9052 §4.4: the Sig_structure of a COSE_Sign1 with no external data.
+  function sigStructure(protectedBytes, payload) {
+    return concat([new Uint8Array([0x84, 0x6a]), utf8("Signature1"), head(2, protectedBytes.length),
+      protectedBytes, new Uint8Array([0x40]), head(2, payload.length), payload]);
   }
 
   function isUint(v) { return typeof v === "number" && v >= 0 && Math.floor(v) === v; }
@@ -289,8 +296,7 @@
       protectedBytes: protectedBytes,
       payload: payload,
       bytes: bytes,
-      signed: concat([new Uint8Array([0x84, 0x6a]), utf8("Signature1"), head(2, protectedBytes.length),
-        protectedBytes, new Uint8Array([0x40]), head(2, payload.length), payload])
+      signed: sigStructure(protectedBytes, payload)
     };
   }
 
@@ -690,14 +696,377 @@
     return STATUS_VALUES[(list.packed[index >> 2] >> ((index & 3) * 2)) & 3];
   }
 
+  // -- versioned data: never older over newer (anxinma.rollback, contract §0) -----------------
+
+  /* What to do with ``candidate`` ({version, digest}) given ``held`` (the same, or null):
+   * "new" | "newer" (take it), "same" (nothing changes), "older" | "equivocal" (refuse it: a
+   * replay, a rollback, or other bytes under a version already seen). As anxinma.rollback.judge. */
+  function judgeUpdate(held, candidate) {
+    if (!held) return "new";
+    if (candidate.version > held.version) return "newer";
+    if (candidate.version < held.version) return "older";
+    return candidate.digest === held.digest ? "same" : "equivocal";
+  }
+
+  function accepted(update) { return update === "new" || update === "newer"; }
+
+  /* Lower-case hex SHA-256 of the exact bytes as served (a JWT as ASCII). */
+  function digestOf(data) {
+    var bytes = typeof data === "string" ? utf8(data) : data;
+    return crypto.subtle.digest("SHA-256", bytes).then(function (d) { return hex(new Uint8Array(d)); });
+  }
+
+  // -- the compact status list (application/vnd.anxinma.status+cose, contract §1.2) ----------
+  // The checks, their order and their words are anxinma.status_list.compact's, so the same
+  // vectors (tests/vectors/status-compact.json) are refused for the same reasons.
+
+  var COMPACT_TYPE = "application/vnd.anxinma.status+cose";
+  var MAX_K = 24;
+  var MAX_COMPACT = 4 << 20; // far beyond a full shard's streams even at 100 % non-valid
+  var LEEWAY = 300; // seconds: an iat this far in the future is a clock, not a forgery
+
+  function refusal(message) { return new Error(message); }
+
+  function malformedCompact(why) { return refusal("malformed compact status list: " + why); }
+
+  /* One deterministic CBOR item filling ``bytes`` (what: its name in the refusal). */
+  function cborOf(bytes, what) {
+    var reader = new Reader(bytes), item;
+    try { item = reader.item(0); } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      throw malformedCompact(what + (e.key === "malformed_not_deterministic" ? " is not in deterministic CBOR" : " is not CBOR or is truncated"));
+    }
+    if (reader.at !== bytes.length) throw malformedCompact("bytes after " + what);
+    return item.value;
+  }
+
+  function uintOf(value, name, atLeast, atMost) {
+    if (!isUint(value) || value < (atLeast || 0)) throw malformedCompact(name + " " + value + " is not an int >= " + (atLeast || 0));
+    if (atMost !== undefined && value > atMost) throw malformedCompact(name + " " + value + " is above " + atMost);
+    return value;
+  }
+
+  function envelopeOf(bytes) {
+    if (!(bytes instanceof Uint8Array)) throw malformedCompact("not bytes");
+    if (bytes.length > MAX_COMPACT) throw malformedCompact("larger than any shard's streams");
+    if (bytes[0] !== 0xd2) throw malformedCompact("not a tagged COSE_Sign1 (tag 18)");
+    var outer = cborOf(bytes.subarray(1), "the envelope");
+    if (!Array.isArray(outer) || outer.length !== 4) throw malformedCompact("a COSE_Sign1 is an array of 4");
+    if (!(outer[0] instanceof Uint8Array) || !(outer[2] instanceof Uint8Array) || !(outer[3] instanceof Uint8Array)) {
+      throw malformedCompact("header, payload and signature are byte strings");
+    }
+    if (!(outer[1] instanceof Map) || outer[1].size !== 0) throw malformedCompact("the unprotected header is not empty");
+    if (outer[3].length !== 64) throw malformedCompact("an Ed25519 signature is 64 bytes");
+    var header = cborOf(outer[0], "the protected header");
+    if (!(header instanceof Map) || header.size !== 3 || !header.has(1) || !header.has(4) || !header.has(16)) {
+      throw malformedCompact("the protected header is not {1: alg, 4: kid, 16: typ}");
+    }
+    if (header.get(16) !== COMPACT_TYPE) throw refusal("not a compact status list (typ " + JSON.stringify(header.get(16)) + ")");
+    if (header.get(1) !== -8) throw refusal("compact status list algorithm " + header.get(1) + " is not EdDSA (-8)");
+    var kid = header.get(4);
+    if (!(kid instanceof Uint8Array) || kid.length !== 2) throw malformedCompact("a kid is 2 bytes");
+    return { protectedBytes: outer[0], kid: hex(kid), payload: outer[2], signature: outer[3] };
+  }
+
+  /* One stream's entries (ascending indices) from its Rice code, refused as the Python decoder
+   * refuses: short, ending before its count, a gap or an index beyond the size, bytes after the
+   * last entry, padding bits that are not zero. */
+  function riceIndices(data, k, count, size) {
+    if (data.length * 8 < count * (k + 1)) throw malformedCompact("a stream shorter than its count");
+    var bitLength = data.length * 8, pos = 0, gaps = new Float64Array(count), scale = Math.pow(2, k);
+    for (var j = 0; j < count; j++) {
+      var quotient = 0, low = 0, i;
+      for (;;) {
+        if (pos >= bitLength) throw malformedCompact("a stream ends before its count");
+        if (!((data[pos >> 3] >> (7 - (pos & 7))) & 1)) { pos++; break; }
+        quotient++;
+        pos++;
+      }
+      if (pos + k > bitLength) throw malformedCompact("a stream ends before its count");
+      for (i = 0; i < k; i++, pos++) low = low * 2 + ((data[pos >> 3] >> (7 - (pos & 7))) & 1);
+      gaps[j] = quotient * scale + low;
+    }
+    var total = count;
+    if (k > 0) {
+      for (j = 0; j < count; j++) {
+        if (gaps[j] >= size) throw malformedCompact("a gap of " + gaps[j] + " in a shard of " + size);
+        total += gaps[j];
+      }
+      if (total > size) throw malformedCompact("an index beyond the size " + size);
+    } else {
+      for (j = 0; j < count; j++) total += gaps[j];
+    }
+    if (Math.ceil(pos / 8) !== data.length) throw malformedCompact("bytes after a stream's last entry");
+    for (var p = pos; p < bitLength; p++) {
+      if ((data[p >> 3] >> (7 - (p & 7))) & 1) throw malformedCompact("padding bits that are not zero");
+    }
+    if (total > size) throw malformedCompact("index " + (total - 1) + " is not below the size " + size);
+    var indices = new Uint32Array(count), at = -1;
+    for (j = 0; j < count; j++) { at += gaps[j] + 1; indices[j] = at; }
+    return indices;
+  }
+
+  function decodeStreams(streams, size) {
+    if (!Array.isArray(streams)) throw malformedCompact("the streams are not an array");
+    var parsed = [], previous = 0, total = 0;
+    streams.forEach(function (stream) {
+      if (!Array.isArray(stream) || stream.length !== 4) throw malformedCompact("a stream is [value, k, count, bytes]");
+      var value = uintOf(stream[0], "a stream's value", 1, 3);
+      if (value <= previous) throw malformedCompact("stream of value " + value + " after value " + previous + " (ascending, once each)");
+      previous = value;
+      var k = uintOf(stream[1], "a stream's k", 0, MAX_K), count = uintOf(stream[2], "a stream's count", 1, size);
+      if (!(stream[3] instanceof Uint8Array)) throw malformedCompact("a stream's code is not a byte string");
+      if (stream[3].length > Math.floor((count * (k + 1) + Math.floor(size / Math.pow(2, k)) + 7) / 8)) {
+        throw malformedCompact("a stream longer than its count and size allow");
+      }
+      total += count;
+      if (total > size) throw malformedCompact("more entries than serials");
+      parsed.push([value, k, count, stream[3]]);
+    });
+    var packed = new Uint8Array(Math.ceil(size / 4)), twice = false;
+    parsed.forEach(function (s) {
+      var indices = riceIndices(s[3], s[1], s[2], size);
+      for (var i = 0; i < indices.length; i++) {
+        var index = indices[i], at = index >> 2, shift = (index & 3) * 2;
+        if ((packed[at] >> shift) & 3) twice = true;
+        packed[at] |= s[0] << shift;
+      }
+    });
+    if (twice) throw malformedCompact("an index listed in two streams");
+    return packed;
+  }
+
+  /* A compact status list verified under an active key of its issuer in ``trust`` (a
+   * loadTrustList() or viewTrust() object), decoded into the same packed 2-bit array statusOf
+   * reads; ``now`` (seconds, default the device clock) refuses an iat in the future. Rejects
+   * with an Error saying why, in anxinma.status_list's words. */
+  function loadCompactStatusList(bytes, trust, now) {
+    var envelope, payload, fields;
+    try {
+      envelope = envelopeOf(bytes);
+      payload = cborOf(envelope.payload, "the payload");
+      var keys = payload instanceof Map ? Array.from(payload.keys()).sort() : [];
+      if (!(payload instanceof Map) || keys.join() !== "1,2,3,4,5,6") throw malformedCompact("the payload's keys are not 1 to 6");
+      fields = { issuerCode: uintOf(payload.get(1), "the issuer code"), shard: uintOf(payload.get(2), "the shard"),
+        size: uintOf(payload.get(3), "the size", 0, SHARD_SIZE), version: uintOf(payload.get(4), "the version", 1),
+        issuedAt: uintOf(payload.get(5), "iat") };
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    var key = liveKey(trust, fields.issuerCode, envelope.kid);
+    if (!key) {
+      return Promise.reject(refusal("status list signed by key " + envelope.kid + " that issuer " + fields.issuerCode + " does not hold"));
+    }
+    return verifySignature(key, envelope.signature, sigStructure(envelope.protectedBytes, envelope.payload)).then(function (ok) {
+      if (!ok) throw refusal("the status list signature does not verify");
+      if (fields.issuedAt > (now === undefined ? Date.now() / 1000 : now) + LEEWAY) {
+        throw refusal("the compact status list is dated in the future");
+      }
+      var packed = decodeStreams(payload.get(6), fields.size);
+      return digestOf(bytes).then(function (digest) {
+        return Object.assign(fields, { expiresAt: Infinity, ttl: 0, packed: packed, kid: envelope.kid, digest: digest,
+          compact: true });
+      });
+    });
+  }
+
+  // -- the freshness document (anxinma-status-freshness+jwt, contract §1.3) ------------------
+
+  function malformedFreshness(why) { return refusal("malformed freshness document: " + why); }
+
+  function intOf(value, name, atLeast, atMost) {
+    if (!isUint(value) || value < (atLeast || 0)) throw malformedFreshness(name + " " + JSON.stringify(value) + " is not an int >= " + (atLeast || 0));
+    if (atMost !== undefined && value > atMost) throw malformedFreshness(name + " " + value + " is above " + atMost);
+    return value;
+  }
+
+  var SHARD_FIELDS = "digest,shard,size,url,version";
+
+  /* The freshness document verified under an active key of its issuer in ``trust``: {issuerCode,
+   * seq, issuedAt, expiresAt, ttl, shards: Map(shard -> {shard, version, size, digest, url}),
+   * kid, token, digest}. Rejects with an Error saying why, in anxinma.status_list's words; its
+   * age is the caller's to judge (an iat in the future beyond the leeway is refused here). */
+  function loadFreshness(token, trust, now) {
+    var parts, c;
+    try { parts = jwsParts(token); } catch (e) { return Promise.reject(malformedFreshness("not a compact JWS")); }
+    c = parts.claims;
+    if (parts.header.typ !== "anxinma-status-freshness+jwt") {
+      return Promise.reject(refusal("not a freshness document (typ " + JSON.stringify(parts.header.typ) + ")"));
+    }
+    if (parts.header.alg !== "EdDSA") return Promise.reject(refusal("freshness document algorithm is not EdDSA"));
+    var issuer = c && c.iss;
+    if (typeof issuer !== "string" || !/^[0-9]{1,12}$/.test(issuer)) {
+      return Promise.reject(malformedFreshness("iss " + JSON.stringify(issuer) + " is not an issuer code"));
+    }
+    var kid = parts.header.kid;
+    if (typeof kid !== "string" || !/^([0-9a-fA-F]{2})*$/.test(kid)) return Promise.reject(malformedFreshness("kid is not hex"));
+    kid = kid.toLowerCase();
+    var issuerCode = Number(issuer), key = liveKey(trust, issuerCode, kid);
+    if (!key) {
+      return Promise.reject(refusal("freshness document signed by key " + kid + " that issuer " + issuerCode + " does not hold"));
+    }
+    return verifyJws(parts, key).then(function (ok) {
+      if (!ok) throw refusal("the freshness document's signature does not verify");
+      var missing = ["iss", "seq", "iat", "exp", "ttl", "shards"].filter(function (name) { return !(name in c); });
+      if (missing.length) throw malformedFreshness("the claims " + missing.join(", ") + " are missing");
+      var seq = intOf(c.seq, "seq", 1), iat = intOf(c.iat, "iat"), exp = intOf(c.exp, "exp", iat), ttl = intOf(c.ttl, "ttl", 1);
+      if (iat > (now === undefined ? Date.now() / 1000 : now) + LEEWAY) throw refusal("the freshness document is dated in the future");
+      if (!Array.isArray(c.shards)) throw malformedFreshness("shards is not a list");
+      var shards = new Map();
+      c.shards.forEach(function (s) {
+        if (!s || typeof s !== "object" || Object.keys(s).sort().join() !== SHARD_FIELDS) {
+          throw malformedFreshness("a shard entry has exactly the fields ['digest', 'shard', 'size', 'url', 'version']");
+        }
+        if (typeof s.digest !== "string" || !/^[0-9a-f]{64}$/.test(s.digest)) throw malformedFreshness("a shard's digest is 64 lower-case hex digits");
+        if (typeof s.url !== "string" || !s.url) throw malformedFreshness("a shard's url is a non-empty string");
+        var entry = { shard: intOf(s.shard, "shard"), version: intOf(s.version, "version", 1),
+          size: intOf(s.size, "size", 0, SHARD_SIZE), digest: s.digest, url: s.url };
+        if (shards.has(entry.shard)) throw malformedFreshness("shard " + entry.shard + " listed twice");
+        shards.set(entry.shard, entry);
+      });
+      return digestOf(token).then(function (digest) {
+        return { issuerCode: issuerCode, seq: seq, issuedAt: iat, expiresAt: exp, ttl: ttl, shards: shards,
+          kid: kid, token: token, digest: digest };
+      });
+    });
+  }
+
+  /* The time a held shard's statuses are vouched current: the freshness document's iat when that
+   * document (of the shard's issuer, under a key the trust list in hand holds active, not past
+   * its exp) lists exactly the held version and digest; otherwise the shard's own iat. */
+  function vouchedAt(list, freshness, trust, now) {
+    if (freshness && freshness.issuerCode === list.issuerCode && now < freshness.expiresAt &&
+        liveKey(trust, freshness.issuerCode, freshness.kid)) {
+      var listed = freshness.shards.get(list.shard);
+      if (listed && listed.version === list.version && listed.digest === list.digest) {
+        return Math.max(freshness.issuedAt, list.issuedAt);
+      }
+    }
+    return list.issuedAt;
+  }
+
+  // -- trust rules (contract §3.1; anxinma.verifier.trust; tests/vectors/trust-rules.json) ---
+
+  function isPinned(anchor) { return anchor.rootSource !== "tofu"; }
+
+  // Rules 1 and 2 as one sortable number: pinned first, then the issuer's own origin.
+  function rankOf(anchor, code) { return (isPinned(anchor) ? 2 : 0) + (anchor.issuerCode === code ? 1 : 0); }
+
+  /* A kid the two entries give different public keys (a compromised entry states none), or null. */
+  function conflictingKid(a, b) {
+    var found = null;
+    a.keys.forEach(function (key, kid) {
+      var other = b.keys.get(kid);
+      if (found === null && other && key.x && other.x && !equal(key.x, other.x)) found = kid;
+    });
+    return found;
+  }
+
+  function newest(candidates) {
+    return candidates.reduce(function (best, a) {
+      var d = (a.trust.issuedAt - best.trust.issuedAt) || (a.trust.seq - best.trust.seq) ||
+        (a.name > best.name ? 1 : a.name < best.name ? -1 : 0);
+      return d > 0 ? a : best;
+    });
+  }
+
+  /* The view's key that may sign status data or a live record: listed, active, and declared
+   * compromised by no anchor that counts; its public key, or null. */
+  function usableKey(view, kid) {
+    if (view.compromisedElsewhere.has(kid)) return null;
+    var key = view.keys.get(kid);
+    return key && key.status === "active" && key.x ? key.x : null;
+  }
+
+  /* The trust rules over ``anchors`` ([{name, rootSource: "pinned" | "tofu", issuerCode (the
+   * code its origin speaks for, or null), trust (a loadTrustList() object), status: Map
+   * "code:shard" -> a loaded status list, freshness: Map code -> a loaded freshness document}]):
+   * {views: Map code -> {code, anchor, issuer, keys, compromisedElsewhere: Map kid -> anchor name,
+   * statusLists: Map shard -> list, freshness}, conflicts: Map code -> {code, anchors, kid}}.
+   * 1. pinned outranks first use; 2. then the issuer's own origin a peer entry; 3. among equals,
+   * one kid with two public keys is a conflict (no view), else the newest list (iat, seq) wins;
+   * 4. a compromise counts when the chosen or any pinned anchor declares it; 5. status data only
+   * from the chosen anchor, under a usable key of the view. As anxinma.verifier.trust.choose_views. */
+  function chooseViews(anchors) {
+    var named = new Map(), views = new Map(), conflicts = new Map();
+    anchors.forEach(function (anchor) {
+      anchor.trust.issuers.forEach(function (_, code) {
+        if (!named.has(code)) named.set(code, []);
+        named.get(code).push(anchor);
+      });
+    });
+    named.forEach(function (candidates, code) {
+      var best = Math.max.apply(null, candidates.map(function (a) { return rankOf(a, code); }));
+      var top = candidates.filter(function (a) { return rankOf(a, code) === best; });
+      for (var i = 0; i < top.length; i++) {
+        for (var j = i + 1; j < top.length; j++) {
+          var kid = conflictingKid(top[i].trust.issuers.get(code), top[j].trust.issuers.get(code));
+          if (kid !== null) {
+            conflicts.set(code, { code: code, anchors: [top[i].name, top[j].name].sort(), kid: kid });
+            return;
+          }
+        }
+      }
+      var chosen = newest(top), entry = chosen.trust.issuers.get(code), elsewhere = new Map();
+      anchors.forEach(function (anchor) {
+        if (anchor === chosen || !isPinned(anchor) || !anchor.trust.issuers.has(code)) return;
+        anchor.trust.issuers.get(code).keys.forEach(function (key, kid) {
+          var own = entry.keys.get(kid);
+          if (key.status === "compromised" && !(own && own.status === "compromised") && !elsewhere.has(kid)) {
+            elsewhere.set(kid, anchor.name);
+          }
+        });
+      });
+      var view = { code: code, anchor: chosen, issuer: entry, keys: entry.keys, compromisedElsewhere: elsewhere,
+        statusLists: new Map(), freshness: null };
+      (chosen.status || new Map()).forEach(function (list) {
+        if (list.issuerCode === code && usableKey(view, list.kid)) view.statusLists.set(list.shard, list);
+      });
+      var fresh = (chosen.freshness || new Map()).get(code);
+      if (fresh && usableKey(view, fresh.kid)) view.freshness = fresh;
+      views.set(code, view);
+    });
+    return { views: views, conflicts: conflicts };
+  }
+
+  /* A trust-list-shaped object of the chosen views (what verifyOffline, liveKey and the loaders
+   * take): each issuer with its view's keys, a key compromised elsewhere marked compromised;
+   * ``conflicts`` beside them (verifyOffline says unknown_issuer, trust_conflict). */
+  function viewTrust(chosen, base) {
+    var issuers = new Map();
+    chosen.views.forEach(function (view, code) {
+      var keys = new Map();
+      view.keys.forEach(function (key, kid) {
+        keys.set(kid, view.compromisedElsewhere.has(kid) ? { x: null, status: "compromised", validTo: key.validTo } : key);
+      });
+      issuers.set(code, { code: code, name: view.issuer.name, baseUrl: view.issuer.baseUrl, keys: keys });
+    });
+    var conflicts = new Map();
+    chosen.conflicts.forEach(function (c, code) { conflicts.set(code, c.anchors); });
+    return Object.assign({}, base, { issuers: issuers, conflicts: conflicts });
+  }
+
+  /* Where status data of issuer ``code`` is fetched from (the base URL its view names: the
+   * issuer's own origin, as the chosen list states it) and the kids that may sign it; null
+   * without a view. */
+  function statusSource(chosen, code) {
+    var view = chosen.views.get(code);
+    if (!view) return null;
+    var kids = [];
+    view.keys.forEach(function (_, kid) { if (usableKey(view, kid)) kids.push(kid); });
+    return { code: code, anchor: view.anchor.name, baseUrl: view.issuer.baseUrl, kids: kids.sort() };
+  }
+
   // -- the offline verdict (docs/verifier.md, "Order of the offline checks") ----------------
 
   function reason(key, params) { return { key: key, params: params || {} }; }
 
-  /* cred: decodeCredential(); trust: loadTrustList() or null; list: loadStatusList() or null;
-   * now: seconds (the device clock, or the server's when it is known to differ);
-   * policy: {clockSkew, statusMaxAge, leeway}; cardUid: hex read from the card, or null. */
-  function verifyOffline(cred, trust, list, now, policy, cardUid) {
+  /* cred: decodeCredential(); trust: loadTrustList() (or viewTrust()) or null; list:
+   * loadCompactStatusList() / loadStatusList() or null; now: seconds (the device clock, or the
+   * server's when it is known to differ); policy: {clockSkew, statusMaxAge, leeway}; cardUid: hex
+   * read from the card, or null; freshness: loadFreshness() of the credential's issuer, or null
+   * (when it lists the held shard's version, the revocation data's age is counted from it). */
+  function verifyOffline(cred, trust, list, now, policy, cardUid, freshness) {
     var claims = cred.claims;
     function result(status, reasons, extra) {
       var out = { status: status, reasons: reasons, claims: claims, kid: cred.kidHex, binding: null };
@@ -705,6 +1074,10 @@
       return Promise.resolve(out);
     }
     if (!trust) return result("status_unknown", [reason("no_bundle")], { evidence: null });
+    var conflict = trust.conflicts && trust.conflicts.get(claims.issuer_code);
+    if (conflict) {
+      return result("unknown_issuer", [reason("trust_conflict", { issuer: claims.issuer_code, anchors: conflict.join(", ") })]);
+    }
     var issuer = trust.issuers.get(claims.issuer_code);
     if (!issuer) return result("unknown_issuer", [reason("unknown_issuer", { issuer: claims.issuer_code })]);
     var key = issuer.keys.get(cred.kidHex);
@@ -726,8 +1099,9 @@
       // withdrawn is no list at all (neither for the verdict nor for the "data updated" age).
       var usable = list && list.issuerCode === claims.issuer_code && list.shard === Math.floor(claims.serial / SHARD_SIZE) &&
         liveKey(trust, list.issuerCode, list.kid) ? list : null;
+      var vouched = usable ? vouchedAt(usable, freshness || null, trust, now) : null;
       var extra = { binding: binding, issuerName: issuer.name, issuer: issuer,
-        evidence: usable ? usable.issuedAt : trust.issuedAt };
+        evidence: usable ? vouched : trust.issuedAt };
       // A clock behind the trust list's signing time is wrong, not a sign of a future credential.
       if (now + policy.leeway < trust.issuedAt) {
         return result("status_unknown", [reason("clock_behind", { signed: trust.issuedAt })].concat(notes),
@@ -745,7 +1119,7 @@
         return result("status_unknown", [reason("trust_list_expired", { age: now - trust.expiresAt })].concat(notes), extra);
       }
       if (!usable) return result("status_unknown", [reason("no_status_list")].concat(notes), extra);
-      var age = now - usable.issuedAt, value = statusOf(usable, claims.serial);
+      var age = now - vouched, value = statusOf(usable, claims.serial);
       if (age > policy.statusMaxAge || now >= usable.expiresAt) {
         return result("status_unknown", [reason("status_stale", { age: age, limit: policy.statusMaxAge,
           last: value && value !== "valid" ? value : null })].concat(notes), extra);
@@ -799,12 +1173,34 @@
     return merged;
   }
 
+  /* The issuer's live record answered "no record" (404) for a credential whose signature
+   * verified: a genuine signature the issuer never recorded is an alarm (a leaked or test key),
+   * not a reason to retry (contract §3.3). Other verdicts stand as they are. */
+  function notOnRecord(offline) {
+    if (!genuine(offline.status)) return offline;
+    var binding = offline.reasons.filter(function (r) { return r.key === "binding_unchecked"; });
+    return Object.assign({}, offline, { status: "unknown_credential", source: "live",
+      reasons: [reason("not_on_record")].concat([reason("offline_said", { offline: offline.status })], binding) });
+  }
+
   function genuine(status) { return !!GENUINE[status]; }
 
   global.AnxinmaVerify = {
     Refused: Refused,
     b64urlDecode: b64urlDecode,
     b64urlEncode: b64urlEncode,
+    chooseViews: chooseViews,
+    COMPACT_TYPE: COMPACT_TYPE,
+    digestOf: digestOf,
+    judgeUpdate: judgeUpdate,
+    accepted: accepted,
+    loadCompactStatusList: loadCompactStatusList,
+    loadFreshness: loadFreshness,
+    notOnRecord: notOnRecord,
+    statusSource: statusSource,
+    usableKey: usableKey,
+    viewTrust: viewTrust,
+    vouchedAt: vouchedAt,
     classify: classify,
     configure: configure,
     cryptoEngine: cryptoEngine,

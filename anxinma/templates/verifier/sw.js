@@ -46,22 +46,29 @@ self.addEventListener("activate", function (event) {
   );
 });
 
-/* Every status list shard the issuer publishes, so that a worker on another shard than the
- * first one scanned still gets an offline verdict. Best effort: the page fetches what it needs. */
+/* The trust list, this issuer's freshness document and every compact shard it lists, so that a
+ * worker on another shard than the first one scanned still gets an offline verdict. Best effort,
+ * and only into empty slots: the page fetches what it needs, verifies every signature and keeps
+ * its floors (never older data over newer), so nothing here is trusted. An issuer that serves no
+ * freshness document yet: its JWT status lists, as before. */
 function prefetchBundle() {
   return caches.open(BUNDLE).then(function (cache) {
+    function fill(url) {
+      return cache.match(url).then(function (held) {
+        if (held) return null;
+        return fetch(url, { cache: "no-cache" }).then(function (answer) {
+          return answer.ok ? cache.put(url, answer) : null;
+        });
+      });
+    }
     return fetch("/.well-known/anxinma", { cache: "no-cache" }).then(function (response) {
       if (!response.ok) return null;
       return response.clone().json().then(function (discovery) {
-        var urls = [discovery.trust_list].concat(discovery.status_lists || []);
-        return Promise.all(urls.map(function (url) {
-          return cache.match(url).then(function (held) {
-            if (held) return null;
-            return fetch(url, { cache: "no-cache" }).then(function (answer) {
-              return answer.ok ? cache.put(url, answer) : null;
-            });
-          });
-        }));
+        var lists = discovery.status_lists || [];
+        var urls = discovery.status_freshness
+          ? [discovery.status_freshness].concat(lists.map(function (url) { return url + "/compact"; }))
+          : lists;
+        return Promise.all([discovery.trust_list].concat(urls).map(function (url) { return fill(url); }));
       });
     });
   }).catch(function () { return null; });
