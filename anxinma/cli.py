@@ -277,8 +277,12 @@ def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
         entry = json.load(descriptor)
     except ValueError as exc:
         raise click.BadParameter(f"不是 JSON / not JSON: {exc}") from None
-    KeyDirectory(_key_dir(key_dir)).add_peer(entry)
-    click.echo(f"issuer {entry.get('code')} added; publish a new trust list")
+    directory = KeyDirectory(_key_dir(key_dir))
+    directory.add_peer(entry)
+    click.echo(
+        f"issuer {entry.get('code')} added; a service on this home serves the new trust list on its next "
+        f"request; to hand it to cities: `anxinma keys trust-list --dir {directory.path} -o FILE`"
+    )
 
 
 @keys.command("trust-list")

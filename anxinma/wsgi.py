@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from typing import Any
 
 from flask import Blueprint, Flask
 
+from anxinma.errors import AnxinmaError
 from anxinma.issuer import IssuerConfig, create_app
 from anxinma.issuer.commands import make_serve_command
 
@@ -44,7 +46,11 @@ serve = make_serve_command(compose)
 
 def __getattr__(name: str) -> Any:
     if name == "app":
-        application = compose()
+        try:
+            application = compose()
+        except AnxinmaError as exc:  # e.g. no trust list at all: one line saying what to set
+            print(f"错误 / error: {exc.explain()}", file=sys.stderr)
+            raise SystemExit(2) from None
         globals()["app"] = application
         return application
     raise AttributeError(name)

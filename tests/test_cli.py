@@ -309,7 +309,9 @@ def test_verify_a_valid_credential_exits_0(keys: Path, tmp_path: Path, published
     assert "有效 VALID" not in result.stdout
     assert "SIGNATURE VALID — revocation NOT checked" in result.stdout
     assert "不检查吊销状态" in result.stdout and "anxinma verify" in result.stdout
-    assert json.loads(verify(issue(keys, tmp_path), published, "--json").stdout)["revocation_checked"] is False
+    assert (
+        json.loads(verify(issue(keys, tmp_path), published, "--json").stdout)["revocation_checked"] is False
+    )
 
 
 def test_verify_reads_the_code_from_standard_input(

@@ -62,6 +62,7 @@ class StatusBoard:
         #: The time publications are judged and signed by (tests move it).
         self.clock = clock or (lambda: datetime.now(UTC))
         self._arrays: dict[int, StatusArray] = {}
+        self._sources: dict[int, str] = {}  # digest of each shard's statuses, until it changes
         self._last_seq = -1
         self._synced_at = 0.0
         self._lock = threading.RLock()
@@ -85,6 +86,7 @@ class StatusBoard:
         if array is None:
             array = self._arrays[shard] = StatusArray()
         array.set(index, value)
+        self._sources.pop(shard, None)
 
     def sync(self, *, force: bool = False) -> int:
         """Apply every change committed since the last sync; returns how many rows it read.
@@ -144,7 +146,10 @@ class StatusBoard:
             array = self._arrays.get(shard)
             if array is None:
                 return None
-            return forms.canonical([array.size, array.to_bytes().hex()]), self._last_seq
+            source = self._sources.get(shard)
+            if source is None:
+                source = self._sources[shard] = _source_of(array)
+            return source, self._last_seq
 
     def _stale(self, held: Published | None, source: str, kid: bytes, now: datetime) -> bool:
         if held is None or held.source != source or held.kid != kid.hex():
@@ -190,6 +195,7 @@ class StatusBoard:
         with self._lock:
             array = StatusArray(self._arrays[shard].size, self._arrays[shard].to_bytes())
             seq = self._last_seq
+        source = _source_of(array)
         private = key.to_cryptography()
         common = {
             "issuer_code": self.issuer_code,
@@ -204,7 +210,7 @@ class StatusBoard:
         cwt = forms.sign_cwt(array, uri=uri, key=private, ttl=self.ttl, **common)  # type: ignore[arg-type]
         return Published(
             STATUS, self.issuer_code, shard, version, moment, moment + forms.VALIDITY, kid.hex(),
-            forms.digest(compact), forms.canonical([array.size, array.to_bytes().hex()]), seq, compact,
+            forms.digest(compact), source, seq, compact,
             token, cwt,
         )  # fmt: skip
 
@@ -252,6 +258,11 @@ class StatusBoard:
         latest = self.publications.latest(FRESHNESS, self.issuer_code)
         assert latest is not None
         return latest
+
+
+def _source_of(array: StatusArray) -> str:
+    """What a shard's publication is made from: its size and every status (SHA-256)."""
+    return forms.digest(array.size.to_bytes(4, "big") + array.to_bytes())
 
 
 def shard_range(shard: int) -> tuple[int, int]:

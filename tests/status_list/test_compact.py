@@ -219,8 +219,15 @@ def test_streams_out_of_order_are_refused() -> None:
 def test_an_index_at_or_beyond_the_size_is_refused() -> None:
     assert load_compact_status_list(forge_compact(compact_payload(8, GOOD[6])), lookup()).status(7)
     _refused(forge_compact(compact_payload(7, GOOD[6])), "index 7 is not below the size 7")  # k = 0
-    _refused(forge_compact(compact_payload(7, [[1, 1, 2, bytes([0b10110110])]])), "beyond the size 7")  # 3, 7
+    _refused(
+        forge_compact(compact_payload(7, [[1, 1, 2, bytes([0b10110100])]])), "not below the size 7"
+    )  # 3, 7
     _refused(forge_compact(compact_payload(100, [[1, 3, 1, bytes([0xFF, 0xF7])]])), "gap of 103")
+
+
+def test_gaps_that_add_up_past_the_size_are_refused_before_they_are_expanded() -> None:
+    coded = rice_encode([2**18] * 5, 20)  # each gap fits a shard, the five do not
+    _refused(forge_compact(compact_payload(SHARD_SIZE, [[1, 20, 5, coded]])), "beyond the size 1048576")
 
 
 def test_a_size_above_a_shard_is_refused() -> None:

@@ -15,7 +15,7 @@ from anxinma.cli import main
 from anxinma.keys import KeyDirectory
 from anxinma.verifier import Status, Verifier
 from anxinma.verifier.sync import TOFU_WARNING, sync
-from tests.conftest import LiveIssuer
+from tests.conftest import LiveIssuer, free_port
 
 
 def synced(issuer: LiveIssuer, bundle_dir: Path) -> Verifier:
@@ -33,10 +33,15 @@ def change(issuer: LiveIssuer, serial: int, action: str, reason: str | None = No
 def chongqing_issuer(tmp_path: Path) -> Iterator[LiveIssuer]:
     """A second issuer service, Chongqing's, under its own root."""
     home = tmp_path / "chongqing-home"
+    port = free_port()  # the keyring names the issuer's base URL (issue 15: nothing rewrites it)
     KeyDirectory.init(
-        home / "keys", issuer_code=500000, issuer_name="重庆市商务委员会 (开发)", insecure_dev=True
+        home / "keys",
+        issuer_code=500000,
+        issuer_name="重庆市商务委员会 (开发)",
+        base_url=f"http://127.0.0.1:{port}",
+        insecure_dev=True,
     )
-    issuer = LiveIssuer(home, f"sqlite:///{home / 'anxinma.sqlite3'}")
+    issuer = LiveIssuer(home, f"sqlite:///{home / 'anxinma.sqlite3'}", port=port)
     try:
         yield issuer
     finally:
@@ -69,7 +74,7 @@ def test_a_revocation_through_the_api_is_seen_live_at_once_and_offline_after_the
     assert online.status is Status.REVOKED and online.source.kind == "live"
     assert "离职" in online.reasons[0]
     report = sync(live_issuer.url, bundle_dir)
-    assert "status/330200-0.jwt" in report.changed
+    assert "status/330200-0.cose" in report.changed  # the compact form (issue 15)
     assert Verifier.from_bundle(bundle_dir).verify(code).status is Status.REVOKED
 
 
