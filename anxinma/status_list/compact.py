@@ -439,4 +439,5 @@ def load_compact_status_list(
         version=version,
         digest=digest_of(blob),
         compact=blob,
+        kid=bytes(kid),
     )
