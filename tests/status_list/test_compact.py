@@ -363,3 +363,17 @@ def test_signed_nonsense_streams_load_or_are_refused_never_crash(size: int, stre
     except StatusListError:
         return
     assert sum(1 for index in range(loaded.size) if loaded.array.get(index)) == sum(s[2] for s in streams)
+
+
+@pytest.mark.parametrize(
+    ("array", "version", "kid"),
+    [
+        (StatusArray(4), 0, KID),
+        (StatusArray(4), True, KID),
+        (StatusArray(4), 1, b"\x01\x02\x03"),
+        (StatusArray(SHARD_SIZE + 1), 1, KID),
+    ],
+)
+def test_the_signer_refuses_what_no_reader_would_take(array: StatusArray, version: int, kid: bytes) -> None:
+    with pytest.raises(ValueError):
+        sign_compact_status_list(array, issuer_code=ISSUER, shard=0, version=version, key=KEY, kid=kid)
