@@ -2,79 +2,28 @@
 consumer page verifies a Chongqing worker online and offline after one visit, takes Chongqing's
 freshness document, compact shard and live record from Chongqing's base URL (as the root-signed
 trust list names it; its CSP names exactly the two origins), and shows a Chongqing revocation on
-the next online visit. Both city services hold no root key: each serves the regulator's list
-(ANXINMA_TRUST_LIST_URL, a file here) checked against the regulator's root (ANXINMA_ROOT_KEY)."""
+the next online visit. The federation fixture (tests/federation/conftest.py) makes the regulator and
+the two city services as operators do; neither city holds a root key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from anxinma import credential as fmt
-from anxinma.cli import main
-from anxinma.keys import KeyDirectory
-from tests.conftest import LiveIssuer, free_port, screenshot
+from tests.conftest import screenshot
+from tests.federation.conftest import Federation
 from tests.verifier.test_page import verdict
 
 pytestmark = pytest.mark.browser
 
 
-def _city(root: Path, name: str, code: int, title: str, port: int) -> Path:
-    home = root / name
-    KeyDirectory.init(home / "keys", issuer_code=code, issuer_name=title, base_url=f"http://127.0.0.1:{port}", insecure_dev=True)  # fmt: skip
-    (home / "keys" / "root.key.pem").unlink()  # a city holds no root private key
-    return home
-
-
-@pytest.fixture
-def cities(tmp_path: Path) -> Iterator[tuple[LiveIssuer, LiveIssuer]]:
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(main, list(args))
-        assert result.exit_code == 0, result.output
-        return result.stdout
-
-    ports = free_port(), free_port()
-    homes = (
-        _city(tmp_path, "ningbo", 330200, "宁波市商务局", ports[0]),
-        _city(tmp_path, "chongqing", 500000, "重庆市商务委员会", ports[1]),
-    )
-    regulator = tmp_path / "regulator"
-    run("keys", "init", "--dir", str(regulator), "--insecure-dev")
-    for home in homes:
-        descriptor = home / "descriptor.json"
-        descriptor.write_text(run("keys", "descriptor", "--dir", str(home / "keys")), "utf-8")
-        run("keys", "add-issuer", str(descriptor), "--dir", str(regulator))
-    listed = tmp_path / "trust-list.jwt"
-    run("keys", "trust-list", "--dir", str(regulator), "-o", str(listed))
-    root = tmp_path / "regulator-root.pem"
-    root.write_text(run("keys", "root", "--dir", str(regulator)))
-    started = [
-        LiveIssuer(
-            home,
-            f"sqlite:///{home / 'anxinma.sqlite3'}",
-            port=port,
-            trust_list_url=str(listed),
-            root_key_path=root,
-        )
-        for home, port in zip(homes, ports, strict=True)
-    ]
-    try:
-        yield started[0], started[1]
-    finally:
-        for issuer in started:
-            issuer.stop()
-
-
 def test_ningbos_page_verifies_a_chongqing_worker_from_chongqings_data_online_offline_and_revoked(
-    cities: tuple[LiveIssuer, LiveIssuer], browser_context: Callable[..., Any]
+    federation: Federation, browser_context: Callable[..., Any]
 ) -> None:
-    ningbo, chongqing = cities
+    ningbo, chongqing = federation.ningbo.issuer, federation.chongqing.issuer
     issued = chongqing.credential()
     digits = fmt.decode(bytes.fromhex(str(issued["hex"]))).to_decimal()
     at_ningbo = f"{ningbo.url}/v/{digits}"  # the Chongqing worker's code, opened on Ningbo's page
