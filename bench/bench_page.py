@@ -188,13 +188,16 @@ has been merged (online) or the network found missing (offline). Ed25519: {figur
 | online, warm (service worker, cached trust data) | {_figures(figures["warm_first"])} | {_figures(figures["warm_final"])} | {statistics.median(figures["warm_weight"]) / kib:.1f} KiB |
 | online, cold (fresh profile) | {_figures(figures["cold_first"])} | {_figures(figures["cold_final"])} | {statistics.median(figures["cold_weight"]) / kib:.1f} KiB |
 
-Cold weight is the first visit: the shell, its three assets, the trust list, the status list,
-the live record, then the service worker (registered for `/v` and `/V/`) with its own copy of
-the `/v` shell (the assets come from the HTTP cache: their URLs carry a digest and are
-immutable) and the discovery document it reads to prefetch every status-list shard. The
-tweetnacl fallback ({sizes["vendor/nacl-fast.min.js (fallback only)"] / kib:.1f} KiB) is
-fetched and cached only by browsers whose WebCrypto lacks Ed25519. Warm online loads move the
-shell's 304 refresh, the trust list and status list revalidations (304) and the live record.
+Cold weight is the first visit: the shell, its three assets, the trust list, the issuer's
+freshness document and compact status shard (issue 15: Rice-coded, docs/page.md "How the page
+keeps its trust data"), the live record, then the service worker (registered for `/v` and `/V/`)
+with its own copy of the `/v` shell (the assets come from the HTTP cache: their URLs carry a
+digest and are immutable) and the discovery document it reads to prefetch the freshness
+document and every compact shard. The tweetnacl fallback
+({sizes["vendor/nacl-fast.min.js (fallback only)"] / kib:.1f} KiB) is fetched and cached only by
+browsers whose WebCrypto lacks Ed25519. Warm online loads with nothing changed move the shell's
+304 refresh, the trust list's and the freshness document's revalidations (304) and the live
+record; no shard (it is fetched only when the freshness document lists another version).
 Uncompressed sizes: shell {shell / kib:.1f} KiB (the words of both languages inside, so the
 switch works offline), {", ".join(f"{name} {size / kib:.1f} KiB" for name, size in sizes.items())}.
 The werkzeug server here sends no gzip; behind nginx with gzip the text shrinks about 3-4×.
