@@ -195,3 +195,30 @@ def test_a_sync_with_nothing_changed_moves_only_the_freshness_document(
     assert result.status is Status.REVOKED
     # The age is the freshness document's: vouched for now, although the shard is older.
     assert result.source.bundle_age_seconds is not None and result.source.bundle_age_seconds < 60
+
+
+@pytest.mark.parametrize("fault", ["tamper", "truncate", "other_issuer"])
+def test_a_bad_freshness_document_is_refused_and_the_last_good_data_kept(
+    current: Publisher, bundle_dir: Path, make_publisher: Callable[..., Publisher], fault: str
+) -> None:
+    cred = current.issue(4)
+    current.publish()
+    sync(current.base_url, bundle_dir, root_key=pinned(current))
+    in_use = layout.TrustBundle.current_state(bundle_dir)
+    current.set_status(4, CredentialStatus.REVOKED)
+    if fault == "tamper":
+        current.tamper.add("freshness")
+    elif fault == "truncate":
+        current.truncate.add("freshness")
+    else:  # a genuine freshness document, of another issuer
+        other = make_publisher(issuer_code=500000, protocol="freshness")
+        current.serve_freshness = other.freshness
+    with pytest.raises(SyncError):
+        sync(current.base_url, bundle_dir)
+    assert layout.TrustBundle.current_state(bundle_dir) == in_use
+    assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.VALID  # as last synced
+    current.tamper.clear()
+    current.truncate.clear()
+    current.serve_freshness = None
+    sync(current.base_url, bundle_dir)
+    assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.REVOKED
