@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +125,12 @@ def test_another_anchors_peer_entry_and_status_list_cannot_undo_a_revocation(
     assert verifier.verify(forge(fake, 4).to_hex()).status is Status.UNKNOWN_KEY  # Ningbo's own view
     found = verifier.trusted_issuer(330200)
     assert found is not None and found[1].name == layout.origin_name(ningbo.base_url)
+    shown = CliRunner().invoke(main, ["verifier", "status", "--dir", str(bundle_dir), "--json"])
+    views = json.loads(shown.stdout)["views"]
+    assert views == {
+        "330200": layout.origin_name(ningbo.base_url),
+        "500000": layout.origin_name(chongqing.base_url),
+    }
 
 
 @pytest.fixture
