@@ -15,7 +15,7 @@ from anxinma.cli import main
 from anxinma.keys import KeyDirectory
 from anxinma.verifier import Status, Verifier
 from anxinma.verifier.sync import TOFU_WARNING, sync
-from tests.conftest import LiveIssuer
+from tests.conftest import LiveIssuer, free_port
 
 
 def synced(issuer: LiveIssuer, bundle_dir: Path) -> Verifier:
@@ -33,10 +33,15 @@ def change(issuer: LiveIssuer, serial: int, action: str, reason: str | None = No
 def chongqing_issuer(tmp_path: Path) -> Iterator[LiveIssuer]:
     """A second issuer service, Chongqing's, under its own root."""
     home = tmp_path / "chongqing-home"
+    port = free_port()  # the keyring's base URL is the service's identity: made for its port
     KeyDirectory.init(
-        home / "keys", issuer_code=500000, issuer_name="重庆市商务委员会 (开发)", insecure_dev=True
+        home / "keys",
+        issuer_code=500000,
+        issuer_name="重庆市商务委员会 (开发)",
+        base_url=f"http://127.0.0.1:{port}",
+        insecure_dev=True,
     )
-    issuer = LiveIssuer(home, f"sqlite:///{home / 'anxinma.sqlite3'}")
+    issuer = LiveIssuer(home, f"sqlite:///{home / 'anxinma.sqlite3'}", port=port)
     try:
         yield issuer
     finally:
