@@ -115,6 +115,15 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         root_public_key = keys.root_public_key
         if config.trust_list_url:
             log.info("%s", NOTICES(ROOT_FROM_KEYRING))
+    trust_list_url = config.trust_list_url or _legacy_trust_list(config)
+    if trust_list_url is None and root_public_key != keys.root_public_key:
+        raise TrustListUnavailable(
+            f"ANXINMA_ROOT_KEY ({config.root_key_path}) is not the root key held in {config.key_dir}, which "
+            "signs the lists this service serves: set ANXINMA_TRUST_LIST_URL to the list that root signs, "
+            "or unset ANXINMA_ROOT_KEY",
+            message_zh=f"ANXINMA_ROOT_KEY（{config.root_key_path}）不是 {config.key_dir} 中签署信任列表的根密钥："
+            "请设置 ANXINMA_TRUST_LIST_URL 为该根签发的信任列表，或取消 ANXINMA_ROOT_KEY",
+        )
     store = Store(config.database_url)
     store.migrate()
     vault = Vault.open(config.secret_dir)
@@ -134,7 +143,7 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         key_dir=config.key_dir,
         root_public_key=root_public_key,
         passphrase=config.key_passphrase,
-        url=config.trust_list_url or _legacy_trust_list(config),
+        url=trust_list_url,
         refresh_seconds=config.trust_list_refresh,
     )
     publisher: Publisher
