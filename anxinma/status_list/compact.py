@@ -21,6 +21,8 @@ import io
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import rshift
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -42,13 +44,10 @@ _HEADER_KEYS = frozenset({_COSE_ALG, _COSE_KID, _COSE_TYP})
 #: What a verifier reports as the compact form's expiry: none (the freshness document governs age).
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
-#: For each byte of the packed array, the (slot, value) pairs of its non-zero statuses.
-_SLOTS_OF_BYTE = tuple(
-    tuple((slot, byte >> (slot * BITS) & _MASK) for slot in range(_PER_BYTE) if byte >> (slot * BITS) & _MASK)
-    for byte in range(256)
-)
-
-_NON_ZERO_SLOTS = bytes(len(slots) for slots in _SLOTS_OF_BYTE)
+#: For each slot of a packed byte, the table that gives that slot's value.
+_SLOT_TABLES = tuple(bytes(byte >> (slot * BITS) & _MASK for byte in range(256)) for slot in range(_PER_BYTE))
+#: For each value, the table that turns a byte-a-serial array into its marks: b"0" where it is.
+_MARKS = {value: bytes(0x30 if byte == value else 0x31 for byte in range(256)) for value in (1, 2, 3)}
 
 
 def _malformed(why: str, zh: str) -> StatusListError:
@@ -63,7 +62,8 @@ def _gaps(indices: list[int]) -> list[int]:
 
 
 def _rice_bits(gaps: list[int], k: int) -> int:
-    return len(gaps) * (k + 1) + sum(gap >> k for gap in gaps)
+    quotient_bits: int = sum(map(rshift, gaps, repeat(k)))
+    return len(gaps) * (k + 1) + quotient_bits
 
 
 def best_k(gaps: list[int]) -> int:
@@ -85,13 +85,23 @@ def best_k(gaps: list[int]) -> int:
     return k
 
 
+class _CodeOf(dict[int, str]):
+    """The Rice code of one gap as a bit string, worked out once per distinct gap."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def __missing__(self, gap: int) -> str:
+        k = self.k
+        code = "1" * (gap >> k) + "0" + (format(gap & ((1 << k) - 1), f"0{k}b") if k else "")
+        self[gap] = code
+        return code
+
+
 def rice_encode(gaps: list[int], k: int) -> bytes:
     """Golomb-Rice code of ``gaps`` with parameter ``k``, MSB-first, zero-padded to a byte."""
-    if k == 0:
-        bits = "".join("1" * gap + "0" for gap in gaps)
-    else:
-        low, mask = f"0{k}b", (1 << k) - 1
-        bits = "".join("1" * (gap >> k) + "0" + format(gap & mask, low) for gap in gaps)
+    bits = "".join(map(_CodeOf(k).__getitem__, gaps))
     bits += "0" * (-len(bits) % 8)
     return int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
 
@@ -154,8 +164,11 @@ def rice_decode_marks(data: bytes, k: int, count: int, size: int) -> str:
         del codes[count:]  # zero padding can read as further codes
         used = sum(map(len, codes))
         gap_of = _GapOf(k, size)
-        # Checked before anything is expanded: the unary form is at most one shard long.
-        if sum(map(gap_of.__getitem__, codes)) + count > size:
+        # The unary form must not be allowed to grow past a few shards before its length is
+        # checked: its longest is (quotient bits + count) << k plus count. Only when that bound
+        # is above four shards (a large k on a long stream) are the gaps summed first.
+        longest = ((used - count * (k + 1) + count) << k) + count
+        if longest > 4 * SHARD_SIZE and sum(map(gap_of.__getitem__, codes)) + count > size:
             raise _malformed(f"an index beyond the size {size}", f"索引超出大小 {size}")
         marks = "".join(map(_UnaryOf(gap_of).__getitem__, codes))
     if (used + 7) // 8 != len(data):
@@ -178,22 +191,30 @@ def rice_decode(data: bytes, k: int, count: int, size: int = SHARD_SIZE) -> list
 # -- the signed form --------------------------------------------------------------------------
 
 
-def _streams(array: StatusArray) -> list[list[Any]]:
-    indices: dict[int, list[int]] = {1: [], 2: [], 3: []}
+def _spread(array: StatusArray) -> bytes:
+    """One byte a serial (its value), for the first ``array.size`` serials."""
     raw = array.to_bytes()[: (array.size + _PER_BYTE - 1) // _PER_BYTE]
-    for position in [position for position, byte in enumerate(raw) if byte]:
-        base = position * _PER_BYTE
-        for slot, value in _SLOTS_OF_BYTE[raw[position]]:
-            indices[value].append(base + slot)
+    spread = bytearray(len(raw) * _PER_BYTE)
+    for slot, table in enumerate(_SLOT_TABLES):
+        spread[slot::_PER_BYTE] = raw.translate(table)
+    return bytes(spread[: array.size])
+
+
+def _streams(array: StatusArray) -> list[list[Any]]:
+    """The streams of the non-zero values present, ascending.
+
+    Each value's marks (``0`` at its indices, ``1`` elsewhere) come from one translate; cut at
+    the zeros, the runs of ones are the gaps: C-speed steps only, no Python loop per serial.
+    """
+    spread = _spread(array)
     streams = []
     for value in (1, 2, 3):
-        listed = indices[value]
-        while listed and listed[-1] >= array.size:  # slots of the last byte beyond the size
-            listed.pop()
-        if listed:
-            gaps = _gaps(listed)
+        count = spread.count(value)
+        if count:
+            marks = spread.translate(_MARKS[value])
+            gaps = list(map(len, marks[: marks.rindex(b"0")].split(b"0")))
             k = best_k(gaps)
-            streams.append([value, k, len(listed), rice_encode(gaps, k)])
+            streams.append([value, k, count, rice_encode(gaps, k)])
     return streams
 
 
@@ -255,13 +276,13 @@ def _cbor(data: bytes, what: str, zh: str) -> Any:
     try:
         item = cbor2.CBORDecoder(stream).decode()
     except Exception as exc:  # untrusted bytes: any failure of the parser is a refusal
-        raise _malformed(f"{what} is not CBOR or is truncated ({exc})", f"{zh}不是 CBOR 或被截断") from exc
+        raise _malformed(f"{what} is not CBOR or is truncated", f"{zh}不是 CBOR 或被截断") from exc
     if stream.tell() != len(data):
         raise _malformed(f"bytes after {what}", f"{zh}之后有多余字节")
     try:
         canonical = cbor2.dumps(item, canonical=True)
     except Exception as exc:  # e.g. a tag or a value that does not encode back
-        raise _malformed(f"{what} holds a value we do not read ({exc})", f"{zh}含有无法读取的值") from exc
+        raise _malformed(f"{what} holds a value we do not read", f"{zh}含有无法读取的值") from exc
     if canonical != data:
         raise _malformed(f"{what} is not in deterministic CBOR", f"{zh}不是确定性 CBOR 编码")
     return item
@@ -418,4 +439,5 @@ def load_compact_status_list(
         version=version,
         digest=digest_of(blob),
         compact=blob,
+        kid=bytes(kid),
     )

@@ -63,6 +63,7 @@ class StatusList:
     #: Lower-case hex SHA-256 of the token's bytes as given (:func:`digest_of`).
     digest: str = ""
     compact: bytes | None = field(default=None, repr=False)  # the compact form's bytes, when read from one
+    kid: bytes = b""  # the key that signed it (the verifier's trust rules check it is still usable)
 
     def status(self, serial: int) -> CredentialStatus | None:
         """The serial's status, or None when this list does not cover it."""
@@ -191,6 +192,7 @@ def load_status_list(token: str, public_key_for: PublicKeyLookup) -> StatusList:
             token=token,
             version=_version_of(info),
             digest=digest_of(token),
+            kid=kid,
         )
     except jwt.InvalidSignatureError as exc:
         raise StatusListError(
@@ -297,6 +299,7 @@ def load_status_list_cwt(data: bytes, public_key_for: PublicKeyLookup) -> Status
             cwt=bytes(data),
             version=_version_of(info),
             digest=digest_of(bytes(data)),
+            kid=kid,
         )
     except StatusListError:
         raise

@@ -10,6 +10,8 @@ from typing import Any
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anxinma.errors import StatusListError
 from anxinma.status_list import FRESHNESS_TYPE, ShardVersion, load_freshness, sign_freshness
@@ -182,5 +184,31 @@ def test_an_expired_document_still_loads_saying_when_it_expired() -> None:
 
 @pytest.mark.parametrize("token", ["", "a.b.c", "not a token", "é.é.é"])
 def test_garbage_is_refused(token: str) -> None:
+    with pytest.raises(StatusListError):
+        load_freshness(token, lookup())
+
+
+def _parts(token: str) -> list[bytes] | None:
+    try:
+        return [base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in token.split(".")]
+    except ValueError:
+        return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(position=st.integers(0, 10_000), character=st.sampled_from("A_-.0z=é"))
+def test_any_changed_character_is_refused_with_a_status_list_error(position: int, character: str) -> None:
+    token = _signed()
+    index = position % len(token)
+    changed = token[:index] + character + token[index + 1 :]
+    if _parts(changed) == _parts(token):
+        return  # the same bytes: only the unused low bits of a part's last character changed
+    with pytest.raises(StatusListError):
+        load_freshness(changed, lookup())
+
+
+@settings(max_examples=200, deadline=None)
+@given(token=st.one_of(st.text(max_size=300), st.binary(max_size=300)))
+def test_random_text_is_refused_with_a_status_list_error(token: str | bytes) -> None:
     with pytest.raises(StatusListError):
         load_freshness(token, lookup())

@@ -13,8 +13,10 @@ from anxinma.errors import StatusListError
 from anxinma.status_list import (
     CredentialStatus,
     StatusArray,
+    load_compact_status_list,
     load_status_list,
     load_status_list_cwt,
+    sign_compact_status_list,
     sign_status_list,
     sign_status_list_cwt,
 )
@@ -95,3 +97,13 @@ def test_a_version_that_is_not_an_int_of_0_or_more_is_refused(version: object) -
     token = jwt.encode(claims, KEY, algorithm="EdDSA", headers={"typ": "statuslist+jwt", "kid": KID.hex()})
     with pytest.raises(StatusListError, match="version"):
         load_status_list(token, lookup())
+
+
+def test_every_form_keeps_the_kid_that_signed_it() -> None:
+    token, cwt = _signed(3)
+    compact = sign_compact_status_list(
+        StatusArray(4), issuer_code=330200, shard=0, version=3, key=KEY, kid=KID
+    )
+    assert load_status_list(token, lookup()).kid == KID
+    assert load_status_list_cwt(cwt, lookup()).kid == KID
+    assert load_compact_status_list(compact, lookup()).kid == KID
