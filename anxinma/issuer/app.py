@@ -68,6 +68,8 @@ class Runtime:
     trust: ServedTrustList
     root_public_key: bytes = b""
     notices: list[Message] = field(default_factory=list)
+    #: Why this runtime cannot serve a trust list (the service refuses to start; commands run).
+    trust_problem: AnxinmaError | None = None
 
     def close(self) -> None:
         self.trust.close()
@@ -115,9 +117,15 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         root_public_key = keys.root_public_key
         if config.trust_list_url:
             log.info("%s", NOTICES(ROOT_FROM_KEYRING))
-    trust_list_url = config.trust_list_url or _legacy_trust_list(config)
-    if trust_list_url is None and root_public_key != keys.root_public_key:
-        raise TrustListUnavailable(
+    # A service without a usable trust-list source must not start (create_app refuses); a
+    # one-shot command (token create, jobs daily) does not serve the list and runs anyway.
+    problem: TrustListUnavailable | None = None
+    try:
+        trust_list_url = config.trust_list_url or _legacy_trust_list(config)
+    except TrustListUnavailable as exc:
+        trust_list_url, problem = None, exc
+    if trust_list_url is None and problem is None and root_public_key != keys.root_public_key:
+        problem = TrustListUnavailable(
             f"ANXINMA_ROOT_KEY ({config.root_key_path}) is not the root key held in {config.key_dir}, which "
             "signs the lists this service serves: set ANXINMA_TRUST_LIST_URL to the list that root signs, "
             "or unset ANXINMA_ROOT_KEY",
@@ -155,7 +163,9 @@ def build_runtime(config: IssuerConfig) -> Runtime:
     else:
         publisher = LocalBus()
     service = IssuerService(config, store, vault, keys, publisher, board)
-    return Runtime(config, keys, store, vault, board, publisher, service, trust, root_public_key, notices)
+    return Runtime(
+        config, keys, store, vault, board, publisher, service, trust, root_public_key, notices, problem
+    )
 
 
 def _legacy_trust_list(config: IssuerConfig) -> str | None:
@@ -186,6 +196,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
     try:
+        if runtime.trust_problem is not None:
+            raise runtime.trust_problem
         runtime.trust.start(background=config.background)  # no trust list at all: refuse to start
     except AnxinmaError:
         runtime.close()

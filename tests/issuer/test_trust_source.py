@@ -310,3 +310,20 @@ def test_the_service_runs_with_a_keys_directory_it_cannot_write(tmp_path: Path) 
         output = process.communicate(timeout=30)[0]
     assert "Traceback" not in output, output[-2000:]
     assert _snapshot(home / "keys") == before
+
+
+def test_commands_run_on_a_city_home_whose_service_would_refuse(tmp_path: Path) -> None:
+    """`anxinma token create` (cron shells often lack ANXINMA_TRUST_LIST_URL) needs no trust list."""
+    from anxinma.issuer import IssuerConfig
+    from anxinma.issuer.app import build_runtime
+    from anxinma.issuer.auth import Role
+
+    home = _city(tmp_path, free_port())
+    runtime = build_runtime(
+        IssuerConfig(home=home, database_url=f"sqlite:///{home / 'a.sqlite3'}", background=False)
+    )
+    try:
+        assert isinstance(runtime.trust_problem, TrustListUnavailable)
+        assert runtime.service.create_token(Role.REGULATOR, None, "cron")[1].startswith("axm_")
+    finally:
+        runtime.close()
