@@ -22,10 +22,10 @@ from anxinma.credential import claims as claims_set
 from anxinma.credential import cose
 from anxinma.errors import BadSignature, InvalidClaims, MalformedCredential
 from anxinma.qr import make_qr
-from tests.vectors import generate
+from tests.vectors import CREDENTIAL_VECTORS, generate
 
 VECTORS = Path(__file__).parent / "vectors"
-POSITIVE = sorted(p for p in VECTORS.glob("*.json") if not p.name.startswith("negative"))
+POSITIVE = CREDENTIAL_VECTORS  # the credential vectors, not the other formats' files beside them
 NEGATIVE: list[dict[str, Any]] = json.loads((VECTORS / "negative.json").read_text("utf-8"))
 NEGATIVE_TEXT: list[dict[str, Any]] = json.loads((VECTORS / "negative_text.json").read_text("utf-8"))
 HOST_16 = "v.anxinma.gov.cn"

@@ -15,11 +15,12 @@ import pycddl
 import pytest
 
 from anxinma import credential as fmt
+from tests.vectors import CREDENTIAL_VECTORS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "format.md").read_text("utf-8")
 VECTORS = ROOT / "tests" / "vectors"
-POSITIVE = sorted(p for p in VECTORS.glob("*.json") if not p.name.startswith("negative"))
+POSITIVE = CREDENTIAL_VECTORS  # the credential vectors, not the other formats' files beside them
 NEGATIVE: list[dict[str, Any]] = json.loads((VECTORS / "negative.json").read_text("utf-8"))
 
 

@@ -68,6 +68,8 @@ class Runtime:
     trust: ServedTrustList
     root_public_key: bytes = b""
     notices: list[Message] = field(default_factory=list)
+    #: Why this runtime cannot serve a trust list (the service refuses to start; commands run).
+    trust_problem: AnxinmaError | None = None
 
     def close(self) -> None:
         self.trust.close()
@@ -115,6 +117,21 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         root_public_key = keys.root_public_key
         if config.trust_list_url:
             log.info("%s", NOTICES(ROOT_FROM_KEYRING))
+    # A service without a usable trust-list source must not start (create_app refuses); a
+    # one-shot command (token create, jobs daily) does not serve the list and runs anyway.
+    problem: TrustListUnavailable | None = None
+    try:
+        trust_list_url = config.trust_list_url or _legacy_trust_list(config)
+    except TrustListUnavailable as exc:
+        trust_list_url, problem = None, exc
+    if trust_list_url is None and problem is None and root_public_key != keys.root_public_key:
+        problem = TrustListUnavailable(
+            f"ANXINMA_ROOT_KEY ({config.root_key_path}) is not the root key held in {config.key_dir}, which "
+            "signs the lists this service serves: set ANXINMA_TRUST_LIST_URL to the list that root signs, "
+            "or unset ANXINMA_ROOT_KEY",
+            message_zh=f"ANXINMA_ROOT_KEY（{config.root_key_path}）不是 {config.key_dir} 中签署信任列表的根密钥："
+            "请设置 ANXINMA_TRUST_LIST_URL 为该根签发的信任列表，或取消 ANXINMA_ROOT_KEY",
+        )
     store = Store(config.database_url)
     store.migrate()
     vault = Vault.open(config.secret_dir)
@@ -134,7 +151,7 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         key_dir=config.key_dir,
         root_public_key=root_public_key,
         passphrase=config.key_passphrase,
-        url=config.trust_list_url or _legacy_trust_list(config),
+        url=trust_list_url,
         refresh_seconds=config.trust_list_refresh,
     )
     publisher: Publisher
@@ -146,7 +163,9 @@ def build_runtime(config: IssuerConfig) -> Runtime:
     else:
         publisher = LocalBus()
     service = IssuerService(config, store, vault, keys, publisher, board)
-    return Runtime(config, keys, store, vault, board, publisher, service, trust, root_public_key, notices)
+    return Runtime(
+        config, keys, store, vault, board, publisher, service, trust, root_public_key, notices, problem
+    )
 
 
 def _legacy_trust_list(config: IssuerConfig) -> str | None:
@@ -177,6 +196,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
     try:
+        if runtime.trust_problem is not None:
+            raise runtime.trust_problem
         runtime.trust.start(background=config.background)  # no trust list at all: refuse to start
     except AnxinmaError:
         runtime.close()

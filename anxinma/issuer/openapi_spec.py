@@ -266,11 +266,27 @@ SCHEMAS: S = {
             "trust_list": STR,
             "jwks": STR,
             "status_lists": {"type": "array", "items": STR},
+            "status_freshness": STR,
             "live_record": STR,
             "openapi": STR,
             "root_public_key": STR,
         }
     ),
+    "TrustListStatus": {
+        "type": "object",
+        "properties": {
+            "mode": {"enum": ["url", "root_key"]},
+            "source": STR,
+            "sequence": INT,
+            "issued_at": STR,
+            "expires_at": STR,
+            "age_seconds": INT,
+            "expires_in_seconds": INT,
+            "last_refresh": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]},
+        },
+        "required": ["mode", "source", "last_refresh", "last_error"],
+    },
     "Jwks": {
         "type": "object",
         "properties": {"keys": {"type": "array", "items": {"type": "object"}}},
@@ -957,6 +973,41 @@ def build(base_url: str) -> S:
                     "404": _ERRORS["404"],
                 },
             }
+        },
+        "/status/{issuer_code}/{shard}/compact": {
+            "get": {
+                "summary": "Compact form of one shard (Rice-coded, COSE_Sign1); its ETag moves with its version",
+                "security": [],
+                "parameters": [_path_int("issuer_code"), _path_int("shard")],
+                "responses": {
+                    "200": {
+                        "description": "the compact form",
+                        "content": {"application/vnd.anxinma.status+cose": {}},
+                    },
+                    "304": {"description": "not modified"},
+                    "404": _ERRORS["404"],
+                },
+            }
+        },
+        "/status/{issuer_code}/freshness": {
+            "get": {
+                "summary": "Freshness document: every shard's current version and digest (JWS)",
+                "security": [],
+                "parameters": [_path_int("issuer_code")],
+                "responses": {
+                    "200": {"description": "JWS", "content": {"application/jwt": {}}},
+                    "304": {"description": "not modified"},
+                    "404": _ERRORS["404"],
+                },
+            }
+        },
+        "/trust-list/status": {
+            "get": _op(
+                "Sequence, age and expiry of the served trust list",
+                ("200", "TrustListStatus"),
+                errors=(),
+                public=True,
+            )
         },
     }
     paths.update(_check_in_paths())

@@ -77,6 +77,16 @@ class TrustList:
     def issuer(self, code: int) -> TrustedIssuer | None:
         return self.issuers.get(code)
 
+    def active_key(self, code: int, kid: bytes) -> bytes | None:
+        """The public key of ``kid`` if this list names it as an *active* key of issuer ``code``:
+        the only keys that may sign status data or a live record. (The status-list loaders take
+        this method as their ``public_key_for``.)"""
+        issuer = self.issuers.get(code)
+        key = issuer.keys.get(kid) if issuer is not None else None
+        if key is None or key.status is not KeyStatus.ACTIVE:
+            return None
+        return key.public_key
+
     @classmethod
     def load(
         cls,

@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from anxinma.errors import AnxinmaError
-from anxinma.keys.store import KeyStatus, default_home
+from anxinma.keys.store import default_home
 from anxinma.keys.trust_list import TrustList
 from anxinma.status_list import (
     Freshness,
@@ -223,7 +223,7 @@ class IssuerBundle:
             if trust_list.sequence != meta.get("trust_list_sequence"):
                 raise BundleError(f"{origin}: the trust list's sequence differs from meta.json")
             status_lists: dict[tuple[int, int], StatusList] = {}
-            lookup = _key_lookup(trust_list)
+            lookup = trust_list.active_key
             for name, data in contents.items():
                 if name.startswith(STATUS_DIR + "/"):
                     status_list = (
@@ -246,19 +246,6 @@ class IssuerBundle:
                 f"{origin}: unreadable bundle ({exc})", message_zh=f"{origin}：信任包无法读取（{exc}）"
             ) from exc
         return cls(origin, origin_dir, generation, meta, root, trust_list, status_lists, discovery, freshness)
-
-
-def _key_lookup(trust_list: TrustList) -> Any:
-    """``public_key_for(code, kid)`` for :func:`load_status_list`: active keys of listed issuers only."""
-
-    def public_key_for(code: int, kid: bytes) -> bytes | None:
-        issuer = trust_list.issuer(code)
-        key = issuer.keys.get(kid) if issuer is not None else None
-        if key is None or key.status is not KeyStatus.ACTIVE:
-            return None
-        return key.public_key
-
-    return public_key_for
 
 
 def current_generation(origin_dir: Path) -> str | None:

@@ -286,17 +286,28 @@ def status_command(directory: Path | None, as_json: bool) -> None:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for issuer in loaded.issuers:
-        lists = [
-            {
-                "issuer_code": sl.issuer_code,
-                "shard": sl.shard,
-                "size": sl.size,
-                "issued_at": sl.issued_at.isoformat(),
-                "age_seconds": int((now - sl.issued_at).total_seconds()),
-                "stale": now - sl.issued_at > DEFAULT_STATUS_MAX_AGE or now >= sl.expires_at,
-            }
-            for sl in sorted(issuer.status_lists.values(), key=lambda s: (s.issuer_code, s.shard))
-        ]
+        freshness = issuer.freshness.get(issuer.issuer_code or 0)
+        lists = []
+        for sl in sorted(issuer.status_lists.values(), key=lambda s: (s.issuer_code, s.shard)):
+            # The age the verdicts report: the freshness document's when it vouches for this version.
+            vouched = (
+                freshness is not None and sl.version and freshness.lists(sl.shard, sl.version, sl.digest)
+            )
+            as_of = (
+                max(freshness.issued_at, sl.issued_at) if vouched and freshness is not None else sl.issued_at
+            )
+            lists.append(
+                {
+                    "issuer_code": sl.issuer_code,
+                    "shard": sl.shard,
+                    "size": sl.size,
+                    "version": sl.version,
+                    "issued_at": sl.issued_at.isoformat(),
+                    "fresh_as_of": as_of.isoformat(),
+                    "age_seconds": int((now - as_of).total_seconds()),
+                    "stale": now - as_of > DEFAULT_STATUS_MAX_AGE,
+                }
+            )
         rows.append(
             {
                 "origin": issuer.origin,
@@ -310,12 +321,23 @@ def status_command(directory: Path | None, as_json: bool) -> None:
                 "trust_list_expires_at": issuer.trust_list.expires_at.isoformat(),
                 "trust_list_expired": now >= issuer.trust_list.expires_at,
                 "issuers": sorted(issuer.trust_list.issuers),
+                "freshness_seq": freshness.seq if freshness is not None else None,
                 "status_lists": lists,
             }
         )
+    # Which origin speaks for each issuer under the trust rules (docs/verifier.md), and conflicts.
+    from anxinma.verifier.trust import choose_views
+
+    views = choose_views(loaded.anchors())
+    speaks = {str(code): view.anchor.name for code, view in sorted(views.views.items())}
+    conflicts = {str(code): list(c.anchors) for code, c in sorted(views.conflicts.items())}
     if as_json:
         click.echo(
-            json.dumps({"bundles": rows, "problems": list(loaded.problems)}, ensure_ascii=False, indent=2)
+            json.dumps(
+                {"bundles": rows, "views": speaks, "conflicts": conflicts, "problems": list(loaded.problems)},
+                ensure_ascii=False,
+                indent=2,
+            )
         )
         return
     if not rows and not loaded.problems:
@@ -338,8 +360,17 @@ def status_command(directory: Path | None, as_json: bool) -> None:
         for sl in row["status_lists"]:
             zh, en = age_text(sl["age_seconds"])
             stale = "  过期 STALE" if sl["stale"] else ""
+            version = f" v{sl['version']}" if sl["version"] else ""
             click.echo(
-                f"  状态列表 status list {sl['issuer_code']}/{sl['shard']}: {sl['size']} serials, {zh} ({en}){stale}"
+                f"  状态列表 status list {sl['issuer_code']}/{sl['shard']}{version}: {sl['size']} serials, "
+                f"{zh} ({en}){stale}"
             )
+    for code, name in speaks.items():
+        click.echo(f"签发机构 issuer {code}: 以 {name} 为准 / speaks through {name}")
+    for code, names in conflicts.items():
+        click.secho(
+            f"签发机构 issuer {code}: 信任列表冲突，无法验证 / conflicting trust lists: {', '.join(names)}",
+            fg="red",
+        )
     for problem in loaded.problems:
         click.secho(f"问题 / problem: {problem}", fg="red", err=True)

@@ -590,7 +590,7 @@ def _sync_status(
     """
     say(f"状态新鲜度 / status freshness: {url}")
     item = fetched[url] = http.get(url, "freshness", previous)
-    lookup = _active_key_lookup(trust_list)
+    lookup = trust_list.active_key
     try:
         freshness = load_freshness(item.body, lookup)
     except AnxinmaError as exc:
@@ -652,15 +652,6 @@ def _sync_status(
 
 _REFUSED_EN = {Update.OLDER: "older than", Update.EQUIVOCAL: "different from, under the same version as,"}
 _REFUSED_ZH = {Update.OLDER: "比已有的更旧", Update.EQUIVOCAL: "与已有的版本相同但内容不同"}
-
-
-def _active_key_lookup(trust_list: TrustList) -> Callable[[int, bytes], bytes | None]:
-    def public_key_for(code: int, kid: bytes) -> bytes | None:
-        issuer = trust_list.issuer(code)
-        key = issuer.keys.get(kid) if issuer is not None else None
-        return key.public_key if key is not None and key.status is KeyStatus.ACTIVE else None
-
-    return public_key_for
 
 
 def _held_origins(root_dir: Path, but: str) -> list[HeldOrigin]:
@@ -757,13 +748,8 @@ def _check_jwks(body: bytes, trust_list: TrustList, code: int) -> list[str]:
 def _check_status_list(
     body: bytes, url: str, trust_list: TrustList, previous: _Previous | None
 ) -> StatusList:
-    def public_key_for(code: int, kid: bytes) -> bytes | None:
-        issuer = trust_list.issuer(code)
-        key = issuer.keys.get(kid) if issuer is not None else None
-        return key.public_key if key is not None and key.status is KeyStatus.ACTIVE else None
-
     try:
-        status_list = load_status_list(body.decode("ascii").strip(), public_key_for)
+        status_list = load_status_list(body.decode("ascii").strip(), trust_list.active_key)
     except (AnxinmaError, UnicodeDecodeError) as exc:
         detail = exc.explain() if isinstance(exc, AnxinmaError) else "not ASCII"
         raise SyncError(

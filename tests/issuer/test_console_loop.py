@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from anxinma import credential as fmt
 from anxinma.issuer.checkins import month_of
 from anxinma.issuer.models import AuditEntry, Complaint, Rating
-from tests.conftest import LiveIssuer
+from tests.conftest import LiveIssuer, free_port
 from tests.issuer.console_support import Console, text
 
 
@@ -275,10 +275,15 @@ def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> 
 
     database = f"sqlite:///{tmp_path / 'province.sqlite3'}"
     homes = [tmp_path / "ningbo", tmp_path / "chongqing"]
-    for home, code in zip(homes, (330200, 500000), strict=True):
+    ports = [free_port(), free_port()]
+    for home, code, port in zip(homes, (330200, 500000), ports, strict=True):
         home.mkdir()
-        KeyDirectory.init(home / "keys", issuer_code=code, insecure_dev=True)
-    ningbo, chongqing = (LiveIssuer(home, database) for home in homes)
+        KeyDirectory.init(
+            home / "keys", issuer_code=code, insecure_dev=True, base_url=f"http://127.0.0.1:{port}"
+        )
+    ningbo, chongqing = (
+        LiveIssuer(home, database, port=port) for home, port in zip(homes, ports, strict=True)
+    )
     try:
         assert ningbo.runtime.service.issuer_id != chongqing.runtime.service.issuer_id
         theirs = chongqing.credential(card_uid="04a1b2c3d4e5f6")

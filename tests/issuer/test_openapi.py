@@ -20,7 +20,7 @@ def _flask_paths(issuer: LiveIssuer) -> set[tuple[str, str]]:
         path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
         if not (
             path.startswith("/api/")
-            or path in ("/trust-list", "/jwks.json", "/.well-known/anxinma")
+            or path in ("/trust-list", "/trust-list/status", "/jwks.json", "/.well-known/anxinma")
             or path.startswith("/status/")
         ):
             continue
@@ -239,6 +239,11 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check("/trust-list", "get", api("GET", "/trust-list", token=""))
     check("/status/{issuer_code}/{shard}", "get", api("GET", "/status/330200/0", token=""))
     check("/status/{issuer_code}/{shard}", "get", api("GET", "/status/330200/7", token=""))
+    check("/status/{issuer_code}/{shard}/compact", "get", api("GET", "/status/330200/0/compact", token=""))
+    check("/status/{issuer_code}/{shard}/compact", "get", api("GET", "/status/330200/7/compact", token=""))
+    check("/status/{issuer_code}/freshness", "get", api("GET", "/status/330200/freshness", token=""))
+    check("/status/{issuer_code}/freshness", "get", api("GET", "/status/110000/freshness", token=""))
+    check("/trust-list/status", "get", api("GET", "/trust-list/status", token=""))
 
     exercise_check_ins(issuer_on, check)  # 按月打卡 (tests/issuer/test_checkins.py)
 

@@ -215,6 +215,26 @@ def test_a_city_with_no_list_at_all_refuses_to_start_in_one_line(tmp_path: Path)
     assert "Traceback" not in run.stderr
 
 
+def test_a_home_with_no_source_or_a_foreign_root_beside_its_own_refuses_to_start(tmp_path: Path) -> None:
+    from anxinma.issuer import IssuerConfig, create_app
+
+    home = _city(tmp_path, free_port())  # no root key, no ANXINMA_TRUST_LIST_URL
+    config = IssuerConfig(home=home, database_url=f"sqlite:///{home / 'a.sqlite3'}", background=False)
+    with pytest.raises(TrustListUnavailable, match="set ANXINMA_TRUST_LIST_URL"):
+        create_app(config)
+    own = tmp_path / "own"
+    KeyDirectory.init(own / "keys", insecure_dev=True)
+    regulator = Regulator(tmp_path, KeyDirectory(home / "keys"))
+    foreign = IssuerConfig(
+        home=own,
+        database_url=f"sqlite:///{own / 'a.sqlite3'}",
+        root_key_path=regulator.root_pem,
+        background=False,
+    )
+    with pytest.raises(TrustListUnavailable, match="unset ANXINMA_ROOT_KEY"):
+        create_app(foreign)
+
+
 def test_keys_add_issuer_on_a_root_holding_home_republishes_the_served_list(
     live_issuer: LiveIssuer, tmp_path: Path
 ) -> None:
@@ -290,3 +310,20 @@ def test_the_service_runs_with_a_keys_directory_it_cannot_write(tmp_path: Path) 
         output = process.communicate(timeout=30)[0]
     assert "Traceback" not in output, output[-2000:]
     assert _snapshot(home / "keys") == before
+
+
+def test_commands_run_on_a_city_home_whose_service_would_refuse(tmp_path: Path) -> None:
+    """`anxinma token create` (cron shells often lack ANXINMA_TRUST_LIST_URL) needs no trust list."""
+    from anxinma.issuer import IssuerConfig
+    from anxinma.issuer.app import build_runtime
+    from anxinma.issuer.auth import Role
+
+    home = _city(tmp_path, free_port())
+    runtime = build_runtime(
+        IssuerConfig(home=home, database_url=f"sqlite:///{home / 'a.sqlite3'}", background=False)
+    )
+    try:
+        assert isinstance(runtime.trust_problem, TrustListUnavailable)
+        assert runtime.service.create_token(Role.REGULATOR, None, "cron")[1].startswith("axm_")
+    finally:
+        runtime.close()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +125,12 @@ def test_another_anchors_peer_entry_and_status_list_cannot_undo_a_revocation(
     assert verifier.verify(forge(fake, 4).to_hex()).status is Status.UNKNOWN_KEY  # Ningbo's own view
     found = verifier.trusted_issuer(330200)
     assert found is not None and found[1].name == layout.origin_name(ningbo.base_url)
+    shown = CliRunner().invoke(main, ["verifier", "status", "--dir", str(bundle_dir), "--json"])
+    views = json.loads(shown.stdout)["views"]
+    assert views == {
+        "330200": layout.origin_name(ningbo.base_url),
+        "500000": layout.origin_name(chongqing.base_url),
+    }
 
 
 @pytest.fixture
@@ -195,3 +202,30 @@ def test_a_sync_with_nothing_changed_moves_only_the_freshness_document(
     assert result.status is Status.REVOKED
     # The age is the freshness document's: vouched for now, although the shard is older.
     assert result.source.bundle_age_seconds is not None and result.source.bundle_age_seconds < 60
+
+
+@pytest.mark.parametrize("fault", ["tamper", "truncate", "other_issuer"])
+def test_a_bad_freshness_document_is_refused_and_the_last_good_data_kept(
+    current: Publisher, bundle_dir: Path, make_publisher: Callable[..., Publisher], fault: str
+) -> None:
+    cred = current.issue(4)
+    current.publish()
+    sync(current.base_url, bundle_dir, root_key=pinned(current))
+    in_use = layout.TrustBundle.current_state(bundle_dir)
+    current.set_status(4, CredentialStatus.REVOKED)
+    if fault == "tamper":
+        current.tamper.add("freshness")
+    elif fault == "truncate":
+        current.truncate.add("freshness")
+    else:  # a genuine freshness document, of another issuer
+        other = make_publisher(issuer_code=500000, protocol="freshness")
+        current.serve_freshness = other.freshness
+    with pytest.raises(SyncError):
+        sync(current.base_url, bundle_dir)
+    assert layout.TrustBundle.current_state(bundle_dir) == in_use
+    assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.VALID  # as last synced
+    current.tamper.clear()
+    current.truncate.clear()
+    current.serve_freshness = None
+    sync(current.base_url, bundle_dir)
+    assert Verifier.from_bundle(bundle_dir).verify(cred.to_hex()).status is Status.REVOKED

@@ -33,7 +33,7 @@ def change(issuer: LiveIssuer, serial: int, action: str, reason: str | None = No
 def chongqing_issuer(tmp_path: Path) -> Iterator[LiveIssuer]:
     """A second issuer service, Chongqing's, under its own root."""
     home = tmp_path / "chongqing-home"
-    port = free_port()  # the keyring names the issuer's base URL (issue 15: nothing rewrites it)
+    port = free_port()  # the keyring's base URL is the service's identity: made for its port
     KeyDirectory.init(
         home / "keys",
         issuer_code=500000,
@@ -74,7 +74,7 @@ def test_a_revocation_through_the_api_is_seen_live_at_once_and_offline_after_the
     assert online.status is Status.REVOKED and online.source.kind == "live"
     assert "离职" in online.reasons[0]
     report = sync(live_issuer.url, bundle_dir)
-    assert "status/330200-0.cose" in report.changed  # the compact form (issue 15)
+    assert "status/330200-0.jwt" in report.changed
     assert Verifier.from_bundle(bundle_dir).verify(code).status is Status.REVOKED
 
 
