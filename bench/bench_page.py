@@ -18,6 +18,7 @@ included), for a cold first visit (with the worker's precache) and a warm reload
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -172,6 +173,7 @@ def main() -> None:
             url = str(issuer.credential()["code"]).replace("/v/", "/V/")  # what a QR reader opens
             shell = len(issuer.api("GET", "/v", token="").content)
             figures = measure(url)
+            load = os.getloadavg()[0]  # the machine is shared: the times scale with it
         finally:
             issuer.stop()
     sizes = static_bytes()
@@ -181,6 +183,8 @@ def main() -> None:
 each. Times in ms from the start of the navigation (`performance.now()` at the page's marks);
 "first verdict" is the first time `#verdict` carries a status, "final" when the live record
 has been merged (online) or the network found missing (offline). Ed25519: {figures["engine"]}.
+Load average at the end of the run: {load:.1f} on {os.cpu_count()} cores (other work shares the
+machine; the times grow with it, the bytes do not).
 
 | load | first verdict median | p95 | final median | p95 | bytes moved (median) |
 | --- | ---: | ---: | ---: | ---: | ---: |
