@@ -58,7 +58,7 @@ class TaggedBdistWheel(bdist_wheel):
 
     def run(self) -> None:
         if not self.skip_build:
-            self.reinitialize_command("build_ext").inplace = False  # type: ignore[attr-defined]
+            self.reinitialize_command("build_ext").inplace = False
             self.run_command("build")  # the base class's run_command("build") is then a no-op
             if not getattr(self.get_finalized_command("build_ext"), "built_extensions", []):
                 # Nothing compiled: pack it as a pure distribution (purelib, not <name>.data/platlib).
