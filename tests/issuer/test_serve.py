@@ -28,6 +28,23 @@ ANXINMA_CLI = [
 ]
 
 
+def wait_until_serving(process: subprocess.Popen[str], port: int, timeout: float = 180.0) -> None:
+    """Until ``anxinma serve`` listens. An empty home means dev keys and 300 demo workers first,
+    which took over 60 s with the machine's two cores at a load of 10; a process that exits
+    instead fails the test at once, with what it printed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            printed = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"anxinma serve exited ({process.returncode}):\n{printed}")
+        try:
+            wait_for_port(port, timeout=1)
+            return
+        except TimeoutError:
+            continue
+    raise AssertionError(f"anxinma serve did not listen on {port} within {timeout:g} s")
+
+
 def interrupt(process: subprocess.Popen[str]) -> str:
     """Ctrl-C: SIGINT, then the output; a process that does not stop within 30 s is killed
     and the test fails saying so (instead of leaving it running)."""
@@ -52,7 +69,7 @@ def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(
         text=True,
     )
     try:
-        wait_for_port(port, timeout=60)
+        wait_until_serving(process, port)
         time.sleep(0.3)
         output = interrupt(process)
     finally:
@@ -75,7 +92,7 @@ def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(
         text=True,
     )
     try:
-        wait_for_port(port, timeout=60)
+        wait_until_serving(process, port)
         base = f"http://127.0.0.1:{port}"
         session = requests.post(
             f"{base}/api/v1/sessions",
