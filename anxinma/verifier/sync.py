@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -37,30 +36,19 @@ from anxinma.errors import AnxinmaError
 from anxinma.keys.jwk import public_key_from_jwk
 from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustList
-from anxinma.rollback import Update, judge
 from anxinma.status_list import (
     Freshness,
     StatusList,
-    load_compact_status_list,
-    load_freshness,
-    load_status_list,
 )
 from anxinma.verifier import bundle as layout
 from anxinma.verifier.errors import BundleError, SyncError
+from anxinma.verifier.http import Fetched, Http
 from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
+from anxinma.verifier.status_sync import absolute, sync_status, sync_status_lists
 from anxinma.verifier.trust import TOFU, HeldOrigin, admission_refusal
 
 DISCOVERY_PATH = "/.well-known/anxinma"
 DEFAULT_TIMEOUT = 10.0
-USER_AGENT = "anxinma-verifier/0.1"
-#: Nothing an issuer publishes is larger than this; a response beyond it is refused unread.
-LIMITS = {
-    "discovery": 256 * 1024,
-    "trust_list": 4 * 1024 * 1024,
-    "jwks": 256 * 1024,
-    "status": 4 * 1024 * 1024,  # one shard is 256 KiB raw; base64 of a worst-case deflate fits
-    "freshness": 256 * 1024,  # a few hundred bytes, and ~120 more per shard
-}
 MAX_STATUS_LISTS = 4096
 TOFU_WARNING = (
     "警告：首次连接，信任了发现文档中的根公钥（仅限开发环境！生产环境请用 --root-key 固定根公钥） / "
@@ -112,14 +100,6 @@ class SyncReport:
 
 
 @dataclass
-class _Fetched:
-    url: str
-    body: bytes  # the new bytes, or the previous generation's on a 304
-    etag: str | None
-    not_modified: bool
-
-
-@dataclass
 class _Previous:
     """What the generation in use tells this sync: the pin, the sequence, ETags, old bytes."""
 
@@ -144,94 +124,6 @@ class _Previous:
         return data if layout.sha256(data) == entry.get("sha256") else None
 
 
-class _Http:
-    """GETs with a size limit, truncation detection, ETags, and a byte count."""
-
-    def __init__(self, session: requests.Session, timeout: float) -> None:
-        self.session = session
-        self.timeout = timeout
-        self.requests = 0
-        self.bytes_received = 0
-
-    def get(self, url: str, what: str, previous: _Previous | None) -> _Fetched:
-        entry = previous.resource(url) if previous is not None else None
-        old_body = previous.body(url) if previous is not None else None
-        headers = {"User-Agent": USER_AGENT}
-        if entry is not None and old_body is not None and entry.get("etag"):
-            headers["If-None-Match"] = str(entry["etag"])
-        limit = LIMITS[what]
-        self.requests += 1
-        try:
-            with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as response:
-                self.bytes_received += _header_bytes(response)
-                if response.status_code == 304 and old_body is not None:
-                    return _Fetched(
-                        url, old_body, response.headers.get("ETag") or str(entry and entry.get("etag")), True
-                    )
-                if response.status_code != 200:
-                    raise SyncError(
-                        f"{url} answered HTTP {response.status_code}",
-                        message_zh=f"{url} 返回 HTTP {response.status_code}",
-                    )
-                declared = response.headers.get("Content-Length")
-                if declared is not None and declared.isdigit() and int(declared) > limit:
-                    raise SyncError(f"{url}: {declared} bytes is more than a {what} can be")
-                body = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    body += chunk
-                    if len(body) > limit:
-                        raise SyncError(
-                            f"{url}: more than {limit} bytes, refused", message_zh=f"{url}：数据过大"
-                        )
-                wire = response.raw.tell() if hasattr(response.raw, "tell") else len(body)
-                self.bytes_received += int(wire)
-                if (
-                    declared is not None
-                    and declared.isdigit()
-                    and not response.headers.get("Content-Encoding")
-                ) and len(body) != int(declared):
-                    raise _truncated(url)
-                return _Fetched(url, bytes(body), response.headers.get("ETag"), False)
-        except requests.Timeout as exc:
-            raise SyncError(
-                f"{url}: no answer within {self.timeout:g} s",
-                message_zh=f"{url}：{self.timeout:g} 秒内无响应",
-            ) from exc
-        except requests.ConnectionError as exc:
-            if "IncompleteRead" in str(exc) or "Connection broken" in str(exc):
-                raise _truncated(url) from exc
-            raise SyncError(
-                f"cannot reach {url} (is the issuer down?)",
-                message_zh=f"无法连接 {url}（签发机构服务中断？）",
-            ) from exc
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise _truncated(url) from exc
-        except requests.RequestException as exc:
-            raise SyncError(
-                f"{url}: the request failed ({type(exc).__name__})", message_zh=f"{url}：请求失败"
-            ) from exc
-
-
-def _truncated(url: str) -> SyncError:
-    return SyncError(
-        f"{url}: the download broke off (truncated); nothing was changed",
-        message_zh=f"{url}：下载不完整（被截断），未做任何更改",
-    )
-
-
-def _header_bytes(response: requests.Response) -> int:
-    return 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.items()) + 2
-
-
-def _absolute(base: str, value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SyncError(f"the discovery document has no {what} URL", message_zh=f"发现文档缺少 {what} 地址")
-    url = urljoin(base, value.strip())
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise SyncError(f"the discovery document's {what} is not an http(s) URL: {value!r}")
-    return url
-
-
 def parse_discovery(data: bytes, url: str) -> dict[str, Any]:
     """The discovery document, its URLs made absolute; raises :class:`SyncError` naming the problem."""
     try:
@@ -253,10 +145,10 @@ def parse_discovery(data: bytes, url: str) -> dict[str, Any]:
         "issuer_code": code,
         "name": str(doc.get("name") or code),
         "base_url": str(doc.get("base_url") or ""),
-        "trust_list": _absolute(url, doc.get("trust_list"), "trust_list"),
-        "jwks": _absolute(url, doc["jwks"], "jwks") if doc.get("jwks") else None,
-        "status_lists": [_absolute(url, item, "status list") for item in lists],
-        "status_freshness": _absolute(url, doc["status_freshness"], "status_freshness")
+        "trust_list": absolute(url, doc.get("trust_list"), "trust_list"),
+        "jwks": absolute(url, doc["jwks"], "jwks") if doc.get("jwks") else None,
+        "status_lists": [absolute(url, item, "status list") for item in lists],
+        "status_freshness": absolute(url, doc["status_freshness"], "status_freshness")
         if doc.get("status_freshness")
         else None,
         "live_record": doc.get("live_record") if isinstance(doc.get("live_record"), str) else None,
@@ -328,7 +220,7 @@ def sync(
     origin = layout.origin_name(issuer_url)
     origin_dir = root_dir / origin
     own_session = session is None
-    http = _Http(session or requests.Session(), timeout)
+    http = Http(session or requests.Session(), timeout)
     moment = now or datetime.now(UTC)
     new_origin = not origin_dir.exists()
     try:
@@ -352,7 +244,7 @@ def sync(
             http.session.close()
 
 
-def _follow(report: SyncReport, root_dir: Path, http: _Http, say: Progress, timeout: float) -> None:
+def _follow(report: SyncReport, root_dir: Path, http: Http, say: Progress, timeout: float) -> None:
     loaded = layout.IssuerBundle.load(root_dir / report.origin)
     for code, issuer in sorted(loaded.trust_list.issuers.items()):
         if code == report.issuer_code or not issuer.base_url:
@@ -410,7 +302,7 @@ def _sync_locked(
     issuer_url: str,
     origin: str,
     origin_dir: Path,
-    http: _Http,
+    http: Http,
     say: Progress,
     now: datetime,
     *,
@@ -423,7 +315,7 @@ def _sync_locked(
     base = issuer_url.strip().rstrip("/")
     discovery_url = base + DISCOVERY_PATH
     say(f"发现文档 / discovery: {discovery_url}")
-    fetched: dict[str, _Fetched] = {}
+    fetched: dict[str, Fetched] = {}
     fetched[discovery_url] = http.get(discovery_url, "discovery", previous)
     discovery = parse_discovery(fetched[discovery_url].body, discovery_url)
     code = discovery["issuer_code"]
@@ -460,11 +352,11 @@ def _sync_locked(
 
     freshness: tuple[str, Freshness] | None = None
     if discovery["status_freshness"]:
-        freshness, status_lists = _sync_status(
+        freshness, status_lists = sync_status(
             discovery["status_freshness"], code, trust_list, previous, http, fetched, say
         )
     else:  # an issuer of an earlier release: every standard-form shard, every time
-        status_lists = _sync_status_lists(discovery["status_lists"], trust_list, previous, http, fetched, say)
+        status_lists = sync_status_lists(discovery["status_lists"], trust_list, previous, http, fetched, say)
     for status_list in status_lists.values():
         where = (status_list.issuer_code, status_list.shard)
         evidence = freshness[1].issued_at if freshness is not None else status_list.issued_at
@@ -548,110 +440,6 @@ def _sync_locked(
     report.bytes_received = http.bytes_received
     say(f"完成 / done: {origin} {report.generation}")
     return report
-
-
-def _sync_status_lists(
-    urls: list[str],
-    trust_list: TrustList,
-    previous: _Previous | None,
-    http: _Http,
-    fetched: dict[str, _Fetched],
-    say: Progress,
-) -> dict[str, StatusList]:
-    """The standard-form shards a discovery document lists (issuers before freshness documents)."""
-    status_lists: dict[str, StatusList] = {}
-    seen: dict[tuple[int, int], str] = {}
-    for number, url in enumerate(urls, 1):
-        say(f"状态列表 / status list {number}/{len(urls)}: {url}")
-        item = fetched[url] = http.get(url, "status", previous)
-        status_list = _check_status_list(item.body, url, trust_list, previous)
-        where = (status_list.issuer_code, status_list.shard)
-        if where in seen:
-            raise SyncError(f"{url} and {seen[where]} both claim issuer {where[0]} shard {where[1]}")
-        seen[where] = url
-        status_lists[url] = status_list
-    return status_lists
-
-
-def _sync_status(
-    url: str,
-    code: int,
-    trust_list: TrustList,
-    previous: _Previous | None,
-    http: _Http,
-    fetched: dict[str, _Fetched],
-    say: Progress,
-) -> tuple[tuple[str, Freshness], dict[str, StatusList]]:
-    """The freshness document, then only the shards it lists at another version than the one held
-    (TUF's timestamp and snapshot roles: a sync with nothing changed moves a few hundred bytes).
-
-    Each is judged by :func:`anxinma.rollback.judge` against what is held: an older or an
-    equal-but-different freshness document or shard is refused and nothing is changed.
-    """
-    say(f"状态新鲜度 / status freshness: {url}")
-    item = fetched[url] = http.get(url, "freshness", previous)
-    lookup = trust_list.active_key
-    try:
-        freshness = load_freshness(item.body, lookup)
-    except AnxinmaError as exc:
-        raise SyncError(
-            f"the freshness document {url} was refused, nothing was changed: {exc.message}",
-            message_zh=f"状态新鲜度文件 {url} 被拒绝，未做任何更改：{exc.message_zh}",
-        ) from exc
-    if freshness.issuer_code != code:
-        raise SyncError(f"{url} is the freshness document of issuer {freshness.issuer_code}, not {code}")
-    held = previous.freshness if previous is not None else None
-    verdict = judge((held.seq, held.digest) if held is not None else None, (freshness.seq, freshness.digest))
-    if verdict.refused:
-        raise SyncError(
-            f"the freshness document {url} (seq {freshness.seq}) is {_REFUSED_EN[verdict]} the one held "
-            f"(seq {held.seq if held else '-'}); nothing was changed",
-            message_zh=f"状态新鲜度文件 {url}（序号 {freshness.seq}）{_REFUSED_ZH[verdict]}，未做任何更改",
-        )
-    status_lists: dict[str, StatusList] = {}
-    total = len(freshness.shards)
-    for number, listed in enumerate(sorted(freshness.shards.values(), key=lambda v: v.shard), 1):
-        shard_url = _absolute(url, listed.url, "shard")
-        mine = previous.status_lists.get((code, listed.shard)) if previous is not None else None
-        kept = previous.body(shard_url) if previous is not None else None
-        if (
-            mine is not None
-            and kept is not None
-            and mine.version == listed.version
-            and mine.digest == listed.digest
-        ):
-            entry = previous.resource(shard_url) if previous is not None else None
-            fetched[shard_url] = _Fetched(shard_url, kept, str(entry.get("etag")) if entry else None, True)
-            status_lists[shard_url] = mine
-            continue
-        say(f"状态列表 / status list {number}/{total}: {shard_url}")
-        got = fetched[shard_url] = http.get(shard_url, "status", previous)
-        try:
-            status_list = load_compact_status_list(got.body, lookup)
-        except AnxinmaError as exc:
-            raise SyncError(
-                f"status list {shard_url} refused, nothing was changed: {exc.explain()}",
-                message_zh=f"状态列表 {shard_url} 被拒绝，未做任何更改",
-            ) from exc
-        if (status_list.issuer_code, status_list.shard) != (code, listed.shard):
-            raise SyncError(
-                f"{shard_url} holds issuer {status_list.issuer_code} shard {status_list.shard} (mix-up)"
-            )
-        against_listed = judge((listed.version, listed.digest), (status_list.version, status_list.digest))
-        against_held = judge(_status_order(mine) if mine is not None else None, _status_order(status_list))
-        for verdict in (against_listed, against_held):
-            if verdict.refused:
-                raise SyncError(
-                    f"status list {shard_url} (version {status_list.version}) is {_REFUSED_EN[verdict]} "
-                    "the publication it must be (rollback or replay?); nothing was changed",
-                    message_zh=f"状态列表 {shard_url}（版本 {status_list.version}）{_REFUSED_ZH[verdict]}（回滚或重放？），未做任何更改",
-                )
-        status_lists[shard_url] = status_list
-    return (url, freshness), status_lists
-
-
-_REFUSED_EN = {Update.OLDER: "older than", Update.EQUIVOCAL: "different from, under the same version as,"}
-_REFUSED_ZH = {Update.OLDER: "比已有的更旧", Update.EQUIVOCAL: "与已有的版本相同但内容不同"}
 
 
 def _held_origins(root_dir: Path, but: str) -> list[HeldOrigin]:
@@ -743,57 +531,3 @@ def _check_jwks(body: bytes, trust_list: TrustList, code: int) -> list[str]:
                 f"JWKS 仍公布已{listed.status.value}的密钥 {kid.hex()} / JWKS still lists {listed.status.value} key {kid.hex()}"
             )
     return warnings
-
-
-def _check_status_list(
-    body: bytes, url: str, trust_list: TrustList, previous: _Previous | None
-) -> StatusList:
-    try:
-        status_list = load_status_list(body.decode("ascii").strip(), trust_list.active_key)
-    except (AnxinmaError, UnicodeDecodeError) as exc:
-        detail = exc.explain() if isinstance(exc, AnxinmaError) else "not ASCII"
-        raise SyncError(
-            f"status list {url} refused, nothing was changed: {detail}",
-            message_zh=f"状态列表 {url} 被拒绝，未做任何更改",
-        ) from exc
-    path = urlsplit(url).path.rstrip("/").split("/")
-    named = (
-        (int(path[-2]), int(path[-1]))
-        if len(path) >= 2 and path[-1].isdigit() and path[-2].isdigit()
-        else None
-    )
-    if named is not None and named != (status_list.issuer_code, status_list.shard):
-        raise SyncError(
-            f"{url} holds the list of issuer {status_list.issuer_code} shard {status_list.shard} (mix-up)"
-        )
-    if previous is not None:
-        held = previous.status_lists.get((status_list.issuer_code, status_list.shard))
-        verdict = judge(_status_order(held), _status_order(status_list)) if held is not None else None
-        if verdict is Update.OLDER:
-            raise SyncError(
-                f"status list {url} is older than the one already held (rollback?); nothing was changed",
-                message_zh=f"状态列表 {url} 比已有的更旧（回滚？），未做任何更改",
-            )
-        if verdict is Update.EQUIVOCAL:
-            raise SyncError(
-                f"status list {url} differs from the one already held but claims the same version "
-                "(a replay inside a signing window?); nothing was changed",
-                message_zh=f"状态列表 {url} 与已有的版本相同但内容不同（签名窗口内的重放？），未做任何更改",
-            )
-    return status_list
-
-
-def _status_order(status_list: StatusList) -> tuple[int, str]:
-    """(version, digest) of a status list for :func:`anxinma.rollback.judge`.
-
-    A list from before versions (version 0: an issuer of an earlier release) is ordered by its
-    signed ``iat`` alone, digest ignored: inside one signing window such a list cannot be told
-    from a replay, which is why every publication now carries a version. Any versioned list is
-    newer than every unversioned one."""
-    version = int(getattr(status_list, "version", 0) or 0)
-    if not version:
-        return int(status_list.issued_at.timestamp()), ""
-    digest = getattr(status_list, "digest", "") or layout.sha256(
-        status_list.token.encode() if status_list.token else (status_list.cwt or b"")
-    )
-    return version << 32, digest

@@ -74,7 +74,7 @@ def test_a_revocation_through_the_api_is_seen_live_at_once_and_offline_after_the
     assert online.status is Status.REVOKED and online.source.kind == "live"
     assert "离职" in online.reasons[0]
     report = sync(live_issuer.url, bundle_dir)
-    assert "status/330200-0.jwt" in report.changed
+    assert "status/330200-0.cose" in report.changed  # the compact form (issue 15)
     assert Verifier.from_bundle(bundle_dir).verify(code).status is Status.REVOKED
 
 
