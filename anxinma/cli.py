@@ -14,21 +14,23 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
-from anxinma import credential as fmt
 from anxinma.cli_support import friendly, read_code
 from anxinma.errors import AnxinmaError
-from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home, default_key_dir, jwks
-from anxinma.keys.store import atomic_write
+
+if TYPE_CHECKING:  # the library is imported by each command when it runs: `anxinma --help` stays fast
+    from anxinma import credential as fmt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def decode_code(code: str | bytes) -> fmt.Credential:
     """The (unverified) credential of a CODE as :func:`read_code` gives it."""
+    from anxinma import credential as fmt
+
     return fmt.decode(code) if isinstance(code, bytes) else fmt.decode_text(code)
 
 
@@ -42,32 +44,58 @@ key_dir_option = click.option(
 
 
 def _key_dir(path: Path | None) -> Path:
+    from anxinma.keys import default_key_dir
+
     return path if path is not None else default_key_dir()
 
 
+class Lazy(NamedTuple):
+    """A command of :data:`LAZY_COMMANDS`: where it lives (``"module:attr"``) and its short help,
+    which ``anxinma --help`` lists without importing the module (a test keeps the two equal)."""
+
+    target: str
+    help: str
+
+
 #: Commands that live beside the part they drive, loaded only when named, so that
-#: ``anxinma credential inspect`` does not import Flask, SQLAlchemy or nfcpy. Each part keeps its
-#: commands in ``anxinma/<part>/commands.py`` (importing only its own part and the layers below);
-#: a command that composes two parts (tap check-in: NFC reading + offline verification) is
-#: defined here, in the composition root.
-LAZY_COMMANDS: dict[str, str] = {
-    "badge": "anxinma.badge.commands:badge",
-    "serve": "anxinma.wsgi:serve",
-    "token": "anxinma.issuer.commands:token",
-    "user": "anxinma.issuer.commands:user",
-    "audit": "anxinma.issuer.commands:audit",
-    "jobs": "anxinma.issuer.commands:jobs",
-    "verify": "anxinma.verifier.commands:verify",
-    "verifier": "anxinma.verifier.commands:verifier",
+#: ``anxinma --help`` imports none of them and ``anxinma credential inspect`` does not import
+#: Flask, SQLAlchemy or nfcpy. Each part keeps its commands in ``anxinma/<part>/commands.py``
+#: (importing only its own part and the layers below); a command that composes two parts (tap
+#: check-in: NFC reading + offline verification) is defined here, in the composition root.
+LAZY_COMMANDS: dict[str, Lazy] = {
+    "badge": Lazy(
+        "anxinma.badge.commands:badge", "Print badges (居家上门服务证) for a batch of credentials as one PDF."
+    ),
+    "serve": Lazy(
+        "anxinma.wsgi:serve",
+        "Run the issuer service (development server; production: gunicorn, docs/operations.md).",
+    ),
+    "token": Lazy("anxinma.issuer.commands:token", "API tokens (stored hashed; shown once)."),
+    "user": Lazy(
+        "anxinma.issuer.commands:user", "Console accounts (username + password) for the web consoles."
+    ),
+    "audit": Lazy("anxinma.issuer.commands:audit", "The hash-chained audit log."),
+    "jobs": Lazy("anxinma.issuer.commands:jobs", "Jobs for cron."),
+    "verify": Lazy(
+        "anxinma.verifier.commands:verify",
+        "Verify a 安心码: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.",
+    ),
+    "verifier": Lazy(
+        "anxinma.verifier.commands:verifier",
+        "Trust bundles for offline verification: sync them from issuers, see how old they are.",
+    ),
+    "nfc": Lazy("anxinma.nfc.commands:nfc", "NFC cards: NDEF forms, read, write, lock."),
+    "station": Lazy(
+        "anxinma.nfc.commands:station",
+        "The card desk: encode a batch onto blank cards, or take tap check-ins (按月打卡).",
+    ),
 }
-LAZY_COMMANDS["nfc"] = "anxinma.nfc.commands:nfc"  # NFC cards: NDEF forms, read, write, lock
-LAZY_COMMANDS["station"] = "anxinma.nfc.commands:station"  # the card encoding station
 
 
 class LazyGroup(click.Group):
     """A click group whose listed subcommands are imported on first use (click's lazy pattern)."""
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, Lazy] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy if lazy is not None else {}
 
@@ -104,15 +132,34 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy and cmd_name not in self.commands:
             import importlib
 
-            module_name, attr = self.lazy[cmd_name].split(":")
+            module_name, attr = self.lazy[cmd_name].target.split(":")
             command = getattr(importlib.import_module(module_name), attr)
             if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
-                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+                raise TypeError(f"{self.lazy[cmd_name].target} is not a click command")
             if isinstance(command, click.Group):
                 for sub in composed_subcommands(cmd_name):
                     command.add_command(sub)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's command list, with a command not yet loaded described from its table entry:
+        ``anxinma --help`` imports no part of the library."""
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy and name not in self.commands:
+                rows.append((name, self.lazy[name].help))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                # click's own shortening (a first sentence, cut at a word), on the table's text
+                formatter.write_dl(
+                    [(name, click.Command(name, help=text).get_short_help_str(limit)) for name, text in rows]
+                )
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -155,6 +202,8 @@ def keys_init(
     """Create a key directory: a root key and an issuer key (--issuer-code C --issuer-name N
     --base-url U, a city), or only a root key (no --issuer-code: a regulator, whose trust lists
     name exactly the issuers it adds with `keys add-issuer`)."""
+    from anxinma.keys import KeyDirectory
+
     path = _key_dir(key_dir)
     if issuer_code is None and (issuer_name is not None or base_url is not None):
         raise click.UsageError(
@@ -188,6 +237,8 @@ def keys_init(
 def keys_set_base_url(url: str, key_dir: Path | None) -> None:
     """Change the issuer's public base URL on purpose (its identity: codes, discovery, the trust
     list). Verifiers see it with the next trust list; codes already printed keep the old URL."""
+    from anxinma.keys import KeyDirectory
+
     directory = KeyDirectory(_key_dir(key_dir))
     before = directory.issuer.base_url
     directory.set_issuer(base_url=url)
@@ -206,6 +257,8 @@ def keys_set_base_url(url: str, key_dir: Path | None) -> None:
 @friendly
 def keys_rotate(key_dir: Path | None) -> None:
     """Add a new signing key; older keys keep verifying until retired."""
+    from anxinma.keys import KeyDirectory
+
     record = KeyDirectory(_key_dir(key_dir)).rotate()
     click.echo(f"new signing key {record.kid.hex()}; publish a new trust list (`anxinma keys trust-list`)")
 
@@ -216,6 +269,8 @@ def keys_rotate(key_dir: Path | None) -> None:
 @friendly
 def keys_retire(kid: str, key_dir: Path | None) -> None:
     """Retire a key: what it signed stops verifying once the new trust list is out."""
+    from anxinma.keys import KeyDirectory
+
     record = KeyDirectory(_key_dir(key_dir)).retire(_kid(kid))
     click.echo(f"key {record.kid.hex()} retired")
 
@@ -226,20 +281,22 @@ def keys_retire(kid: str, key_dir: Path | None) -> None:
 @friendly
 def keys_compromised(kid: str, key_dir: Path | None) -> None:
     """Declare a key compromised: it is dropped and nothing it signed verifies."""
+    from anxinma.keys import KeyDirectory
+
     record = KeyDirectory(_key_dir(key_dir)).compromised(_kid(kid))
     click.echo(f"key {record.kid.hex()} marked compromised; publish a new trust list now")
 
 
-_KID_HINT = f"密钥标识是 {fmt.KID_SIZE} 字节的十六进制 / a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d"
-
-
 def _kid(text: str) -> bytes:
+    from anxinma.credential import KID_SIZE
+
+    hint = f"密钥标识是 {KID_SIZE} 字节的十六进制 / a kid is {KID_SIZE} bytes in hex, e.g. be5d"
     try:
         kid = bytes.fromhex(text)
     except ValueError:
-        raise click.BadParameter(_KID_HINT) from None
-    if len(kid) != fmt.KID_SIZE:
-        raise click.BadParameter(_KID_HINT)
+        raise click.BadParameter(hint) from None
+    if len(kid) != KID_SIZE:
+        raise click.BadParameter(hint)
     return kid
 
 
@@ -248,6 +305,8 @@ def _kid(text: str) -> bytes:
 @friendly
 def keys_jwks(key_dir: Path | None) -> None:
     """Print the issuer's verifying keys as a JWKS (OKP, Ed25519)."""
+    from anxinma.keys import KeyDirectory, jwks
+
     click.echo(json.dumps(jwks(KeyDirectory(_key_dir(key_dir))), indent=2))
 
 
@@ -256,6 +315,8 @@ def keys_jwks(key_dir: Path | None) -> None:
 @friendly
 def keys_root(key_dir: Path | None) -> None:
     """Print the root public key (PEM), the key verifiers pin."""
+    from anxinma.keys import KeyDirectory
+
     click.echo(KeyDirectory(_key_dir(key_dir)).root_public_pem().decode().rstrip())
 
 
@@ -264,6 +325,8 @@ def keys_root(key_dir: Path | None) -> None:
 @friendly
 def keys_descriptor(key_dir: Path | None) -> None:
     """Print this issuer's public trust-list entry, for the root holder to import."""
+    from anxinma.keys import KeyDirectory
+
     click.echo(json.dumps(KeyDirectory(_key_dir(key_dir)).descriptor(), ensure_ascii=False, indent=2))
 
 
@@ -273,6 +336,8 @@ def keys_descriptor(key_dir: Path | None) -> None:
 @friendly
 def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
     """Import another issuer's descriptor into the trust list this root signs."""
+    from anxinma.keys import KeyDirectory
+
     try:
         entry = json.load(descriptor)
     except ValueError as exc:
@@ -292,6 +357,9 @@ def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
 @friendly
 def keys_trust_list(key_dir: Path | None, output: Path, days: int) -> None:
     """Build and sign the trust list with the root key."""
+    from anxinma.keys import KeyDirectory, build_trust_list
+    from anxinma.keys.store import atomic_write
+
     token = build_trust_list(KeyDirectory(_key_dir(key_dir)), validity=timedelta(days=days))
     atomic_write(output, token.encode())
     click.echo(f"wrote {output}")
@@ -315,6 +383,9 @@ def credential() -> None:
 @friendly
 def credential_issue(key_dir: Path | None, claims_file: Any, form: str, base_url: str | None) -> None:
     """Sign the claims in a JSON file and print the credential."""
+    from anxinma import credential as fmt
+    from anxinma.keys import KeyDirectory
+
     try:
         data = json.load(claims_file)
     except ValueError as exc:
@@ -372,6 +443,7 @@ def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+    from anxinma.keys import TrustList
     from anxinma.verifier import Verifier
 
     try:
@@ -436,6 +508,7 @@ def print_result(result: Any, as_json: bool, *, headline: bool = True) -> None:
 @friendly
 def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> None:
     """Render a credential's QR code to FILE.svg or FILE.png."""
+    from anxinma import credential as fmt
     from anxinma.qr import render
 
     if output.suffix.lower() not in (".svg", ".png"):
@@ -616,6 +689,7 @@ def _card_verifier(
     status_list_files: tuple[Path, ...],
 ) -> Any:
     """The verifier of ``verify-card``: a bundle, or (the older way) trust list + root key files."""
+    from anxinma.keys import TrustList
     from anxinma.verifier import Verifier
 
     if trust_list_file is None:
@@ -712,6 +786,7 @@ def station_check_in(
     Exit 0 when the desk closes (--idle), 130 on Ctrl-C; with --sync-only 0 when nothing is left
     queued, 3 when the issuer could not be reached (run it again), 2 on an error.
     """
+    from anxinma.keys import default_home
     from anxinma.nfc.checkin import CheckInDesk, CheckInSender
     from anxinma.nfc.checkin_display import ConsoleDeskListener, JsonDeskListener
     from anxinma.nfc.checkin_queue import CheckInQueue, default_queue_path
@@ -860,6 +935,8 @@ class _BundleRefresher:
 @friendly
 def demo() -> None:
     """Create development keys (if none), issue a demo credential, render its QR and verify it."""
+    from anxinma import credential as fmt
+    from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home
     from anxinma.qr import render
     from anxinma.verifier import Verifier
 
