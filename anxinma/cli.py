@@ -189,7 +189,7 @@ def keys() -> None:
 @click.option(
     "--base-url",
     default=None,
-    help="The issuer's public URL (with --issuer-code; default http://127.0.0.1:8600).",
+    help="The issuer's public URL (with --issuer-code; default: `anxinma serve` on this machine).",
 )
 @friendly
 def keys_init(
@@ -202,6 +202,7 @@ def keys_init(
     """Create a key directory: a root key and an issuer key (--issuer-code C --issuer-name N
     --base-url U, a city), or only a root key (no --issuer-code: a regulator, whose trust lists
     name exactly the issuers it adds with `keys add-issuer`)."""
+    from anxinma import credential as fmt
     from anxinma.keys import KeyDirectory
 
     path = _key_dir(key_dir)
@@ -213,7 +214,7 @@ def keys_init(
         path,
         issuer_code=issuer_code,
         issuer_name=issuer_name or "宁波市商务局 (开发)",
-        base_url=base_url or "http://127.0.0.1:8600",
+        base_url=base_url or fmt.DEFAULT_BASE_URL,
         insecure_dev=insecure_dev,
     )
     if insecure_dev:
@@ -516,7 +517,7 @@ def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> Non
     given = read_code(code)
     cred = decode_code(given)
     text = given.strip() if isinstance(given, str) else ""
-    base = base_url or fmt.base_url_of(text) or os.environ.get("ANXINMA_BASE_URL") or "http://127.0.0.1:8600"
+    base = base_url or fmt.base_url_of(text) or os.environ.get("ANXINMA_BASE_URL") or fmt.DEFAULT_BASE_URL
     version = render(cred, base, output, scale=scale)
     click.echo(f"wrote {output} (QR version {version}-M)")
 

@@ -36,7 +36,9 @@ from anxinma.credential.values import (
     CREDENTIAL_TYPES,
     FORMAT_VERSION,
     MAX_DAY,
+    MAX_DIVISION_CODE,
     MAX_SERIAL,
+    MIN_DIVISION_CODE,
     Category,
     SubjectKind,
     _as_bytes,
@@ -116,7 +118,7 @@ class Claims:
         uid, key = self.card_uid, self.holder_key
         return (
             type(code) is int
-            and 110000 <= code <= 829999
+            and MIN_DIVISION_CODE <= code <= MAX_DIVISION_CODE
             and type(serial) is int
             and 0 <= serial <= MAX_SERIAL
             and type(archive) is int
@@ -144,7 +146,7 @@ class Claims:
 
     def _check_rules(self) -> None:
         """Every rule of the claims, one by one; raises :class:`InvalidClaims` naming the first broken."""
-        _check_int("issuer_code", self.issuer_code, 110000, 829999)
+        _check_int("issuer_code", self.issuer_code, MIN_DIVISION_CODE, MAX_DIVISION_CODE)
         _check_int("serial", self.serial, 0, MAX_SERIAL)
         _check_int("archive_id", self.archive_id, 0, _JS_SAFE_INTEGER)
         _check_int("enterprise_id", self.enterprise_id, 0, _JS_SAFE_INTEGER)
@@ -404,7 +406,8 @@ def _encode_claims(
     against cbor2's canonical encoding of the same map for generated claims.
     """
     count = 9 + (card_uid is not None) + (holder_key is not None)
-    # type (1 or 2) and issuer_code (110000 … 829999: always a 4-byte head) have one shape;
+    # type (1 or 2) and issuer_code (MIN_DIVISION_CODE … MAX_DIVISION_CODE: always a 4-byte
+    # head) have one shape;
     # a value of another shape gives bytes no accepted payload has, or struct.error.
     start = _PACK_START(MAJOR_MAP | count, 0x20, type_, 0x21, MAJOR_UINT | 26, issuer_code)
     if holder_key is not None:

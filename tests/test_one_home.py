@@ -1,0 +1,41 @@
+"""Small facts with one home each (issue 16, item 6): a value typed once, imported everywhere.
+
+Each test reads the package's own source, so a new copy of the value fails here, not in the field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from anxinma import credential as fmt
+from anxinma.keys import model
+
+PACKAGE = Path(__file__).resolve().parent.parent / "anxinma"
+
+#: Files another change is restructuring right now (issue 16's issuer work; the trust sync):
+#: they switch to the one name when that change lands. Nothing else may type the value.
+IN_FLIGHT = {"issuer/config.py", "verifier/sync.py"}
+
+
+def _sources_typing(pattern: str, home: str) -> list[str]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.relative_to(PACKAGE).as_posix()
+        if name == home or name in IN_FLIGHT:
+            continue
+        code = [line for line in path.read_text("utf-8").splitlines() if not line.lstrip().startswith("#")]
+        if re.search(pattern, "\n".join(code)):
+            found.append(name)
+    return found
+
+
+def test_the_issuer_code_range_is_named_once_in_the_format() -> None:
+    assert (fmt.MIN_DIVISION_CODE, fmt.MAX_DIVISION_CODE) == (110000, 829999)
+    assert model.MIN_DIVISION_CODE is fmt.MIN_DIVISION_CODE  # the key directory imports it
+    assert _sources_typing(r"\b(110000|829999)\b", "credential/values.py") == []
+
+
+def test_the_default_base_url_is_named_once() -> None:
+    assert fmt.DEFAULT_BASE_URL == "http://127.0.0.1:8600"
+    assert _sources_typing(r"[\"']http://127\.0\.0\.1:8600", "credential/text.py") == []
