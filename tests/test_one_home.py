@@ -39,3 +39,12 @@ def test_the_issuer_code_range_is_named_once_in_the_format() -> None:
 def test_the_default_base_url_is_named_once() -> None:
     assert fmt.DEFAULT_BASE_URL == "http://127.0.0.1:8600"
     assert _sources_typing(r"[\"']http://127\.0\.0\.1:8600", "credential/text.py") == []
+
+
+def test_the_composition_root_registers_the_consumer_page_by_importing_it() -> None:
+    """wsgi.py names the verifier's public blueprint; it no longer searches for it with importlib."""
+    import anxinma.wsgi
+    from anxinma.verifier.web import blueprint
+
+    assert anxinma.wsgi.consumer_page is blueprint
+    assert "importlib" not in (PACKAGE / "wsgi.py").read_text("utf-8")
