@@ -48,3 +48,34 @@ def test_the_composition_root_registers_the_consumer_page_by_importing_it() -> N
 
     assert anxinma.wsgi.consumer_page is blueprint
     assert "importlib" not in (PACKAGE / "wsgi.py").read_text("utf-8")
+
+
+def test_every_error_of_the_family_is_used_outside_its_definition() -> None:
+    """No dead exception: each class of anxinma/errors.py is raised, caught or specialised
+    somewhere else in the package. (An unknown issuer or key is a verdict, ``Status``, never an
+    exception: ``UntrustedIssuer`` and ``UnknownKey`` were never raised and are gone.)"""
+    import anxinma.errors as errors
+
+    names = [
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type)
+        and issubclass(value, errors.AnxinmaError)
+        and value.__module__ == errors.__name__
+    ]
+    sources = "\n".join(
+        path.read_text("utf-8")
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "errors.py" or path.parent != PACKAGE
+    )
+    assert names and [name for name in names if not re.search(rf"\b{name}\b", sources)] == []
+
+
+def test_the_templates_readme_names_the_folders_that_exist() -> None:
+    readme = (PACKAGE / "templates" / "README.md").read_text("utf-8")
+    named = set(re.findall(r"`(\w+)/`", readme))
+    folders = {
+        path.name for path in (PACKAGE / "templates").iterdir() if path.is_dir() and path.name[0] != "_"
+    }
+    assert named == folders
+    assert all((PACKAGE / "templates" / name).exists() for name in re.findall(r"`(\w+/\w+\.\w+)`", readme))
