@@ -166,6 +166,7 @@ def test_a_malformed_credential_gives_its_specific_error(case: dict[str, Any]) -
     assert case["message_contains"] in caught.value.message
     assert re.search(r"[\u4e00-\u9fff]", caught.value.message_zh)  # a person reads Chinese first
     assert "错误" not in caught.value.message  # the CLI adds its own prefix
+    assert "RFC" not in caught.value.explain() and "§" not in caught.value.explain()  # words, not sections
 
 
 @pytest.mark.parametrize("case", NEGATIVE_TEXT, ids=[c["name"] for c in NEGATIVE_TEXT])
