@@ -493,7 +493,7 @@ def print_result(result: Any, as_json: bool, *, headline: bool = True) -> None:
         click.echo(
             f"  {claims.display_name}  {categories}  serial {claims.serial}  issuer {claims.issuer_code}"
         )
-        click.echo(f"  valid {claims.issued_at.date()} – {claims.expires_at.date()}")
+        click.echo(f"  valid {claims.issued_at.date()} – {claims.last_valid_day}")  # both days included
 
 
 # -- qr -----------------------------------------------------------------------------------

@@ -515,3 +515,11 @@ def test_the_lazy_table_describes_each_command_as_the_command_itself_does() -> N
         command = main.get_command(context, name)
         assert command is not None, name
         assert command.get_short_help_str(limit=10_000) == entry.help, name
+
+
+def test_verify_prints_the_last_valid_day_as_the_badge_and_the_page_do(
+    keys: Path, tmp_path: Path, published: tuple[Path, Path]
+) -> None:
+    """expires_at is the exclusive end; a person reads the last day it is valid (issue 16)."""
+    result = verify(issue(keys, tmp_path, issued_at="2026-12-06", expires_at="2028-12-06"), published)
+    assert "valid 2026-12-06 – 2028-12-05" in result.stdout, result.stdout

@@ -8,7 +8,7 @@ import operator
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -57,6 +57,8 @@ from anxinma.errors import (
     MalformedCredential,
     UnsupportedVersion,
 )
+
+_ONE_DAY = timedelta(days=1)
 
 
 class ClaimKey(IntEnum):
@@ -229,6 +231,16 @@ class Claims:
             card_uid=_as_bytes("card_uid", data.get("card_uid")),
             holder_key=_as_bytes("holder_key", data.get("holder_key")),
         )
+
+    @property
+    def last_valid_day(self) -> date:
+        """The last day the credential is valid, in China time: the day before ``expires_at``.
+
+        ``expires_at`` is the exclusive end (midnight CST of the first day it no longer
+        verifies); a person is shown this day instead ("valid until 2028-12-05"), on the badge,
+        the page and the command line alike.
+        """
+        return self.expires_at.astimezone(CHINA_TZ).date() - _ONE_DAY
 
     def to_mapping(self) -> dict[str, Any]:
         """JSON-ready form; categories in the format's bit order, Chinese labels."""
