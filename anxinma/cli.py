@@ -1,7 +1,16 @@
-"""The ``anxinma`` command: a thin shell over the library (operators script it: keep it stable).
+"""The ``anxinma`` command: the root group and the composition root of the command line
+(operators script it: keep it stable).
 
-Every library error becomes one line in Chinese and English and a non-zero exit; no command
-prints a stack trace for bad input.
+What is here: the root group with its table of lazily loaded commands (:data:`LAZY_COMMANDS`:
+each part keeps its own commands in ``anxinma/<part>/commands.py``, imported only when named;
+``anxinma --help`` imports none of them); the foundation's commands (``keys``, ``credential``,
+``qr``, ``demo``), each importing the library when it runs; and the commands that compose two
+parts which may not import each other (``verify-card`` and ``station check-in``: NFC reading +
+offline verification), where the verifier is wired into the NFC desk's protocols
+(:class:`BundleTapVerifier` feeds :class:`anxinma.nfc.desk_verifier.ReloadingTapVerifier`).
+
+Every command follows :mod:`anxinma.cli_support`: a library error is one line in Chinese and
+English and exit status 2; no command prints a stack trace for bad input.
 """
 
 from __future__ import annotations
@@ -10,8 +19,7 @@ import json
 import os
 import socket
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -530,56 +538,55 @@ def composed_subcommands(group: str) -> list[click.Command]:
     return [station_check_in] if group == "station" else []
 
 
-class BundleTapVerifier:
-    """The check-in desk's :class:`~anxinma.nfc.checkin.TapVerifier`: the offline verifier of a
-    bundle directory, reloaded when a sync swaps a generation in (checked every few seconds,
-    one small read per origin), so a desk that runs all day follows revocations."""
-
-    RECHECK_SECONDS = 5.0
+class _BundleSource:
+    """A verifier trust-bundle directory as the check-in desk's
+    :class:`~anxinma.nfc.desk_verifier.TrustSource` (the wiring: nfc never imports verifier)."""
 
     def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.bundle: Any = None  # the TrustBundle in use, once loaded
+
+    def state(self) -> Hashable:
         from anxinma.verifier.bundle import TrustBundle
+
+        return TrustBundle.current_state(self.directory)
+
+    def load(self) -> tuple[Hashable, Any]:
+        from anxinma.verifier import Verifier
+        from anxinma.verifier.bundle import TrustBundle
+
+        bundle = TrustBundle.load(self.directory)
+        verifier = Verifier.from_trust_bundle(bundle)
+        self.bundle = bundle
+
+        def verify(credential: bytes, card_uid: bytes) -> Any:
+            return verifier.verify(credential, card_uid=card_uid)
+
+        return bundle.state, verify
+
+
+class BundleTapVerifier:
+    """The check-in desk's tap verifier over a bundle directory: the desk's own
+    :class:`~anxinma.nfc.desk_verifier.ReloadingTapVerifier` (reload, verdict) with the
+    verifier's bundle wired in, and :meth:`issuer_of` (which issuer the desk sends to)."""
+
+    def __init__(self, directory: Path) -> None:
+        from anxinma.nfc.desk_verifier import ReloadingTapVerifier
 
         self.directory = directory
-        self.bundle = TrustBundle.load(directory)
-        self._build()
-        self._checked = time.monotonic()
+        self._source = _BundleSource(directory)
+        self._taps = ReloadingTapVerifier(self._source)
 
-    def _build(self) -> None:
-        from anxinma.verifier import Verifier
-
-        self.verifier = Verifier.from_trust_bundle(self.bundle)
+    @property
+    def bundle(self) -> Any:
+        """The :class:`~anxinma.verifier.bundle.TrustBundle` in use."""
+        return self._source.bundle
 
     def refresh(self) -> bool:
-        """Reload when the bundle on disk changed; True if it did. A broken new generation is
-        ignored (the one in use stays)."""
-        from anxinma.verifier.bundle import TrustBundle
-
-        self._checked = time.monotonic()
-        if TrustBundle.current_state(self.directory) == self.bundle.state:
-            return False
-        try:
-            self.bundle = TrustBundle.load(self.directory)
-        except AnxinmaError:
-            return False
-        self._build()
-        return True
+        return self._taps.refresh()
 
     def __call__(self, credential: bytes, card_uid: bytes) -> Any:
-        from anxinma.nfc.checkin import TapVerdict
-
-        if time.monotonic() - self._checked > self.RECHECK_SECONDS:
-            self.refresh()
-        result = self.verifier.verify(credential, card_uid=card_uid)
-        return TapVerdict(
-            status=result.status.value,
-            label_zh=result.status.label_zh,
-            label_en=result.status.label_en,
-            reasons=result.reasons,
-            genuine=result.status.genuine,
-            card_binding=result.card_binding,
-            claims=result.claims,
-        )
+        return self._taps(credential, card_uid)
 
     def issuer_of(self, issuer_url: str | None) -> tuple[str, int | None]:
         """(issuer URL, issuer code) the desk sends to: ``issuer_url``'s origin in the bundle, or
