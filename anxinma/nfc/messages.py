@@ -21,6 +21,14 @@ _(
 )
 _("hook_failed", zh="卡片已写好，但后续处理失败：{error}", en="card done, hook failed: {error}")
 _(
+    "enterprise_mismatch",
+    zh="批次文件写的企业是 {batch_name}（{batch_id}），但发证机构记录此服务员属于 {issuer_name}（{issuer_id}）："
+    "此行不制卡；请改正批次文件（或从发证服务重新导出）后再运行",
+    en="the batch file names enterprise {batch_id} ({batch_name}), but the issuer's record puts this worker in "
+    "enterprise {issuer_id} ({issuer_name}): no card for this row; correct the batch file (or export it from the "
+    "issuer again) and run again",
+)
+_(
     "card_random_uid",
     zh="此卡（或手机）每次出示的卡号都不同，无法绑定：请换一张实体卡",
     en="this card (or phone) shows a new random UID each time and cannot be bound: use a real card",

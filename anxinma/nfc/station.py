@@ -199,6 +199,7 @@ class Station:
         self.on_encoded = on_encoded
         self.on_step = on_step
         self._extra = {row.worker_id: row.extra for row in batch.workers}
+        self._enterprise_names: dict[str, str] = {}  # worker id -> the issuer's name of its enterprise
         self._keys: dict[bytes, bytes] | None = None
         self._carried: Card | None = None
 
@@ -227,6 +228,12 @@ class Station:
         return result
 
     def _encode(self, worker: WorkerRecord, *, last: bool, summary: Summary) -> None:
+        mismatch = self._check_enterprise(worker)
+        if mismatch is not None:  # before any card is asked for: this row gets none
+            self.journal.set_worker_state(worker.worker_id, "failed", mismatch)
+            self.journal.event("enterprise_mismatch", mismatch, worker_id=worker.worker_id)
+            self.listener.worker_failed(worker, mismatch)
+            return
         again = False
         while True:
             self.listener.waiting(worker, again)
@@ -265,6 +272,30 @@ class Station:
                 self._wait_for_removal(card)
             return
 
+    def _check_enterprise(self, worker: WorkerRecord) -> str | None:
+        """None when the batch row names the enterprise the issuer's record gives the worker
+        (its badge then prints the issuer's name); else the refusal a person reads. The batch
+        file is the operator's, the archive is the issuer's: a badge must not print a name the
+        issuer never gave this worker. Raises :class:`IssuerRequestError` (token, unreachable)."""
+        try:
+            enterprise_id, name = self.client.worker_enterprise(worker.worker_id)
+        except IssuerRequestError as exc:
+            if exc.retryable or exc.status in (401, 403):
+                raise  # the whole run stops, as for an issue request
+            return exc.explain()
+        if worker.enterprise_id.strip() != str(enterprise_id) or _words(worker.enterprise_name) != _words(
+            name
+        ):
+            return MESSAGES(
+                "enterprise_mismatch",
+                batch_id=worker.enterprise_id,
+                batch_name=worker.enterprise_name,
+                issuer_id=enterprise_id,
+                issuer_name=name,
+            )
+        self._enterprise_names[worker.worker_id] = name
+        return None
+
     def _wait_for_removal(self, card: Card) -> None:
         if not self.reader.wait_for_removal(card, self.options.card_timeout):
             raise StationStopped(
@@ -279,7 +310,7 @@ class Station:
             worker_id=worker.worker_id,
             display_name=worker.display_name,
             enterprise_id=worker.enterprise_id,
-            enterprise_name=worker.enterprise_name,
+            enterprise_name=self._enterprise_names.get(worker.worker_id, worker.enterprise_name),
             serial=attempt.serial or 0,
             code=attempt.code or "",
             card_uid=attempt.card_uid,
@@ -526,3 +557,8 @@ class Station:
                 "the card holds another credential than the one issued for it",
                 message_zh="卡内安心码与签发的不一致",
             )
+
+
+def _words(text: str) -> str:
+    """A name as it is compared: runs of whitespace as one space, none at the ends."""
+    return " ".join(text.split())
