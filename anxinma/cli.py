@@ -1,7 +1,16 @@
-"""The ``anxinma`` command: a thin shell over the library (operators script it: keep it stable).
+"""The ``anxinma`` command: the root group and the composition root of the command line
+(operators script it: keep it stable).
 
-Every library error becomes one line in Chinese and English and a non-zero exit; no command
-prints a stack trace for bad input.
+What is here: the root group with its table of lazily loaded commands (:data:`LAZY_COMMANDS`:
+each part keeps its own commands in ``anxinma/<part>/commands.py``, imported only when named;
+``anxinma --help`` imports none of them); the foundation's commands (``keys``, ``credential``,
+``qr``, ``demo``), each importing the library when it runs; and the commands that compose two
+parts which may not import each other (``verify-card`` and ``station check-in``: NFC reading +
+offline verification), where the verifier is wired into the NFC desk's protocols
+(:class:`BundleTapVerifier` feeds :class:`anxinma.nfc.desk_verifier.ReloadingTapVerifier`).
+
+Every command follows :mod:`anxinma.cli_support`: a library error is one line in Chinese and
+English and exit status 2; no command prints a stack trace for bad input.
 """
 
 from __future__ import annotations
@@ -10,25 +19,26 @@ import json
 import os
 import socket
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
-from anxinma import credential as fmt
 from anxinma.cli_support import friendly, read_code
 from anxinma.errors import AnxinmaError
-from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home, default_key_dir, jwks
-from anxinma.keys.store import atomic_write
+
+if TYPE_CHECKING:  # the library is imported by each command when it runs: `anxinma --help` stays fast
+    from anxinma import credential as fmt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def decode_code(code: str | bytes) -> fmt.Credential:
     """The (unverified) credential of a CODE as :func:`read_code` gives it."""
+    from anxinma import credential as fmt
+
     return fmt.decode(code) if isinstance(code, bytes) else fmt.decode_text(code)
 
 
@@ -42,32 +52,58 @@ key_dir_option = click.option(
 
 
 def _key_dir(path: Path | None) -> Path:
+    from anxinma.keys import default_key_dir
+
     return path if path is not None else default_key_dir()
 
 
+class Lazy(NamedTuple):
+    """A command of :data:`LAZY_COMMANDS`: where it lives (``"module:attr"``) and its short help,
+    which ``anxinma --help`` lists without importing the module (a test keeps the two equal)."""
+
+    target: str
+    help: str
+
+
 #: Commands that live beside the part they drive, loaded only when named, so that
-#: ``anxinma credential inspect`` does not import Flask, SQLAlchemy or nfcpy. Each part keeps its
-#: commands in ``anxinma/<part>/commands.py`` (importing only its own part and the layers below);
-#: a command that composes two parts (tap check-in: NFC reading + offline verification) is
-#: defined here, in the composition root.
-LAZY_COMMANDS: dict[str, str] = {
-    "badge": "anxinma.badge.commands:badge",
-    "serve": "anxinma.wsgi:serve",
-    "token": "anxinma.issuer.commands:token",
-    "user": "anxinma.issuer.commands:user",
-    "audit": "anxinma.issuer.commands:audit",
-    "jobs": "anxinma.issuer.commands:jobs",
-    "verify": "anxinma.verifier.commands:verify",
-    "verifier": "anxinma.verifier.commands:verifier",
+#: ``anxinma --help`` imports none of them and ``anxinma credential inspect`` does not import
+#: Flask, SQLAlchemy or nfcpy. Each part keeps its commands in ``anxinma/<part>/commands.py``
+#: (importing only its own part and the layers below); a command that composes two parts (tap
+#: check-in: NFC reading + offline verification) is defined here, in the composition root.
+LAZY_COMMANDS: dict[str, Lazy] = {
+    "badge": Lazy(
+        "anxinma.badge.commands:badge", "Print badges (居家上门服务证) for a batch of credentials as one PDF."
+    ),
+    "serve": Lazy(
+        "anxinma.wsgi:serve",
+        "Run the issuer service (development server; production: gunicorn, docs/operations.md).",
+    ),
+    "token": Lazy("anxinma.issuer.commands:token", "API tokens (stored hashed; shown once)."),
+    "user": Lazy(
+        "anxinma.issuer.commands:user", "Console accounts (username + password) for the web consoles."
+    ),
+    "audit": Lazy("anxinma.issuer.commands:audit", "The hash-chained audit log."),
+    "jobs": Lazy("anxinma.issuer.commands:jobs", "Jobs for cron."),
+    "verify": Lazy(
+        "anxinma.verifier.commands:verify",
+        "Verify a 安心码: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.",
+    ),
+    "verifier": Lazy(
+        "anxinma.verifier.commands:verifier",
+        "Trust bundles for offline verification: sync them from issuers, see how old they are.",
+    ),
+    "nfc": Lazy("anxinma.nfc.commands:nfc", "NFC cards: NDEF forms, read, write, lock."),
+    "station": Lazy(
+        "anxinma.nfc.commands:station",
+        "The card desk: encode a batch onto blank cards, or take tap check-ins (按月打卡).",
+    ),
 }
-LAZY_COMMANDS["nfc"] = "anxinma.nfc.commands:nfc"  # NFC cards: NDEF forms, read, write, lock
-LAZY_COMMANDS["station"] = "anxinma.nfc.commands:station"  # the card encoding station
 
 
 class LazyGroup(click.Group):
     """A click group whose listed subcommands are imported on first use (click's lazy pattern)."""
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, Lazy] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy if lazy is not None else {}
 
@@ -104,15 +140,34 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy and cmd_name not in self.commands:
             import importlib
 
-            module_name, attr = self.lazy[cmd_name].split(":")
+            module_name, attr = self.lazy[cmd_name].target.split(":")
             command = getattr(importlib.import_module(module_name), attr)
             if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
-                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+                raise TypeError(f"{self.lazy[cmd_name].target} is not a click command")
             if isinstance(command, click.Group):
                 for sub in composed_subcommands(cmd_name):
                     command.add_command(sub)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's command list, with a command not yet loaded described from its table entry:
+        ``anxinma --help`` imports no part of the library."""
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy and name not in self.commands:
+                rows.append((name, self.lazy[name].help))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                # click's own shortening (a first sentence, cut at a word), on the table's text
+                formatter.write_dl(
+                    [(name, click.Command(name, help=text).get_short_help_str(limit)) for name, text in rows]
+                )
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,7 +197,7 @@ def keys() -> None:
 @click.option(
     "--base-url",
     default=None,
-    help="The issuer's public URL (with --issuer-code; default http://127.0.0.1:8600).",
+    help="The issuer's public URL (with --issuer-code; default: `anxinma serve` on this machine).",
 )
 @friendly
 def keys_init(
@@ -155,6 +210,9 @@ def keys_init(
     """Create a key directory: a root key and an issuer key (--issuer-code C --issuer-name N
     --base-url U, a city), or only a root key (no --issuer-code: a regulator, whose trust lists
     name exactly the issuers it adds with `keys add-issuer`)."""
+    from anxinma import credential as fmt
+    from anxinma.keys import KeyDirectory
+
     path = _key_dir(key_dir)
     if issuer_code is None and (issuer_name is not None or base_url is not None):
         raise click.UsageError(
@@ -164,7 +222,7 @@ def keys_init(
         path,
         issuer_code=issuer_code,
         issuer_name=issuer_name or "宁波市商务局 (开发)",
-        base_url=base_url or "http://127.0.0.1:8600",
+        base_url=base_url or fmt.DEFAULT_BASE_URL,
         insecure_dev=insecure_dev,
     )
     if insecure_dev:
@@ -188,6 +246,8 @@ def keys_init(
 def keys_set_base_url(url: str, key_dir: Path | None) -> None:
     """Change the issuer's public base URL on purpose (its identity: codes, discovery, the trust
     list). Verifiers see it with the next trust list; codes already printed keep the old URL."""
+    from anxinma.keys import KeyDirectory
+
     directory = KeyDirectory(_key_dir(key_dir))
     before = directory.issuer.base_url
     directory.set_issuer(base_url=url)
@@ -206,6 +266,8 @@ def keys_set_base_url(url: str, key_dir: Path | None) -> None:
 @friendly
 def keys_rotate(key_dir: Path | None) -> None:
     """Add a new signing key; older keys keep verifying until retired."""
+    from anxinma.keys import KeyDirectory
+
     record = KeyDirectory(_key_dir(key_dir)).rotate()
     click.echo(f"new signing key {record.kid.hex()}; publish a new trust list (`anxinma keys trust-list`)")
 
@@ -216,6 +278,8 @@ def keys_rotate(key_dir: Path | None) -> None:
 @friendly
 def keys_retire(kid: str, key_dir: Path | None) -> None:
     """Retire a key: what it signed stops verifying once the new trust list is out."""
+    from anxinma.keys import KeyDirectory
+
     record = KeyDirectory(_key_dir(key_dir)).retire(_kid(kid))
     click.echo(f"key {record.kid.hex()} retired")
 
@@ -226,20 +290,22 @@ def keys_retire(kid: str, key_dir: Path | None) -> None:
 @friendly
 def keys_compromised(kid: str, key_dir: Path | None) -> None:
     """Declare a key compromised: it is dropped and nothing it signed verifies."""
+    from anxinma.keys import KeyDirectory
+
     record = KeyDirectory(_key_dir(key_dir)).compromised(_kid(kid))
     click.echo(f"key {record.kid.hex()} marked compromised; publish a new trust list now")
 
 
-_KID_HINT = f"密钥标识是 {fmt.KID_SIZE} 字节的十六进制 / a kid is {fmt.KID_SIZE} bytes in hex, e.g. be5d"
-
-
 def _kid(text: str) -> bytes:
+    from anxinma.credential import KID_SIZE
+
+    hint = f"密钥标识是 {KID_SIZE} 字节的十六进制 / a kid is {KID_SIZE} bytes in hex, e.g. be5d"
     try:
         kid = bytes.fromhex(text)
     except ValueError:
-        raise click.BadParameter(_KID_HINT) from None
-    if len(kid) != fmt.KID_SIZE:
-        raise click.BadParameter(_KID_HINT)
+        raise click.BadParameter(hint) from None
+    if len(kid) != KID_SIZE:
+        raise click.BadParameter(hint)
     return kid
 
 
@@ -248,6 +314,8 @@ def _kid(text: str) -> bytes:
 @friendly
 def keys_jwks(key_dir: Path | None) -> None:
     """Print the issuer's verifying keys as a JWKS (OKP, Ed25519)."""
+    from anxinma.keys import KeyDirectory, jwks
+
     click.echo(json.dumps(jwks(KeyDirectory(_key_dir(key_dir))), indent=2))
 
 
@@ -256,6 +324,8 @@ def keys_jwks(key_dir: Path | None) -> None:
 @friendly
 def keys_root(key_dir: Path | None) -> None:
     """Print the root public key (PEM), the key verifiers pin."""
+    from anxinma.keys import KeyDirectory
+
     click.echo(KeyDirectory(_key_dir(key_dir)).root_public_pem().decode().rstrip())
 
 
@@ -264,6 +334,8 @@ def keys_root(key_dir: Path | None) -> None:
 @friendly
 def keys_descriptor(key_dir: Path | None) -> None:
     """Print this issuer's public trust-list entry, for the root holder to import."""
+    from anxinma.keys import KeyDirectory
+
     click.echo(json.dumps(KeyDirectory(_key_dir(key_dir)).descriptor(), ensure_ascii=False, indent=2))
 
 
@@ -273,6 +345,8 @@ def keys_descriptor(key_dir: Path | None) -> None:
 @friendly
 def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
     """Import another issuer's descriptor into the trust list this root signs."""
+    from anxinma.keys import KeyDirectory
+
     try:
         entry = json.load(descriptor)
     except ValueError as exc:
@@ -292,6 +366,9 @@ def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
 @friendly
 def keys_trust_list(key_dir: Path | None, output: Path, days: int) -> None:
     """Build and sign the trust list with the root key."""
+    from anxinma.keys import KeyDirectory, build_trust_list
+    from anxinma.keys.store import atomic_write
+
     token = build_trust_list(KeyDirectory(_key_dir(key_dir)), validity=timedelta(days=days))
     atomic_write(output, token.encode())
     click.echo(f"wrote {output}")
@@ -315,6 +392,9 @@ def credential() -> None:
 @friendly
 def credential_issue(key_dir: Path | None, claims_file: Any, form: str, base_url: str | None) -> None:
     """Sign the claims in a JSON file and print the credential."""
+    from anxinma import credential as fmt
+    from anxinma.keys import KeyDirectory
+
     try:
         data = json.load(claims_file)
     except ValueError as exc:
@@ -372,6 +452,7 @@ def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+    from anxinma.keys import TrustList
     from anxinma.verifier import Verifier
 
     try:
@@ -420,7 +501,7 @@ def print_result(result: Any, as_json: bool, *, headline: bool = True) -> None:
         click.echo(
             f"  {claims.display_name}  {categories}  serial {claims.serial}  issuer {claims.issuer_code}"
         )
-        click.echo(f"  valid {claims.issued_at.date()} – {claims.expires_at.date()}")
+        click.echo(f"  valid {claims.issued_at.date()} – {claims.last_valid_day}")  # both days included
 
 
 # -- qr -----------------------------------------------------------------------------------
@@ -436,6 +517,7 @@ def print_result(result: Any, as_json: bool, *, headline: bool = True) -> None:
 @friendly
 def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> None:
     """Render a credential's QR code to FILE.svg or FILE.png."""
+    from anxinma import credential as fmt
     from anxinma.qr import render
 
     if output.suffix.lower() not in (".svg", ".png"):
@@ -443,7 +525,7 @@ def qr_command(code: str, output: Path, base_url: str | None, scale: int) -> Non
     given = read_code(code)
     cred = decode_code(given)
     text = given.strip() if isinstance(given, str) else ""
-    base = base_url or fmt.base_url_of(text) or os.environ.get("ANXINMA_BASE_URL") or "http://127.0.0.1:8600"
+    base = base_url or fmt.base_url_of(text) or os.environ.get("ANXINMA_BASE_URL") or fmt.DEFAULT_BASE_URL
     version = render(cred, base, output, scale=scale)
     click.echo(f"wrote {output} (QR version {version}-M)")
 
@@ -456,56 +538,55 @@ def composed_subcommands(group: str) -> list[click.Command]:
     return [station_check_in] if group == "station" else []
 
 
-class BundleTapVerifier:
-    """The check-in desk's :class:`~anxinma.nfc.checkin.TapVerifier`: the offline verifier of a
-    bundle directory, reloaded when a sync swaps a generation in (checked every few seconds,
-    one small read per origin), so a desk that runs all day follows revocations."""
-
-    RECHECK_SECONDS = 5.0
+class _BundleSource:
+    """A verifier trust-bundle directory as the check-in desk's
+    :class:`~anxinma.nfc.desk_verifier.TrustSource` (the wiring: nfc never imports verifier)."""
 
     def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.bundle: Any = None  # the TrustBundle in use, once loaded
+
+    def state(self) -> Hashable:
         from anxinma.verifier.bundle import TrustBundle
+
+        return TrustBundle.current_state(self.directory)
+
+    def load(self) -> tuple[Hashable, Any]:
+        from anxinma.verifier import Verifier
+        from anxinma.verifier.bundle import TrustBundle
+
+        bundle = TrustBundle.load(self.directory)
+        verifier = Verifier.from_trust_bundle(bundle)
+        self.bundle = bundle
+
+        def verify(credential: bytes, card_uid: bytes) -> Any:
+            return verifier.verify(credential, card_uid=card_uid)
+
+        return bundle.state, verify
+
+
+class BundleTapVerifier:
+    """The check-in desk's tap verifier over a bundle directory: the desk's own
+    :class:`~anxinma.nfc.desk_verifier.ReloadingTapVerifier` (reload, verdict) with the
+    verifier's bundle wired in, and :meth:`issuer_of` (which issuer the desk sends to)."""
+
+    def __init__(self, directory: Path) -> None:
+        from anxinma.nfc.desk_verifier import ReloadingTapVerifier
 
         self.directory = directory
-        self.bundle = TrustBundle.load(directory)
-        self._build()
-        self._checked = time.monotonic()
+        self._source = _BundleSource(directory)
+        self._taps = ReloadingTapVerifier(self._source)
 
-    def _build(self) -> None:
-        from anxinma.verifier import Verifier
-
-        self.verifier = Verifier.from_trust_bundle(self.bundle)
+    @property
+    def bundle(self) -> Any:
+        """The :class:`~anxinma.verifier.bundle.TrustBundle` in use."""
+        return self._source.bundle
 
     def refresh(self) -> bool:
-        """Reload when the bundle on disk changed; True if it did. A broken new generation is
-        ignored (the one in use stays)."""
-        from anxinma.verifier.bundle import TrustBundle
-
-        self._checked = time.monotonic()
-        if TrustBundle.current_state(self.directory) == self.bundle.state:
-            return False
-        try:
-            self.bundle = TrustBundle.load(self.directory)
-        except AnxinmaError:
-            return False
-        self._build()
-        return True
+        return self._taps.refresh()
 
     def __call__(self, credential: bytes, card_uid: bytes) -> Any:
-        from anxinma.nfc.checkin import TapVerdict
-
-        if time.monotonic() - self._checked > self.RECHECK_SECONDS:
-            self.refresh()
-        result = self.verifier.verify(credential, card_uid=card_uid)
-        return TapVerdict(
-            status=result.status.value,
-            label_zh=result.status.label_zh,
-            label_en=result.status.label_en,
-            reasons=result.reasons,
-            genuine=result.status.genuine,
-            card_binding=result.card_binding,
-            claims=result.claims,
-        )
+        return self._taps(credential, card_uid)
 
     def issuer_of(self, issuer_url: str | None) -> tuple[str, int | None]:
         """(issuer URL, issuer code) the desk sends to: ``issuer_url``'s origin in the bundle, or
@@ -616,6 +697,7 @@ def _card_verifier(
     status_list_files: tuple[Path, ...],
 ) -> Any:
     """The verifier of ``verify-card``: a bundle, or (the older way) trust list + root key files."""
+    from anxinma.keys import TrustList
     from anxinma.verifier import Verifier
 
     if trust_list_file is None:
@@ -712,6 +794,7 @@ def station_check_in(
     Exit 0 when the desk closes (--idle), 130 on Ctrl-C; with --sync-only 0 when nothing is left
     queued, 3 when the issuer could not be reached (run it again), 2 on an error.
     """
+    from anxinma.keys import default_home
     from anxinma.nfc.checkin import CheckInDesk, CheckInSender
     from anxinma.nfc.checkin_display import ConsoleDeskListener, JsonDeskListener
     from anxinma.nfc.checkin_queue import CheckInQueue, default_queue_path
@@ -860,6 +943,8 @@ class _BundleRefresher:
 @friendly
 def demo() -> None:
     """Create development keys (if none), issue a demo credential, render its QR and verify it."""
+    from anxinma import credential as fmt
+    from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home
     from anxinma.qr import render
     from anxinma.verifier import Verifier
 

@@ -57,18 +57,6 @@ class BadSignature(AnxinmaError):
     code = "bad_signature"
 
 
-class UntrustedIssuer(AnxinmaError):
-    """The credential names an issuer the trust list does not contain."""
-
-    code = "unknown_issuer"
-
-
-class UnknownKey(AnxinmaError):
-    """The issuer is trusted but the key id is not (or no longer) in its key set."""
-
-    code = "unknown_key"
-
-
 class KeyStoreError(AnxinmaError):
     """Key files: missing, unreadable, wrong passphrase, wrong state for the operation."""
 

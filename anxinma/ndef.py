@@ -71,8 +71,12 @@ def decode_message(data: bytes) -> bytes:
     try:
         records = list(ndef.message_decoder(bytes(data), errors="strict"))
     except (ndef.DecodeError, ValueError, TypeError, IndexError) as exc:
+        # ndeflib's own words ("ndef.record.Record TYPE_LENGTH …") stay in the chained exception
+        # for whoever debugs; the person at the reader is told what to do.
         raise MalformedCredential(
-            f"not a valid NDEF message: {exc}", message_zh="不是有效的 NDEF 消息"
+            "the card's data cannot be read (damaged, or written by other software): tap again; "
+            "if it fails again, have the card rewritten at the card desk",
+            message_zh="无法读取卡内数据（已损坏，或由其他软件写入）：请重新刷卡；仍不行请到制卡点重写此卡",
         ) from exc
     from_external: bytes | None = None
     from_uri: bytes | None = None

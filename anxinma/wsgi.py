@@ -7,38 +7,20 @@ builds nothing twice.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 from anxinma.errors import AnxinmaError
 from anxinma.issuer import IssuerConfig, create_app
 from anxinma.issuer.commands import make_serve_command
-
-#: Blueprints of other parts, registered when their module exists ("module:attribute").
-EXTRA_BLUEPRINTS = ("anxinma.verifier.web:blueprint",)
-
-
-def extra_blueprints() -> list[Blueprint]:
-    found = []
-    for spec in EXTRA_BLUEPRINTS:
-        module_name, attr = spec.split(":")
-        if importlib.util.find_spec(module_name.rsplit(".", 1)[0]) is None:
-            continue
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-        except ModuleNotFoundError:
-            continue
-        found.append(getattr(importlib.import_module(module_name), attr))
-    return found
+from anxinma.verifier.web import blueprint as consumer_page
 
 
 def compose(config: IssuerConfig | None = None) -> Flask:
-    return create_app(config, blueprints=extra_blueprints())
+    """The issuer's app with the consumer's verification page (the verifier's public blueprint)."""
+    return create_app(config, blueprints=[consumer_page])
 
 
 serve = make_serve_command(compose)

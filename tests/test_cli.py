@@ -480,3 +480,46 @@ def test_an_unexpected_failure_is_one_line_and_exit_2_unless_debugging(
     assert "Traceback" not in result.output
     monkeypatch.setenv("ANXINMA_DEBUG", "1")
     assert isinstance(CliRunner().invoke(broken, []).exception, ZeroDivisionError)
+
+
+# -- `anxinma --help` stays fast (issue 19, item 7) ------------------------------------------------
+
+
+def test_help_imports_no_part_of_the_library() -> None:
+    """``anxinma --help`` lists every command from the table in cli.py: it imports neither the
+    format, the verifier, the issuer, the NFC part nor Flask (before: every subcommand module)."""
+    probe = (
+        "import sys\n"
+        "from anxinma.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('anxinma.credential', 'anxinma.keys', 'anxinma.verifier', 'anxinma.issuer',\n"
+        "         'anxinma.nfc', 'anxinma.badge', 'flask', 'sqlalchemy', 'cryptography')\n"
+        "print(sorted({m.split('.')[0] if not m.startswith('anxinma') else '.'.join(m.split('.')[:2])\n"
+        "              for m in sys.modules if m.startswith(heavy)}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert "Commands:" in done.stdout and "station" in done.stdout, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_lazy_table_describes_each_command_as_the_command_itself_does() -> None:
+    import click
+
+    from anxinma.cli import LAZY_COMMANDS
+
+    context = click.Context(main)
+    for name, entry in LAZY_COMMANDS.items():
+        command = main.get_command(context, name)
+        assert command is not None, name
+        assert command.get_short_help_str(limit=10_000) == entry.help, name
+
+
+def test_verify_prints_the_last_valid_day_as_the_badge_and_the_page_do(
+    keys: Path, tmp_path: Path, published: tuple[Path, Path]
+) -> None:
+    """expires_at is the exclusive end; a person reads the last day it is valid (issue 16)."""
+    result = verify(issue(keys, tmp_path, issued_at="2026-12-06", expires_at="2028-12-06"), published)
+    assert "valid 2026-12-06 – 2028-12-05" in result.stdout, result.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,7 @@ def test_a_malformed_credential_gives_its_specific_error(case: dict[str, Any]) -
     assert case["message_contains"] in caught.value.message
     assert re.search(r"[\u4e00-\u9fff]", caught.value.message_zh)  # a person reads Chinese first
     assert "错误" not in caught.value.message  # the CLI adds its own prefix
+    assert "RFC" not in caught.value.explain() and "§" not in caught.value.explain()  # words, not sections
 
 
 @pytest.mark.parametrize("case", NEGATIVE_TEXT, ids=[c["name"] for c in NEGATIVE_TEXT])
@@ -405,3 +407,14 @@ def test_each_category_has_one_label_per_language_used_by_every_surface() -> Non
     assert [c.en for c in fmt.Category][:2] == ["Cleaning", "Infant care"]
     assert all(c.en and c.zh for c in fmt.Category)
     assert len({c.en for c in fmt.Category}) == len({c.zh for c in fmt.Category}) == len(fmt.Category)
+
+
+def test_the_last_valid_day_is_the_day_before_the_exclusive_end_in_china_time() -> None:
+    claims = fmt.Claims.from_mapping(
+        {
+            "issuer_code": 330200, "serial": 1, "subject_kind": "worker", "archive_id": 1, "enterprise_id": 4,
+            "display_name": "李*霞", "categories": ["保洁"], "issued_at": "2026-12-06", "expires_at": "2028-12-06",
+        }
+    )  # fmt: skip
+    assert claims.last_valid_day == date(2028, 12, 5)
+    assert claims.expires_at.date() == date(2028, 12, 6)  # the exclusive end stays what is signed

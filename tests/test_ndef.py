@@ -76,6 +76,14 @@ def test_garbage_is_malformed_not_a_crash(garbage: bytes) -> None:
         decode_message(garbage)
 
 
+def test_an_unreadable_card_says_what_to_do_not_what_ndeflib_said() -> None:
+    with pytest.raises(MalformedCredential) as caught:
+        decode_message(b"\xd1\x01\xff")  # a record head whose type runs past the end
+    said = caught.value.explain()
+    assert "ndef." not in said and "TYPE_LENGTH" not in said and "Record" not in said
+    assert "tap again" in said and "重新刷卡" in said
+
+
 @given(
     serial=st.integers(0, 2**32 - 1),
     archive_id=st.integers(0, 2**53 - 1),

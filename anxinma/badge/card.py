@@ -4,7 +4,7 @@ and module size, its portrait. Everything that can fail fails here, before a PDF
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from anxinma.badge.geometry import DOT_MM, MIN_MODULE_DOTS, QR_MAX_SIDE_MM, module_dots
@@ -91,8 +91,7 @@ def prepare(item: BadgeItem) -> Card:
         serial=claims.serial,
         issuer_code=claims.issuer_code,
         valid_from=claims.issued_at.astimezone(CHINA_TZ).date(),
-        # expires_at is the first day it no longer verifies; a card prints the last valid day.
-        valid_until=claims.expires_at.astimezone(CHINA_TZ).date() - timedelta(days=1),
+        valid_until=claims.last_valid_day,  # not expires_at: that is the first day it no longer verifies
         photo=photo,
         qr_rows=rows,
         qr_version=int(qr.version),

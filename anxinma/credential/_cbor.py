@@ -55,7 +55,11 @@ def loads_canonical(data: bytes, what: str) -> Any:
             f"{what}: not valid CBOR ({exc})", message_zh=f"{what}：不是有效的 CBOR"
         ) from exc
     if canonical != data:
+        # RFC 8949 §4.2: deterministic encoding. A credential has exactly one byte form (the one
+        # signed); any other spelling of the same values was re-encoded or altered on the way.
         raise MalformedCredential(
-            f"{what}: not deterministic CBOR (RFC 8949 §4.2)", message_zh=f"{what}：不是确定性 CBOR 编码"
+            f"{what}: the bytes are not written the one way a 安心码 is (re-encoded or altered "
+            "after signing): use the code exactly as it was issued",
+            message_zh=f"{what}：编码方式与签发时不同（签发后被重新编码或改动）：请使用原样签发的安心码",
         )
     return value

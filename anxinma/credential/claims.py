@@ -8,7 +8,7 @@ import operator
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -36,7 +36,9 @@ from anxinma.credential.values import (
     CREDENTIAL_TYPES,
     FORMAT_VERSION,
     MAX_DAY,
+    MAX_DIVISION_CODE,
     MAX_SERIAL,
+    MIN_DIVISION_CODE,
     Category,
     SubjectKind,
     _as_bytes,
@@ -55,6 +57,8 @@ from anxinma.errors import (
     MalformedCredential,
     UnsupportedVersion,
 )
+
+_ONE_DAY = timedelta(days=1)
 
 
 class ClaimKey(IntEnum):
@@ -116,7 +120,7 @@ class Claims:
         uid, key = self.card_uid, self.holder_key
         return (
             type(code) is int
-            and 110000 <= code <= 829999
+            and MIN_DIVISION_CODE <= code <= MAX_DIVISION_CODE
             and type(serial) is int
             and 0 <= serial <= MAX_SERIAL
             and type(archive) is int
@@ -144,7 +148,7 @@ class Claims:
 
     def _check_rules(self) -> None:
         """Every rule of the claims, one by one; raises :class:`InvalidClaims` naming the first broken."""
-        _check_int("issuer_code", self.issuer_code, 110000, 829999)
+        _check_int("issuer_code", self.issuer_code, MIN_DIVISION_CODE, MAX_DIVISION_CODE)
         _check_int("serial", self.serial, 0, MAX_SERIAL)
         _check_int("archive_id", self.archive_id, 0, _JS_SAFE_INTEGER)
         _check_int("enterprise_id", self.enterprise_id, 0, _JS_SAFE_INTEGER)
@@ -227,6 +231,16 @@ class Claims:
             card_uid=_as_bytes("card_uid", data.get("card_uid")),
             holder_key=_as_bytes("holder_key", data.get("holder_key")),
         )
+
+    @property
+    def last_valid_day(self) -> date:
+        """The last day the credential is valid, in China time: the day before ``expires_at``.
+
+        ``expires_at`` is the exclusive end (midnight CST of the first day it no longer
+        verifies); a person is shown this day instead ("valid until 2028-12-05"), on the badge,
+        the page and the command line alike.
+        """
+        return self.expires_at.astimezone(CHINA_TZ).date() - _ONE_DAY
 
     def to_mapping(self) -> dict[str, Any]:
         """JSON-ready form; categories in the format's bit order, Chinese labels."""
@@ -404,7 +418,8 @@ def _encode_claims(
     against cbor2's canonical encoding of the same map for generated claims.
     """
     count = 9 + (card_uid is not None) + (holder_key is not None)
-    # type (1 or 2) and issuer_code (110000 … 829999: always a 4-byte head) have one shape;
+    # type (1 or 2) and issuer_code (MIN_DIVISION_CODE … MAX_DIVISION_CODE: always a 4-byte
+    # head) have one shape;
     # a value of another shape gives bytes no accepted payload has, or struct.error.
     start = _PACK_START(MAJOR_MAP | count, 0x20, type_, 0x21, MAJOR_UINT | 26, issuer_code)
     if holder_key is not None:

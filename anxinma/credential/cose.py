@@ -219,9 +219,11 @@ def _decode_reference(data: bytes) -> Credential:
     """The reference reader of the envelope: decode, re-encode canonically, compare, then check
     each member in the spec's order. It words every error :func:`decode` raises."""
     if data[0] == 0xD2:  # tag 18
+        # RFC 9052 §4.2: COSE_Sign1_Tagged. The v1 form is the untagged array (docs/format.md §2).
         raise MalformedCredential(
-            "a tagged COSE_Sign1 is not the v1 form (untagged, RFC 9052 §4.2)",
-            message_zh="带标签的 COSE_Sign1 不是 v1 形式（应不带标签）",
+            "the code carries a COSE tag that a 安心码 never has (written by other software): "
+            "use the code exactly as it was issued",
+            message_zh="此码带有安心码从不使用的 COSE 标签（由其他软件生成）：请使用原样签发的安心码",
         )
     outer = loads_canonical(data, "credential")
     if isinstance(outer, cbor2.CBORTag):

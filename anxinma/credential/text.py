@@ -19,6 +19,10 @@ except ImportError:  # pragma: no cover - the Python reader below is the same ru
 
 #: Text forms longer than this are refused before they are decoded.
 MAX_TEXT_LENGTH = 4096
+#: The verify base URL when nothing names one: a development service on this machine
+#: (``anxinma serve``'s default port). The one home of it: keys, the CLI, the NFC commands and
+#: the issuer's configuration import it.
+DEFAULT_BASE_URL = "http://127.0.0.1:8600"
 
 
 # Decimal form: big-endian groups of 7 bytes, each written as exactly 17 digits

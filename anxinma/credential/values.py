@@ -23,6 +23,10 @@ _EPOCH = date(1970, 1, 1)
 _JS_SAFE_INTEGER = 2**53 - 1  # the page verifies in JavaScript: no integer may exceed this
 #: Serials are status-list indexes: 32 bits.
 MAX_SERIAL = 2**32 - 1
+#: An issuer code is one of China's 6-digit administrative division codes (110000 Beijing …
+#: 82xxxx Macao): the one home of the range, for the format, the key directory and the verifier.
+MIN_DIVISION_CODE = 110000
+MAX_DIVISION_CODE = 829999
 
 
 class SubjectKind(StrEnum):

@@ -12,13 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from anxinma.credential import KID_SIZE, derive_kid
+from anxinma.credential import KID_SIZE, MAX_DIVISION_CODE, MIN_DIVISION_CODE, derive_kid
 from anxinma.errors import TrustListError
 from anxinma.keys.jwk import public_jwk, public_key_from_jwk
-
-#: The range of China's 6-digit administrative division codes (110000 Beijing … 82xxxx Macao).
-MIN_DIVISION_CODE = 110000
-MAX_DIVISION_CODE = 829999
 
 
 class KeyStatus(StrEnum):

@@ -25,7 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from anxinma.credential import derive_kid
+from anxinma.credential import DEFAULT_BASE_URL, derive_kid
 from anxinma.ed25519 import SigningKey
 from anxinma.errors import KeyStoreError
 from anxinma.keys.model import IssuerInfo, KeyRecord, KeyStatus, issuer_entry, validate_issuer_entry
@@ -110,7 +110,7 @@ class KeyDirectory:
         *,
         issuer_code: int | None = 330200,
         issuer_name: str = "宁波市商务局 (开发)",
-        base_url: str = "http://127.0.0.1:8600",
+        base_url: str = DEFAULT_BASE_URL,
         insecure_dev: bool = False,
         passphrase: str | None = None,
     ) -> KeyDirectory:

@@ -26,9 +26,11 @@ from typing import Any, Protocol
 
 from anxinma import credential as fmt
 from anxinma.errors import CardNotFormatted, CardRemoved, IssuerRequestError, MalformedCredential, NoCard
+from anxinma.messages import Text
 from anxinma.ndef import decode_message
 from anxinma.nfc.checkin_queue import CheckInQueue, NewCheckIn, QueuedCheckIn
 from anxinma.nfc.issuer_client import CheckInReceipt
+from anxinma.nfc.messages import MESSAGES
 from anxinma.nfc.originality import Originality, OriginalityStatus
 from anxinma.nfc.reader import Card, Reader
 
@@ -54,10 +56,6 @@ ACCEPTED = frozenset({"valid", "attention"})
 #: Genuine and bound to the card, but the bundle is too old to know the status: recorded
 #: provisionally; the issuer, which checks the credential again, has the last word.
 PROVISIONAL = frozenset({"status_unknown"})
-
-
-def _reason(zh: str, en: str) -> str:
-    return f"{zh} / {en}"
 
 
 def month_of(moment: datetime) -> str:
@@ -147,22 +145,13 @@ def decide(verdict: TapVerdict, *, issuer_code: int | None) -> Decision:
         return Decision(
             False,
             False,
-            (
-                _reason(
-                    "企业安心码不能打卡，请使用服务员本人的卡", "an enterprise's credential does not check in"
-                ),
-            ),
+            (MESSAGES("checkin_enterprise_credential"),),
         )
     if issuer_code is not None and claims.issuer_code != issuer_code:
         return Decision(
             False,
             False,
-            (
-                _reason(
-                    f"此卡由其他平台（{claims.issuer_code}）签发，请在其所属平台打卡",
-                    f"this card is from another issuer ({claims.issuer_code}): check in with that issuer",
-                ),
-            ),
+            (MESSAGES("checkin_other_issuer", issuer=claims.issuer_code),),
         )
     if verdict.status not in ACCEPTED | PROVISIONAL:
         return Decision(False, False, verdict.reasons)
@@ -170,22 +159,12 @@ def decide(verdict: TapVerdict, *, issuer_code: int | None) -> Decision:
         return Decision(
             False,
             False,
-            (
-                _reason(
-                    "此安心码未绑定卡片，不能用于打卡（请到制卡点换发绑定卡）",
-                    "this credential is not bound to a card and cannot check in (have a bound card issued)",
-                ),
-            ),
+            (MESSAGES("checkin_not_bound"),),
         )
     provisional = verdict.status in PROVISIONAL
     notes = verdict.reasons
     if provisional:
-        notes = (
-            *notes,
-            _reason(
-                "已记录，联网后由发证机构核验", "recorded; the issuer checks it when the station is online"
-            ),
-        )
+        notes = (*notes, MESSAGES("checkin_provisional"))
     return Decision(True, provisional, notes)
 
 
@@ -350,9 +329,7 @@ class CheckInSender:
         """Send one row; False when the round must stop."""
         client = self.client_for(entry.issuer_url)
         if client is None:
-            report.stopped = _reason(
-                "未提供令牌，打卡只保存在本机队列", "no token: check-ins stay in this station's queue"
-            )
+            report.stopped = MESSAGES("checkin_no_token")
             return False
         try:
             receipt = client.record_check_in(entry.payload())
@@ -427,7 +404,7 @@ class CheckInSender:
             try:
                 self.flush()
             except Exception as exc:  # pragma: no cover - a bug must not silence the desk
-                self.listener.note(_reason("上传打卡时出错", "sending check-ins failed") + f": {exc!r}")
+                self.listener.note(MESSAGES("checkin_send_error", error=repr(exc)))
                 self._offline_until = time.monotonic() + self.max_backoff
 
 
@@ -495,7 +472,7 @@ class CheckInDesk:
             try:
                 card = self.reader.wait_for_card(idle)
             except NoCard:
-                summary.stopped = _reason(f"{idle:g} 秒内无人刷卡", f"no card for {idle:g} s")
+                summary.stopped = MESSAGES("checkin_idle", seconds=idle)
                 break
             result = self.tap(card)
             self._count(summary, result)
@@ -568,29 +545,16 @@ class CheckInDesk:
                 tapped_at,
                 month,
                 None,
-                (
-                    _reason(
-                        "卡片移开太快，请重新刷卡并停留一秒", "the card left too soon: tap again and hold it"
-                    ),
-                ),
+                (MESSAGES("checkin_card_left"),),
             )
         if tap.uid_is_random:
-            return refuse(
-                _reason(
-                    "此卡（或手机）的卡号每次不同，无法核对绑定：请使用本人的实体卡",
-                    "this card (or phone) shows a random UID: tap the worker's own card",
-                )
-            )
+            return refuse(MESSAGES("checkin_random_uid"))
         if tap.originality.status is OriginalityStatus.NOT_GENUINE:
-            return refuse(
-                _reason(
-                    f"{tap.originality.reason_zh}：芯片可能是仿冒的复制卡",
-                    f"{tap.originality.reason_en}: the chip may be a counterfeit copy",
-                )
-            )
+            why = Text(tap.originality.reason_zh, tap.originality.reason_en)
+            return refuse(MESSAGES("checkin_not_genuine", why=why))
         if tap.message is None or not tap.message:
             return refuse(
-                tap.problem or _reason("卡内没有安心码", "no 安心码 on this card"),
+                tap.problem or MESSAGES("checkin_no_credential"),
             )
         try:
             raw = decode_message(tap.message)
@@ -626,12 +590,7 @@ class CheckInDesk:
                 tapped_at,
                 month,
                 verdict,
-                (
-                    _reason(
-                        f"本月已于 {first} 打卡，无需重复",
-                        f"already checked in this month ({first}): nothing new recorded",
-                    ),
-                ),
+                (MESSAGES("checkin_already", first=first),),
                 entry,
             )
         return TapResult(

@@ -22,7 +22,6 @@ from anxinma.errors import MalformedCredential, NfcError
 from anxinma.keys import default_home
 from anxinma.ndef import NdefForm, decode_message, encode_message, parse_type2_tlv, type2_tlv
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8600"
 SECRET_ENV = "ANXINMA_CARD_SECRET"
 TOKEN_ENV = "ANXINMA_TOKEN"
 EXIT_FAILURES, EXIT_STOPPED, EXIT_INTERRUPTED = 1, 3, 130
@@ -49,7 +48,7 @@ def _echo_json(data: Any) -> None:
 def _base_url(explicit: str | None, code: str) -> str:
     if explicit:
         return explicit
-    return fmt.base_url_of(code) or os.environ.get("ANXINMA_BASE_URL", DEFAULT_BASE_URL)
+    return fmt.base_url_of(code) or os.environ.get("ANXINMA_BASE_URL", fmt.DEFAULT_BASE_URL)
 
 
 def _fits(message: bytes) -> list[dict[str, Any]]:

@@ -91,6 +91,7 @@ class IssuerClient:
         self.retries = retries
         self.backoff = backoff
         self._sleep = sleep
+        self._enterprise_names: dict[int, str] = {}
 
     def issue_card_credential(
         self, worker_id: str, card_uid: bytes, idempotency_key: str
@@ -104,6 +105,35 @@ class IssuerClient:
         path = f"/api/v1/workers/{urllib.parse.quote(worker_id, safe='')}/credentials"
         answer = self._request("POST", path, {"card_uid": card_uid.hex()}, idempotency_key)
         return IssuedCredential.from_json(answer)
+
+    def worker_enterprise(self, worker_id: str) -> tuple[int, str]:
+        """(enterprise id, enterprise name) of ``worker_id`` in the issuer's own records: the
+        worker's archive (``GET /api/v1/workers/{id}``), then the enterprise it names
+        (``GET /api/v1/enterprises/{id}``, asked once per enterprise and client).
+
+        Raises :class:`IssuerRequestError` as :meth:`issue_card_credential` does (404: no such
+        worker, or not visible to this token).
+        """
+        worker = self._request("GET", f"/api/v1/workers/{urllib.parse.quote(worker_id, safe='')}", None, None)
+        try:
+            enterprise_id = int(worker["enterprise_id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IssuerRequestError(
+                f"the issuer's record of worker {worker_id} names no enterprise",
+                message_zh=f"发证服务中服务员 {worker_id} 的记录没有所属企业",
+                status=200,
+            ) from exc
+        if enterprise_id not in self._enterprise_names:
+            enterprise = self._request("GET", f"/api/v1/enterprises/{enterprise_id}", None, None)
+            name = enterprise.get("name") if isinstance(enterprise, dict) else None
+            if not isinstance(name, str):
+                raise IssuerRequestError(
+                    f"the issuer's record of enterprise {enterprise_id} has no name",
+                    message_zh=f"发证服务中企业 {enterprise_id} 的记录没有名称",
+                    status=200,
+                )
+            self._enterprise_names[enterprise_id] = name
+        return enterprise_id, self._enterprise_names[enterprise_id]
 
     def signing_keys(self) -> dict[bytes, bytes]:
         """The issuer's published verifying keys (kid -> Ed25519 public key) from /jwks.json;

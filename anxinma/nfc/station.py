@@ -32,11 +32,13 @@ from anxinma.errors import (
     NoCard,
     StationError,
 )
+from anxinma.messages import Text
 from anxinma.ndef import EXTERNAL_TYPE, NdefForm, decode_message, encode_message
 from anxinma.nfc.batch import Batch
 from anxinma.nfc.budget import larger_chips_text
 from anxinma.nfc.issuer_client import IssuedCredential, IssuerClient
 from anxinma.nfc.journal import Attempt, Journal, Step, WorkerRecord
+from anxinma.nfc.messages import MESSAGES
 from anxinma.nfc.originality import OriginalityStatus
 from anxinma.nfc.reader import Card, Reader
 
@@ -173,10 +175,6 @@ class _WorkerFailed(Exception):
         self.reason = reason
 
 
-def _reason(zh: str, en: str) -> str:
-    return f"{zh} / {en}"
-
-
 class Station:
     """One run of a batch. Build it with an open reader, client and journal; call :meth:`run`."""
 
@@ -201,6 +199,7 @@ class Station:
         self.on_encoded = on_encoded
         self.on_step = on_step
         self._extra = {row.worker_id: row.extra for row in batch.workers}
+        self._enterprise_names: dict[str, str] = {}  # worker id -> the issuer's name of its enterprise
         self._keys: dict[bytes, bytes] | None = None
         self._carried: Card | None = None
 
@@ -211,12 +210,7 @@ class Station:
         is the caller's), :class:`IssuerRequestError` (token refused, issuer unreachable) and
         reader errors; the journal is consistent whenever it raises."""
         if self.journal.bind(self.batch, self.client.base_url):
-            self.listener.note(
-                _reason(
-                    "批次文件自上次运行后已更改：新增的行会加入，已完成的保留",
-                    "the batch file changed since the last run: new rows are added, finished ones kept",
-                )
-            )
+            self.listener.note(MESSAGES("batch_changed"))
         workers = [w for w in self.journal.workers() if w.worker_id in self._extra]
         counts = self.journal.counts()
         self.listener.start(len(workers), counts["done"])
@@ -234,6 +228,12 @@ class Station:
         return result
 
     def _encode(self, worker: WorkerRecord, *, last: bool, summary: Summary) -> None:
+        mismatch = self._check_enterprise(worker)
+        if mismatch is not None:  # before any card is asked for: this row gets none
+            self.journal.set_worker_state(worker.worker_id, "failed", mismatch)
+            self.journal.event("enterprise_mismatch", mismatch, worker_id=worker.worker_id)
+            self.listener.worker_failed(worker, mismatch)
+            return
         again = False
         while True:
             self.listener.waiting(worker, again)
@@ -272,6 +272,30 @@ class Station:
                 self._wait_for_removal(card)
             return
 
+    def _check_enterprise(self, worker: WorkerRecord) -> str | None:
+        """None when the batch row names the enterprise the issuer's record gives the worker
+        (its badge then prints the issuer's name); else the refusal a person reads. The batch
+        file is the operator's, the archive is the issuer's: a badge must not print a name the
+        issuer never gave this worker. Raises :class:`IssuerRequestError` (token, unreachable)."""
+        try:
+            enterprise_id, name = self.client.worker_enterprise(worker.worker_id)
+        except IssuerRequestError as exc:
+            if exc.retryable or exc.status in (401, 403):
+                raise  # the whole run stops, as for an issue request
+            return exc.explain()
+        if worker.enterprise_id.strip() != str(enterprise_id) or _words(worker.enterprise_name) != _words(
+            name
+        ):
+            return MESSAGES(
+                "enterprise_mismatch",
+                batch_id=worker.enterprise_id,
+                batch_name=worker.enterprise_name,
+                issuer_id=enterprise_id,
+                issuer_name=name,
+            )
+        self._enterprise_names[worker.worker_id] = name
+        return None
+
     def _wait_for_removal(self, card: Card) -> None:
         if not self.reader.wait_for_removal(card, self.options.card_timeout):
             raise StationStopped(
@@ -286,7 +310,7 @@ class Station:
             worker_id=worker.worker_id,
             display_name=worker.display_name,
             enterprise_id=worker.enterprise_id,
-            enterprise_name=worker.enterprise_name,
+            enterprise_name=self._enterprise_names.get(worker.worker_id, worker.enterprise_name),
             serial=attempt.serial or 0,
             code=attempt.code or "",
             card_uid=attempt.card_uid,
@@ -301,9 +325,7 @@ class Station:
             self.journal.event(
                 "hook_failed", exc.explain(), worker_id=worker.worker_id, card_uid=attempt.card_uid
             )
-            self.listener.note(
-                _reason(f"卡片已写好，但后续处理失败：{exc.message_zh}", f"card done, hook failed: {exc}")
-            )
+            self.listener.note(MESSAGES("hook_failed", error=Text(exc.message_zh, str(exc))))
 
     def _step(self, attempt: Attempt, step: Step, *, locked: bool | None = None) -> Attempt:
         attempt = self.journal.record_step(attempt.id, step, locked=locked)
@@ -320,21 +342,12 @@ class Station:
         except CardRemoved as exc:
             raise _Refuse(exc.explain(), remove=False, kind="card_removed") from exc
         if card.uid_is_random:
-            raise _Refuse(
-                _reason(
-                    "此卡（或手机）每次出示的卡号都不同，无法绑定：请换一张实体卡",
-                    "this card (or phone) shows a new random UID each time and cannot be bound: use a real card",
-                )
-            )
+            raise _Refuse(MESSAGES("card_random_uid"))
         holder = self.journal.card_holder(uid)
         if holder is not None and holder != worker.worker_id:
             other = self.journal.worker(holder)
             raise _Refuse(
-                _reason(
-                    f"此卡已写入本批次的服务员 {other.display_name}（{holder}）：请放到一边，换一张空白卡",
-                    f"this card already holds worker {holder} ({other.display_name}) of this batch: "
-                    "set it aside and present a blank card",
-                ),
+                MESSAGES("card_of_other_worker", name=other.display_name, worker=holder),
                 kind="duplicate_card",
             )
         current = self.journal.current_attempt(worker.worker_id)
@@ -353,23 +366,14 @@ class Station:
         info = card.ndef_info()
         if not info.formatted:
             if not self.options.format_blank:
-                raise _Refuse(
-                    _reason(
-                        "此卡未做 NDEF 格式化：换一张卡，或加 --format 格式化 NTAG21x",
-                        "this card is not NDEF formatted: use another, or add --format for NTAG21x cards",
-                    )
-                )
+                raise _Refuse(MESSAGES("card_not_formatted"))
             card.format()
             info = card.ndef_info()
         if self.options.password_secret is not None and card.is_ntag21x and not info.writable:
             card.authenticate(self.options.password_secret)
             info = card.ndef_info()
         if not info.writable:
-            raise _Refuse(
-                _reason(
-                    "此卡已锁定（只读）：请换一张空白卡", "this card is locked (read-only): use a blank card"
-                )
-            )
+            raise _Refuse(MESSAGES("card_read_only"))
         self._check_content(card)
         originality = card.originality()
         if (
@@ -378,32 +382,18 @@ class Station:
             and not self.options.allow_unverified_chips
         ):
             raise _Refuse(
-                _reason(
-                    f"{originality.reason_zh}：卡号可能被伪造，不能用于绑定；请放到一边",
-                    f"{originality.reason_en}: its UID may be forged, so it cannot be bound; set it aside",
-                ),
+                MESSAGES("card_not_genuine", why=Text(originality.reason_zh, originality.reason_en)),
                 kind="counterfeit_card",
             )
         if self.options.lock and not card.can_lock:
-            raise _Refuse(
-                _reason(
-                    f"此卡（{card.product}）无法永久锁定：请换 NTAG21x 卡，或不加 --lock",
-                    f"this {card.product} cannot be locked: use NTAG21x cards, or drop --lock",
-                )
-            )
+            raise _Refuse(MESSAGES("card_cannot_lock", product=card.product))
         needed = _EXTERNAL_OVERHEAD + max(self.journal.largest_credential() or 0, _TYPICAL_BOUND_CREDENTIAL)
         if self.options.form is StationForm.URI:
             needed = 2 * needed + 100  # the URL form is ~2.4 digits a byte; refused exactly after issuing
         capacity = card.capacity()
         if capacity < needed:
             bigger = larger_chips_text(needed, card.tag_type)
-            raise _Refuse(
-                _reason(
-                    f"此卡只能容纳 {capacity} 字节，安心码需要约 {needed} 字节：请换更大的卡（{bigger}）",
-                    f"this card holds {capacity} bytes and the credential needs about {needed}: "
-                    f"use a larger card ({bigger})",
-                )
-            )
+            raise _Refuse(MESSAGES("card_too_small", capacity=capacity, needed=needed, bigger=bigger))
         return originality.status.value
 
     def _check_content(self, card: Card) -> None:
@@ -413,20 +403,9 @@ class Station:
         try:
             found = fmt.decode(decode_message(content))
         except MalformedCredential:
-            raise _Refuse(
-                _reason(
-                    "此卡已有其他数据：请换一张空白卡，或加 --overwrite 覆盖",
-                    "this card already carries other data: use a blank card, or add --overwrite",
-                )
-            ) from None
+            raise _Refuse(MESSAGES("card_has_other_data")) from None
         if not self.journal.knows_serial(found.claims.serial):
-            raise _Refuse(
-                _reason(
-                    f"此卡已有一个不属于本批次的安心码（编号 {found.claims.serial}）：请换空白卡，或加 --overwrite",
-                    f"this card already carries a credential (serial {found.claims.serial}) from outside this batch: "
-                    "use a blank card, or add --overwrite",
-                )
-            )
+            raise _Refuse(MESSAGES("card_has_foreign_credential", serial=found.claims.serial))
         # A credential of this batch that was replaced: the card is spent and may be reused.
 
     def _issue(self, worker: WorkerRecord, card: Card, current: Attempt | None) -> Attempt:
@@ -578,3 +557,8 @@ class Station:
                 "the card holds another credential than the one issued for it",
                 message_zh="卡内安心码与签发的不一致",
             )
+
+
+def _words(text: str) -> str:
+    """A name as it is compared: runs of whitespace as one space, none at the ends."""
+    return " ".join(text.split())

@@ -27,6 +27,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from anxinma.keys.trust_list import CLOCK_LEEWAY
+from anxinma.messages import Message, Text
 from anxinma.verifier.errors import LiveRecordError, NoRecord
 from anxinma.verifier.offline import OfflineVerifier
 from anxinma.verifier.reasons import REASONS
@@ -48,10 +49,6 @@ OVERRIDABLE = frozenset(
     {Status.VALID, Status.ATTENTION, Status.REVOKED, Status.SUSPENDED, Status.STATUS_UNKNOWN}
 )
 _LOOKED_UP = OVERRIDABLE | {Status.EXPIRED, Status.NOT_YET_VALID}
-
-
-def _reason(zh: str, en: str) -> str:
-    return f"{zh} / {en}"
 
 
 class LiveClient:
@@ -197,13 +194,7 @@ def add_live_record(
         return offline
     issuer, _anchor = found
     if not issuer.base_url:
-        return _note(
-            offline,
-            _reason(
-                "信任列表未给出该签发机构的在线地址，仅离线结果",
-                "the trust list gives no URL for this issuer: offline result only",
-            ),
-        )
+        return _note(offline, REASONS("no_live_url"))
     url = live_url(issuer.base_url)
     try:
         code = _code_text(offline)
@@ -223,28 +214,16 @@ def add_live_record(
             reasons=(REASONS("not_on_record"), *offline.reasons[1:]),
         )
     except LiveRecordError as exc:
-        return _note(
-            offline,
-            _reason(
-                f"在线核对失败，以离线结果为准：{exc.message_zh}",
-                f"live check failed, the offline result stands: {exc.message}",
-            ),
-        )
+        return _note(offline, REASONS("live_failed", why=Text(exc.message_zh, exc.message)))
     except Exception as exc:
-        return _note(
-            offline,
-            _reason(
-                "在线核对出错，以离线结果为准",
-                f"live check failed ({type(exc).__name__}), the offline result stands",
-            ),
-        )
+        return _note(offline, REASONS("live_error", error=type(exc).__name__))
     live_status = LIVE_STATUSES[record["status"]]
     source = Source("live", offline.source.bundle_age_seconds, url, offline.source.bundle)
     if live_status is offline.status:
         return dataclasses.replace(
             offline,
             live=record,
-            reasons=(*offline.reasons, _reason("签发机构在线核对一致", "confirmed live by the issuer")),
+            reasons=(*offline.reasons, REASONS("confirmed_live")),
         )
     if offline.status not in OVERRIDABLE:
         return dataclasses.replace(
@@ -252,10 +231,7 @@ def add_live_record(
             live=record,
             reasons=(
                 *offline.reasons,
-                _reason(
-                    f"在线状态为{live_status.label_zh}，但安心码上签名的日期为准",
-                    f"the issuer says {live_status.value} live, but the signed dates stand",
-                ),
+                REASONS("live_dates_stand", live=_status_word(live_status)),
             ),
         )
     return dataclasses.replace(
@@ -265,10 +241,7 @@ def add_live_record(
         source=source,
         reasons=(
             _live_reason(live_status, record),
-            _reason(
-                f"离线结果为{offline.status.label_zh}，以签发机构的在线状态为准",
-                f"offline said {offline.status.value}; the issuer's live status wins",
-            ),
+            REASONS("offline_said", offline=_status_word(offline.status)),
             *(r for r in offline.reasons if "卡号" in r or "card" in r),
         ),
     )
@@ -285,23 +258,29 @@ def _note(result: VerificationResult, text: str) -> VerificationResult:
     return dataclasses.replace(result, reasons=(*result.reasons, text))
 
 
-def _live_reason(status: Status, record: dict[str, Any]) -> str:
+def _status_word(status: Status) -> Text:
+    """A status as the reasons name it: its Chinese label, its English value."""
+    return Text(status.label_zh, status.value)
+
+
+def _live_reason(status: Status, record: dict[str, Any]) -> Message:
     if status is Status.REVOKED:
         revocation = record.get("revocation") or {}
         why = revocation.get("reason") if isinstance(revocation, dict) else None
-        suffix_zh = f"（原因：{_REVOCATION_ZH.get(str(why), why)}）" if why else ""
-        suffix_en = f" (reason: {why})" if why else ""
-        return _reason(
-            f"签发机构在线确认：此安心码已被吊销{suffix_zh}", f"the issuer says live: revoked{suffix_en}"
+        suffix = (
+            REASONS("revocation_why", why=Text(str(_REVOCATION_ZH.get(str(why), why)), str(why)))
+            if why
+            else Text("", "")
         )
+        return REASONS("live_revoked", why=suffix)
     if status is Status.ATTENTION:
         items = [a.get("item") for a in record.get("attention") or [] if isinstance(a, dict)]
-        names = "、".join(_ATTENTION_ZH.get(str(i), str(i)) for i in items) or "健康证或保险"
-        return _reason(
-            f"身份真实，但{names}缺失或已过期（在线）",
-            f"genuine, but {', '.join(map(str, items)) or 'a certificate'} lapsed (live)",
+        names = Text(
+            "、".join(_ATTENTION_ZH.get(str(i), str(i)) for i in items) or "健康证或保险",
+            ", ".join(map(str, items)) or "a certificate",
         )
-    return _reason(f"签发机构在线确认：{status.label_zh}", f"the issuer says live: {status.value}")
+        return REASONS("live_attention", items=names)
+    return REASONS(f"live_{status.value}")
 
 
 _REVOCATION_ZH = {

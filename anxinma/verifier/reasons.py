@@ -79,6 +79,61 @@ _(
     "with a leaked or test key — do not let them in",
 )
 
+# -- the online step (online.py): verify.js's ``live_*`` keys where the page has one -------------
+_(
+    "no_live_url",
+    zh="信任列表未给出该签发机构的在线地址，仅离线结果",
+    en="the trust list gives no URL for this issuer: offline result only",
+)
+_(
+    "live_failed",
+    zh="在线核对失败，以离线结果为准：{why}",
+    en="live check failed, the offline result stands: {why}",
+)
+_(
+    "live_error",
+    zh="在线核对出错，以离线结果为准",
+    en="live check failed ({error}), the offline result stands",
+)
+_("confirmed_live", zh="签发机构在线核对一致", en="confirmed live by the issuer")
+_(
+    "live_dates_stand",
+    zh="在线状态为{live}，但安心码上签名的日期为准",
+    en="the issuer says {live} live, but the signed dates stand",
+)
+_(
+    "offline_said",
+    zh="离线结果为{offline}，以签发机构的在线状态为准",
+    en="offline said {offline}; the issuer's live status wins",
+)
+_("live_revoked", zh="签发机构在线确认：此安心码已被吊销{why}", en="the issuer says live: revoked{why}")
+_("revocation_why", zh="（原因：{why}）", en=" (reason: {why})")
+_(
+    "live_attention",
+    zh="身份真实，但{items}缺失或已过期（在线）",
+    en="genuine, but {items} lapsed (live)",
+)
+_("live_valid", zh="签发机构在线确认：有效", en="the issuer says live: valid")
+_("live_suspended", zh="签发机构在线确认：已暂停", en="the issuer says live: suspended")
+_("live_expired", zh="签发机构在线确认：已过期", en="the issuer says live: expired")
+
+# -- finding the code in an image (scan.py) ------------------------------------------------------
+_(
+    "image_no_qr",
+    zh="图片中没有找到二维码（请对准安心码、保持清晰再拍）",
+    en="no QR code found in the image (hold the camera on the 安心码, in focus)",
+)
+_(
+    "image_no_anxinma",
+    zh="图片中有 {count} 个二维码，但没有安心码：{others}",
+    en="{count} QR code(s) in the image but no 安心码: {others}",
+)
+_(
+    "image_chosen",
+    zh="图片中有 {count} 个二维码，使用第 {chosen} 个（安心码）；{others}",
+    en="{count} QR codes in the image, using #{chosen} (the 安心码); {others}",
+)
+
 #: The last-known status words of the stale reason (the statuses' own labels).
 LAST_KNOWN = {
     "revoked": Text("已吊销", "revoked"),

@@ -23,7 +23,9 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from anxinma import credential as fmt
 from anxinma.errors import MalformedCredential
+from anxinma.messages import Text
 from anxinma.verifier.errors import ImageError
+from anxinma.verifier.reasons import REASONS
 from anxinma.verifier.result import Status, VerificationResult
 
 MAX_FILE_BYTES = 40 * 1024 * 1024
@@ -40,10 +42,6 @@ _PAYMENT_PREFIXES = (
     ("https://qr.alipay.com", "支付宝付款码", "an Alipay code"),
     ("https://qr.95516.com", "云闪付付款码", "a UnionPay code"),
 )
-
-
-def _reason(zh: str, en: str) -> str:
-    return f"{zh} / {en}"
 
 
 @dataclass(frozen=True)
@@ -87,30 +85,17 @@ class ImageScan:
         """What was found, in words: which code was used and what the others are."""
         chosen = self.chosen
         if not self.codes:
-            return [
-                _reason(
-                    "图片中没有找到二维码（请对准安心码、保持清晰再拍）",
-                    "no QR code found in the image (hold the camera on the 安心码, in focus)",
-                )
-            ]
+            return [REASONS("image_no_qr")]
         others = [c for c in self.codes if c is not chosen]
-        described_zh = "、".join(f"第 {c.index} 个是{c.label_zh}" for c in others)
-        described_en = "; ".join(f"#{c.index} is {c.label_en}" for c in others)
+        described = Text(
+            "、".join(f"第 {c.index} 个是{c.label_zh}" for c in others),
+            "; ".join(f"#{c.index} is {c.label_en}" for c in others),
+        )
         if chosen is None:
-            return [
-                _reason(
-                    f"图片中有 {len(self.codes)} 个二维码，但没有安心码：{described_zh}",
-                    f"{len(self.codes)} QR code(s) in the image but no 安心码: {described_en}",
-                )
-            ]
+            return [REASONS("image_no_anxinma", count=len(self.codes), others=described)]
         if not others:
             return []
-        return [
-            _reason(
-                f"图片中有 {len(self.codes)} 个二维码，使用第 {chosen.index} 个（安心码）；{described_zh}",
-                f"{len(self.codes)} QR codes in the image, using #{chosen.index} (the 安心码); {described_en}",
-            )
-        ]
+        return [REASONS("image_chosen", count=len(self.codes), chosen=chosen.index, others=described)]
 
     def to_json(self) -> dict[str, Any]:
         chosen = self.chosen

@@ -18,7 +18,15 @@ def worker_names(count: int) -> dict[str, str]:
     }
 
 
-def write_batch(path: Path, workers: dict[str, str], *, photo: bool = True) -> Path:
+def write_batch(
+    path: Path,
+    workers: dict[str, str],
+    *,
+    photo: bool = True,
+    enterprise: tuple[object, object] = ("253", "宁波安心家政服务有限公司"),
+) -> Path:
+    """A batch file of ``workers``, all in ``enterprise`` (id, name): the station checks that
+    pair against the issuer's record of each worker, so against a live issuer pass its own."""
     with path.open("w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(
@@ -26,7 +34,7 @@ def write_batch(path: Path, workers: dict[str, str], *, photo: bool = True) -> P
         )
         for worker_id, name in workers.items():
             writer.writerow(
-                [worker_id, name, "253", "宁波安心家政服务有限公司"]
+                [worker_id, name, str(enterprise[0]), str(enterprise[1])]
                 + ([f"photos/{worker_id}.jpg"] if photo else [])
             )
     return path

@@ -40,6 +40,9 @@ class StubIssuer:
     keys: KeyDirectory
     workers: dict[str, str]  # worker id -> masked display name
     base_url: str = ""
+    #: The issuer's record of each enterprise, and of each worker's (default: every worker in 253).
+    enterprises: dict[int, str] = field(default_factory=lambda: {253: "宁波安心家政服务有限公司"})
+    enterprise_of: dict[str, int] = field(default_factory=dict)
     credentials: dict[int, Issued] = field(default_factory=dict)
     replies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # key -> (body, answer)
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (worker id, key)
@@ -59,7 +62,7 @@ class StubIssuer:
             serial=self.next_serial,
             subject_kind=fmt.SubjectKind.WORKER,
             archive_id=100000 + int("".join(ch for ch in worker_id if ch.isdigit()) or "0"),
-            enterprise_id=253,
+            enterprise_id=self.enterprise_of.get(worker_id, 253),
             display_name=self.workers[worker_id],
             categories=frozenset({fmt.Category.CLEANING, fmt.Category.ELDERLY_CARE}),
             issued_at=fmt.parse_when(today.isoformat(), "issued_at"),
@@ -102,8 +105,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
+        state = self.server.state
+        parts = self.path.strip("/").split("/")
         if self.path == "/jwks.json":
-            self._send(200, jwks(self.server.state.keys))
+            self._send(200, jwks(state.keys))
+        elif self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            self._send(401, {"error": {"code": "unauthorized", "zh": "令牌无效", "en": "bad token"}})
+        elif len(parts) == 4 and parts[:3] == ["api", "v1", "workers"] and parts[3] in state.workers:
+            worker_id = parts[3]
+            self._send(200, {"id": worker_id, "enterprise_id": state.enterprise_of.get(worker_id, 253)})
+        elif len(parts) == 4 and parts[:3] == ["api", "v1", "enterprises"] and parts[3].isdigit():
+            name = state.enterprises.get(int(parts[3]))
+            if name is None:
+                self._send(
+                    404, {"error": {"code": "not_found", "zh": "没有此企业", "en": "no such enterprise"}}
+                )
+            else:
+                self._send(200, {"id": int(parts[3]), "name": name})
         else:
             self._send(404, {"error": {"code": "not_found", "zh": "没有此资源", "en": "not found"}})
 

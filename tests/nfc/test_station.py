@@ -460,3 +460,37 @@ def test_a_spent_card_whose_credential_was_replaced_is_reused_for_the_next_worke
     )
     assert bound["w001"][1] == fresh.idm and bound["w002"][1] == spent.idm
     assert desk.issuer.state.credentials[first.claims.serial].status == "revoked"
+
+
+def test_a_row_whose_enterprise_the_issuer_does_not_give_that_worker_gets_no_card(
+    rig: Callable[[int], Rig],
+) -> None:
+    """Issue 16: a worker of enterprise 4 got enterprise 3's name printed from the batch file.
+    The station now asks the issuer's record first; the row that disagrees is refused, with no
+    credential issued and no card used, and every badge prints the issuer's name."""
+    desk = rig(3)
+    state = desk.issuer.state
+    state.enterprises[4] = "宁波另一家家政服务有限公司"
+    state.enterprise_of["w002"] = 4  # the batch says 253 for everyone
+    desk.stack(*(EmulatedCard.blank(n) for n in range(1, 3)))  # two cards for the two good rows
+    summary, report = desk.run()
+    assert (summary.done, summary.failed, summary.pending) == (2, 1, 0)  # type: ignore[attr-defined]
+    assert [worker_id for worker_id, _ in state.requests] == ["w001", "w003"]  # nothing issued for w002
+    row = read_report(report)["w002"]
+    assert row["status"] == "failed"
+    assert "宁波另一家家政服务有限公司（4）" in row["reason"] and "enterprise 4" in row["reason"]
+    assert "correct the batch file" in row["reason"] and "请改正批次文件" in row["reason"]
+    assert [(e.worker_id, e.enterprise_name) for e in desk.encoded] == [
+        ("w001", "宁波安心家政服务有限公司"), ("w003", "宁波安心家政服务有限公司"),
+    ]  # fmt: skip
+
+
+def test_a_badge_prints_the_issuers_name_of_the_enterprise(rig: Callable[[int], Rig]) -> None:
+    desk = rig(1)
+    desk.issuer.state.enterprises[253] = " 宁波安心家政服务有限公司 "  # the same name, spaced differently
+    desk.stack(EmulatedCard.blank(1))
+    summary, _ = desk.run()
+    assert summary.done == 1  # type: ignore[attr-defined]
+    assert (
+        desk.encoded[0].enterprise_name == " 宁波安心家政服务有限公司 "
+    )  # the issuer's record, as it has it

@@ -82,7 +82,7 @@ def test_a_killed_station_resumes_the_batch_with_one_live_credential_per_worker(
         str(live_issuer.worker(enterprise["id"], name=names[i % len(names)])["id"]): names[i % len(names)]
         for i in range(BATCH_SIZE)
     }
-    batch = write_batch(tmp_path / "batch.csv", workers)
+    batch = write_batch(tmp_path / "batch.csv", workers, enterprise=(enterprise["id"], enterprise["name"]))
     cards = [EmulatedCard.blank(n) for n in range(1, BATCH_SIZE + 1)]
     token = live_issuer.token("card_operator")
     env = {**os.environ, "ANXINMA_HOME": str(tmp_path / "home"), "ANXINMA_TOKEN": token}
@@ -142,8 +142,13 @@ def test_the_live_issuer_revokes_the_credential_of_a_card_that_was_replaced(
     from anxinma.nfc.reader import Reader
     from anxinma.nfc.station import Station, StationOptions
 
-    worker_id = str(live_issuer.worker()["id"])
-    batch = load_batch(write_batch(tmp_path / "batch.csv", {worker_id: "李*霞"}))
+    enterprise = live_issuer.enterprise()
+    worker_id = str(live_issuer.worker(enterprise["id"])["id"])
+    batch = load_batch(
+        write_batch(
+            tmp_path / "batch.csv", {worker_id: "李*霞"}, enterprise=(enterprise["id"], enterprise["name"])
+        )
+    )
     torn, fresh = EmulatedCard.blank(1, pull_after_writes=2), EmulatedCard.blank(2)
     client = IssuerClient(live_issuer.url, live_issuer.token("card_operator"))
     with CardEmulator([torn, fresh]) as emulator, Journal(tmp_path / "j.sqlite3") as journal:
