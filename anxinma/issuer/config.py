@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from anxinma.credential import DEFAULT_BASE_URL
 from anxinma.keys.store import HOME_ENV, PASSPHRASE_ENV
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8600"
+__all__ = ["DEFAULT_BASE_URL", "IssuerConfig"]  # DEFAULT_BASE_URL re-exported: its one home is the format
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -32,6 +32,7 @@ from typing import Any
 
 import requests
 
+from anxinma.credential import MAX_DIVISION_CODE, MIN_DIVISION_CODE
 from anxinma.errors import AnxinmaError
 from anxinma.keys.jwk import public_key_from_jwk
 from anxinma.keys.store import KeyStatus
@@ -135,7 +136,11 @@ def parse_discovery(data: bytes, url: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise SyncError(f"{url} is not a discovery document (not a JSON object)")
     code = doc.get("issuer_code")
-    if not isinstance(code, int) or isinstance(code, bool) or not 110000 <= code <= 829999:
+    if (
+        not isinstance(code, int)
+        or isinstance(code, bool)
+        or not MIN_DIVISION_CODE <= code <= MAX_DIVISION_CODE
+    ):
         raise SyncError(f"{url}: issuer_code {code!r} is not a 6-digit division code")
     lists = doc.get("status_lists", [])
     if not isinstance(lists, list) or len(lists) > MAX_STATUS_LISTS:
