@@ -62,6 +62,7 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 LAZY_COMMANDS["nfc"] = "anxinma.nfc.commands:nfc"  # NFC cards: NDEF forms, read, write, lock
 LAZY_COMMANDS["station"] = "anxinma.nfc.commands:station"  # the card encoding station
+LAZY_COMMANDS["config"] = "anxinma.issuer.config_commands:config"  # anxinma config check (issue 19)
 
 
 class LazyGroup(click.Group):

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from anxinma.errors import AnxinmaError
 from anxinma.i18n import init_i18n
-from anxinma.issuer.config import IssuerConfig
+from anxinma.issuer.config import IssuerConfig, check_database
 from anxinma.issuer.db import Store
 from anxinma.issuer.errors import ApiError
 from anxinma.issuer.propagation import LocalBus, Publisher, RedisMirror
@@ -191,9 +191,10 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import api, console, openapi, public, visits
+    from anxinma.issuer import api, console, observability, openapi, public, visits
 
     config = config or IssuerConfig.from_env()
+    check_database(config)  # a service that cannot reach its database does not start (one line)
     runtime = build_runtime(config)
     try:
         if runtime.trust_problem is not None:
@@ -220,6 +221,9 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         hops = config.proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.getLogger("werkzeug").addFilter(_redact_query)
+    # Probes, /metrics, request ids and the access log; first, so its hooks time and count every
+    # request, the limiter's 429s included (its check is a before_request hook registered below).
+    observability.install(app)
 
     limiter = Limiter(
         get_remote_address,
@@ -290,7 +294,16 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
 
 #: Paths that machines read: they answer JSON errors whatever the client accepts.
-_MACHINE_PATHS = ("/api/", "/status/", "/.well-known/", "/trust-list", "/jwks.json")  # /trust-list/status too
+_MACHINE_PATHS = (
+    "/api/",
+    "/status/",
+    "/.well-known/",
+    "/trust-list",
+    "/jwks.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)  # /trust-list/status too
 
 
 def _html_error(status: int, zh: str, en: str) -> Response | None:
