@@ -446,7 +446,13 @@ def _with_request_id(record: logging.LogRecord) -> bool:
 def _not_werkzeug_request_line(record: logging.LogRecord) -> bool:
     """The development server's own request lines carry the raw path (``/v/<code>``); the
     access log above replaces them."""
-    return not (record.name == "werkzeug" and isinstance(record.msg, str) and record.msg.startswith('"%s"'))
+    if record.name != "werkzeug" or record.levelno > logging.INFO:
+        return True
+    return not _WERKZEUG_REQUEST.search(record.getMessage())
+
+
+#: werkzeug formats ``addr - - [date] "GET /path HTTP/1.1" 200 -`` (coloured on a terminal) itself.
+_WERKZEUG_REQUEST = re.compile(r'\] "(?:\x1b\[[0-9;]*m)*[A-Z]+ \S* HTTP/\d')
 
 
 _HANDLER_MARK = "anxinma_log_handler"
