@@ -18,6 +18,7 @@ included), for a cold first visit (with the worker's precache) and a warm reload
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -172,6 +173,7 @@ def main() -> None:
             url = str(issuer.credential()["code"]).replace("/v/", "/V/")  # what a QR reader opens
             shell = len(issuer.api("GET", "/v", token="").content)
             figures = measure(url)
+            load = os.getloadavg()[0]  # the machine is shared: the times scale with it
         finally:
             issuer.stop()
     sizes = static_bytes()
@@ -181,6 +183,8 @@ def main() -> None:
 each. Times in ms from the start of the navigation (`performance.now()` at the page's marks);
 "first verdict" is the first time `#verdict` carries a status, "final" when the live record
 has been merged (online) or the network found missing (offline). Ed25519: {figures["engine"]}.
+Load average at the end of the run: {load:.1f} on {os.cpu_count()} cores (other work shares the
+machine; the times grow with it, the bytes do not).
 
 | load | first verdict median | p95 | final median | p95 | bytes moved (median) |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -188,13 +192,16 @@ has been merged (online) or the network found missing (offline). Ed25519: {figur
 | online, warm (service worker, cached trust data) | {_figures(figures["warm_first"])} | {_figures(figures["warm_final"])} | {statistics.median(figures["warm_weight"]) / kib:.1f} KiB |
 | online, cold (fresh profile) | {_figures(figures["cold_first"])} | {_figures(figures["cold_final"])} | {statistics.median(figures["cold_weight"]) / kib:.1f} KiB |
 
-Cold weight is the first visit: the shell, its three assets, the trust list, the status list,
-the live record, then the service worker (registered for `/v` and `/V/`) with its own copy of
-the `/v` shell (the assets come from the HTTP cache: their URLs carry a digest and are
-immutable) and the discovery document it reads to prefetch every status-list shard. The
-tweetnacl fallback ({sizes["vendor/nacl-fast.min.js (fallback only)"] / kib:.1f} KiB) is
-fetched and cached only by browsers whose WebCrypto lacks Ed25519. Warm online loads move the
-shell's 304 refresh, the trust list and status list revalidations (304) and the live record.
+Cold weight is the first visit: the shell, its three assets, the trust list, the issuer's
+freshness document and compact status shard (issue 15: Rice-coded, docs/page.md "How the page
+keeps its trust data"), the live record, then the service worker (registered for `/v` and `/V/`)
+with its own copy of the `/v` shell (the assets come from the HTTP cache: their URLs carry a
+digest and are immutable) and the discovery document it reads to prefetch the freshness
+document and every compact shard. The tweetnacl fallback
+({sizes["vendor/nacl-fast.min.js (fallback only)"] / kib:.1f} KiB) is fetched and cached only by
+browsers whose WebCrypto lacks Ed25519. Warm online loads with nothing changed move the shell's
+304 refresh, the trust list's and the freshness document's revalidations (304) and the live
+record; no shard (it is fetched only when the freshness document lists another version).
 Uncompressed sizes: shell {shell / kib:.1f} KiB (the words of both languages inside, so the
 switch works offline), {", ".join(f"{name} {size / kib:.1f} KiB" for name, size in sizes.items())}.
 The werkzeug server here sends no gzip; behind nginx with gzip the text shrinks about 3-4×.

@@ -122,7 +122,13 @@ class ServedTrustList:
 
     @property
     def source(self) -> str:
-        return self.url or f"{self.key_dir / 'root.key.pem'}"
+        """Where the list comes from, as the public status report names it (an http(s) URL as
+        given; of a file or the home's root key only the name: no server paths in public)."""
+        if self.url is None:
+            return "keys/root.key.pem"
+        if self.url.startswith(("http://", "https://")):
+            return self.url
+        return "file:" + Path(self.url.removeprefix("file://")).name
 
     # -- start and background refresh --------------------------------------------------------
 
@@ -194,7 +200,7 @@ class ServedTrustList:
     def status(self) -> dict[str, Any]:
         """Sequence, age and expiry of the served list, for operators' alerts (/trust-list/status)."""
         now = self.clock()
-        report: dict[str, Any] = {"mode": self.mode, "source": self.source}
+        report: dict[str, Any] = {"mode": self.mode, "source": self.source}  # no server paths: public
         try:
             listed = self.trust_list()
         except AnxinmaError as exc:

@@ -3,9 +3,11 @@
 The page is one static shell: the server never reads the payload (with ``/v#…`` it never even
 sees it). Everything is decided on the consumer's phone by ``static/verifier/verify.js``: the
 credential is parsed and its signature checked there (WebCrypto Ed25519, tweetnacl where the
-browser lacks it), against the trust list and the status list the page fetches from the
-issuer's **public endpoints** (``/trust-list``, ``/status/<code>/<shard>``) and keeps in the
-Cache API, so that after one visit the verdict needs no network (a basement, a lift). Online it
+browser lacks it), against the trust list the page fetches from its own origin (``/trust-list``)
+and each issuer's freshness document and compact status shard from that issuer's base URL in the
+trust list (``/status/<code>/freshness``, ``/status/<code>/<shard>/compact``), kept in the Cache
+API with version floors in ``localStorage`` (never older data over newer, docs/page.md), so that
+after one visit the verdict needs no network (a basement, a lift). Online it
 adds the signed live record (``POST /api/v1/live``, verified in the browser too) and the
 confirm-entry / rating / complaint loop (``/api/v1/visits``, anxinma.issuer.visits).
 
@@ -13,7 +15,9 @@ How this blueprint reaches the trust material without importing the issuer (docs
 it does not — the browser fetches it over HTTP like any other verifier. The only thing the
 server puts into the page is the **root public key** the page pins, read from
 ``app.config["ANXINMA_ROOT_PUBLIC_KEY"]`` (raw 32 bytes; the issuer's app factory sets it from
-its key directory, another composition root may set it from a pinned file).
+its key directory, another composition root may set it from a pinned file). The shell's CSP
+``connect-src`` is ``'self'`` and the origins ``app.config["ANXINMA_TRUSTED_ORIGINS"]()`` names
+(the issuers of the served trust list), nothing else.
 
 A service worker (``/verifier/sw.js``, registered for the scopes ``/v`` and ``/V/``) caches the
 shell and its assets; the words of the page (one catalog, :data:`MESSAGES`, zh_CN in

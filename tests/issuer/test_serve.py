@@ -14,23 +14,64 @@ import requests
 
 from tests.conftest import LiveIssuer, free_port, wait_for_port
 
+#: ``python -m anxinma.cli`` as a terminal starts it, with Ctrl-C (SIGINT) raising KeyboardInterrupt.
+#: A suite started with SIGINT ignored (a backgrounded CI job: POSIX shells set SIG_IGN for ``&``)
+#: hands SIG_IGN to every child, and Python then installs no handler, so the SIGINT these tests
+#: send would be dropped and the test would wait for its timeout. The product keeps honouring an
+#: ignored SIGINT (that is what ``nohup`` and ``&`` ask of it); the test restores the terminal's
+#: default in the child itself, which is thread-safe (``preexec_fn`` is not).
+ANXINMA_CLI = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('anxinma.cli', run_name='__main__', alter_sys=True)",
+]
+
+
+def wait_until_serving(process: subprocess.Popen[str], port: int, timeout: float = 180.0) -> None:
+    """Until ``anxinma serve`` listens. An empty home means dev keys and 300 demo workers first,
+    which took over 60 s with the machine's two cores at a load of 10; a process that exits
+    instead fails the test at once, with what it printed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            printed = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"anxinma serve exited ({process.returncode}):\n{printed}")
+        try:
+            wait_for_port(port, timeout=1)
+            return
+        except TimeoutError:
+            continue
+    raise AssertionError(f"anxinma serve did not listen on {port} within {timeout:g} s")
+
+
+def interrupt(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C: SIGINT, then the output; a process that does not stop within 30 s is killed
+    and the test fails saying so (instead of leaving it running)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output = process.communicate()[0]
+        raise AssertionError(f"anxinma serve did not stop on SIGINT within 30 s:\n{output}") from None
+
 
 def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ANXINMA_BASE_URL")}
     env["ANXINMA_HOME"] = str(tmp_path / "home")
     process = subprocess.Popen(
-        [sys.executable, "-m", "anxinma.cli", "serve", "--port", str(port)],
+        [*ANXINMA_CLI, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        wait_for_port(port, timeout=60)
+        wait_until_serving(process, port)
         time.sleep(0.3)
-        process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=30)[0]
+        output = interrupt(process)
     finally:
         if process.poll() is None:
             process.kill()
@@ -44,14 +85,14 @@ def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(
     ).exists()
     # Start again on the same home: no second batch of demo data, the same logins work.
     process = subprocess.Popen(
-        [sys.executable, "-m", "anxinma.cli", "serve", "--port", str(port)],
+        [*ANXINMA_CLI, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        wait_for_port(port, timeout=60)
+        wait_until_serving(process, port)
         base = f"http://127.0.0.1:{port}"
         session = requests.post(
             f"{base}/api/v1/sessions",
@@ -77,8 +118,7 @@ def test_serve_on_an_empty_home_starts_with_demo_data_and_prints_working_logins(
         ).json()
         assert len(everyone["items"]) == 100 and everyone["has_more"] is False
     finally:
-        process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=30)[0]
+        output = interrupt(process)
     assert "demo data created" not in output
     assert re.search(r"demo credential: http://127\.0\.0\.1:\d+/v/37\d+", output)
 

@@ -32,13 +32,25 @@ from tests.conftest import LiveIssuer
 from tests.nfc.checkin_helpers import check_ins_at, copy_of, issued_card, sync_bundle
 from tests.nfc.emulator import CardEmulator, EmulatedCard
 
+#: ``python -m anxinma.cli`` as a desk's terminal starts it, Ctrl-C (SIGINT) raising KeyboardInterrupt.
+#: A suite started with SIGINT ignored (a backgrounded CI job: POSIX shells set SIG_IGN for ``&``)
+#: hands SIG_IGN to its children, Python then installs no handler, and :meth:`Station.finish`'s
+#: SIGINT would be dropped. The product rightly keeps an ignored SIGINT ignored (``nohup``, ``&``);
+#: the child restores the terminal's default itself, which is thread-safe (``preexec_fn`` is not).
+ANXINMA_CLI = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('anxinma.cli', run_name='__main__', alter_sys=True)",
+]
+
 
 class Station:
     """The check-in command as a process, its JSON events read as they come."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "anxinma.cli", "station", "check-in", *args, "--json"],
+            [*ANXINMA_CLI, "station", "check-in", *args, "--json"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -79,7 +91,12 @@ class Station:
 
     def finish(self, sig: int = signal.SIGINT) -> int:
         self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # not left running after the test
+            self.process.wait()
+            raise AssertionError(f"the station did not stop on signal {sig} within 30 s") from None
         time.sleep(0.05)  # the reader thread takes the last lines
         while not self.events.empty():
             self.seen.append(self.events.get())

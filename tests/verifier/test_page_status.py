@@ -173,11 +173,6 @@ def test_the_freshness_document_is_read_and_refused_when_foreign_or_tampered(
     assert "does not hold" in got[1]["error"]
 
 
-def test_judge_update_answers_as_the_python_rule() -> None:
-    """The cases are the Python rule's own answers; the browser half runs in the next test."""
-    assert judge(None, (1, "a")).value == "new"
-
-
 @pytest.mark.parametrize(
     ("held", "candidate"),
     [

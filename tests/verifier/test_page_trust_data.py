@@ -5,17 +5,15 @@ replayed pre-revocation shard); status data signed by another issuer's key does 
 correctly signed code the issuer has no record of is 查无此证 (unknown_credential); the CSP names
 only the page's origin and the trust list's issuers; the bytes of a first and a later visit.
 
-The issuer's issue-15 endpoints (``/status/<code>/freshness``, ``/status/<code>/<shard>/compact``)
-are taken from the issuer when it serves them; an issuer that does not yet is completed by
-:class:`Publications` below, which signs them with the issuer's own key from its current status
-list. Either way every publication the page was served is recorded, so a test can replay one,
-as an attacker on the network would. Live records are blocked where a test is about the status
-data (the live status would otherwise win and hide what the page did with it).
+Every freshness document and compact shard the issuer serves the page is recorded by
+:class:`Publications` (in front of the issuer's app, on its own server), so that a test can
+replay one, or substitute one signed with the issuer's key, as an attacker on the network would
+(or an issuer that equivocates). Live records are blocked where a test is about the status data
+(the live status would otherwise win and hide what the page did with it).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +25,6 @@ import requests
 
 from anxinma import credential as fmt
 from anxinma.keys import KeyDirectory, build_trust_list
-from anxinma.status_list import StatusArray
 from tests.conftest import LiveIssuer, screenshot
 from tests.verifier import compact_reference as ref
 from tests.verifier.publisher import worker_claims
@@ -44,11 +41,6 @@ class Publications:
     def __init__(self, issuer: LiveIssuer) -> None:
         self.issuer = issuer
         self.code = int(issuer.runtime.service.issuer_code)
-        probe = issuer.api("GET", f"/status/{self.code}/freshness", token="")
-        self.native = probe.status_code == 200
-        self.version = 0
-        self.seq = 0
-        self._statuses: bytes | None = None
         self.compact: dict[int, bytes] = {}  # version -> the bytes served
         self.freshness: list[str] = []  # every freshness document served, oldest first
         self.serve_freshness: str | None = None
@@ -62,25 +54,6 @@ class Publications:
     def _key(self) -> tuple[Any, bytes]:
         kid, key = self.issuer.runtime.keys.signing_key()
         return key.to_cryptography(), kid
-
-    def _stand_in(self) -> None:
-        """Sign what issue 15's issuer would publish now: a new shard version only when the
-        statuses changed, a new freshness document with it."""
-        token = self.issuer.status_list(0)
-        claims = jwt.decode(token, options={"verify_signature": False})
-        packed = base64.urlsafe_b64decode(claims["status_list"]["lst"] + "==")
-        size = int(claims["anxinma"]["size"])
-        array = StatusArray.decompress(packed, size)
-        if array.to_bytes() != self._statuses or not self.compact:
-            self._statuses = array.to_bytes()
-            self.version += 1
-            statuses = {i: int(array.get(i)) for i in range(size) if int(array.get(i))}
-            key, kid = self._key()
-            self.compact[self.version] = ref.sign_compact(
-                key, kid, issuer_code=self.code, size=size, version=self.version, statuses=statuses
-            )
-            self.seq += 1
-            self.freshness.append(self.sign_freshness(self.seq, self.version, self.compact[self.version]))
 
     def sign_freshness(self, seq: int, version: int, body: bytes) -> str:
         """A freshness document signed by the issuer's key listing ``version`` with ``body``."""
@@ -117,16 +90,10 @@ class Publications:
         if path == f"/status/{self.code}/freshness":
             if self.serve_freshness is not None:
                 return self._answer(environ, start_response, self.serve_freshness.encode(), "application/jwt")
-            if not self.native:
-                self._stand_in()
-                return self._answer(environ, start_response, self.freshness[-1].encode(), "application/jwt")
             return self._record(environ, start_response, lambda body: self._seen_freshness(body.decode()))
         if path == f"/status/{self.code}/0/compact":
             if self.serve_compact is not None:
                 return self._answer(environ, start_response, self.serve_compact, ref.COMPACT_TYPE)
-            if not self.native:
-                self._stand_in()
-                return self._answer(environ, start_response, self.compact[self.version], ref.COMPACT_TYPE)
             return self._record(environ, start_response, self._seen_compact)
         if path == "/trust-list" and self.serve_trust_list is not None:
             return self._answer(environ, start_response, self.serve_trust_list.encode(), "application/jwt")
@@ -239,7 +206,7 @@ def test_replayed_older_or_equivocal_status_data_is_refused_and_a_revocation_sta
     assert seen["status"] == "revoked" and seen["source"] == "offline"
 
 
-def test_an_older_trust_list_is_refused_and_the_newer_one_kept(
+def test_an_older_or_equal_but_different_trust_list_is_refused_and_the_held_one_kept(
     live_issuer: LiveIssuer, browser_context: Callable[..., Any]
 ) -> None:
     issued = live_issuer.credential()
@@ -254,6 +221,13 @@ def test_an_older_trust_list_is_refused_and_the_newer_one_kept(
     seen = visit(context, str(issued["code"]))
     assert seen["status"] == "valid"  # verified against the newer list still held
     assert "信任数据未通过验证" in seen["notes"] and "早于本机已有的信任列表" in seen["notes"]
+    # The held sequence number again, with other bytes (a root that equivocates, or a forgery
+    # under a leaked root): refused as well.
+    held_seq = jwt.decode(newer, options={"verify_signature": False})["seq"]
+    publications.serve_trust_list = build_trust_list(live_issuer.runtime.keys, sequence=held_seq)
+    assert publications.serve_trust_list != newer
+    seen = visit(context, str(issued["code"]))
+    assert seen["status"] == "valid" and "与本机已有的同一版本数据不同" in seen["notes"], seen
     floors = context.new_page()
     floors.goto(f"{live_issuer.url}/v")
     held = json.loads(floors.evaluate("localStorage.getItem('anxinma.floors')"))
@@ -362,8 +336,7 @@ class Counted:
             return start_response(status, headers, exc_info)
 
         body = b"".join(self.inner(environ, start))
-        if "python-requests" not in environ.get("HTTP_USER_AGENT", ""):  # not the stand-in's own look-ups
-            self.moved.append((environ["PATH_INFO"], sent["head"] + len(body)))
+        self.moved.append((environ["PATH_INFO"], sent["head"] + len(body)))
         return [body]
 
 
@@ -371,11 +344,11 @@ def test_bytes_of_a_first_visit_and_of_a_later_visit_with_nothing_changed(
     live_issuer: LiveIssuer, browser_context: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Measured (docs/page.md reports them): everything the issuer's server sends to the page and
-    its service worker (with the stand-in for issue 15's endpoints when the issuer lacks them)."""
+    its service worker."""
     issued = live_issuer.credential()
     code = str(issued["code"])
     Publications(live_issuer).install()
-    counted = Counted(live_issuer)  # outside the stand-in: it counts that too, not its own look-ups
+    counted = Counted(live_issuer)
     context = browser_context()
 
     def settle(page: Any) -> None:

@@ -5,8 +5,8 @@ library cannot drift. As there, each case builds anchors from plain data (the ru
 trust lists that are already verified; signatures are tested beside each format), in the shape
 ``loadTrustList`` returns, and every view is compared with the expected one: the chosen anchor,
 its keys, the compromises declared elsewhere, the status shards and the freshness document that
-count, or the conflict. The update cases run through ``judgeUpdate``; admission is the CLI's
-(sync) alone and has no page counterpart.
+count, or the conflict. The update cases run through ``judgeUpdate``, the admission cases through
+``admissionRefusal`` (sync's rule; the page itself holds one pinned anchor, but the rule is one).
 """
 
 from __future__ import annotations
@@ -125,3 +125,21 @@ def test_a_conflict_is_unknown_issuer_naming_the_anchors(
         [case["anchors"], code],
     )
     assert trust == {"has": False, "conflict": case["expect"][str(code)]["conflict"]}
+
+
+def test_every_admission_case_gives_the_python_answer(
+    browser_context: Callable[..., Any],
+    static_site: str,  # noqa: F811  (the imported fixture)
+) -> None:
+    page = browser_context().new_page()
+    page.goto(static_site)
+    answers = page.evaluate(
+        """(cases) => cases.map(c => {
+          const held = c.held.map(h => ({ name: h.name, rootSource: h.root_source, codes: h.codes }));
+          const refused = AnxinmaVerify.admissionRefusal(held, { name: c.candidate.name,
+            rootSource: c.candidate.root_source, issuerCode: c.candidate.issuer_code });
+          return refused ? refused.name : null;
+        })""",
+        CASES["admission"],
+    )
+    assert answers == [case["refused_by"] for case in CASES["admission"]]

@@ -163,7 +163,7 @@
   }
 
   function cached(url, binary) {
-    if (!window.caches) return Promise.resolve(null);
+    if (!window.caches || !url) return Promise.resolve(null);  // no url: an issuer the trust list does not name
     return caches.open(BUNDLE).then(function (cache) { return cache.match(url); })
       .then(function (hit) {
         if (!hit) return null;

@@ -1046,6 +1046,19 @@
     return Object.assign({}, base, { issuers: issuers, conflicts: conflicts });
   }
 
+  /* The pinned origin that forbids admitting ``candidate`` ({name, rootSource, issuerCode}) beside
+   * ``held`` ([{name, rootSource, codes: [issuer codes its list names]}]), or null: only a
+   * first-use origin is ever refused, when it claims a code a pinned origin already names (as
+   * anxinma.verifier.trust.admission_refusal; the page itself holds one pinned anchor). */
+  function admissionRefusal(held, candidate) {
+    if (candidate.rootSource !== "tofu") return null;
+    for (var i = 0; i < held.length; i++) {
+      var other = held[i];
+      if (other.name !== candidate.name && other.rootSource !== "tofu" && other.codes.indexOf(candidate.issuerCode) >= 0) return other;
+    }
+    return null;
+  }
+
   /* Where status data of issuer ``code`` is fetched from (the base URL its view names: the
    * issuer's own origin, as the chosen list states it) and the kids that may sign it; null
    * without a view. */
@@ -1194,6 +1207,7 @@
     digestOf: digestOf,
     judgeUpdate: judgeUpdate,
     accepted: accepted,
+    admissionRefusal: admissionRefusal,
     loadCompactStatusList: loadCompactStatusList,
     loadFreshness: loadFreshness,
     notOnRecord: notOnRecord,
