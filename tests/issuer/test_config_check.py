@@ -112,7 +112,9 @@ def test_an_unreachable_database_is_refused_naming_database_url_without_its_pass
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANXINMA_", "DATABASE_URL", "REDIS_URL"))}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    return env | {"ANXINMA_HOME": str(tmp_path / "home")} | settings
+    run = tmp_path / "run"  # gunicorn 27's control socket: not the ~/.gunicorn every test would share
+    run.mkdir(mode=0o700, exist_ok=True)
+    return env | {"ANXINMA_HOME": str(tmp_path / "home"), "XDG_RUNTIME_DIR": str(run)} | settings
 
 
 def _one_error_line(stderr: str, name: str) -> None:

@@ -190,6 +190,8 @@ def test_under_gunicorn_every_worker_counts_into_one_exposition(tmp_path: Path) 
         if k not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
     }
     env["ANXINMA_HOME"] = str(home)
+    (tmp_path / "run").mkdir(mode=0o700)
+    env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")  # gunicorn 27's control socket: not the shared ~/.gunicorn
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:anxinma.gunicorn_conf", "-w", "2",
          "-b", f"127.0.0.1:{port}", "anxinma.wsgi:app"],
