@@ -44,6 +44,34 @@ metrics_dir = _metrics_dir()
 # (?q= may be an ID number). The service logs each request itself (logger anxinma.access).
 accesslog = None
 
+# gunicorn's own lines (Booting worker, Worker exiting) in the service's format, so that with
+# ANXINMA_LOG_FORMAT=json standard error is JSON lines throughout. This replaces gunicorn's whole
+# logging dictionary: its root handler (the workers' loggers are set up by logging_setup) and its
+# access logger, which a logging dictionary would otherwise turn on, are left out.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {
+            "level": "INFO",
+            "handlers": ["stderr"],
+            "propagate": False,
+            "qualname": "gunicorn.error",
+        },
+        "gunicorn.access": {
+            "level": "CRITICAL",
+            "handlers": [],
+            "propagate": False,
+            "qualname": "gunicorn.access",
+        },
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "anxinma", "stream": "ext://sys.stderr"}
+    },
+    "formatters": {"anxinma": {"()": "anxinma.issuer.observability.log_formatter"}},
+}
+
 
 def on_starting(server: Any) -> None:
     """In the master, before the workers: wipe stale samples, check the configuration."""

@@ -360,13 +360,15 @@ def _redis_ok(runtime: Any) -> None:
 
 
 def trust_state(runtime: Any) -> dict[str, Any]:
-    """``state`` ("ok", "expired" or "missing"), ``sequence``, ``age_seconds``,
+    """``state`` ("ok", "expired", "missing", or "unknown" when it cannot be read), ``sequence``, ``age_seconds``,
     ``expires_in_seconds``: what ``/trust-list/status`` reports, reduced to what a probe needs."""
     try:
         status = runtime.trust.status()
     except Exception as exc:  # the probe reports; it never fails the request
+        # The served list is read from the publications table: with the database down it
+        # cannot be read (nor served), which is not the same as having none.
         log.warning("readiness: trust list status failed: %s", type(exc).__name__)
-        status = {}
+        return {"state": "unknown", "sequence": None, "age_seconds": None, "expires_in_seconds": None}
     expires_in = status.get("expires_in_seconds")
     if expires_in is None:
         state = "missing"
@@ -437,6 +439,13 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def log_formatter() -> logging.Formatter:
+    """The formatter ``ANXINMA_LOG_FORMAT`` asks for (gunicorn's own lines use it too:
+    anxinma/gunicorn_conf.py)."""
+    chosen = (os.environ.get(LOG_FORMAT_ENV) or "text").strip().lower()
+    return JsonFormatter() if chosen == "json" else TextFormatter()
+
+
 def _with_request_id(record: logging.LogRecord) -> bool:
     if getattr(record, "request_id", None) is None:
         record.request_id = request_id()
@@ -464,9 +473,11 @@ def logging_setup(
     """Configure the root logger once per process: one handler on standard error (or ``stream``),
     JSON lines when ``ANXINMA_LOG_FORMAT=json`` (or ``log_format="json"``), else readable lines
     with time and level. Calling it again replaces the handler it made (never a second one)."""
-    chosen = (log_format or os.environ.get(LOG_FORMAT_ENV) or "text").strip().lower()
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
+    if log_format is None:
+        handler.setFormatter(log_formatter())
+    else:
+        handler.setFormatter(JsonFormatter() if log_format.strip().lower() == "json" else TextFormatter())
     handler.addFilter(_with_request_id)
     handler.addFilter(_not_werkzeug_request_line)
     setattr(handler, _HANDLER_MARK, True)

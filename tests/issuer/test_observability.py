@@ -4,6 +4,7 @@ ids, and the multi-process mode under gunicorn (counters summed over workers).""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -190,6 +191,7 @@ def test_under_gunicorn_every_worker_counts_into_one_exposition(tmp_path: Path) 
         if k not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
     }
     env["ANXINMA_HOME"] = str(home)
+    env["ANXINMA_LOG_FORMAT"] = "json"
     (tmp_path / "run").mkdir(mode=0o700)
     env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")  # gunicorn 27's control socket: not the shared ~/.gunicorn
     server = subprocess.Popen(
@@ -203,7 +205,7 @@ def test_under_gunicorn_every_worker_counts_into_one_exposition(tmp_path: Path) 
         _wait_ready(url)
         session = requests.Session()
         for _ in range(40):
-            assert session.get(f"{url}/healthz", timeout=10).status_code == 200
+            assert session.get(f"{url}/healthz?q=330203199001011234", timeout=10).status_code == 200
         counts = []
         for _ in range(8):  # new connections: the scrapes land on both workers
             response = requests.get(f"{url}/metrics", timeout=10, headers={"Connection": "close"})
@@ -221,6 +223,12 @@ def test_under_gunicorn_every_worker_counts_into_one_exposition(tmp_path: Path) 
         server.send_signal(signal.SIGTERM)
         stderr = server.communicate(timeout=30)[1]
     assert "Traceback" not in stderr, stderr[-2000:]
+    # gunicorn's own lines and the service's alike: one JSON object a line, no query string.
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert any(r["logger"] == "gunicorn.error" for r in records)
+    assert sum(r["logger"] == "anxinma.access" and r.get("route") == "/healthz" for r in records) == 40
+    assert "330203199001011234" not in stderr
 
 
 def _wait_ready(url: str, timeout: float = 60) -> None:
