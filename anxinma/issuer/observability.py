@@ -1,8 +1,8 @@
 """What an operations team reaches for first: probes, metrics, request ids and the access log.
 
 - ``GET /healthz``: the process answers (no database touch).
-- ``GET /readyz``: the database answers a ``SELECT 1`` within :data:`PROBE_TIMEOUT`, Redis when
-  configured, and the service holds an unexpired trust list; 200 when all hold, else 503.
+- ``GET /readyz``: the database answers a ``SELECT 1`` within :data:`PROBE_TIMEOUT` and the
+  service holds an unexpired trust list: 200, else 503; Redis's state is reported beside them.
 - ``GET /metrics``: the Prometheus text format (prometheus-client). Under gunicorn every
   worker writes its samples to ``PROMETHEUS_MULTIPROC_DIR`` and a scrape of any worker adds them
   up (``anxinma/gunicorn_conf.py`` sets the directory and marks dead workers).
@@ -289,12 +289,15 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Ready when the database answers, Redis (when configured) answers and a trust list is held."""
+    """Ready when the database answers and an unexpired trust list is held. Redis is reported,
+    not required: it only accelerates (revocations commit to the database and the reconciler
+    re-applies them when Redis returns), and a Redis outage taking every host out of the
+    proxy would turn a slower service into none."""
     runtime = current_app.extensions["anxinma"]
     database = _probe(lambda: _database_ok(runtime))
     redis = "unused" if not runtime.config.redis_url else _probe(lambda: _redis_ok(runtime))
     trust = trust_state(runtime)
-    ready = database == "ok" and redis != "down" and trust["state"] == "ok"
+    ready = database == "ok" and trust["state"] == "ok"
     body = {
         "status": "ready" if ready else "not ready",
         "database": database,

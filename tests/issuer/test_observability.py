@@ -62,7 +62,8 @@ def test_readyz_reports_the_database_redis_and_the_trust_list(
     assert with_redis.api("GET", "/readyz", token="").json()["redis"] == "ok"
     redis_server.stop()
     response = with_redis.api("GET", "/readyz", token="")
-    assert response.status_code == 503
+    # Reported, not required: Redis only accelerates (the database is the record).
+    assert response.status_code == 200
     assert response.json()["redis"] == "down" and response.json()["database"] == "ok"
 
 
