@@ -84,6 +84,7 @@ def on_starting(server: Any) -> None:
         check_database(IssuerConfig.from_env())
     except AnxinmaError as exc:
         print(f"错误 / error: {exc.explain()}", file=sys.stderr, flush=True)
+        on_exit(server)  # gunicorn does not call it when the master stops this early
         sys.exit(2)
 
 

@@ -107,11 +107,13 @@ class Host:
         self.url = f"http://127.0.0.1:{self.port}"
         runtime_dir = tmp / f"{name}-run"  # gunicorn 27's control socket: one per master, not ~/.gunicorn
         runtime_dir.mkdir(mode=0o700)
+        metrics_dir = tmp / f"{name}-metrics"  # in tmp: a SIGKILLed master cannot clean up after itself
+        metrics_dir.mkdir()
         self.log = (tmp / f"{name}.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:anxinma.gunicorn_conf", "-w", "2", "--threads", "4",
              "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "anxinma.wsgi:app"],
-            env=env | {"XDG_RUNTIME_DIR": str(runtime_dir)},
+            env=env | {"XDG_RUNTIME_DIR": str(runtime_dir), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
             cwd=tmp,
             stdout=self.log,
             stderr=subprocess.STDOUT,
