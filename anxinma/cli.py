@@ -98,6 +98,9 @@ LAZY_COMMANDS: dict[str, Lazy] = {
         "The card desk: encode a batch onto blank cards, or take tap check-ins (按月打卡).",
     ),
 }
+LAZY_COMMANDS["config"] = Lazy(
+    "anxinma.issuer.config_commands:config", "The service's configuration (environment variables)."
+)
 
 
 class LazyGroup(click.Group):

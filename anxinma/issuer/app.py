@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from anxinma.errors import AnxinmaError
 from anxinma.i18n import init_i18n
-from anxinma.issuer.config import IssuerConfig
+from anxinma.issuer.config import IssuerConfig, check_database
 from anxinma.issuer.db import Store
 from anxinma.issuer.errors import ApiError
 from anxinma.issuer.propagation import LocalBus, Publisher, RedisMirror
@@ -162,10 +162,32 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         publisher = mirror
     else:
         publisher = LocalBus()
-    service = IssuerService(config, store, vault, keys, publisher, board)
+    service = _issuer_service(config, store, vault, keys, publisher, board)
     return Runtime(
         config, keys, store, vault, board, publisher, service, trust, root_public_key, notices, problem
     )
+
+
+def _issuer_service(
+    config: IssuerConfig,
+    store: Store,
+    vault: Vault,
+    keys: KeyDirectory,
+    publisher: Publisher,
+    board: StatusBoard,
+) -> IssuerService:
+    """The service; its constructor inserts this issuer's row when the database has none, and on
+    a new database several processes (two hosts' workers starting at once) race to insert it:
+    the losers hit the unique index, and a second try finds the winner's row. (A worker that
+    failed here failed to boot, and gunicorn then stops the whole host; the retry belongs in
+    ``IssuerService._ensure_issuer`` once the service code is restructured.)"""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return IssuerService(config, store, vault, keys, publisher, board)
+    except IntegrityError:
+        log.info("another process inserted issuer %s first; reading its row", keys.issuer.code)
+        return IssuerService(config, store, vault, keys, publisher, board)
 
 
 def _legacy_trust_list(config: IssuerConfig) -> str | None:
@@ -191,9 +213,10 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import api, console, openapi, public, visits
+    from anxinma.issuer import api, console, observability, openapi, public, visits
 
     config = config or IssuerConfig.from_env()
+    check_database(config)  # a service that cannot reach its database does not start (one line)
     runtime = build_runtime(config)
     try:
         if runtime.trust_problem is not None:
@@ -220,6 +243,9 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         hops = config.proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.getLogger("werkzeug").addFilter(_redact_query)
+    # Probes, /metrics, request ids and the access log; first, so its hooks time and count every
+    # request, the limiter's 429s included (its check is a before_request hook registered below).
+    observability.install(app)
 
     limiter = Limiter(
         get_remote_address,
@@ -290,7 +316,16 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
 
 #: Paths that machines read: they answer JSON errors whatever the client accepts.
-_MACHINE_PATHS = ("/api/", "/status/", "/.well-known/", "/trust-list", "/jwks.json")  # /trust-list/status too
+_MACHINE_PATHS = (
+    "/api/",
+    "/status/",
+    "/.well-known/",
+    "/trust-list",
+    "/jwks.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)  # /trust-list/status too
 
 
 def _html_error(status: int, zh: str, en: str) -> Response | None:

@@ -1,4 +1,11 @@
-"""The issuer's configuration: the environment names of docs/interfaces.md, read in one place."""
+"""The issuer's configuration: the environment names of docs/interfaces.md, read and checked in
+one place.
+
+:meth:`IssuerConfig.from_env` parses every variable the service reads and :meth:`IssuerConfig.validate`
+checks the values; a bad one raises :class:`ConfigError`, which names the variable and what it
+accepts in both languages (``anxinma serve`` and gunicorn print that one line and exit with status
+2). :func:`check_database` is the start's last check: the database answers.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +14,122 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from anxinma.credential import DEFAULT_BASE_URL
+from anxinma.errors import AnxinmaError
 from anxinma.keys.store import HOME_ENV, PASSPHRASE_ENV
+from anxinma.messages import Catalog, Message
 
-__all__ = ["DEFAULT_BASE_URL", "IssuerConfig"]  # DEFAULT_BASE_URL re-exported: its one home is the format
+LOG_FORMAT_ENV = "ANXINMA_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+RULES = Catalog("config")
+RULES.define(
+    "integer",
+    zh="{name}={value}：应为 {low} 到 {high} 之间的整数",
+    en="{name}={value}: expected an integer from {low} to {high}",
+)
+RULES.define(
+    "rate_limit",
+    zh="{name}={value}：应为限流规则，如“120 per minute”或“10/second”（flask-limiter 写法，多条以 ; 分隔）",
+    en="{name}={value}: expected a rate limit such as '120 per minute' or '10/second' (flask-limiter "
+    "syntax, several separated by ;)",
+)
+RULES.define(
+    "http_url",
+    zh="{name}={value}：应为带主机名的绝对 http:// 或 https:// 地址（不含查询串和片段）",
+    en="{name}={value}: expected an absolute http:// or https:// URL with a host (no query or fragment)",
+)
+RULES.define(
+    "trust_source",
+    zh="{name}={value}：应为 http(s) 地址或已存在的文件路径",
+    en="{name}={value}: expected an http(s) URL or the path of an existing file",
+)
+RULES.define(
+    "file",
+    zh="{name}={value}：应为已存在的文件路径",
+    en="{name}={value}: expected the path of an existing file",
+)
+RULES.define(
+    "directory",
+    zh="{name}={value}：应为目录（该路径存在但不是目录，或不可写）",
+    en="{name}={value}: expected a directory (the path exists and is not one, or is not writable)",
+)
+RULES.define(
+    "database_url",
+    zh="{name}={value}：应为 SQLAlchemy 数据库地址：sqlite:///路径 或 postgresql+psycopg://用户@主机/库名",
+    en="{name}={value}: expected a SQLAlchemy database URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
+)
+RULES.define(
+    "redis_url",
+    zh="{name}={value}：应为 redis://主机[:端口][/库号]、rediss://… 或 unix://路径",
+    en="{name}={value}: expected redis://HOST[:PORT][/DB], rediss://… or unix://PATH",
+)
+RULES.define(
+    "choice",
+    zh="{name}={value}：应为以下之一：{choices}",
+    en="{name}={value}: expected one of {choices}",
+)
+RULES.define(
+    "unreachable",
+    zh="{name}={value}：数据库无应答（{reason}）",
+    en="{name}={value}: the database does not answer ({reason})",
+)
+
+
+class ConfigError(AnxinmaError):
+    """A setting the service cannot run with: ``variable`` names it, the message says what it
+    accepts (both languages, one line)."""
+
+    code = "bad_config"
+
+    def __init__(self, variable: str, message: Message) -> None:
+        super().__init__(message.en, message_zh=message.zh)
+        self.variable = variable
+        self.rule = message
+
+
+def _bad(rule: str, name: str, value: object, **params: Any) -> ConfigError:
+    shown = mask_url(str(value)) if name in ("DATABASE_URL", "REDIS_URL") else str(value)
+    return ConfigError(name, RULES(rule, name=name, value=repr(shown), **params))
+
+
+#: (variable, lowest, highest) of every integer setting.
+INT_RANGES = {
+    "ANXINMA_TRUST_LIST_REFRESH": (1, 30 * 86400),
+    "ANXINMA_CREDENTIAL_DAYS": (1, 3650),
+    "ANXINMA_STATUS_TTL": (1, 86400),
+    "ANXINMA_PROXIES": (0, 10),
+}
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
+    low, high = INT_RANGES[name]
     try:
-        return int(raw)
+        value = int(raw.strip())
     except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+        raise _bad("integer", name, raw, low=low, high=high) from None
+    return value
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True)
@@ -90,7 +198,60 @@ class IssuerConfig:
             live_rate_limit=source.get("ANXINMA_LIVE_RATE_LIMIT") or "120 per minute",
             proxies=_int(source, "ANXINMA_PROXIES", 0),
         )
-        return replace(config, **overrides) if overrides else config
+        config = replace(config, **overrides) if overrides else config
+        config.validate()
+        _check_environment(source)
+        return config
+
+    def validate(self) -> None:
+        """Check every value; raise :class:`ConfigError` naming the first bad one's variable."""
+        for name, value in (
+            ("ANXINMA_TRUST_LIST_REFRESH", self.trust_list_refresh),
+            ("ANXINMA_CREDENTIAL_DAYS", self.credential_days),
+            ("ANXINMA_STATUS_TTL", self.status_ttl),
+            ("ANXINMA_PROXIES", self.proxies),
+        ):
+            low, high = INT_RANGES[name]
+            if not low <= value <= high:
+                raise _bad("integer", name, int(value), low=low, high=high)
+        _check_rate_limit("ANXINMA_LIVE_RATE_LIMIT", self.live_rate_limit)
+        if not _is_http_url(self.base_url):
+            raise _bad("http_url", "ANXINMA_BASE_URL", self.base_url)
+        if self.home.exists() and not self.home.is_dir():
+            raise _bad("directory", HOME_ENV, self.home)
+        _check_database_url(self.database_url)
+        if self.redis_url is not None:
+            _check_redis_url(self.redis_url)
+        if self.trust_list_url is not None and not (
+            _is_http_url(self.trust_list_url) or Path(self.trust_list_url).expanduser().is_file()
+        ):
+            raise _bad("trust_source", "ANXINMA_TRUST_LIST_URL", self.trust_list_url)
+        if self.root_key_path is not None and not self.root_key_path.is_file():
+            raise _bad("file", "ANXINMA_ROOT_KEY", self.root_key_path)
+
+    def effective(self) -> list[tuple[str, str]]:
+        """(variable, value) of every setting the service runs with, secrets masked: what
+        ``anxinma config check`` prints."""
+        env = os.environ
+        return [
+            (HOME_ENV, str(self.home)),
+            ("DATABASE_URL", mask_url(self.database_url)),
+            ("REDIS_URL", mask_url(self.redis_url) if self.redis_url else "(unset: in-process)"),
+            ("ANXINMA_BASE_URL", self.base_url),
+            ("ANXINMA_TRUST_LIST_URL", mask_url(self.trust_list_url) if self.trust_list_url else "(unset)"),
+            (
+                "ANXINMA_ROOT_KEY",
+                str(self.root_key_path) if self.root_key_path else "(unset: the keyring's root)",
+            ),
+            ("ANXINMA_TRUST_LIST_REFRESH", str(int(self.trust_list_refresh))),
+            (PASSPHRASE_ENV, "*** (set)" if self.key_passphrase else "(unset)"),
+            ("ANXINMA_CREDENTIAL_DAYS", str(self.credential_days)),
+            ("ANXINMA_STATUS_TTL", str(self.status_ttl)),
+            ("ANXINMA_LIVE_RATE_LIMIT", self.live_rate_limit),
+            ("ANXINMA_PROXIES", str(self.proxies)),
+            (LOG_FORMAT_ENV, (env.get(LOG_FORMAT_ENV) or "text").strip().lower()),
+            (MULTIPROC_ENV, env.get(MULTIPROC_ENV) or "(unset: one process)"),
+        ]
 
     @property
     def key_dir(self) -> Path:
@@ -99,3 +260,115 @@ class IssuerConfig:
     @property
     def secret_dir(self) -> Path:
         return self.home / "secret"
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and " " not in value
+    )
+
+
+def _check_rate_limit(name: str, value: str) -> None:
+    from limits import parse_many  # what flask-limiter itself parses the rule with
+
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise _bad("rate_limit", name, value)
+
+
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise _bad("database_url", "DATABASE_URL", url) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return
+    if backend != "postgresql" or (not parsed.host and not parsed.query.get("host")):
+        raise _bad("database_url", "DATABASE_URL", url)
+
+
+def _check_redis_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise _bad("redis_url", "REDIS_URL", url) from None
+    if parts.scheme == "unix":
+        ok = bool(parts.path)
+    else:
+        database = parts.path.strip("/")
+        ok = (
+            parts.scheme in ("redis", "rediss")
+            and bool(parts.hostname)
+            and (not database or database.isdigit())
+        )
+    if not ok:
+        raise _bad("redis_url", "REDIS_URL", url)
+
+
+def _check_environment(env: Mapping[str, str]) -> None:
+    """The settings read elsewhere (logging, metrics) but checked here with the rest."""
+    log_format = (env.get(LOG_FORMAT_ENV) or "text").strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise _bad("choice", LOG_FORMAT_ENV, env.get(LOG_FORMAT_ENV), choices=", ".join(LOG_FORMATS))
+    directory = env.get(MULTIPROC_ENV)
+    if directory and not (Path(directory).is_dir() and os.access(directory, os.W_OK)):
+        raise _bad("directory", MULTIPROC_ENV, directory)
+
+
+def check_database(config: IssuerConfig, timeout: float = 5.0) -> None:
+    """The database answers ``SELECT 1`` within ``timeout`` seconds (a SQLite file not made yet:
+    its directory can be made). Raises :class:`ConfigError` naming ``DATABASE_URL``."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    parsed = make_url(config.database_url)
+    connect_args: dict[str, Any]
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return
+        path = Path(database)
+        if not path.exists():
+            ancestor = path.parent
+            while not ancestor.exists() and ancestor != ancestor.parent:
+                ancestor = ancestor.parent
+            if not (ancestor.is_dir() and os.access(ancestor, os.W_OK)):
+                raise _bad(
+                    "unreachable", "DATABASE_URL", config.database_url, reason=f"{ancestor} is not writable"
+                )
+            return
+        connect_args = {"timeout": timeout}
+    else:
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": max(1, int(timeout))}
+    engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise _bad(
+            "unreachable",
+            "DATABASE_URL",
+            config.database_url,
+            reason=(reason[0] if reason else type(exc).__name__)[:200],
+        ) from None
+    finally:
+        engine.dispose()

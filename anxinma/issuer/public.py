@@ -9,8 +9,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from anxinma.errors import AnxinmaError
 from anxinma.issuer.errors import ValidationFailed, not_found
 from anxinma.issuer.forms import COMPACT_TYPE
+from anxinma.issuer.observability import LIVE_LOOKUPS
 from anxinma.keys import jwks
 from anxinma.status_list import CWT_TYPE
 
@@ -139,7 +141,12 @@ def live_record() -> Response:
         raise ValidationFailed({"body": ("请求体不是有效的 JSON", "the body is not valid JSON")}) from None
     if not isinstance(data, dict) or "code" not in data:
         raise ValidationFailed({"code": ("必填：安心码文本", "required: the credential's text form")})
-    token = rt.service.live_record(data["code"])
+    try:
+        token = rt.service.live_record(data["code"])
+    except AnxinmaError as exc:  # refused (malformed, unknown, revoked…): counted by its code
+        LIVE_LOOKUPS.labels(outcome=exc.code).inc()
+        raise
+    LIVE_LOOKUPS.labels(outcome="ok").inc()
     response = jsonify({"token": token})
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"

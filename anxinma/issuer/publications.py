@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from anxinma.issuer.db import Store
 from anxinma.issuer.models import Publication
+from anxinma.issuer.observability import PUBLICATIONS
 
 log = logging.getLogger("anxinma.issuer.publications")
 
@@ -141,4 +142,5 @@ class Publications:
             assert winner is not None  # the row that won the unique index
             return winner
         self._cache[(publication.kind, publication.issuer_code, publication.shard)] = publication
+        PUBLICATIONS.labels(kind=publication.kind).inc()  # only the host whose insert won counts it
         return publication
