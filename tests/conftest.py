@@ -201,7 +201,7 @@ class LiveIssuer:
     def token(self, role: str, enterprise_id: int | None = None) -> str:
         from anxinma.issuer.auth import Role
 
-        return str(self.runtime.service.create_token(Role(role), enterprise_id, "test")[1])
+        return str(self.runtime.service.accounts.create_token(Role(role), enterprise_id, "test")[1])
 
     def enterprise(self, name: str | None = None) -> dict[str, object]:
         import random

@@ -21,12 +21,12 @@ from werkzeug.exceptions import HTTPException
 from anxinma.errors import AnxinmaError
 from anxinma.i18n import init_i18n
 from anxinma.issuer.config import IssuerConfig
-from anxinma.issuer.db import Store
 from anxinma.issuer.errors import ApiError
 from anxinma.issuer.propagation import LocalBus, Publisher, RedisMirror
 from anxinma.issuer.publications import Publications
-from anxinma.issuer.service import IssuerService
+from anxinma.issuer.services.issuer import IssuerServices as IssuerService
 from anxinma.issuer.status import StatusBoard
+from anxinma.issuer.store.db import Store
 from anxinma.issuer.trust import ServedTrustList, TrustListUnavailable, load_root_key
 from anxinma.issuer.vault import Vault
 from anxinma.keys import KeyDirectory
@@ -172,7 +172,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import api, console, openapi, public, visits
+    from anxinma.issuer import public
+    from anxinma.issuer.web import api, console, openapi, visits
 
     config = config or IssuerConfig.from_env()
     runtime = build_runtime(config)
@@ -216,7 +217,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)
-    from anxinma.issuer.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
+    from anxinma.issuer.web.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
 
     app.register_blueprint(check_ins)
     visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)

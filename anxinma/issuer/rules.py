@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from anxinma import credential as fmt
-from anxinma.issuer.models import Worker
+from anxinma.issuer.store.models import Worker
 from anxinma.status_list import CredentialStatus
 
 

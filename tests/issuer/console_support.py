@@ -20,7 +20,7 @@ def account(issuer: LiveIssuer, role: str, enterprise_id: int | None = None) -> 
     """A new console user of ``role``: (username, password)."""
     username = f"{role}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(12)
-    issuer.runtime.service.create_user(username, password, Role(role), enterprise_id)
+    issuer.runtime.service.accounts.create_user(username, password, Role(role), enterprise_id)
     return username, password
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from anxinma.issuer.models import AuditEntry, Credential, Worker
+from anxinma.issuer.store.models import AuditEntry, Credential, Worker
 from tests.conftest import LiveIssuer, random_id_number
 
 
@@ -136,7 +136,7 @@ def test_missing_or_bad_credentials_get_401(live_issuer: LiveIssuer, header: str
 
 
 def test_revoked_token_stops_working(live_issuer: LiveIssuer) -> None:
-    token_id, token = live_issuer.runtime.service.create_token(
+    token_id, token = live_issuer.runtime.service.accounts.create_token(
         __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR
     )
     assert live_issuer.api("GET", "/api/v1/workers", token=token).status_code == 200
@@ -148,7 +148,7 @@ def test_console_login_gives_a_short_lived_session_with_the_users_role(live_issu
     from anxinma.issuer.auth import Role
 
     enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
-    live_issuer.runtime.service.create_user(
+    live_issuer.runtime.service.accounts.create_user(
         "zhang.admin", "correct horse battery", Role.ENTERPRISE_ADMIN, enterprise
     )
     wrong = live_issuer.api(
@@ -262,7 +262,7 @@ def test_console_session_expires(live_issuer_factory: Any) -> None:
     from anxinma.issuer.auth import Role
 
     issuer = live_issuer_factory(session_seconds=1)
-    issuer.runtime.service.create_user("li.reg", "a long enough password", Role.REGULATOR)
+    issuer.runtime.service.accounts.create_user("li.reg", "a long enough password", Role.REGULATOR)
     token = issuer.api(
         "POST",
         "/api/v1/sessions",

@@ -213,7 +213,7 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check(
         "/api/v1/tokens/{token_id}/revoke", "post", api("POST", f"/api/v1/tokens/{token.json()['id']}/revoke")
     )
-    issuer_on.runtime.service.create_user(
+    issuer_on.runtime.service.accounts.create_user(
         "wang.li",
         "a long enough password",
         __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR,
@@ -248,11 +248,11 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
 
 
 def _check_visits(issuer: LiveIssuer, check: Checker, enterprise_id: int) -> None:
-    """确认入户, ratings and complaints (anxinma/issuer/visits.py), successes and refusals."""
+    """确认入户, ratings and complaints (anxinma/issuer/services/visits.py), successes and refusals."""
     import base64
 
     from anxinma import ed25519
-    from anxinma.issuer.visits import worker_rating_message
+    from anxinma.issuer.services.visits import worker_rating_message
 
     api = issuer.api
     phone = ed25519.SigningKey.generate()
