@@ -35,7 +35,7 @@ PAGE_TARGET_MS = 100.0
 def _rows(count: int, rng: random.Random) -> list[dict[str, str]]:
     from anxinma import credential as fmt
     from anxinma.issuer.demo import GIVEN, SURNAMES, demo_id_number
-    from anxinma.issuer.rules import today_in_china
+    from anxinma.issuer.services.rules import today_in_china
 
     today = today_in_china()
     seen: set[str] = set()
@@ -69,12 +69,12 @@ class City:
         from sqlalchemy import insert
 
         from anxinma.issuer import IssuerConfig, create_app
-        from anxinma.issuer.auth import SYSTEM, Role
         from anxinma.issuer.demo import demo_credit_code
-        from anxinma.issuer.rules import today_in_china
+        from anxinma.issuer.services.auth import SYSTEM, Role
         from anxinma.issuer.services.issuing import IssueItem
+        from anxinma.issuer.services.rules import today_in_china
+        from anxinma.issuer.services.validation import worker_input
         from anxinma.issuer.store.models import ScanCount, Visit
-        from anxinma.issuer.validation import worker_input
 
         self.home = Path(tempfile.mkdtemp(prefix="anxinma-bench-consoles-"))
         self.app = create_app(
@@ -287,8 +287,8 @@ def pages(city: City) -> list[tuple[str, str, float, float]]:
 
 
 def figures(city: City) -> dict[str, float]:
-    from anxinma.issuer.rules import today_in_china
     from anxinma.issuer.services import stats
+    from anxinma.issuer.services.rules import today_in_china
 
     store, issuer_id = city.runtime.store, city.runtime.service.issuer_id
     today = today_in_china()

@@ -83,7 +83,7 @@ def _rows(count: int, seed: int = 1) -> list[dict[str, Any]]:
 
 
 def _people(count: int, seed: int = 1) -> list[Any]:
-    from anxinma.issuer.validation import worker_input
+    from anxinma.issuer.services.validation import worker_input
 
     return [worker_input(row) for row in _rows(count, seed)]
 
@@ -91,7 +91,7 @@ def _people(count: int, seed: int = 1) -> list[Any]:
 def issue_city(database_url: str, label: str, count: int) -> dict[str, Any]:
     """Register ``count`` workers (in batches, like imports) then issue a credential to each."""
     from anxinma.issuer import build_runtime
-    from anxinma.issuer.auth import SYSTEM
+    from anxinma.issuer.services.auth import SYSTEM
     from anxinma.issuer.services.issuing import IssueItem
 
     home = Path(tempfile.mkdtemp(prefix="anxinma-bench-"))
@@ -99,7 +99,7 @@ def issue_city(database_url: str, label: str, count: int) -> dict[str, Any]:
         runtime = build_runtime(_config(home, database_url))
         service = runtime.service
         rows = _rows(count)
-        from anxinma.issuer.validation import worker_input
+        from anxinma.issuer.services.validation import worker_input
 
         enterprises = []
         from anxinma.issuer.demo import demo_credit_code
@@ -240,7 +240,7 @@ def pubsub_latency(count: int = 500) -> dict[str, Any]:
     import redis
 
     from anxinma.issuer import build_runtime
-    from anxinma.issuer.auth import SYSTEM
+    from anxinma.issuer.services.auth import SYSTEM
     from anxinma.issuer.services.issuing import IssueItem
 
     home = Path(tempfile.mkdtemp(prefix="anxinma-bench-"))

@@ -27,8 +27,8 @@ from anxinma.issuer.publications import Publications
 from anxinma.issuer.services.issuer import IssuerServices as IssuerService
 from anxinma.issuer.status import StatusBoard
 from anxinma.issuer.store.db import Store
+from anxinma.issuer.store.vault import Vault
 from anxinma.issuer.trust import ServedTrustList, TrustListUnavailable, load_root_key
-from anxinma.issuer.vault import Vault
 from anxinma.keys import KeyDirectory
 from anxinma.messages import Catalog, Message
 

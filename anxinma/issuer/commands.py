@@ -11,8 +11,8 @@ import click
 from flask import Flask
 
 from anxinma.cli_support import friendly
-from anxinma.issuer.auth import Role
 from anxinma.issuer.config import IssuerConfig
+from anxinma.issuer.services.auth import Role
 
 
 def _runtime() -> Any:
@@ -107,7 +107,7 @@ def token_create(role: str, enterprise_id: int | None, label: str | None) -> Non
 @click.argument("token_id", type=int)
 @friendly
 def token_revoke(token_id: int) -> None:
-    from anxinma.issuer.auth import SYSTEM
+    from anxinma.issuer.services.auth import SYSTEM
 
     _runtime().service.accounts.revoke_token(SYSTEM, token_id)
     click.echo(f"token {token_id} revoked")
@@ -165,7 +165,7 @@ def jobs() -> None:
 def jobs_daily(day: Any) -> None:
     """Set attention (安心码 yellow) for lapsed health certificates and insurance; clear it when
     renewed; keep the day's 持证率/亮证率 figures of every enterprise (the dashboard's history)."""
-    from anxinma.issuer.rules import today_in_china
+    from anxinma.issuer.services.rules import today_in_china
 
     service = _runtime().service
     on = day.date() if day is not None else today_in_china()

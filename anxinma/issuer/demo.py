@@ -20,12 +20,12 @@ from sqlalchemy import func, insert, select
 
 from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
-from anxinma.issuer.auth import SYSTEM, Role
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import SYSTEM, Role
 from anxinma.issuer.services.checkins import month_of
 from anxinma.issuer.services.issuing import IssueItem
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.services.validation import WorkerInput, credit_check_character, id_check_character
 from anxinma.issuer.store.models import CheckIn, Complaint, Credential, Enterprise, Rating, Visit, utcnow
-from anxinma.issuer.validation import WorkerInput, credit_check_character, id_check_character
 
 LOGINS_FILE = "demo-logins.json"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from anxinma.issuer.auth import Role
+from anxinma.issuer.services.auth import Role
 from tests.conftest import LiveIssuer
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')

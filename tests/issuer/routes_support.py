@@ -16,7 +16,7 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from anxinma import credential as fmt
-from anxinma.issuer.auth import SYSTEM, Principal, Role
+from anxinma.issuer.services.auth import SYSTEM, Principal, Role
 from anxinma.issuer.store.models import AuditEntry
 from tests.conftest import LiveIssuer, random_id_number
 

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from anxinma.issuer.services.validation import id_check_character, normalise_id_number
 from anxinma.issuer.store.models import AuditEntry, Credential, Worker
-from anxinma.issuer.validation import id_check_character, normalise_id_number
 from tests.conftest import LiveIssuer, random_id_number
 
 

@@ -21,9 +21,9 @@ import pytest
 
 from anxinma import credential as fmt
 from anxinma import ed25519
-from anxinma.issuer.auth import SYSTEM, Role
+from anxinma.issuer.services.auth import SYSTEM, Role
+from anxinma.issuer.services.validation import credit_check_character
 from anxinma.issuer.services.visits import worker_rating_message
-from anxinma.issuer.validation import credit_check_character
 from tests.conftest import LiveIssuer, random_id_number, random_phone
 from tests.issuer.console_support import Console, account
 from tests.issuer.routes_support import token_client

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from anxinma.issuer.auth import Role, issue_session
+from anxinma.issuer.services.auth import Role, issue_session
 from anxinma.issuer.store.models import AuditEntry, Credential, User, Worker
 from anxinma.issuer.web.console.base import SESSION_COOKIE
 from tests.conftest import LiveIssuer

@@ -15,9 +15,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select, update
 
-from anxinma.issuer.auth import Role, issue_session
-from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.services import stats
+from anxinma.issuer.services.auth import Role, issue_session
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.store.models import Credential, ScanCount, User
 from anxinma.status_list import CredentialStatus
 from tests.conftest import DESKTOP, PHONE, LiveIssuer, random_id_number, screenshot

@@ -14,8 +14,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.services import import_jobs
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.store.models import ImportJob, Worker
 from anxinma.issuer.web.console import imports
 from tests.conftest import LiveIssuer, random_id_number

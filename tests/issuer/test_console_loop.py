@@ -303,8 +303,8 @@ def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> 
         listed = ningbo.api("GET", "/api/v1/visits", token=ningbo.token("regulator")).json()["items"]
         assert [v["credential_serial"] for v in listed] == [ours["serial"]]
         # Nor can a token or an account of one city be bound to the other city's enterprise.
-        from anxinma.issuer.auth import Role
         from anxinma.issuer.errors import ApiError
+        from anxinma.issuer.services.auth import Role
 
         for make in (
             lambda: ningbo.runtime.service.accounts.create_token(

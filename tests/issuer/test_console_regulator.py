@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.services import stats
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.store.models import AuditEntry, ScanCount
 from tests.conftest import LiveIssuer, random_id_number
 from tests.issuer.console_support import Console, text
@@ -218,7 +218,7 @@ def test_the_issuer_admin_issues_a_token_shown_once_and_revokes_it(live_issuer: 
 
 
 def test_the_issuer_admin_creates_enterprises_users_and_the_enterprise_code(live_issuer: LiveIssuer) -> None:
-    from anxinma.issuer.validation import credit_check_character
+    from anxinma.issuer.services.validation import credit_check_character
 
     admin = Console.signed_in(live_issuer, "issuer_admin")
     bad = admin.post("/console/admin/enterprises", {"name": "甬城家政", "credit_code": "91330200MA2AAAAA0X"})

@@ -77,7 +77,7 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check = Checker(document)
     api = issuer_on.api
 
-    from anxinma.issuer.validation import credit_check_character
+    from anxinma.issuer.services.validation import credit_check_character
 
     code = "91330200MA2H4X1Y2"
     enterprise = api(
@@ -216,7 +216,7 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     issuer_on.runtime.service.accounts.create_user(
         "wang.li",
         "a long enough password",
-        __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR,
+        __import__("anxinma.issuer.services.auth", fromlist=["Role"]).Role.REGULATOR,
     )
     check(
         "/api/v1/sessions",

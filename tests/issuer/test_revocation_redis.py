@@ -30,7 +30,7 @@ def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def _issue_many(issuer: LiveIssuer, count: int) -> list[int]:
-    from anxinma.issuer.auth import SYSTEM
+    from anxinma.issuer.services.auth import SYSTEM
     from anxinma.issuer.services.issuing import IssueItem
 
     enterprise = int(issuer.enterprise()["id"])  # type: ignore[call-overload]

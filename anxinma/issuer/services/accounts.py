@@ -1,6 +1,6 @@
 """Who may call: API tokens, console accounts, sign-in and sessions (the rules of
-:mod:`anxinma.issuer.auth`, run against the store). Every change here is audited through
-:meth:`Context.tx` like any other; the operator's CLI acts as :data:`~anxinma.issuer.auth.SYSTEM`.
+:mod:`anxinma.issuer.services.auth`, run against the store). Every change here is audited through
+:meth:`Context.tx` like any other; the operator's CLI acts as :data:`~anxinma.issuer.services.auth.SYSTEM`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from anxinma.issuer.auth import (
+from anxinma.issuer.errors import Conflict, Unauthorized, ValidationFailed, not_found
+from anxinma.issuer.services.auth import (
     SYSTEM,
     TOKEN_PREFIX,
     Principal,
@@ -21,7 +22,6 @@ from anxinma.issuer.auth import (
     read_session,
     token_hash,
 )
-from anxinma.issuer.errors import Conflict, Unauthorized, ValidationFailed, not_found
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.store.models import ApiToken, Enterprise, User, utcnow
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select, update
 
 from anxinma import credential as fmt
-from anxinma.issuer.auth import Principal
+from anxinma.issuer.services.auth import Principal
 from anxinma.issuer.services.context import Context, chunks
 from anxinma.issuer.store.models import CardBatch, CardBatchItem, Credential, Enterprise, Worker, utcnow
 

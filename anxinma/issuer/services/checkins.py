@@ -32,10 +32,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from anxinma import credential as fmt
 from anxinma.errors import MalformedCredential
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import Conflict, ValidationFailed, not_found
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.scope import READERS
 from anxinma.issuer.store.models import CheckIn, Credential, Enterprise, Worker, utcnow
 

@@ -21,16 +21,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from anxinma.issuer.auth import Principal
 from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.errors import Conflict, ValidationFailed
 from anxinma.issuer.propagation import Publisher, StatusChange
+from anxinma.issuer.services.auth import Principal
 from anxinma.issuer.services.scope import Scope
 from anxinma.issuer.status import StatusBoard
 from anxinma.issuer.store import audit
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.models import Credential, IdempotencyRecord, Issuer, utcnow
-from anxinma.issuer.vault import Vault
+from anxinma.issuer.store.vault import Vault
 from anxinma.keys import KeyDirectory
 
 T = TypeVar("T")

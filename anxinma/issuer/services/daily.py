@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlalchemy import and_, or_, select
 
-from anxinma.issuer.auth import Principal, Role
-from anxinma.issuer.rules import today_in_china
 from anxinma.issuer.services import stats
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.workers import Workers
 from anxinma.issuer.store.models import Worker
 

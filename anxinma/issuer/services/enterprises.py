@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import Conflict, ValidationFailed
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
 from anxinma.issuer.services.scope import READERS
+from anxinma.issuer.services.validation import normalise_credit_code, normalise_org_name, parse_star_level
 from anxinma.issuer.store.models import Enterprise
-from anxinma.issuer.validation import normalise_credit_code, normalise_org_name, parse_star_level
 
 
 class Enterprises:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from anxinma.errors import AnxinmaError
-from anxinma.issuer.auth import SYSTEM, Principal
+from anxinma.issuer.services.auth import SYSTEM, Principal
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.imports import ImportReport, ImportRow, Imports, validate_import_rows
 from anxinma.issuer.services.jobs import Jobs

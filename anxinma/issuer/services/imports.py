@@ -1,4 +1,4 @@
-"""Bulk import of workers (a CSV or XLSX file, read by :mod:`anxinma.issuer.importing`):
+"""Bulk import of workers (a CSV or XLSX file, read by :mod:`anxinma.issuer.web.importing`):
 checking every row, previewing what an import would do, registering the valid rows.
 
 A row naming a person already registered at the enterprise is reported ``existing`` and left
@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ValidationFailed
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, chunks
 from anxinma.issuer.services.issuing import IssueItem, Issuing
+from anxinma.issuer.services.validation import WorkerInput, worker_input
 from anxinma.issuer.services.workers import Workers
 from anxinma.issuer.store.models import BlacklistEntry, Worker
-from anxinma.issuer.validation import WorkerInput, worker_input
 
 
 @dataclass

@@ -29,7 +29,7 @@ from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.workers import Workers
 from anxinma.issuer.status import StatusBoard
 from anxinma.issuer.store.db import Store
-from anxinma.issuer.vault import Vault
+from anxinma.issuer.store.vault import Vault
 from anxinma.keys import KeyDirectory
 
 

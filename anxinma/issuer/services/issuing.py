@@ -16,11 +16,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from anxinma import credential as fmt
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import Conflict, ValidationFailed, not_found
-from anxinma.issuer.rules import status_value, today_in_china
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit, chunks
 from anxinma.issuer.services.revocation import Revocation
+from anxinma.issuer.services.rules import status_value, today_in_china
 from anxinma.issuer.services.scope import READERS
 from anxinma.issuer.store.models import BlacklistEntry, Counter, Credential, Enterprise, Worker, utcnow
 from anxinma.status_list import CredentialStatus

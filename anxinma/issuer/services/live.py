@@ -20,10 +20,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from anxinma import credential as fmt
 from anxinma.issuer.errors import not_found
-from anxinma.issuer.rules import lapsed, mask_credit_code, today_in_china
+from anxinma.issuer.services.rules import lapsed, mask_credit_code, today_in_china
+from anxinma.issuer.services.validation import presented_credential
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.models import Credential, Enterprise, Rating, ScanCount, Training, Worker
-from anxinma.issuer.validation import presented_credential
 from anxinma.keys import KeyDirectory
 
 log = logging.getLogger("anxinma.issuer.services.live")

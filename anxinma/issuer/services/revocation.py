@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import Conflict, ValidationFailed, not_found
-from anxinma.issuer.rules import mask_id, status_value
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
+from anxinma.issuer.services.rules import mask_id, status_value
+from anxinma.issuer.services.validation import normalise_id_number
 from anxinma.issuer.store.models import BlacklistEntry, Credential, Worker, utcnow
-from anxinma.issuer.validation import normalise_id_number
 
 REVOKE_REASONS = ("left", "lost", "misconduct", "blacklisted")
 ALL_REASONS = (*REVOKE_REASONS, "replaced")

@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ValidationFailed, forbidden, not_found
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.store.models import (
     CardBatch,
     CheckIn,

@@ -40,16 +40,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, insert, select, update
 
 from anxinma import credential as fmt
 from anxinma import ed25519
-from anxinma.issuer.auth import Principal, Role, token_hash
 from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Principal, Role, token_hash
 from anxinma.issuer.services.context import Context
-from anxinma.issuer.services.scope import Scope
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.services.validation import presented_credential
+from anxinma.issuer.store.loop_rows import (
+    VisitRow,
+    bound,
+    complaint_json,
+    complaint_query,
+    complaint_row,
+    complaints_t,
+    consumer_summary,
+    insert_once,
+    rating_json,
+    rating_query,
+    rating_row,
+    ratings_t,
+    visit_row,
+    visits_t,
+)
 from anxinma.issuer.store.models import (
     COMPLAINT_CATEGORIES,
     RATING_SOURCES,
@@ -60,7 +75,6 @@ from anxinma.issuer.store.models import (
     Worker,
     utcnow,
 )
-from anxinma.issuer.validation import presented_credential
 
 #: Days after 确认入户 during which the consumer may rate or complain.
 RATING_DAYS = 30
@@ -74,10 +88,6 @@ _READERS = (Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
 _RESOLVERS = (Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
 #: How the audit log names the consumer at the door (anonymous: nothing about them is kept).
 CONSUMER = "public:consumer"
-
-visits_t: Table = Visit.__table__  # type: ignore[assignment]
-ratings_t: Table = Rating.__table__  # type: ignore[assignment]
-complaints_t: Table = Complaint.__table__  # type: ignore[assignment]
 
 
 def worker_rating_message(issuer_code: int, visit_id: int, score: int, comment: str) -> bytes:
@@ -160,34 +170,6 @@ def _token(data: dict[str, Any]) -> str:
 # -- the consumer's side ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VisitRow:
-    id: int
-    serial: int
-    worker_id: int
-    enterprise_id: int
-    confirmed_at: datetime
-    token_hash: str
-
-
-def _visit(session: Any, visit_id: int, *, lock: bool = False, scope: Scope | None = None) -> VisitRow:
-    """The visit, or 404 (also when ``scope`` is given and the visit is not the caller's)."""
-    query = select(
-        visits_t.c.id,
-        visits_t.c.credential_serial,
-        visits_t.c.worker_id,
-        visits_t.c.enterprise_id,
-        visits_t.c.confirmed_at,
-        visits_t.c.token_hash,
-    ).where(visits_t.c.id == visit_id, *(scope.conditions(Visit) if scope is not None else ()))
-    if lock:
-        query = query.with_for_update()
-    row = session.execute(query).first()
-    if row is None:
-        raise not_found("visit", "入户记录")
-    return VisitRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], str(row[5]))
-
-
 def _check_token(visit: VisitRow, token: str) -> None:
     if not hmac.compare_digest(visit.token_hash, token_hash(token)):
         raise Forbidden(
@@ -206,117 +188,13 @@ def _check_open(visit: VisitRow) -> None:
         )
 
 
-def _summary(session: Any, worker_id: int) -> dict[str, Any]:
-    count, average = session.execute(
-        select(func.count(ratings_t.c.id), func.avg(ratings_t.c.score)).where(
-            ratings_t.c.worker_id == worker_id, ratings_t.c.source == "consumer"
-        )
-    ).one()
-    return {"count": int(count or 0), "average": round(float(average), 1) if average is not None else None}
-
-
-def _bound(visit: VisitRow) -> dict[str, Any]:
-    """The columns a rating or a complaint copies from its visit."""
-    return {
-        "worker_id": visit.worker_id,
-        "visit_id": visit.id,
-        "enterprise_id": visit.enterprise_id,
-        "credential_serial": visit.serial,
-    }
-
-
-def _insert_once(session: Any, table: Table, values: dict[str, Any], refusal: ApiError) -> int:
-    """Insert one row a unique index allows once per visit (and side); ``refusal`` when it is
-    there already, also when a concurrent request got there first."""
-    try:
-        with session.begin_nested():
-            return int(session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
-    except IntegrityError:
-        raise refusal from None
-
-
 def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comment: str | None) -> int:
-    values = {**_bound(visit), "source": source, "score": score, "comment": comment, "created_at": utcnow()}
+    values = {**bound(visit), "source": source, "score": score, "comment": comment, "created_at": utcnow()}
     refusal = AlreadyRated(
         "this visit has already been rated from this side: one rating per visit",
         message_zh="这次服务已经评价过了，每次入户只能评价一次",
     )
-    return _insert_once(session, ratings_t, values, refusal)
-
-
-def _rating_query() -> Any:
-    return select(
-        ratings_t.c.id,
-        ratings_t.c.visit_id,
-        ratings_t.c.worker_id,
-        ratings_t.c.enterprise_id,
-        ratings_t.c.credential_serial,
-        ratings_t.c.source,
-        ratings_t.c.score,
-        ratings_t.c.comment,
-        ratings_t.c.created_at,
-    )
-
-
-def _rating_json(session: Any, rating_id: int) -> dict[str, Any]:
-    return _rating_row(session.execute(_rating_query().where(ratings_t.c.id == rating_id)).one())
-
-
-def _rating_row(row: Any) -> dict[str, Any]:
-    return {
-        "id": int(row[0]),
-        "visit_id": row[1],
-        "worker_id": int(row[2]),
-        "enterprise_id": row[3],
-        "credential_serial": row[4],
-        "source": row[5],
-        "score": int(row[6]),
-        "comment": row[7],
-        "created_at": row[8].isoformat(),
-    }
-
-
-def _complaint_json(session: Any, complaint_id: int) -> dict[str, Any]:
-    row = session.execute(_complaint_query().where(complaints_t.c.id == complaint_id)).first()
-    if row is None:
-        raise not_found("complaint", "投诉")
-    return _complaint_row(row)
-
-
-def _complaint_query() -> Any:
-    return select(
-        complaints_t.c.id,
-        complaints_t.c.visit_id,
-        complaints_t.c.worker_id,
-        complaints_t.c.enterprise_id,
-        complaints_t.c.credential_serial,
-        complaints_t.c.category,
-        complaints_t.c.summary,
-        complaints_t.c.filed_at,
-        complaints_t.c.resolved,
-        complaints_t.c.resolved_at,
-        complaints_t.c.resolved_by,
-        complaints_t.c.resolution,
-        Worker.name,
-    ).join(Worker, Worker.id == complaints_t.c.worker_id)
-
-
-def _complaint_row(row: Any) -> dict[str, Any]:
-    return {
-        "id": int(row[0]),
-        "visit_id": row[1],
-        "worker_id": int(row[2]),
-        "worker_display_name": fmt.mask_name(row[12]),
-        "enterprise_id": row[3],
-        "credential_serial": row[4],
-        "category": row[5],
-        "summary": row[6],
-        "filed_at": row[7].isoformat(),
-        "resolved": bool(row[8]),
-        "resolved_at": row[9].isoformat() if row[9] is not None else None,
-        "resolved_by": row[10],
-        "resolution": row[11],
-    }
+    return insert_once(session, ratings_t, values, refusal)
 
 
 def parse_rating(data: dict[str, Any]) -> tuple[int, str | None]:
@@ -452,22 +330,22 @@ class ServiceLoop:
     def rate_as_consumer(self, visit_id: int, token: str, score: int, comment: str | None) -> dict[str, Any]:
         """The consumer rates the worker, once per visit, with the visit's token."""
         with self.ctx.tx() as unit:
-            visit = _visit(unit.session, visit_id, lock=True)
+            visit = visit_row(unit.session, visit_id, lock=True)
             _check_token(visit, token)
             rating_id = _insert_rating(unit.session, visit, "consumer", score, comment)
             unit.record(CONSUMER, "rating.create", "visit", visit.id, source="consumer", score=score)
-            payload = _rating_json(unit.session, rating_id)
-            payload["rating"] = _summary(unit.session, visit.worker_id)
+            payload = rating_json(unit.session, rating_id)
+            payload["rating"] = consumer_summary(unit.session, visit.worker_id)
         return payload
 
     def complain(self, visit_id: int, token: str, category: str, summary: str) -> dict[str, Any]:
         """投诉: stored for the worker's enterprise and the regulator; one per visit."""
         now = utcnow()
         with self.ctx.tx() as unit:
-            visit = _visit(unit.session, visit_id, lock=True)
+            visit = visit_row(unit.session, visit_id, lock=True)
             _check_token(visit, token)
             values = {
-                **_bound(visit),
+                **bound(visit),
                 "category": category,
                 "summary": summary,
                 "filed_on": now.astimezone(fmt.CHINA_TZ).date(),
@@ -478,9 +356,9 @@ class ServiceLoop:
                 "a complaint about this visit has already been filed",
                 message_zh="这次服务已经投诉过了，请等待处理",
             )
-            complaint_id = _insert_once(unit.session, complaints_t, values, refusal)
+            complaint_id = insert_once(unit.session, complaints_t, values, refusal)
             unit.record(CONSUMER, "complaint.create", "complaint", complaint_id, visit_id=visit.id)
-            return _complaint_json(unit.session, int(complaint_id))
+            return complaint_json(unit.session, int(complaint_id))
 
     def rate_as_worker(
         self, visit_id: int, score: int, comment: str | None, signed_comment: str, signature: bytes | None
@@ -489,7 +367,7 @@ class ServiceLoop:
         :func:`worker_rating_message` (``signed_comment``: the words as the phone signed them)."""
         with self.ctx.tx() as unit:
             session = unit.session
-            visit = _visit(session, visit_id, lock=True)
+            visit = visit_row(session, visit_id, lock=True)
             _check_open(visit)
             raw = session.execute(
                 select(Credential.raw).where(Credential.serial == visit.serial)
@@ -510,7 +388,7 @@ class ServiceLoop:
             unit.record(
                 f"holder:{visit.serial}", "rating.create", "visit", visit.id, source="worker", score=score
             )
-            return _rating_json(session, rating_id)
+            return rating_json(session, rating_id)
 
     # -- the enterprise's and the regulator's side --------------------------------------------
 
@@ -586,7 +464,7 @@ class ServiceLoop:
             conditions.append(ratings_t.c.worker_id == worker_id)
         if source is not None:
             conditions.append(ratings_t.c.source == source)
-        return [_rating_row(r) for r in self._rows(_rating_query(), ratings_t.c.id, conditions, window)]
+        return [rating_row(r) for r in self._rows(rating_query(), ratings_t.c.id, conditions, window)]
 
     def summaries(self, who: Principal, worker_id: int) -> dict[str, Summary]:
         """Each side's ratings of a worker's visits: ``consumer`` is the public figure the live
@@ -619,10 +497,12 @@ class ServiceLoop:
         """The worker's enterprise rates the worker for one visit, once (409 ``already_rated``)."""
         scope = self.ctx.scope(who).require(Role.ENTERPRISE_ADMIN)
         with self.ctx.tx() as unit:
-            visit = _visit(unit.session, visit_id, lock=True, scope=scope)  # another's looks like none
+            visit = visit_row(
+                unit.session, visit_id, lock=True, conditions=scope.conditions(Visit)
+            )  # another's looks like none
             rating_id = _insert_rating(unit.session, visit, "enterprise", score, comment)
             unit.record(who, "rating.create", "visit", visit.id, source="enterprise", score=score)
-            return _rating_json(unit.session, rating_id)
+            return rating_json(unit.session, rating_id)
 
     def complaints(
         self,
@@ -642,7 +522,7 @@ class ServiceLoop:
         if worker_id is not None:
             conditions.append(complaints_t.c.worker_id == worker_id)
         return [
-            _complaint_row(r) for r in self._rows(_complaint_query(), complaints_t.c.id, conditions, window)
+            complaint_row(r) for r in self._rows(complaint_query(), complaints_t.c.id, conditions, window)
         ]
 
     def visit(self, who: Principal, visit_id: int) -> dict[str, Any]:
@@ -691,7 +571,7 @@ class ServiceLoop:
                 )
             )
             unit.record(who, "complaint.resolve", "complaint", complaint_id)
-            return _complaint_json(unit.session, complaint_id)
+            return complaint_json(unit.session, complaint_id)
 
 
 __all__ = [

@@ -2,7 +2,7 @@
 attention flag (安心码 yellow), listing and searching under the caller's scope, scan counts.
 
 Every read goes through the caller's :class:`~anxinma.issuer.services.scope.Scope`;
-personal data is stored encrypted and found by keyed hashes (:class:`~anxinma.issuer.vault.Vault`).
+personal data is stored encrypted and found by keyed hashes (:class:`~anxinma.issuer.store.vault.Vault`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,20 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, select, true
 
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import Conflict, ValidationFailed
-from anxinma.issuer.rules import attention_items, lapsed, mask_id, mask_phone, status_value, today_in_china
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit, chunks
 from anxinma.issuer.services.live import ScanCounter
+from anxinma.issuer.services.rules import (
+    attention_items,
+    lapsed,
+    mask_id,
+    mask_phone,
+    status_value,
+    today_in_china,
+)
 from anxinma.issuer.services.scope import READERS
+from anxinma.issuer.services.validation import WorkerInput, normalise_id_number
 from anxinma.issuer.store.models import (
     BlacklistEntry,
     Credential,
@@ -30,7 +38,6 @@ from anxinma.issuer.store.models import (
     Worker,
     utcnow,
 )
-from anxinma.issuer.validation import WorkerInput, normalise_id_number
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from anxinma import credential as fmt
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed, not_found
-from anxinma.issuer.importing import read_upload
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.services.issuing import IssueItem
-from anxinma.issuer.validation import worker_input
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.services.validation import worker_input
+from anxinma.issuer.web.importing import read_upload
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

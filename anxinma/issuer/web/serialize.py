@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from anxinma import credential as fmt
-from anxinma.issuer.rules import attention_items, mask_credit_code, today_in_china
+from anxinma.issuer.services.rules import attention_items, mask_credit_code, today_in_china
 from anxinma.issuer.store.models import BlacklistEntry, Credential, Enterprise, Training, Worker
 from anxinma.ndef import NdefForm, encode_message
 

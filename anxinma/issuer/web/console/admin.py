@@ -10,8 +10,8 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Role
 from anxinma.issuer.errors import ApiError, ValidationFailed
+from anxinma.issuer.services.auth import Role
 from anxinma.issuer.store.models import ApiToken, Credential, Enterprise, User, Worker
 from anxinma.issuer.web.console.base import (
     api_message,

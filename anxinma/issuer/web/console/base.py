@@ -31,8 +31,8 @@ from sqlalchemy import select
 from anxinma import credential as fmt
 from anxinma.errors import InvalidClaims
 from anxinma.i18n import select_locale
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, SessionExpired, Unauthorized, ValidationFailed
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import Enterprise, User
 from anxinma.issuer.web.console import present

@@ -26,8 +26,7 @@ from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma import credential as fmt
-from anxinma.issuer.auth import Principal, Role
-from anxinma.issuer.importing import csv_text
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.batches import ItemView, ReportOutcome
 from anxinma.issuer.store.models import CardBatch
 from anxinma.issuer.web.console.base import (
@@ -40,6 +39,7 @@ from anxinma.issuer.web.console.base import (
     section,
     service,
 )
+from anxinma.issuer.web.importing import csv_text
 
 #: Columns ``anxinma station encode --batch`` requires, in its order (anxinma/nfc/batch.py).
 BATCH_COLUMNS = ("worker_id", "display_name", "enterprise_id", "enterprise_name")

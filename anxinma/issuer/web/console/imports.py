@@ -21,13 +21,12 @@ from flask import Response, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, ValidationFailed
-from anxinma.issuer.importing import read_upload
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.import_jobs import shown, state_of
 from anxinma.issuer.services.imports import validate_import_rows
 from anxinma.issuer.services.issuer import IssuerServices
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.store.models import ImportJob
 from anxinma.issuer.web.console.base import (
     api_message,
@@ -41,6 +40,7 @@ from anxinma.issuer.web.console.base import (
     section,
     service,
 )
+from anxinma.issuer.web.importing import read_upload
 
 log = logging.getLogger("anxinma.issuer.web.console")
 

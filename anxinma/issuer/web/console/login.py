@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, g, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Role
 from anxinma.issuer.errors import Unauthorized
+from anxinma.issuer.services.auth import Role
 from anxinma.issuer.web.console.base import (
     SESSION_COOKIE,
     blueprint,

@@ -15,9 +15,9 @@ from typing import Any
 from flask import Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Role
 from anxinma.issuer.errors import ApiError, ValidationFailed
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Role
+from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.visits import ServiceLoop, Window, parse_rating, parse_resolution
 from anxinma.issuer.store.models import COMPLAINT_CATEGORIES
 from anxinma.issuer.web.console.base import (

@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from anxinma.issuer.auth import Role
 from anxinma.issuer.errors import ApiError, ValidationFailed
-from anxinma.issuer.rules import mask_id, today_in_china
 from anxinma.issuer.services import stats
+from anxinma.issuer.services.auth import Role
 from anxinma.issuer.services.checkins import this_month
+from anxinma.issuer.services.rules import mask_id, today_in_china
+from anxinma.issuer.services.validation import normalise_id_number
 from anxinma.issuer.store.models import AuditEntry, Credential, Enterprise, Worker
-from anxinma.issuer.validation import normalise_id_number
 from anxinma.issuer.web.console.base import (
     api_message,
     blueprint,

@@ -18,16 +18,16 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma import credential as fmt
-from anxinma.issuer.auth import Principal, Role
 from anxinma.issuer.errors import ApiError, ValidationFailed
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.checkins import months_back, this_month
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuing import IssueItem
 from anxinma.issuer.services.revocation import REVOKE_REASONS
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.services.validation import worker_input
 from anxinma.issuer.services.visits import Window
 from anxinma.issuer.store.models import Credential
-from anxinma.issuer.validation import worker_input
 from anxinma.issuer.web.console.base import (
     api_message,
     blueprint,
@@ -440,7 +440,7 @@ def enterprise() -> str:
     except ApiError:
         row = None
     signed = fmt.decode(row.raw) if row is not None else None
-    from anxinma.issuer.rules import mask_credit_code
+    from anxinma.issuer.services.rules import mask_credit_code
 
     counts = {
         status: service().workers.count(who, status=status) for status in ("active", "left", "blacklisted")
