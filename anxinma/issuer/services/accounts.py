@@ -64,6 +64,18 @@ class Accounts:
             )
             return int(row.id), token
 
+    def tokens(self, principal: Principal, limit: int = 200) -> list[ApiToken]:
+        """The newest API tokens (hashes only: a token is shown once, when it is made)."""
+        self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
+        with self.ctx.store.read() as session:
+            return list(session.execute(select(ApiToken).order_by(ApiToken.id.desc()).limit(limit)).scalars())
+
+    def users(self, principal: Principal, limit: int = 500) -> list[User]:
+        """The console accounts, oldest first."""
+        self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
+        with self.ctx.store.read() as session:
+            return list(session.execute(select(User).order_by(User.id).limit(limit)).scalars())
+
     def revoke_token(self, principal: Principal, token_id: int) -> None:
         self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
         with self.ctx.tx() as unit:

@@ -3,16 +3,17 @@ the caller's scope."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from anxinma.issuer.errors import Conflict, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
 from anxinma.issuer.services.scope import READERS
 from anxinma.issuer.services.validation import normalise_credit_code, normalise_org_name, parse_star_level
-from anxinma.issuer.store.models import Enterprise
+from anxinma.issuer.store.models import Credential, Enterprise, Worker
 
 
 class Enterprises:
@@ -66,6 +67,41 @@ class Enterprises:
         scope = self.ctx.scope(principal).require(*READERS)
         with self.ctx.store.read() as session:
             return scope.get(session, Enterprise, enterprise_id)
+
+    def names(self, principal: Principal) -> dict[int, str]:
+        """The names of the enterprises the caller may see, by id."""
+        scope = self.ctx.scope(principal).require(*READERS)
+        with self.ctx.store.read() as session:
+            query = scope.filter(select(Enterprise.id, Enterprise.name), Enterprise)
+            return {int(i): str(n) for i, n in session.execute(query).all()}
+
+    def figures(
+        self, principal: Principal, enterprise_ids: Sequence[int]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """(active workers, serial of the live enterprise code) of each listed enterprise the
+        caller may see: the admin's enterprise list."""
+        scope = self.ctx.scope(principal).require(*READERS)
+        ids = list(enterprise_ids)
+        with self.ctx.store.read() as session:
+            workers = session.execute(
+                scope.filter(
+                    select(Worker.enterprise_id, func.count())
+                    .where(Worker.enterprise_id.in_(ids), Worker.status == "active")
+                    .group_by(Worker.enterprise_id),
+                    Worker,
+                )
+            ).all()
+            codes = session.execute(
+                scope.filter(
+                    select(Credential.enterprise_id, Credential.serial).where(
+                        Credential.enterprise_id.in_(ids),
+                        Credential.subject_kind == "enterprise",
+                        Credential.status != "revoked",
+                    ),
+                    Credential,
+                )
+            ).all()
+        return {int(e): int(n) for e, n in workers}, {int(e): int(s) for e, s in codes}
 
 
 __all__ = ["Enterprises"]

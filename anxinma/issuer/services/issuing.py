@@ -204,9 +204,9 @@ class Issuing:
 
     def issue_enterprise(self, unit: Unit, principal: Principal, enterprise_id: int) -> Issued:
         """一企一证一码: the enterprise's own credential (one live at a time)."""
-        self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
+        scope = self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
         session = unit.session
-        enterprise = self.ctx.scope(principal).get(session, Enterprise, enterprise_id)
+        enterprise = scope.get(session, Enterprise, enterprise_id)
         if enterprise.status == "blacklisted":
             raise Conflict("the enterprise is on the blacklist", message_zh="该企业在失信名单中")
         old = session.execute(
@@ -267,9 +267,9 @@ class Issuing:
         return Issued(row, signed, old.serial if old is not None else None)
 
     def get(self, principal: Principal, serial: int) -> Credential:
-        self.ctx.scope(principal).require(*READERS)
+        scope = self.ctx.scope(principal).require(*READERS)
         with self.ctx.store.read() as session:
-            return self.ctx.scope(principal).get(session, Credential, serial)
+            return scope.get(session, Credential, serial)
 
     def live_of(self, principal: Principal, worker_ids: Sequence[int]) -> dict[int, Credential]:
         """The live (not revoked) credential of each listed worker the caller may see."""
@@ -289,9 +289,9 @@ class Issuing:
         return found
 
     def enterprise_credential(self, principal: Principal, enterprise_id: int) -> Credential:
-        self.ctx.scope(principal).require(*READERS)
+        scope = self.ctx.scope(principal).require(*READERS)
         with self.ctx.store.read() as session:
-            self.ctx.scope(principal).get(session, Enterprise, enterprise_id)
+            scope.get(session, Enterprise, enterprise_id)
             row = session.execute(
                 select(Credential).where(
                     Credential.enterprise_id == enterprise_id,

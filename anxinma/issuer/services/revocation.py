@@ -57,10 +57,10 @@ class Revocation:
         Revocation is final (409 on suspend/reinstate of a revoked credential); repeating the
         same action changes nothing and writes no audit entry.
         """
-        self.ctx.scope(principal).require(Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
+        scope = self.ctx.scope(principal).require(Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
         if action != "revoke" and reason is not None and (not isinstance(reason, str) or len(reason) > 16):
             raise ValidationFailed({"reason": ("原因最多 16 个字符", "at most 16 characters")})
-        row = self.ctx.scope(principal).get(unit.session, Credential, serial, lock=True)
+        row = scope.get(unit.session, Credential, serial, lock=True)
         if action == "revoke":
             if reason not in REVOKE_REASONS:
                 raise ValidationFailed(

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, true
+from sqlalchemy.orm import Session
 
 from anxinma.issuer.errors import Conflict, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
@@ -149,9 +150,9 @@ class Workers:
         return ids
 
     def update(self, unit: Unit, principal: Principal, worker_id: int, data: WorkerInput) -> Worker:
-        self.ctx.scope(principal).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
+        scope = self.ctx.scope(principal).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
         session = unit.session
-        worker = self.ctx.scope(principal).get(session, Worker, worker_id, lock=True)
+        worker = scope.get(session, Worker, worker_id, lock=True)
         changed: list[str] = []
         if "id_number" in data.given:
             raise ValidationFailed(
@@ -216,14 +217,10 @@ class Workers:
         return True
 
     def get(self, principal: Principal, worker_id: int) -> tuple[Worker, list[Training], Credential | None]:
-        self.ctx.scope(principal).require(*READERS)
+        scope = self.ctx.scope(principal).require(*READERS)
         with self.ctx.store.read() as session:
-            worker = self.ctx.scope(principal).get(session, Worker, worker_id)
-            trainings = list(
-                session.execute(
-                    select(Training).where(Training.worker_id == worker_id).order_by(Training.issued_on)
-                ).scalars()
-            )
+            worker = scope.get(session, Worker, worker_id)
+            trainings = _trainings(session, worker_id)
             live = session.execute(
                 select(Credential).where(Credential.worker_id == worker_id, Credential.status != "revoked")
             ).scalar_one_or_none()
@@ -318,14 +315,10 @@ class Workers:
         """The worker's archive (信用档案) in one read, under the caller's scope (another
         enterprise's worker is 404): the worker, trainings, every credential newest first.
         Ratings and complaints are the service loop's (:class:`anxinma.issuer.services.visits.ServiceLoop`)."""
-        self.ctx.scope(principal).require(*READERS)
+        scope = self.ctx.scope(principal).require(*READERS)
         with self.ctx.store.read() as session:
-            worker = self.ctx.scope(principal).get(session, Worker, worker_id)
-            trainings = list(
-                session.execute(
-                    select(Training).where(Training.worker_id == worker_id).order_by(Training.issued_on)
-                ).scalars()
-            )
+            worker = scope.get(session, Worker, worker_id)
+            trainings = _trainings(session, worker_id)
             credentials = list(
                 session.execute(
                     select(Credential)
@@ -346,10 +339,10 @@ class Workers:
     def scan_counts(
         self, principal: Principal, worker_id: int, since: date, until: date
     ) -> list[tuple[date, int]]:
-        self.ctx.scope(principal).require(*READERS)
+        scope = self.ctx.scope(principal).require(*READERS)
         self.scans.flush()
         with self.ctx.store.read() as session:
-            self.ctx.scope(principal).get(session, Worker, worker_id)
+            scope.get(session, Worker, worker_id)
             return [
                 (day, int(count))
                 for day, count in session.execute(
@@ -358,6 +351,12 @@ class Workers:
                     .order_by(ScanCount.day)
                 )
             ]
+
+
+def _trainings(session: Session, worker_id: int) -> list[Training]:
+    """A worker's trainings, oldest first (the API's and the archive page's order)."""
+    query = select(Training).where(Training.worker_id == worker_id).order_by(Training.issued_on)
+    return list(session.execute(query).scalars())
 
 
 __all__ = ["WorkerArchive", "Workers"]

@@ -7,12 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.services.auth import Role
-from anxinma.issuer.store.models import ApiToken, Credential, Enterprise, User, Worker
 from anxinma.issuer.web.console.base import (
     api_message,
     blueprint,
@@ -32,24 +30,7 @@ def _enterprise_page(**extra: Any) -> str:
     after = int_arg("after", 0, 0)
     rows = service().enterprises.listing(me(), after=after, limit=PER_PAGE + 1)
     shown = rows[:PER_PAGE]
-    ids = [e.id for e in shown]
-    with service().store.read() as session:
-        workers = dict(
-            session.execute(
-                select(Worker.enterprise_id, func.count())
-                .where(Worker.enterprise_id.in_(ids), Worker.status == "active")
-                .group_by(Worker.enterprise_id)
-            ).all()
-        )
-        codes = dict(
-            session.execute(
-                select(Credential.enterprise_id, Credential.serial).where(
-                    Credential.enterprise_id.in_(ids),
-                    Credential.subject_kind == "enterprise",
-                    Credential.status != "revoked",
-                )
-            ).all()
-        )
+    workers, codes = service().enterprises.figures(me(), [e.id for e in shown])
     return render_template(
         "issuer/admin_enterprises.html",
         rows=shown,
@@ -94,23 +75,27 @@ def admin_enterprise_issue(enterprise_id: int) -> BaseResponse:
 # -- tokens --------------------------------------------------------------------------------
 
 
-def _tokens_page(status: int = 200, **extra: Any) -> tuple[str, int]:
-    with service().store.read() as session:
-        tokens = list(session.execute(select(ApiToken).order_by(ApiToken.id.desc()).limit(200)).scalars())
-        names = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
+def _admin_page(template: str, status: int, extra: dict[str, Any], **rows: Any) -> tuple[str, int]:
+    """An admin list page (tokens, users) with its form, its errors and the enterprises' names."""
     return (
         render_template(
-            "issuer/admin_tokens.html",
-            tokens=tokens,
-            names=names,
+            template,
+            names=service().enterprises.names(me()),
             roles=list(Role),
-            new_token=extra.get("new_token"),
             form=extra.get("form", {}),
             errors=extra.get("errors", {}),
             problem=extra.get("problem"),
             done=request.args.get("done", ""),
+            **rows,
         ),
         status,
+    )
+
+
+def _tokens_page(status: int = 200, **extra: Any) -> tuple[str, int]:
+    tokens = service().accounts.tokens(me())
+    return _admin_page(
+        "issuer/admin_tokens.html", status, extra, tokens=tokens, new_token=extra.get("new_token")
     )
 
 
@@ -167,22 +152,7 @@ def admin_token_revoke(token_id: int) -> BaseResponse:
 
 
 def _users_page(status: int = 200, **extra: Any) -> tuple[str, int]:
-    with service().store.read() as session:
-        users = list(session.execute(select(User).order_by(User.id).limit(500)).scalars())
-        names = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
-    return (
-        render_template(
-            "issuer/admin_users.html",
-            users=users,
-            names=names,
-            roles=list(Role),
-            form=extra.get("form", {}),
-            errors=extra.get("errors", {}),
-            problem=extra.get("problem"),
-            done=request.args.get("done", ""),
-        ),
-        status,
-    )
+    return _admin_page("issuer/admin_users.html", status, extra, users=service().accounts.users(me()))
 
 
 @blueprint.get("/admin/users")
