@@ -76,6 +76,14 @@ class Accounts:
         with self.ctx.store.read() as session:
             return list(session.execute(select(User).order_by(User.id).limit(limit)).scalars())
 
+    def username(self, principal: Principal) -> str:
+        """The signed-in console user's name ("" for a token or an account that is gone)."""
+        if principal.kind != "session":
+            return ""
+        with self.ctx.store.read() as session:
+            user = session.get(User, int(principal.ident))
+        return user.username if user is not None else ""
+
     def revoke_token(self, principal: Principal, token_id: int) -> None:
         self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
         with self.ctx.tx() as unit:

@@ -3,7 +3,7 @@ the caller's scope."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -68,11 +68,14 @@ class Enterprises:
         with self.ctx.store.read() as session:
             return scope.get(session, Enterprise, enterprise_id)
 
-    def names(self, principal: Principal) -> dict[int, str]:
-        """The names of the enterprises the caller may see, by id."""
+    def names(self, principal: Principal, ids: Iterable[int] | None = None) -> dict[int, str]:
+        """The names of the enterprises the caller may see (of ``ids``, when given), by id."""
         scope = self.ctx.scope(principal).require(*READERS)
+        query = select(Enterprise.id, Enterprise.name)
+        if ids is not None:
+            query = query.where(Enterprise.id.in_(list(ids)))
         with self.ctx.store.read() as session:
-            query = scope.filter(select(Enterprise.id, Enterprise.name), Enterprise)
+            query = scope.filter(query, Enterprise)
             return {int(i): str(n) for i, n in session.execute(query).all()}
 
     def figures(

@@ -17,7 +17,7 @@ from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
 from anxinma.issuer.services.rules import mask_id, status_value
 from anxinma.issuer.services.validation import normalise_id_number
-from anxinma.issuer.store.models import BlacklistEntry, Credential, Worker, utcnow
+from anxinma.issuer.store.models import AuditEntry, BlacklistEntry, Credential, Worker, utcnow
 
 REVOKE_REASONS = ("left", "lost", "misconduct", "blacklisted")
 ALL_REASONS = (*REVOKE_REASONS, "replaced")
@@ -173,6 +173,13 @@ class Revocation:
             worker.status = "active"  # may be issued again; the revoked credentials stay revoked
             unit.record(principal, "worker.unblacklisted", "worker", worker.id, blacklist_id=entry.id)
         return entry
+
+    def blacklist_history(self, principal: Principal, limit: int = 20) -> list[AuditEntry]:
+        """The newest audit entries of the blacklist: who listed or removed whom, and when."""
+        self.ctx.scope(principal).require(Role.REGULATOR, Role.ISSUER_ADMIN)
+        with self.ctx.store.read() as session:
+            query = select(AuditEntry).where(AuditEntry.target_type == "blacklist")
+            return list(session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
 
     def blacklist(
         self, principal: Principal, *, active_only: bool = True, after: int = 0, limit: int = 50

@@ -34,7 +34,7 @@ from anxinma.i18n import select_locale
 from anxinma.issuer.errors import ApiError, SessionExpired, Unauthorized, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.issuer import IssuerServices
-from anxinma.issuer.store.models import Enterprise, User
+from anxinma.issuer.store.models import Enterprise
 from anxinma.issuer.web.console import present
 
 blueprint = Blueprint("console", __name__, url_prefix="/console")
@@ -469,9 +469,7 @@ def _username() -> str:
     if who is None:
         return ""
     if "console_username" not in g:
-        with service().store.read() as session:
-            user = session.get(User, int(who.ident))
-        g.console_username = user.username if user is not None else ""
+        g.console_username = service().accounts.username(who)
     return str(g.console_username)
 
 
@@ -497,13 +495,7 @@ def tenant_columns(who: Principal, ids: set[int]) -> tuple[list[tuple[int, str]]
 
 def enterprise_names(ids: set[int]) -> dict[int, str]:
     """The names of the listed enterprises (the ids of a page's rows, which its scope produced)."""
-    if not ids:
-        return {}
-    with service().store.read() as session:
-        return {
-            int(i): str(n)
-            for i, n in session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids)))
-        }
+    return service().enterprises.names(me(), ids) if ids else {}
 
 
 def enterprise_options(choices: Sequence[tuple[int, str]], selected: int | None) -> Markup:

@@ -365,15 +365,7 @@ def lapsed_csv() -> Response:
 
 
 def _blacklist_audit() -> list[AuditEntry]:
-    with service().store.read() as session:
-        return list(
-            session.execute(
-                select(AuditEntry)
-                .where(AuditEntry.target_type == "blacklist")
-                .order_by(AuditEntry.seq.desc())
-                .limit(20)
-            ).scalars()
-        )
+    return service().revocation.blacklist_history(me())
 
 
 def _blacklist_page(**extra: Any) -> str:
