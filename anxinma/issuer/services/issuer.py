@@ -35,8 +35,9 @@ from anxinma.keys import KeyDirectory
 
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
-    ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``, ``batches``, ``jobs``, ``import_jobs`` and the live
-    record, on one :class:`Context` (its transactions, its scope)."""
+    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``,
+    ``batches``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
+    scope)."""
 
     def __init__(
         self,

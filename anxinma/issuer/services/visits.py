@@ -50,6 +50,7 @@ from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.validation import presented_credential
 from anxinma.issuer.store.loop_rows import (
+    VISIT_COLUMNS,
     VisitRow,
     bound,
     complaint_json,
@@ -426,11 +427,7 @@ class ServiceLoop:
         ]
         complained = select(complaints_t.c.id).where(complaints_t.c.visit_id == visits_t.c.id).exists()
         query = select(
-            visits_t.c.id,
-            visits_t.c.credential_serial,
-            visits_t.c.worker_id,
-            visits_t.c.enterprise_id,
-            visits_t.c.confirmed_at,
+            *VISIT_COLUMNS,
             Worker.name,
             complained,
             *rated,

@@ -21,6 +21,16 @@ ratings_t: Table = Rating.__table__  # type: ignore[assignment]
 complaints_t: Table = Complaint.__table__  # type: ignore[assignment]
 
 
+#: A visit's own columns, in the order :class:`VisitRow` and the visit listing read them.
+VISIT_COLUMNS = (
+    visits_t.c.id,
+    visits_t.c.credential_serial,
+    visits_t.c.worker_id,
+    visits_t.c.enterprise_id,
+    visits_t.c.confirmed_at,
+)
+
+
 @dataclass(frozen=True)
 class VisitRow:
     id: int
@@ -33,14 +43,7 @@ class VisitRow:
 
 def visit_row(session: Any, visit_id: int, *, lock: bool = False, conditions: Sequence[Any] = ()) -> VisitRow:
     """The visit, or 404 (also when ``conditions``, a caller's scope, leave it out)."""
-    query = select(
-        visits_t.c.id,
-        visits_t.c.credential_serial,
-        visits_t.c.worker_id,
-        visits_t.c.enterprise_id,
-        visits_t.c.confirmed_at,
-        visits_t.c.token_hash,
-    ).where(visits_t.c.id == visit_id, *conditions)
+    query = select(*VISIT_COLUMNS, visits_t.c.token_hash).where(visits_t.c.id == visit_id, *conditions)
     if lock:
         query = query.with_for_update()
     row = session.execute(query).first()
@@ -78,13 +81,15 @@ def insert_once(session: Any, table: Table, values: dict[str, Any], refusal: Api
         raise refusal from None
 
 
+def _bound_columns(table: Table) -> tuple[Any, ...]:
+    """The columns a rating and a complaint both copy from their visit, after their own id."""
+    c = table.c
+    return (c.id, c.visit_id, c.worker_id, c.enterprise_id, c.credential_serial)
+
+
 def rating_query() -> Any:
     return select(
-        ratings_t.c.id,
-        ratings_t.c.visit_id,
-        ratings_t.c.worker_id,
-        ratings_t.c.enterprise_id,
-        ratings_t.c.credential_serial,
+        *_bound_columns(ratings_t),
         ratings_t.c.source,
         ratings_t.c.score,
         ratings_t.c.comment,
@@ -119,11 +124,7 @@ def complaint_json(session: Any, complaint_id: int) -> dict[str, Any]:
 
 def complaint_query() -> Any:
     return select(
-        complaints_t.c.id,
-        complaints_t.c.visit_id,
-        complaints_t.c.worker_id,
-        complaints_t.c.enterprise_id,
-        complaints_t.c.credential_serial,
+        *_bound_columns(complaints_t),
         complaints_t.c.category,
         complaints_t.c.summary,
         complaints_t.c.filed_at,
@@ -154,6 +155,7 @@ def complaint_row(row: Any) -> dict[str, Any]:
 
 
 __all__ = [
+    "VISIT_COLUMNS",
     "VisitRow",
     "bound",
     "complaint_json",
