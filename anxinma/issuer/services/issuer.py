@@ -26,6 +26,7 @@ from anxinma.issuer.services.jobs import Jobs
 from anxinma.issuer.services.live import LiveRecords
 from anxinma.issuer.services.revocation import Revocation
 from anxinma.issuer.services.visits import ServiceLoop
+from anxinma.issuer.services.watchlists import Watchlists
 from anxinma.issuer.services.workers import Workers
 from anxinma.issuer.status import StatusBoard
 from anxinma.issuer.store.db import Store
@@ -36,7 +37,7 @@ from anxinma.keys import KeyDirectory
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
     ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``,
-    ``batches``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
+    ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
     def __init__(
@@ -61,6 +62,7 @@ class IssuerServices(Context):
         self.visits = ServiceLoop(self)
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
+        self.watchlists = Watchlists(self)
         self.jobs = Jobs()
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)
 

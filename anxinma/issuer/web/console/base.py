@@ -26,7 +26,6 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
-from sqlalchemy import select
 
 from anxinma import credential as fmt
 from anxinma.errors import InvalidClaims
@@ -34,7 +33,6 @@ from anxinma.i18n import select_locale
 from anxinma.issuer.errors import ApiError, SessionExpired, Unauthorized, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.issuer import IssuerServices
-from anxinma.issuer.store.models import Enterprise
 from anxinma.issuer.web.console import present
 
 blueprint = Blueprint("console", __name__, url_prefix="/console")
@@ -476,11 +474,7 @@ def _username() -> str:
 def enterprise_choices(who: Principal) -> list[tuple[int, str]]:
     """(id, name) of every enterprise the caller may pick in a filter, by name: two columns,
     no ORM objects (a city has 500, a province thousands; the service's visibility rule)."""
-    svc = service()
-    query = select(Enterprise.id, Enterprise.name).order_by(Enterprise.name, Enterprise.id)
-    with svc.store.read() as session:
-        rows = session.execute(svc.scope(who).filter(query, Enterprise)).all()
-    return [(int(i), str(n)) for i, n in rows]
+    return service().enterprises.choices(who)
 
 
 def tenant_columns(who: Principal, ids: set[int]) -> tuple[list[tuple[int, str]], dict[int, str]]:

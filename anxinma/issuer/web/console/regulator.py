@@ -6,13 +6,11 @@ CSV export beside it. The issuer admin sees the same pages.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma.issuer.errors import ApiError, ValidationFailed
@@ -21,7 +19,7 @@ from anxinma.issuer.services.auth import Role
 from anxinma.issuer.services.checkins import this_month
 from anxinma.issuer.services.rules import mask_id, today_in_china
 from anxinma.issuer.services.validation import normalise_id_number
-from anxinma.issuer.store.models import AuditEntry, Credential, Enterprise, Worker
+from anxinma.issuer.store.models import AuditEntry
 from anxinma.issuer.web.console.base import (
     api_message,
     blueprint,
@@ -253,59 +251,19 @@ def _ratio(value: float | None) -> str:
 
 
 def _expiring_query(today: date, days: int) -> Any:
-    return (
-        select(
-            Credential.serial,
-            Credential.expires_on,
-            Credential.card_uid,
-            Worker.id,
-            Worker.name,
-            Enterprise.id,
-            Enterprise.name,
-        )
-        .join(Worker, Worker.id == Credential.worker_id)
-        .join(Enterprise, Enterprise.id == Credential.enterprise_id)
-        .where(
-            Worker.status == "active",  # as the dashboard's tile counts them
-            stats.expiring_condition(today, days),
-            *service().scope(me()).conditions(Credential),
-        )
-        .order_by(Credential.expires_on, Credential.serial)
-    )
+    return service().watchlists.expiring(me(), today, days)
 
 
 def _lapsed_query(today: date) -> Any:
-    return (
-        select(
-            Worker.id,
-            Worker.name,
-            Worker.health_valid_until,
-            Worker.insurance_valid_until,
-            Enterprise.id,
-            Enterprise.name,
-        )
-        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
-        .where(
-            Worker.status == "active",
-            stats.lapsed_condition(today),
-            *service().scope(me()).conditions(Worker),
-        )
-        .order_by(Worker.health_valid_until, Worker.id)
-    )
+    return service().watchlists.lapsed(me(), today)
 
 
 def _page(query: Any, number: int) -> tuple[list[Any], bool, int]:
-    with service().store.read() as session:
-        rows = session.execute(query.offset((number - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
-        count = session.execute(
-            select(func.count()).select_from(query.order_by(None).subquery())
-        ).scalar_one()
-    return list(rows[:PER_PAGE]), len(rows) > PER_PAGE, int(count)
+    return service().watchlists.page(query, number, PER_PAGE)
 
 
-def _stream(query: Any) -> Iterator[Any]:
-    with service().store.read() as session:
-        yield from session.execute(query.execution_options(yield_per=1000))
+def _stream(query: Any) -> list[Any]:
+    return service().watchlists.rows(query)
 
 
 @blueprint.get("/expiring")
@@ -328,7 +286,7 @@ def expiring_csv() -> Response:
     return csv_response(
         f"expiring-{today}.csv",
         ["serial", "expires_on", "card_uid", "worker_id", "name", "enterprise_id", "enterprise"],
-        list(_stream(_expiring_query(today, days))),
+        _stream(_expiring_query(today, days)),
     )
 
 
@@ -357,7 +315,7 @@ def lapsed_csv() -> Response:
             "enterprise_id",
             "enterprise",
         ],
-        list(_stream(_lapsed_query(today))),
+        _stream(_lapsed_query(today)),
     )
 
 
