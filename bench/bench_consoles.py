@@ -35,7 +35,7 @@ PAGE_TARGET_MS = 100.0
 def _rows(count: int, rng: random.Random) -> list[dict[str, str]]:
     from anxinma import credential as fmt
     from anxinma.issuer.demo import GIVEN, SURNAMES, demo_id_number
-    from anxinma.issuer.rules import today_in_china
+    from anxinma.issuer.services.rules import today_in_china
 
     today = today_in_china()
     seen: set[str] = set()
@@ -69,12 +69,12 @@ class City:
         from sqlalchemy import insert
 
         from anxinma.issuer import IssuerConfig, create_app
-        from anxinma.issuer.auth import SYSTEM, Role
         from anxinma.issuer.demo import demo_credit_code
-        from anxinma.issuer.models import ScanCount, Visit
-        from anxinma.issuer.rules import today_in_china
-        from anxinma.issuer.service import IssueItem
-        from anxinma.issuer.validation import worker_input
+        from anxinma.issuer.services.auth import SYSTEM, Role
+        from anxinma.issuer.services.issuing import IssueItem
+        from anxinma.issuer.services.rules import today_in_china
+        from anxinma.issuer.services.validation import worker_input
+        from anxinma.issuer.store.models import ScanCount, Visit
 
         self.home = Path(tempfile.mkdtemp(prefix="anxinma-bench-consoles-"))
         self.app = create_app(
@@ -86,7 +86,7 @@ class City:
         start = time.perf_counter()
         self.enterprises = [
             service.run(
-                service.create_enterprise,
+                service.enterprises.create,
                 SYSTEM,
                 {"name": f"宁波第{n + 1}家政服务有限公司", "credit_code": demo_credit_code(rng)},
             ).id
@@ -100,12 +100,12 @@ class City:
             last = number == len(self.enterprises) - 1
             chunk = people[number * per :] if last else people[number * per : (number + 1) * per]
             with service.tx() as unit:
-                made = service.register_workers(unit, SYSTEM, chunk, enterprise)
+                made = service.workers.register_many(unit, SYSTEM, chunk, enterprise)
             ids += made
             owner.update(dict.fromkeys(made, enterprise))
         for offset in range(0, int(len(ids) * 0.9), 1000):
             with service.tx() as unit:
-                service.issue_many(
+                service.issuing.issue_many(
                     unit,
                     SYSTEM,
                     [IssueItem(w) for w in ids[offset : min(offset + 1000, int(len(ids) * 0.9))]],
@@ -148,7 +148,7 @@ class City:
             (Role.ISSUER_ADMIN, None),
         ):
             password = secrets.token_urlsafe(12)
-            service.create_user(f"bench-{role.value}", password, role, enterprise)
+            service.accounts.create_user(f"bench-{role.value}", password, role, enterprise)
             self.logins[role.value] = (f"bench-{role.value}", password)
 
     def _loop_rows(
@@ -160,8 +160,8 @@ class City:
 
         from sqlalchemy import insert, select
 
-        from anxinma.issuer.checkins import this_month
-        from anxinma.issuer.models import CheckIn, Complaint, Rating, Visit
+        from anxinma.issuer.services.checkins import this_month
+        from anxinma.issuer.store.models import CheckIn, Complaint, Rating, Visit
 
         now = datetime.now(UTC)
         month = this_month()
@@ -287,8 +287,8 @@ def pages(city: City) -> list[tuple[str, str, float, float]]:
 
 
 def figures(city: City) -> dict[str, float]:
-    from anxinma.issuer.console import stats
-    from anxinma.issuer.rules import today_in_china
+    from anxinma.issuer.services import stats
+    from anxinma.issuer.services.rules import today_in_china
 
     store, issuer_id = city.runtime.store, city.runtime.service.issuer_id
     today = today_in_china()
@@ -306,7 +306,7 @@ def figures(city: City) -> dict[str, float]:
 
 
 def bulk_import(city: City, rows: int = 2000) -> dict[str, float]:
-    from anxinma.issuer.models import ImportJob
+    from anxinma.issuer.store.models import ImportJob
 
     clerk = city.client("enterprise_admin")
     header = ["姓名", "身份证号", "手机号", "服务类别", "健康证有效期", "保险有效期"]

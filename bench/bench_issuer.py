@@ -83,7 +83,7 @@ def _rows(count: int, seed: int = 1) -> list[dict[str, Any]]:
 
 
 def _people(count: int, seed: int = 1) -> list[Any]:
-    from anxinma.issuer.validation import worker_input
+    from anxinma.issuer.services.validation import worker_input
 
     return [worker_input(row) for row in _rows(count, seed)]
 
@@ -91,15 +91,15 @@ def _people(count: int, seed: int = 1) -> list[Any]:
 def issue_city(database_url: str, label: str, count: int) -> dict[str, Any]:
     """Register ``count`` workers (in batches, like imports) then issue a credential to each."""
     from anxinma.issuer import build_runtime
-    from anxinma.issuer.auth import SYSTEM
-    from anxinma.issuer.service import IssueItem
+    from anxinma.issuer.services.auth import SYSTEM
+    from anxinma.issuer.services.issuing import IssueItem
 
     home = Path(tempfile.mkdtemp(prefix="anxinma-bench-"))
     try:
         runtime = build_runtime(_config(home, database_url))
         service = runtime.service
         rows = _rows(count)
-        from anxinma.issuer.validation import worker_input
+        from anxinma.issuer.services.validation import worker_input
 
         enterprises = []
         from anxinma.issuer.demo import demo_credit_code
@@ -107,7 +107,7 @@ def issue_city(database_url: str, label: str, count: int) -> dict[str, Any]:
         rng = random.Random(7)
         for index in range(max(1, count // 120)):  # ~500 enterprises for 60,000 workers
             made = service.run(
-                service.create_enterprise,
+                service.enterprises.create,
                 SYSTEM,
                 {"name": f"宁波第{index + 1}家政服务有限公司", "credit_code": demo_credit_code(rng)},
             )
@@ -121,12 +121,14 @@ def issue_city(database_url: str, label: str, count: int) -> dict[str, Any]:
             last = number == len(enterprises) - 1
             chunk = people[number * per :] if last else people[number * per : (number + 1) * per]
             with service.tx() as unit:
-                worker_ids += service.register_workers(unit, SYSTEM, chunk, enterprise_id)
+                worker_ids += service.workers.register_many(unit, SYSTEM, chunk, enterprise_id)
         registered = time.perf_counter() - start
         start = time.perf_counter()
         for offset in range(0, count, batch):
             with service.tx() as unit:
-                service.issue_many(unit, SYSTEM, [IssueItem(w) for w in worker_ids[offset : offset + batch]])
+                service.issuing.issue_many(
+                    unit, SYSTEM, [IssueItem(w) for w in worker_ids[offset : offset + batch]]
+                )
         issued = time.perf_counter() - start
         runtime.board.sync(force=True)
         assert runtime.board.value(count - 1) is not None
@@ -238,8 +240,8 @@ def pubsub_latency(count: int = 500) -> dict[str, Any]:
     import redis
 
     from anxinma.issuer import build_runtime
-    from anxinma.issuer.auth import SYSTEM
-    from anxinma.issuer.service import IssueItem
+    from anxinma.issuer.services.auth import SYSTEM
+    from anxinma.issuer.services.issuing import IssueItem
 
     home = Path(tempfile.mkdtemp(prefix="anxinma-bench-"))
     server, port = _redis(home)
@@ -248,7 +250,7 @@ def pubsub_latency(count: int = 500) -> dict[str, Any]:
         runtime = build_runtime(_config(home, f"sqlite:///{home / 'a.sqlite3'}", redis_url=url))
         service = runtime.service
         enterprise = service.run(
-            service.create_enterprise,
+            service.enterprises.create,
             SYSTEM,
             {
                 "name": "宁波测速家政有限公司",
@@ -258,9 +260,11 @@ def pubsub_latency(count: int = 500) -> dict[str, Any]:
             },
         )
         with service.tx() as unit:
-            ids = service.register_workers(unit, SYSTEM, _people(count, seed=5), enterprise.id)
+            ids = service.workers.register_many(unit, SYSTEM, _people(count, seed=5), enterprise.id)
         with service.tx() as unit:
-            serials = [i.row.serial for i in service.issue_many(unit, SYSTEM, [IssueItem(w) for w in ids])]
+            serials = [
+                i.row.serial for i in service.issuing.issue_many(unit, SYSTEM, [IssueItem(w) for w in ids])
+            ]
         received: dict[int, float] = {}
         subscriber = redis.Redis.from_url(url).pubsub()
         subscriber.subscribe("anxinma:status:330200")
@@ -281,7 +285,7 @@ def pubsub_latency(count: int = 500) -> dict[str, Any]:
         sent: dict[int, float] = {}
         for serial in serials:
             sent[serial] = time.perf_counter()
-            service.run(service.change_status, SYSTEM, serial, "revoke", "left")
+            service.run(service.revocation.change_status, SYSTEM, serial, "revoke", "left")
             time.sleep(0.002)
         thread.join(timeout=10)
         latencies = sorted((received[s] - sent[s]) * 1000 for s in serials if s in received)
@@ -326,7 +330,7 @@ def live_lookups(seconds: int = 10, connections: tuple[int, ...] = (32, 4)) -> l
     from sqlalchemy import select
 
     from anxinma import credential as fmt
-    from anxinma.issuer.models import Credential
+    from anxinma.issuer.store.models import Credential
 
     with runtime.store.read() as session:
         raw = session.execute(

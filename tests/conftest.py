@@ -177,7 +177,7 @@ class LiveIssuer:
         self.port = port
         self._serving = False
         self.start()
-        from anxinma.issuer.auth import Role
+        from anxinma.issuer.services.auth import Role
 
         self.admin_token = self.token(Role.ISSUER_ADMIN.value)
         # The root this service pins: ANXINMA_ROOT_KEY's when it has one, else its keyring's.
@@ -199,14 +199,14 @@ class LiveIssuer:
         return response.json()  # type: ignore[no-any-return]
 
     def token(self, role: str, enterprise_id: int | None = None) -> str:
-        from anxinma.issuer.auth import Role
+        from anxinma.issuer.services.auth import Role
 
-        return str(self.runtime.service.create_token(Role(role), enterprise_id, "test")[1])
+        return str(self.runtime.service.accounts.create_token(Role(role), enterprise_id, "test")[1])
 
     def enterprise(self, name: str | None = None) -> dict[str, object]:
         import random
 
-        from anxinma.issuer.validation import credit_check_character
+        from anxinma.issuer.services.validation import credit_check_character
 
         self._counter += 1
         chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -294,7 +294,7 @@ def random_id_number() -> str:
     """A valid GB 11643 identity number (random birth date and sequence; checksum right)."""
     import random
 
-    from anxinma.issuer.validation import id_check_character
+    from anxinma.issuer.services.validation import id_check_character
 
     first17 = f"330203{random.randint(1965, 1999)}{random.randint(1, 12):02d}{random.randint(1, 28):02d}{random.randint(0, 999):03d}"
     return first17 + id_check_character(first17)

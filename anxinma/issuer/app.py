@@ -21,14 +21,14 @@ from werkzeug.exceptions import HTTPException
 from anxinma.errors import AnxinmaError
 from anxinma.i18n import init_i18n
 from anxinma.issuer.config import IssuerConfig, check_database
-from anxinma.issuer.db import Store
 from anxinma.issuer.errors import ApiError
 from anxinma.issuer.propagation import LocalBus, Publisher, RedisMirror
 from anxinma.issuer.publications import Publications
-from anxinma.issuer.service import IssuerService
+from anxinma.issuer.services.issuer import IssuerServices as IssuerService
 from anxinma.issuer.status import StatusBoard
+from anxinma.issuer.store.db import Store
+from anxinma.issuer.store.vault import Vault
 from anxinma.issuer.trust import ServedTrustList, TrustListUnavailable, load_root_key
-from anxinma.issuer.vault import Vault
 from anxinma.keys import KeyDirectory
 from anxinma.messages import Catalog, Message
 
@@ -213,7 +213,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import api, console, observability, openapi, public, visits
+    from anxinma.issuer import observability, public
+    from anxinma.issuer.web import api, console, openapi, visits
 
     config = config or IssuerConfig.from_env()
     check_database(config)  # a service that cannot reach its database does not start (one line)
@@ -263,7 +264,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)
-    from anxinma.issuer.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
+    from anxinma.issuer.web.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
 
     app.register_blueprint(check_ins)
     visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)

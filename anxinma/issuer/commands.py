@@ -11,8 +11,8 @@ import click
 from flask import Flask
 
 from anxinma.cli_support import friendly
-from anxinma.issuer.auth import Role
 from anxinma.issuer.config import IssuerConfig
+from anxinma.issuer.services.auth import Role
 
 
 def _runtime() -> Any:
@@ -95,7 +95,7 @@ def token() -> None:
 def token_create(role: str, enterprise_id: int | None, label: str | None) -> None:
     """Print a new API token for Authorization: Bearer <token>."""
     runtime = _runtime()
-    token_id, secret = runtime.service.create_token(Role(role), enterprise_id, label)
+    token_id, secret = runtime.service.accounts.create_token(Role(role), enterprise_id, label)
     click.echo(
         f"token {token_id} ({role}{'' if enterprise_id is None else f', enterprise {enterprise_id}'})",
         err=True,
@@ -107,9 +107,9 @@ def token_create(role: str, enterprise_id: int | None, label: str | None) -> Non
 @click.argument("token_id", type=int)
 @friendly
 def token_revoke(token_id: int) -> None:
-    from anxinma.issuer.auth import SYSTEM
+    from anxinma.issuer.services.auth import SYSTEM
 
-    _runtime().service.revoke_token(SYSTEM, token_id)
+    _runtime().service.accounts.revoke_token(SYSTEM, token_id)
     click.echo(f"token {token_id} revoked")
 
 
@@ -125,7 +125,7 @@ def user() -> None:
 @click.password_option()
 @friendly
 def user_create(username: str, role: str, enterprise_id: int | None, password: str) -> None:
-    user_id = _runtime().service.create_user(username, password, Role(role), enterprise_id)
+    user_id = _runtime().service.accounts.create_user(username, password, Role(role), enterprise_id)
     click.echo(f"user {user_id} {username} ({role})")
 
 
@@ -165,12 +165,11 @@ def jobs() -> None:
 def jobs_daily(day: Any) -> None:
     """Set attention (安心码 yellow) for lapsed health certificates and insurance; clear it when
     renewed; keep the day's 持证率/亮证率 figures of every enterprise (the dashboard's history)."""
-    from anxinma.issuer.console import stats
-    from anxinma.issuer.rules import today_in_china
+    from anxinma.issuer.services.rules import today_in_china
 
     service = _runtime().service
     on = day.date() if day is not None else today_in_china()
-    counts = service.daily(on)
+    counts = service.daily.run(on)
     click.echo(f"attention set {counts['attention_set']}, cleared {counts['attention_cleared']}")
-    written = stats.snapshot(service.store, service.issuer_id, on)
+    written = service.daily.snapshot(on)
     click.echo(f"持证率/亮证率 figures of {on} kept for {written} enterprise(s)")

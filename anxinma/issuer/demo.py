@@ -20,12 +20,12 @@ from sqlalchemy import func, insert, select
 
 from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
-from anxinma.issuer.auth import SYSTEM, Role
-from anxinma.issuer.checkins import month_of
-from anxinma.issuer.models import CheckIn, Complaint, Credential, Enterprise, Rating, Visit, utcnow
-from anxinma.issuer.rules import today_in_china
-from anxinma.issuer.service import IssueItem
-from anxinma.issuer.validation import WorkerInput, credit_check_character, id_check_character
+from anxinma.issuer.services.auth import SYSTEM, Role
+from anxinma.issuer.services.checkins import month_of
+from anxinma.issuer.services.issuing import IssueItem
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.services.validation import WorkerInput, credit_check_character, id_check_character
+from anxinma.issuer.store.models import CheckIn, Complaint, Credential, Enterprise, Rating, Visit, utcnow
 
 LOGINS_FILE = "demo-logins.json"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -130,7 +130,7 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
     enterprise_ids = []
     for name, stars in ENTERPRISES:
         made = service.run(
-            service.create_enterprise,
+            service.enterprises.create,
             SYSTEM,
             {"name": name, "credit_code": demo_credit_code(rng), "star_level": stars},
         )
@@ -171,7 +171,7 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
                 given=frozenset(),
             )
             try:
-                worker = service.register_worker(
+                worker = service.workers.register(
                     unit, SYSTEM, data, enterprise_ids[index % len(enterprise_ids)]
                 )
             except Exception:  # a duplicate drawn by chance: skip it
@@ -179,10 +179,10 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
             created.append(worker.id)
         holders = created[: int(len(created) * 0.9)]
         items = [IssueItem(w, card_uid=_demo_uid(rng) if rng.random() < 0.7 else None) for w in holders]
-        issued = service.issue_many(unit, SYSTEM, items)
+        issued = service.issuing.issue_many(unit, SYSTEM, items)
         _service_loop(unit.session, rng, [i.row for i in issued])
     for enterprise_id in enterprise_ids:
-        service.run(service.issue_enterprise_credential, SYSTEM, enterprise_id)
+        service.run(service.issuing.issue_enterprise, SYSTEM, enterprise_id)
     logins: dict[str, Any] = {}
     accounts: list[tuple[str, Role, int | None]] = [
         ("admin", Role.ISSUER_ADMIN, None),
@@ -192,9 +192,9 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
     ]
     for username, role, enterprise in accounts:
         password = secrets.token_urlsafe(9)
-        service.create_user(username, password, role, enterprise)
+        service.accounts.create_user(username, password, role, enterprise)
         logins[role.value] = {"username": username, "password": password, "enterprise_id": enterprise}
-    _, token = service.create_token(Role.ISSUER_ADMIN, label="demo")
+    _, token = service.accounts.create_token(Role.ISSUER_ADMIN, label="demo")
     logins["api_token"] = token
     path = runtime.config.home / LOGINS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -181,7 +181,7 @@ def _hook_sessions() -> None:
         from sqlalchemy import event
         from sqlalchemy.orm import ORMExecuteState, Session
 
-        from anxinma.issuer.models import AuditEntry
+        from anxinma.issuer.store.models import AuditEntry
 
         audit_table = AuditEntry.__tablename__
 

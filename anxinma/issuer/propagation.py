@@ -28,8 +28,8 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 
-from anxinma.issuer.db import Store
-from anxinma.issuer.models import Credential
+from anxinma.issuer.store.db import Store
+from anxinma.issuer.store.models import Credential
 from anxinma.status_list import SHARD_SIZE, CredentialStatus, StatusArray, shard_of
 
 log = logging.getLogger("anxinma.issuer.propagation")

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from anxinma.issuer.db import Store
-from anxinma.issuer.models import Publication
 from anxinma.issuer.observability import PUBLICATIONS
+from anxinma.issuer.store.db import Store
+from anxinma.issuer.store.models import Publication
 
 log = logging.getLogger("anxinma.issuer.publications")
 

@@ -27,9 +27,9 @@ from sqlalchemy import func, select
 
 from anxinma.ed25519 import SigningKey
 from anxinma.issuer import forms
-from anxinma.issuer.db import Store
-from anxinma.issuer.models import Credential
 from anxinma.issuer.publications import FRESHNESS, NO_SHARD, STATUS, Publications, Published
+from anxinma.issuer.store.db import Store
+from anxinma.issuer.store.models import Credential
 from anxinma.status_list import SHARD_SIZE, StatusArray, shard_of
 
 log = logging.getLogger("anxinma.issuer.status")

@@ -9,7 +9,7 @@ trust list (``/status/<code>/freshness``, ``/status/<code>/<shard>/compact``), k
 API with version floors in ``localStorage`` (never older data over newer, docs/page.md), so that
 after one visit the verdict needs no network (a basement, a lift). Online it
 adds the signed live record (``POST /api/v1/live``, verified in the browser too) and the
-confirm-entry / rating / complaint loop (``/api/v1/visits``, anxinma.issuer.visits).
+confirm-entry / rating / complaint loop (``/api/v1/visits``, anxinma.issuer.web.visits).
 
 How this blueprint reaches the trust material without importing the issuer (docs/page.md):
 it does not — the browser fetches it over HTTP like any other verifier. The only thing the

@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from anxinma.issuer.auth import Role
+from anxinma.issuer.services.auth import Role
 from tests.conftest import LiveIssuer
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -20,7 +20,7 @@ def account(issuer: LiveIssuer, role: str, enterprise_id: int | None = None) -> 
     """A new console user of ``role``: (username, password)."""
     username = f"{role}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(12)
-    issuer.runtime.service.create_user(username, password, Role(role), enterprise_id)
+    issuer.runtime.service.accounts.create_user(username, password, Role(role), enterprise_id)
     return username, password
 
 

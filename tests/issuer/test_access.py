@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from anxinma.issuer.models import AuditEntry, Credential, Worker
+from anxinma.issuer.store.models import AuditEntry, Credential, Worker
 from tests.conftest import LiveIssuer, random_id_number
 
 
@@ -136,8 +136,8 @@ def test_missing_or_bad_credentials_get_401(live_issuer: LiveIssuer, header: str
 
 
 def test_revoked_token_stops_working(live_issuer: LiveIssuer) -> None:
-    token_id, token = live_issuer.runtime.service.create_token(
-        __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR
+    token_id, token = live_issuer.runtime.service.accounts.create_token(
+        __import__("anxinma.issuer.services.auth", fromlist=["Role"]).Role.REGULATOR
     )
     assert live_issuer.api("GET", "/api/v1/workers", token=token).status_code == 200
     assert live_issuer.api("POST", f"/api/v1/tokens/{token_id}/revoke").status_code == 200
@@ -145,10 +145,10 @@ def test_revoked_token_stops_working(live_issuer: LiveIssuer) -> None:
 
 
 def test_console_login_gives_a_short_lived_session_with_the_users_role(live_issuer: LiveIssuer) -> None:
-    from anxinma.issuer.auth import Role
+    from anxinma.issuer.services.auth import Role
 
     enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
-    live_issuer.runtime.service.create_user(
+    live_issuer.runtime.service.accounts.create_user(
         "zhang.admin", "correct horse battery", Role.ENTERPRISE_ADMIN, enterprise
     )
     wrong = live_issuer.api(
@@ -259,10 +259,10 @@ def test_repeating_a_revocation_with_its_idempotency_key_replays_it(live_issuer:
 def test_console_session_expires(live_issuer_factory: Any) -> None:
     import time
 
-    from anxinma.issuer.auth import Role
+    from anxinma.issuer.services.auth import Role
 
     issuer = live_issuer_factory(session_seconds=1)
-    issuer.runtime.service.create_user("li.reg", "a long enough password", Role.REGULATOR)
+    issuer.runtime.service.accounts.create_user("li.reg", "a long enough password", Role.REGULATOR)
     token = issuer.api(
         "POST",
         "/api/v1/sessions",

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from anxinma.issuer.models import AuditEntry, Credential, Worker
-from anxinma.issuer.validation import id_check_character, normalise_id_number
+from anxinma.issuer.services.validation import id_check_character, normalise_id_number
+from anxinma.issuer.store.models import AuditEntry, Credential, Worker
 from tests.conftest import LiveIssuer, random_id_number
 
 
@@ -131,7 +131,7 @@ def test_attention_follows_the_archive_and_the_daily_job(issuer_on: LiveIssuer) 
     issued = issuer_on.credential(int(worker["id"]))  # type: ignore[call-overload]
     serial = int(issued["serial"])  # type: ignore[call-overload]
     assert issuer_on.runtime.board.value(serial) == 0
-    counts = issuer_on.runtime.service.daily(soon + timedelta(days=1))
+    counts = issuer_on.runtime.service.daily.run(soon + timedelta(days=1))
     assert counts["attention_set"] == 1
     assert issuer_on.runtime.board.value(serial) == 3
     # The live record names the lapsed item and the day cover ended (as of the job's day the

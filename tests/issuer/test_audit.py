@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import delete, select, update
 
-from anxinma.issuer.models import AuditEntry
+from anxinma.issuer.store.models import AuditEntry
 from tests.conftest import LiveIssuer
 
 

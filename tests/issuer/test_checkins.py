@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from anxinma import credential as fmt
-from anxinma.issuer.models import CheckIn
+from anxinma.issuer.store.models import CheckIn
 from tests.conftest import LiveIssuer
 
 

@@ -11,9 +11,9 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from anxinma.issuer.auth import Role, issue_session
-from anxinma.issuer.console.base import SESSION_COOKIE
-from anxinma.issuer.models import AuditEntry, Credential, User, Worker
+from anxinma.issuer.services.auth import Role, issue_session
+from anxinma.issuer.store.models import AuditEntry, Credential, User, Worker
+from anxinma.issuer.web.console.base import SESSION_COOKIE
 from tests.conftest import LiveIssuer
 from tests.issuer.console_support import Console, account, text
 

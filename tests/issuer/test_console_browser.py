@@ -15,10 +15,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select, update
 
-from anxinma.issuer.auth import Role, issue_session
-from anxinma.issuer.console import stats
-from anxinma.issuer.models import Credential, ScanCount, User
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services import stats
+from anxinma.issuer.services.auth import Role, issue_session
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.store.models import Credential, ScanCount, User
 from anxinma.status_list import CredentialStatus
 from tests.conftest import DESKTOP, PHONE, LiveIssuer, random_id_number, screenshot
 from tests.issuer.console_support import account, published_status
@@ -187,7 +187,7 @@ def test_operator_regulator_and_admin_do_their_work_in_chromium(
         )
         workers.append(int(made["id"]))  # type: ignore[call-overload]
     serials = [int(issuer.credential(worker)["serial"]) for worker in workers[:6]]  # type: ignore[call-overload]
-    issuer.runtime.service.daily()
+    issuer.runtime.service.daily.run()
     store, issuer_id = issuer.runtime.store, issuer.runtime.service.issuer_id
     with store.write() as session:  # two weeks of history: codes handed out, codes scanned ...
         for n, serial in enumerate(serials):

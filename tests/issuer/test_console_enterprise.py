@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from anxinma import credential as fmt
 from anxinma.badge import read_batch
-from anxinma.issuer.models import AuditEntry, Credential, Worker
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.store.models import AuditEntry, Credential, Worker
 from anxinma.status_list import CredentialStatus
 from tests.conftest import LiveIssuer, random_id_number
 from tests.issuer.console_support import Console, published_status, text

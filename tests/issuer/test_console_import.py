@@ -14,9 +14,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from anxinma.issuer.console import imports
-from anxinma.issuer.models import ImportJob, Worker
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services import import_jobs
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.store.models import ImportJob, Worker
+from anxinma.issuer.web.console import imports
 from tests.conftest import LiveIssuer, random_id_number
 from tests.issuer.console_support import Console, text
 
@@ -146,9 +147,9 @@ def test_a_large_import_runs_in_chunks_and_reports_progress(
 ) -> None:
     enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
     console = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
-    monkeypatch.setattr(imports, "CHUNK", 40)
+    monkeypatch.setattr(import_jobs, "CHUNK", 40)
     seen: list[int] = []
-    service = live_issuer.runtime.service
+    service = live_issuer.runtime.service.imports
     original = service.import_valid_rows
 
     def spy(*args: Any, **kwargs: Any) -> Any:
@@ -166,7 +167,9 @@ def test_a_job_runs_once_even_if_the_button_is_pressed_twice(live_issuer: LiveIs
     enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
     console = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
     job, _ = _upload(console, _csv(_rows(3)), "w.csv")
-    principal = live_issuer.runtime.service.authenticate(console.client.get_cookie("axm_session").value)  # type: ignore[union-attr]
+    principal = live_issuer.runtime.service.accounts.authenticate(
+        console.client.get_cookie("axm_session").value
+    )  # type: ignore[union-attr]
     assert imports.start(live_issuer.runtime.service, job, principal, issue=False) is True
     assert imports.start(live_issuer.runtime.service, job, principal, issue=False) is False
     deadline = time.monotonic() + 20

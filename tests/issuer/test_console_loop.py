@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from anxinma import credential as fmt
-from anxinma.issuer.checkins import month_of
-from anxinma.issuer.models import AuditEntry, Complaint, Rating
+from anxinma.issuer.services.checkins import month_of
+from anxinma.issuer.store.models import AuditEntry, Complaint, Rating
 from tests.conftest import LiveIssuer, free_port
 from tests.issuer.console_support import Console, text
 
@@ -308,12 +308,14 @@ def test_two_issuers_on_one_database_see_only_their_own_loop(tmp_path: Path) -> 
         listed = ningbo.api("GET", "/api/v1/visits", token=ningbo.token("regulator")).json()["items"]
         assert [v["credential_serial"] for v in listed] == [ours["serial"]]
         # Nor can a token or an account of one city be bound to the other city's enterprise.
-        from anxinma.issuer.auth import Role
         from anxinma.issuer.errors import ApiError
+        from anxinma.issuer.services.auth import Role
 
         for make in (
-            lambda: ningbo.runtime.service.create_token(Role.ENTERPRISE_ADMIN, theirs["enterprise_id"]),
-            lambda: ningbo.runtime.service.create_user(
+            lambda: ningbo.runtime.service.accounts.create_token(
+                Role.ENTERPRISE_ADMIN, theirs["enterprise_id"]
+            ),
+            lambda: ningbo.runtime.service.accounts.create_user(
                 "邻市管理员", "x" * 12, Role.ENTERPRISE_ADMIN, theirs["enterprise_id"]
             ),
         ):

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from anxinma.issuer.console import stats
-from anxinma.issuer.models import AuditEntry, ScanCount
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services import stats
+from anxinma.issuer.services.rules import today_in_china
+from anxinma.issuer.store.models import AuditEntry, ScanCount
 from tests.conftest import LiveIssuer, random_id_number
 from tests.issuer.console_support import Console, text
 
@@ -43,7 +43,7 @@ def test_the_rates_follow_their_definitions(issuer_on: LiveIssuer) -> None:
     with store.write() as session:
         session.add(ScanCount(worker_id=ids[0], day=today - timedelta(days=29), count=3))  # inside 30 days
         session.add(ScanCount(worker_id=ids[3], day=today - timedelta(days=30), count=1))  # just outside
-    # 确认入户 through the consumer page's own API (anxinma/issuer/visits.py).
+    # 确认入户 through the consumer page's own API (anxinma/issuer/services/visits.py).
     confirmed = live_issuer.api("POST", "/api/v1/visits", token="", json={"code": issued[4]["code"]})
     assert confirmed.status_code == 201, confirmed.text
     issuer_id = live_issuer.runtime.service.issuer_id
@@ -132,7 +132,7 @@ def test_expiring_and_lapsed_lists_with_their_csv(live_issuer: LiveIssuer) -> No
         health_certificate_valid_until=(today_in_china() - timedelta(days=5)).isoformat(),
     )
     live_issuer.worker(enterprise, name="周敏")
-    live_issuer.runtime.service.daily()  # the job sets attention
+    live_issuer.runtime.service.daily.run()  # the job sets attention
     serial = int(live_issuer.credential(int(lapsed["id"]))["serial"])  # type: ignore[call-overload]
     regulator = Console.signed_in(live_issuer, "regulator")
     page = text(regulator.get("/console/lapsed"))
@@ -218,7 +218,7 @@ def test_the_issuer_admin_issues_a_token_shown_once_and_revokes_it(live_issuer: 
 
 
 def test_the_issuer_admin_creates_enterprises_users_and_the_enterprise_code(live_issuer: LiveIssuer) -> None:
-    from anxinma.issuer.validation import credit_check_character
+    from anxinma.issuer.services.validation import credit_check_character
 
     admin = Console.signed_in(live_issuer, "issuer_admin")
     bad = admin.post("/console/admin/enterprises", {"name": "甬城家政", "credit_code": "91330200MA2AAAAA0X"})

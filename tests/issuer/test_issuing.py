@@ -167,7 +167,7 @@ def test_concurrent_repeats_of_one_idempotency_key_issue_once(issuer_on: LiveIss
     assert len({serial for _, serial in results}) == 1
     from sqlalchemy import func, select
 
-    from anxinma.issuer.models import Credential
+    from anxinma.issuer.store.models import Credential
 
     with issuer_on.runtime.store.read() as session:
         assert session.execute(select(func.count()).where(Credential.worker_id == worker)).scalar() == 1

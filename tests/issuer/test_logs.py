@@ -16,10 +16,10 @@ from datetime import timedelta
 
 import pytest
 
-from anxinma.issuer.auth import Role
 from anxinma.issuer.demo import demo_id_number
 from anxinma.issuer.observability import logging_setup
-from anxinma.issuer.rules import today_in_china
+from anxinma.issuer.services.auth import Role
+from anxinma.issuer.services.rules import today_in_china
 from tests.conftest import LiveIssuer
 from tests.issuer.console_support import Console, account
 

@@ -77,7 +77,7 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check = Checker(document)
     api = issuer_on.api
 
-    from anxinma.issuer.validation import credit_check_character
+    from anxinma.issuer.services.validation import credit_check_character
 
     code = "91330200MA2H4X1Y2"
     enterprise = api(
@@ -213,10 +213,10 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check(
         "/api/v1/tokens/{token_id}/revoke", "post", api("POST", f"/api/v1/tokens/{token.json()['id']}/revoke")
     )
-    issuer_on.runtime.service.create_user(
+    issuer_on.runtime.service.accounts.create_user(
         "wang.li",
         "a long enough password",
-        __import__("anxinma.issuer.auth", fromlist=["Role"]).Role.REGULATOR,
+        __import__("anxinma.issuer.services.auth", fromlist=["Role"]).Role.REGULATOR,
     )
     check(
         "/api/v1/sessions",
@@ -253,11 +253,11 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
 
 
 def _check_visits(issuer: LiveIssuer, check: Checker, enterprise_id: int) -> None:
-    """确认入户, ratings and complaints (anxinma/issuer/visits.py), successes and refusals."""
+    """确认入户, ratings and complaints (anxinma/issuer/services/visits.py), successes and refusals."""
     import base64
 
     from anxinma import ed25519
-    from anxinma.issuer.visits import worker_rating_message
+    from anxinma.issuer.services.visits import worker_rating_message
 
     api = issuer.api
     phone = ed25519.SigningKey.generate()

@@ -30,14 +30,14 @@ def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def _issue_many(issuer: LiveIssuer, count: int) -> list[int]:
-    from anxinma.issuer.auth import SYSTEM
-    from anxinma.issuer.service import IssueItem
+    from anxinma.issuer.services.auth import SYSTEM
+    from anxinma.issuer.services.issuing import IssueItem
 
     enterprise = int(issuer.enterprise()["id"])  # type: ignore[call-overload]
     workers = [int(issuer.worker(enterprise)["id"]) for _ in range(count)]  # type: ignore[call-overload]
     service = issuer.runtime.service
     with service.tx() as unit:
-        issued = service.issue_many(unit, SYSTEM, [IssueItem(w) for w in workers])
+        issued = service.issuing.issue_many(unit, SYSTEM, [IssueItem(w) for w in workers])
     return [i.row.serial for i in issued]
 
 
@@ -84,7 +84,7 @@ def test_revocations_survive_redis_dying_mid_burst(
     # The database is the truth for every reader: nothing was lost there either.
     from sqlalchemy import select
 
-    from anxinma.issuer.models import Credential
+    from anxinma.issuer.store.models import Credential
 
     with issuer.runtime.store.read() as session:
         rows = (

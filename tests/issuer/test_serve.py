@@ -143,7 +143,7 @@ def test_the_demo_city_has_a_consistent_service_loop_for_the_consoles(tmp_path: 
 
     from anxinma.issuer import IssuerConfig, create_app
     from anxinma.issuer.demo import seed
-    from anxinma.issuer.models import CheckIn, Complaint, Credential, Rating, Visit
+    from anxinma.issuer.store.models import CheckIn, Complaint, Credential, Rating, Visit
 
     app = create_app(
         IssuerConfig(

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from anxinma.issuer.db import MIGRATIONS, Store
-from anxinma.issuer.models import Base
+from anxinma.issuer.store.db import MIGRATIONS, Store
+from anxinma.issuer.store.models import Base
 
 
 def test_the_migrations_form_one_line_of_history() -> None:

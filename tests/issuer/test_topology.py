@@ -232,17 +232,17 @@ def topology(tmp_path: Path, postgres_url: str, redis_server: RedisServer) -> It
 def _admin_token(home: Path, database_url: str) -> str:
     from anxinma.issuer import IssuerConfig
     from anxinma.issuer.app import build_runtime
-    from anxinma.issuer.auth import Role
+    from anxinma.issuer.services.auth import Role
 
     runtime = build_runtime(IssuerConfig(home=home, database_url=database_url, background=False))
     try:
-        return str(runtime.service.create_token(Role.ISSUER_ADMIN, None, "topology")[1])
+        return str(runtime.service.accounts.create_token(Role.ISSUER_ADMIN, None, "topology")[1])
     finally:
         runtime.close()
 
 
 def _issue(base: str, token: str) -> dict[str, Any]:
-    from anxinma.issuer.validation import credit_check_character
+    from anxinma.issuer.services.validation import credit_check_character
 
     auth = {"Authorization": f"Bearer {token}"}
     chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -323,7 +323,7 @@ def test_commands_run_on_a_city_home_whose_service_would_refuse(tmp_path: Path) 
     """`anxinma token create` (cron shells often lack ANXINMA_TRUST_LIST_URL) needs no trust list."""
     from anxinma.issuer import IssuerConfig
     from anxinma.issuer.app import build_runtime
-    from anxinma.issuer.auth import Role
+    from anxinma.issuer.services.auth import Role
 
     home = _city(tmp_path, free_port())
     runtime = build_runtime(
@@ -331,6 +331,6 @@ def test_commands_run_on_a_city_home_whose_service_would_refuse(tmp_path: Path) 
     )
     try:
         assert isinstance(runtime.trust_problem, TrustListUnavailable)
-        assert runtime.service.create_token(Role.REGULATOR, None, "cron")[1].startswith("axm_")
+        assert runtime.service.accounts.create_token(Role.REGULATOR, None, "cron")[1].startswith("axm_")
     finally:
         runtime.close()

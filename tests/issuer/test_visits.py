@@ -1,4 +1,4 @@
-"""确认入户, 三方互评 and 投诉 against the served issuer (anxinma/issuer/visits.py): a visit per
+"""确认入户, 三方互评 and 投诉 against the served issuer (anxinma/issuer/services/visits.py): a visit per
 confirmation, one rating per visit and side (also under concurrent requests), complaints seen by
 the worker's enterprise and the regulator only, the worker signing with the holder key."""
 
@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from anxinma import ed25519
-from anxinma.issuer.models import Complaint, Rating, Visit, utcnow
-from anxinma.issuer.visits import VISITS_PER_CREDENTIAL_PER_DAY, worker_rating_message
+from anxinma.issuer.services.visits import VISITS_PER_CREDENTIAL_PER_DAY, worker_rating_message
+from anxinma.issuer.store.models import Complaint, Rating, Visit, utcnow
 from tests.conftest import LiveIssuer
 
 

@@ -50,7 +50,7 @@ def sync_bundle(issuer: Any, directory: Path) -> Path:
 
 def check_ins_at(issuer: Any) -> list[tuple[int, str, str]]:
     """(worker, month, card UID) of every check-in the issuer's database holds, in id order."""
-    from anxinma.issuer.models import CheckIn
+    from anxinma.issuer.store.models import CheckIn
 
     with issuer.runtime.store.read() as session:
         return [

@@ -53,7 +53,7 @@ class IssuerDatabase:
     def live(self, worker_id: str) -> list[Live]:
         from sqlalchemy import select
 
-        from anxinma.issuer.models import Credential
+        from anxinma.issuer.store.models import Credential
 
         with self.issuer.runtime.store.read() as session:
             rows = session.execute(
@@ -66,7 +66,7 @@ class IssuerDatabase:
     def count(self) -> int:
         from sqlalchemy import func, select
 
-        from anxinma.issuer.models import Credential
+        from anxinma.issuer.store.models import Credential
 
         with self.issuer.runtime.store.read() as session:
             return int(session.execute(select(func.count()).select_from(Credential)).scalar_one())
@@ -135,7 +135,7 @@ def test_the_live_issuer_revokes_the_credential_of_a_card_that_was_replaced(
 ) -> None:
     from sqlalchemy import select
 
-    from anxinma.issuer.models import Credential
+    from anxinma.issuer.store.models import Credential
     from anxinma.nfc.batch import load_batch
     from anxinma.nfc.issuer_client import IssuerClient
     from anxinma.nfc.journal import Journal

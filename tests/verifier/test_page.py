@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from anxinma import credential as fmt
 from anxinma import ed25519
-from anxinma.issuer.models import Credential
+from anxinma.issuer.store.models import Credential
 from tests.conftest import NARROW_PHONE, LiveIssuer, screenshot
 from tests.verifier.test_page_verify import NO_WEBCRYPTO_ED25519
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from anxinma.issuer.models import Visit
+from anxinma.issuer.store.models import Visit
 from tests.conftest import LiveIssuer, screenshot
 from tests.verifier.test_page import verdict
 

@@ -1,0 +1,152 @@
+"""The routes of 按月打卡 (docs/checkin.md; the rules and the writes:
+:mod:`anxinma.issuer.services.checkins`): ``POST /api/v1/check-ins`` records a tap (201 new,
+200 already there); ``GET /api/v1/check-ins``, ``/months`` and ``/counts`` read them, every one
+under the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from anxinma.issuer.errors import ValidationFailed
+from anxinma.issuer.services.checkins import (
+    MAX_WORKERS_PER_QUERY,
+    MONTH,
+    CheckInRequest,
+    CheckIns,
+    month_before,
+    this_month,
+)
+from anxinma.issuer.services.issuer import IssuerServices
+from anxinma.issuer.store.models import CheckIn
+from anxinma.issuer.web.api import body, principal, reply
+
+blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
+
+
+def check_in_json(row: CheckIn, display_name: str, created: bool | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row.id,
+        "worker_id": row.worker_id,
+        "display_name": display_name,
+        "enterprise_id": row.enterprise_id,
+        "month": row.month,
+        "credential_serial": row.credential_serial,
+        "card_uid": row.card_uid,
+        "station": row.station,
+        "tapped_at": row.tapped_at.isoformat(),
+        "recorded_at": row.recorded_at.isoformat(),
+    }
+    if created is not None:
+        body["created"] = created
+    return body
+
+
+def _month_arg(name: str, default: str | None) -> str | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if not MONTH.match(value):
+        raise ValidationFailed({name: ("月份格式应为 YYYY-MM", "a month looks like YYYY-MM")})
+    return value
+
+
+def _int(name: str, raw: str | None, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
+    return int(raw)
+
+
+def _ints(name: str, limit: int) -> list[int]:
+    values: list[int] = []
+    for raw in request.args.getlist(name):
+        for part in raw.split(","):
+            if part.strip():
+                value = _int(name, part.strip(), None)
+                if value is not None:
+                    values.append(value)
+    if len(values) > limit:
+        raise ValidationFailed({name: (f"最多 {limit} 个", f"at most {limit} at once")})
+    return values
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+
+def _check_ins() -> CheckIns:
+    services: IssuerServices = current_app.extensions["anxinma"].service
+    return services.checkins
+
+
+@blueprint.post("/check-ins")
+def record_check_in() -> Response:
+    who = principal()
+    entry = CheckInRequest.parse(body())
+    row, name, created = _check_ins().record(who, entry)
+    return reply(201 if created else 200, check_in_json(row, name, created))
+
+
+@blueprint.get("/check-ins")
+def list_check_ins() -> Response:
+    who = principal()
+    page = _int("page", request.args.get("page"), 1, 1, 10000) or 1
+    per_page = _int("per_page", request.args.get("per_page"), 50, 1, 200) or 50
+    rows, more = _check_ins().listing(
+        who,
+        worker_id=_int("worker_id", request.args.get("worker_id"), None),
+        month=_month_arg("month", None),
+        enterprise_id=_int("enterprise_id", request.args.get("enterprise_id"), None),
+        page=page,
+        per_page=per_page,
+    )
+    return reply(
+        200,
+        {
+            "items": [check_in_json(row, name) for row, name in rows],
+            "page": page,
+            "per_page": per_page,
+            "has_more": more,
+        },
+    )
+
+
+@blueprint.get("/check-ins/months")
+def check_in_months() -> Response:
+    who = principal()
+    workers = _ints("worker_id", MAX_WORKERS_PER_QUERY)
+    if not workers:
+        raise ValidationFailed({"worker_id": ("至少一个服务员编号", "give at least one worker_id")})
+    until = _month_arg("until", None) or this_month()
+    since = _month_arg("since", None) or month_before(until, 11)
+    if since > until:
+        raise ValidationFailed({"since": ("起始月份晚于截止月份", "since is after until")})
+    found = _check_ins().months(who, workers, since, until)
+    return reply(
+        200,
+        {
+            "since": since,
+            "until": until,
+            "items": [{"worker_id": worker, "months": months} for worker, months in found],
+        },
+    )
+
+
+@blueprint.get("/check-ins/counts")
+def check_in_counts() -> Response:
+    who = principal()
+    month = _month_arg("month", None) or this_month()
+    counts = _check_ins().counts(who, month, _ints("enterprise_id", 500))
+    return reply(
+        200,
+        {
+            "month": month,
+            "items": [{"enterprise_id": e, "checked_in": n} for e, n in counts],
+            "total": sum(n for _, n in counts),
+        },
+    )
+
+
+__all__ = ["blueprint", "check_in_json"]
