@@ -22,13 +22,13 @@ from anxinma.errors import AnxinmaError
 from anxinma.i18n import init_i18n
 from anxinma.issuer.config import IssuerConfig, check_database
 from anxinma.issuer.errors import ApiError
-from anxinma.issuer.propagation import LocalBus, Publisher, RedisMirror
-from anxinma.issuer.publications import Publications
 from anxinma.issuer.services.issuer import IssuerServices as IssuerService
-from anxinma.issuer.status import StatusBoard
+from anxinma.issuer.services.propagation import LocalBus, Publisher, RedisMirror
+from anxinma.issuer.services.publications import Publications
+from anxinma.issuer.services.status import StatusBoard
+from anxinma.issuer.services.trust import ServedTrustList, TrustListUnavailable, load_root_key
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.vault import Vault
-from anxinma.issuer.trust import ServedTrustList, TrustListUnavailable, load_root_key
 from anxinma.keys import KeyDirectory
 from anxinma.messages import Catalog, Message
 
@@ -213,8 +213,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from anxinma.issuer import observability, public
-    from anxinma.issuer.web import api, console, openapi, visits
+    from anxinma.issuer import observability
+    from anxinma.issuer.web import api, console, openapi, public, visits
 
     config = config or IssuerConfig.from_env()
     check_database(config)  # a service that cannot reach its database does not start (one line)

@@ -13,7 +13,7 @@ import jwt
 import pytest
 import requests
 
-from anxinma.issuer.forms import COMPACT_TYPE
+from anxinma.issuer.services.status_forms import COMPACT_TYPE
 from anxinma.keys import TrustList
 from anxinma.status_list import CWT_TYPE, CredentialStatus, load_status_list
 from tests.conftest import LiveIssuer

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from anxinma.issuer.propagation import redis_to_packed
+from anxinma.issuer.services.propagation import redis_to_packed
 from anxinma.status_list import StatusArray
 from tests.conftest import LiveIssuer, RedisServer
 

@@ -26,7 +26,7 @@ import requests
 from click.testing import CliRunner
 
 from anxinma.cli import main
-from anxinma.issuer.trust import TrustListUnavailable
+from anxinma.issuer.services.trust import TrustListUnavailable
 from anxinma.keys import KeyDirectory, TrustList, build_trust_list
 from tests.conftest import LiveIssuer, free_port, wait_for_port
 
@@ -162,7 +162,7 @@ def test_a_city_serves_the_regulators_list_refreshes_it_and_refuses_worse_ones(
         for bad, why in ((first, "older"), (bytes(tampered), "根签名"), (equivocal, "other bytes")):
             list_server.body = bad
             caplog.clear()
-            with caplog.at_level(logging.WARNING, "anxinma.issuer.trust"):
+            with caplog.at_level(logging.WARNING, "anxinma.issuer.services.trust"):
                 trust.refresh()
             assert _served(issuer) == second, why
             assert why in str(_status(issuer)["last_error"]), _status(issuer)
@@ -172,7 +172,7 @@ def test_a_city_serves_the_regulators_list_refreshes_it_and_refuses_worse_ones(
         issuer.stop()
         list_server.stop()
         caplog.clear()
-        with caplog.at_level(logging.WARNING, "anxinma.issuer.trust"):
+        with caplog.at_level(logging.WARNING, "anxinma.issuer.services.trust"):
             issuer.start()
         assert _served(issuer) == second
         assert any("starting on the last good list seq 2" in r.getMessage() for r in caplog.records)

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.errors import Conflict, ValidationFailed
-from anxinma.issuer.propagation import Publisher, StatusChange
 from anxinma.issuer.services.auth import Principal
+from anxinma.issuer.services.propagation import Publisher, StatusChange
 from anxinma.issuer.services.scope import Scope
-from anxinma.issuer.status import StatusBoard
+from anxinma.issuer.services.status import StatusBoard
 from anxinma.issuer.store import audit
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.models import Credential, IdempotencyRecord, Issuer, utcnow

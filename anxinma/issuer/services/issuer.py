@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from anxinma.issuer.config import IssuerConfig
-from anxinma.issuer.propagation import Publisher
 from anxinma.issuer.services.accounts import Accounts
 from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
@@ -24,11 +23,12 @@ from anxinma.issuer.services.imports import Imports
 from anxinma.issuer.services.issuing import Issuing
 from anxinma.issuer.services.jobs import Jobs
 from anxinma.issuer.services.live import LiveRecords
+from anxinma.issuer.services.propagation import Publisher
 from anxinma.issuer.services.revocation import Revocation
+from anxinma.issuer.services.status import StatusBoard
 from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.watchlists import Watchlists
 from anxinma.issuer.services.workers import Workers
-from anxinma.issuer.status import StatusBoard
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.vault import Vault
 from anxinma.keys import KeyDirectory

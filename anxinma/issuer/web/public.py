@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from anxinma.errors import AnxinmaError
 from anxinma.issuer.errors import ValidationFailed, not_found
-from anxinma.issuer.forms import COMPACT_TYPE
 from anxinma.issuer.observability import LIVE_LOOKUPS
+from anxinma.issuer.services.status_forms import COMPACT_TYPE
 from anxinma.keys import jwks
 from anxinma.status_list import CWT_TYPE
 

@@ -33,12 +33,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from anxinma.errors import AnxinmaError, KeyStoreError, TrustListError
-from anxinma.issuer import forms
-from anxinma.issuer.publications import NO_SHARD, TRUST_LIST, Publications, Published
+from anxinma.issuer.services import status_forms as forms
+from anxinma.issuer.services.publications import NO_SHARD, TRUST_LIST, Publications, Published
 from anxinma.keys import KeyDirectory, TrustList, build_trust_list
 from anxinma.rollback import Update, judge
 
-log = logging.getLogger("anxinma.issuer.trust")
+log = logging.getLogger("anxinma.issuer.services.trust")
 
 #: What a home-signed list is valid for (verifiers refuse it afterwards).
 HOME_VALIDITY = timedelta(days=30)

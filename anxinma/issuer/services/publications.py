@@ -19,7 +19,7 @@ from anxinma.issuer.observability import PUBLICATIONS
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.models import Publication
 
-log = logging.getLogger("anxinma.issuer.publications")
+log = logging.getLogger("anxinma.issuer.services.publications")
 
 TRUST_LIST = "trust_list"
 STATUS = "status"
@@ -50,11 +50,11 @@ class Published:
     def etag(self, form: str = "") -> str:
         """A strong ETag that changes exactly when the served bytes do."""
         if form == "jwt" and self.jwt is not None:
-            from anxinma.issuer.forms import digest
+            from anxinma.issuer.services.status_forms import digest
 
             return f'"jwt-{digest(self.jwt)[:32]}"'
         if form == "cwt" and self.cwt is not None:
-            from anxinma.issuer.forms import digest
+            from anxinma.issuer.services.status_forms import digest
 
             return f'"cwt-{digest(self.cwt)[:32]}"'
         prefix = f"{form}-" if form else ""

@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from anxinma.ed25519 import SigningKey
-from anxinma.issuer import forms
-from anxinma.issuer.publications import FRESHNESS, NO_SHARD, STATUS, Publications, Published
+from anxinma.issuer.services import status_forms as forms
+from anxinma.issuer.services.publications import FRESHNESS, NO_SHARD, STATUS, Publications, Published
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.models import Credential
 from anxinma.status_list import SHARD_SIZE, StatusArray, shard_of
 
-log = logging.getLogger("anxinma.issuer.status")
+log = logging.getLogger("anxinma.issuer.services.status")
 
 
 class StatusBoard:

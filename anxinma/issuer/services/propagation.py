@@ -32,7 +32,7 @@ from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.models import Credential
 from anxinma.status_list import SHARD_SIZE, CredentialStatus, StatusArray, shard_of
 
-log = logging.getLogger("anxinma.issuer.propagation")
+log = logging.getLogger("anxinma.issuer.services.propagation")
 
 STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended", 3: "attention"}
 
