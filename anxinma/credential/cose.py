@@ -223,6 +223,11 @@ def _decode_reference(data: bytes) -> Credential:
             "a tagged COSE_Sign1 is not the v1 form (untagged, RFC 9052 §4.2)",
             message_zh="带标签的 COSE_Sign1 不是 v1 形式（应不带标签）",
         )
+    if data[0] == 0x83:  # an array of three: the dynamic code (docs/format.md §12)
+        raise MalformedCredential(
+            "an array of three is a dynamic code (docs/format.md §12), not a credential (an array of four)",
+            message_zh="这是动态码，不是单独的安心码",
+        )
     outer = loads_canonical(data, "credential")
     if isinstance(outer, cbor2.CBORTag):
         raise MalformedCredential(
