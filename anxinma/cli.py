@@ -58,6 +58,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "audit": "anxinma.issuer.commands:audit",
     "jobs": "anxinma.issuer.commands:jobs",
     "verify": "anxinma.verifier.commands:verify",
+    "present": "anxinma.verifier.commands:present",
     "verifier": "anxinma.verifier.commands:verifier",
 }
 LAZY_COMMANDS["nfc"] = "anxinma.nfc.commands:nfc"  # NFC cards: NDEF forms, read, write, lock
