@@ -60,7 +60,7 @@ def judge_holder_proof(
         return Status.BAD_HOLDER_PROOF, REASONS("bad_holder_proof")
     assert age is not None
     if age > PROOF_MAX_AGE:
-        return Status.HOLDER_PROOF_EXPIRED, REASONS("holder_proof_expired", age=age, limit=PROOF_MAX_AGE)
+        return Status.HOLDER_PROOF_EXPIRED, REASONS("holder_proof_expired", seconds=age, max=PROOF_MAX_AGE)
     if -age > PROOF_MAX_AHEAD:
-        return Status.HOLDER_PROOF_EXPIRED, REASONS("holder_proof_future", ahead=-age, limit=PROOF_MAX_AHEAD)
+        return Status.HOLDER_PROOF_EXPIRED, REASONS("holder_proof_future", ahead=-age, max=PROOF_MAX_AHEAD)
     return None

@@ -87,14 +87,14 @@ _(
 )
 _(
     "holder_proof_expired",
-    zh="动态码是 {age} 秒前生成的（上限 {limit} 秒）：可能是截图，请服务员在手机上刷新后再扫",
-    en="the dynamic code was made {age} s ago (limit {limit} s): possibly a screenshot; ask the worker "
+    zh="动态码是 {seconds} 秒前生成的（上限 {max} 秒）：可能是截图，请服务员在手机上刷新后再扫",
+    en="the dynamic code was made {seconds} s ago (limit {max} s): possibly a screenshot; ask the worker "
     "to refresh it on their phone and scan again",
 )
 _(
     "holder_proof_future",
-    zh="动态码的时间比本机时间晚 {ahead} 秒（允许 {limit} 秒）：服务员手机或本机的时钟不准，请校准时间后再扫",
-    en="the dynamic code is dated {ahead} s ahead of this device's clock (tolerance {limit} s): the "
+    zh="动态码的时间比本机时间晚 {ahead} 秒（允许 {max} 秒）：服务员手机或本机的时钟不准，请校准时间后再扫",
+    en="the dynamic code is dated {ahead} s ahead of this device's clock (tolerance {max} s): the "
     "worker's phone or this device has a wrong clock; set the time and scan again",
 )
 _(
