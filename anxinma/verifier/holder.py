@@ -55,12 +55,16 @@ def judge_holder_proof(
     if base not in CHECKED_UNDER or not holder_bound:
         return None
     if proof is Proof.NONE:
-        return Status.HOLDER_PROOF_MISSING, REASONS("holder_proof_missing")
+        return _MISSING
     if proof is Proof.BAD:
-        return Status.BAD_HOLDER_PROOF, REASONS("bad_holder_proof")
+        return _BAD
     assert age is not None
     if age > PROOF_MAX_AGE:
         return Status.HOLDER_PROOF_EXPIRED, REASONS("holder_proof_expired", seconds=age, max=PROOF_MAX_AGE)
     if -age > PROOF_MAX_AHEAD:
         return Status.HOLDER_PROOF_EXPIRED, REASONS("holder_proof_future", ahead=-age, max=PROOF_MAX_AHEAD)
     return None
+
+
+_MISSING = (Status.HOLDER_PROOF_MISSING, REASONS("holder_proof_missing"))
+_BAD = (Status.BAD_HOLDER_PROOF, REASONS("bad_holder_proof"))

@@ -16,7 +16,6 @@ only per-credential work: decode, one dictionary lookup per step, one Ed25519 ve
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -334,7 +333,15 @@ def _with_holder_proof(
     if judged is None:
         return result
     status, said = judged
-    return dataclasses.replace(result, status=status, reasons=(said, *result.reasons))
+    return new_result(
+        status,
+        (said, *result.reasons),
+        result.claims,
+        result.kid,
+        result.source,
+        result.card_binding,
+        result.credential,
+    )
 
 
 def _vouched(view: IssuerView, status_list: Any) -> tuple[datetime, datetime]:
