@@ -150,3 +150,13 @@ def test_the_new_statuses_are_stable_names_and_not_genuine() -> None:
     for status in (Status.HOLDER_PROOF_MISSING, Status.HOLDER_PROOF_EXPIRED, Status.BAD_HOLDER_PROOF):
         assert status.value == status.name.lower()
         assert not status.genuine and status.label_zh and status.label_en
+
+
+def test_the_c_readers_leave_the_presentation_to_its_own_reader() -> None:
+    """The optional C readers (anxinma/credential/_speedups.c) decode the digits of either form
+    and never take a presentation for a credential."""
+    speedups = pytest.importorskip("anxinma.credential._speedups")
+    shown = bytes.fromhex(VECTOR["presentation_hex"])
+    assert speedups.decimal_to_bytes(VECTOR["decimal"]) == shown
+    assert speedups.credential_fields(shown) is None
+    assert speedups.credential_fields(bytes.fromhex(VECTOR["credential"])) is not None
