@@ -103,3 +103,15 @@ def test_offline_a_code_that_looks_old_by_an_unchecked_clock_names_the_clock(
     assert seen["status"] == "holder_proof_expired" and seen["source"] == "offline"
     assert "本机时间未经网络校准" in seen["notes"] and "不一定是服务员的问题" in seen["notes"]
     screenshot(ahead, "page-holder-proof-clock-zh")
+
+
+def test_a_phone_credential_revoked_since_the_sync_reads_revoked_online_with_or_without_its_proof(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    cred, base = phone_credential(issuer)
+    response = issuer.api("POST", f"/api/v1/credentials/{cred.claims.serial}/revoke", json={"reason": "left"})
+    assert response.status_code == 200, response.text
+    context = browser_context()
+    for url in (cred.to_url(base), dynamic_code(cred, base), dynamic_code(cred, base, age=600)):
+        seen = verdict(open_page(context, url))
+        assert seen["status"] == "revoked" and seen["word"] == "已吊销", url

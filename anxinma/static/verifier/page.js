@@ -814,7 +814,7 @@
 
   function liveRecord(offline) {
     var cred = state.cred;
-    if (!V.genuine(offline.status) || !state.trust) return Promise.resolve(offline);
+    if (!V.askLive(offline.status) || !state.trust) return Promise.resolve(offline);
     var seconds = policy.live_timeout;
     return request(apiBase() + config.paths.live, {
       method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" },

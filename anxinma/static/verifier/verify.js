@@ -35,6 +35,7 @@
   // 60 s, 30 s of clock difference either way; tests/vectors/holder-proof-rules.json drives both.
   var PROOF_MAX_AGE = 90, PROOF_MAX_AHEAD = 30;
   var PROOF_CHECKED_UNDER = { valid: 1, attention: 1, status_unknown: 1 };
+  var HOLDER_STATUSES = { holder_proof_missing: 1, holder_proof_expired: 1, bad_holder_proof: 1 };
   var PRESENTATION_CONTEXT = "anxinma-presentation-v1";
 
   function Refused(code, key, params) {
@@ -1243,6 +1244,7 @@
   /* The offline verdict with the live record merged in: the live status wins, except over the
    * signed dates (expired, not yet valid), as anxinma.verifier.online does. */
   function mergeLive(offline, live) {
+    if (HOLDER_STATUSES[offline.status]) return mergeLiveHolder(offline, live);
     var merged = Object.assign({}, offline, { live: live });
     var binding = offline.reasons.filter(function (r) { return r.key === "binding_unchecked"; });
     if (live.status === offline.status) {
@@ -1261,6 +1263,19 @@
     }
     return merged;
   }
+
+  /* A holder-proof verdict with the live record: a credential the issuer revoked or suspended
+   * since the last sync reads so (never "show the dynamic code"); any other live status leaves
+   * the holder verdict as it was, and the record is not attached (the phone was not shown). */
+  function mergeLiveHolder(offline, live) {
+    if (live.status !== "revoked" && live.status !== "suspended") return offline;
+    return Object.assign({}, offline, { live: live, status: live.status, source: "live",
+      reasons: [reason("live_" + live.status, { live: live })].concat(offline.reasons) });
+  }
+
+  /* Whether the live record is worth asking for: a genuine verdict, or a holder-proof verdict
+   * (whose credential's own signature verified) that a live revocation must overrule. */
+  function askLive(status) { return !!GENUINE[status] || !!HOLDER_STATUSES[status]; }
 
   /* The issuer's live record answered "no record" (404) for a credential whose signature
    * verified: a genuine signature the issuer never recorded is an alarm (a leaked or test key),
@@ -1296,6 +1311,7 @@
     cryptoEngine: cryptoEngine,
     decodeCredential: decodeCredential,
     decodeCode: decodeCode,
+    askLive: askLive,
     decodePresentation: decodePresentation,
     holderRule: holderRule,
     proofInput: proofInput,
