@@ -35,6 +35,10 @@ PROOF_CLOCK_TOLERANCE = 30
 PROOF_MAX_AGE = PROOF_WINDOW + PROOF_CLOCK_TOLERANCE
 PROOF_MAX_AHEAD = PROOF_CLOCK_TOLERANCE
 
+#: The verdicts of this rule (none of them genuine: the phone was not proven present).
+HOLDER_STATUSES = frozenset(
+    {Status.HOLDER_PROOF_MISSING, Status.HOLDER_PROOF_EXPIRED, Status.BAD_HOLDER_PROOF}
+)
 #: The credential verdicts a proof can still change (rule 1).
 CHECKED_UNDER = frozenset({Status.VALID, Status.ATTENTION, Status.STATUS_UNKNOWN})
 

@@ -128,3 +128,19 @@ def test_present_refuses_a_key_file_that_is_not_a_key_and_verify_a_bad_time(
     junk.write_text("not a key")
     assert run("present", url, "--holder-key", str(junk)).exit_code == 2
     assert run("verify", url, "--bundle", str(bundle), "--offline", "--at", "yesterday").exit_code == 2
+
+
+def test_online_a_phone_credential_revoked_since_the_sync_reads_revoked_whatever_was_shown(
+    world: tuple[Path, Publisher, Path],
+) -> None:
+    bundle, ningbo, key_file = world
+    cred = ningbo.issue(4, holder_key=HOLDER.public_key)  # issued and then revoked after the sync
+    ningbo.set_status(4, CredentialStatus.REVOKED)
+    url = cred.to_url(ningbo.base_url)
+    stale = run("present", url, "--holder-key", str(key_file), "--at", (AT - timedelta(hours=1)).isoformat())
+    for code in (url, stale.stdout.strip()):
+        result = run("verify", code, "--bundle", str(bundle), "--json")
+        document = json.loads(result.stdout)
+        assert (result.exit_code, document["status"], document["source"]["kind"]) == (1, "revoked", "live")
+    offline = run("verify", url, "--bundle", str(bundle), "--offline", "--json")
+    assert json.loads(offline.stdout)["status"] == "holder_proof_missing"  # what the bundle alone can say
