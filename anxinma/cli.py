@@ -88,6 +88,10 @@ LAZY_COMMANDS: dict[str, Lazy] = {
         "anxinma.verifier.commands:verify",
         "Verify a 安心码: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.",
     ),
+    "present": Lazy(
+        "anxinma.verifier.commands:present",
+        "Print the dynamic code of a holder-bound credential, signed with the holder's key.",
+    ),
     "verifier": Lazy(
         "anxinma.verifier.commands:verifier",
         "Trust bundles for offline verification: sync them from issuers, see how old they are.",

@@ -8,14 +8,15 @@ from typing import Any
 
 import segno
 
-from anxinma.credential import Credential
+from anxinma.credential import Credential, Presentation
 
 #: Error correction M: survives a scuffed badge (15 % of codewords) at version 8 or lower.
 ERROR_LEVEL = "m"
 
 
-def make_qr(credential: Credential, base_url: str) -> Any:
-    """The QR code of the credential's URL: prefix in alphanumeric mode, payload in numeric.
+def make_qr(credential: Credential | Presentation, base_url: str) -> Any:
+    """The QR code of the URL of a credential or a dynamic code: prefix in alphanumeric mode,
+    payload in numeric.
 
     ``boost_error`` is off so the level stays M and the version is the smallest that fits,
     which is what the size budget (docs/format.md) promises.

@@ -311,8 +311,50 @@ def worked_example(name: str) -> str:
     )
 
 
+def presentation_table() -> str:
+    """The dynamic code of the holder-key vector (tests/vectors/presentation.json): its bytes
+    item by item, its size and its QR version, measured."""
+    v = json.loads((VECTORS / "presentation.json").read_text("utf-8"))
+    shown = fmt.decode_presentation(bytes.fromhex(v["presentation_hex"]))
+    raw, cred = shown.raw, shown.credential.raw
+    version, bits, capacity = qr_fit(list(shown.qr_segments(BASE)))
+    end = 1 + len(cred)
+    rows = [
+        "| offset | bytes | CBOR | meaning |",
+        "| ---: | --- | --- | --- |",
+        "| 0 | `83` | array(3) | the dynamic code: an array of three (a credential is an array of four, `84`) |",
+        f"| 1 | `{cred[:2].hex(' ')} … ({len(cred)} bytes)` | the credential | the holder-key vector's credential, "
+        "its exact bytes nested as the CBOR item they are |",
+        f"| {end} | `1a {raw[end + 1 : end + 5].hex(' ')}` | uint | time: {shown.time} = {v['time_iso']} |",
+        f"| {end + 5} | `58 40` | bstr(64) | proof: |",
+        f"| {end + 7} | `{shown.proof[:6].hex(' ')} … (64 bytes)` |  | Ed25519 by the holder key over the proof input |",
+        f"| {len(raw)} | | | end: {len(raw)} bytes |",
+        "",
+        f"Holder seed (test only): `{v['holder_seed']}`  ",
+        f"Holder public key (the credential's `cnf`): `{v['holder_public_key']}`  ",
+        f"Time: `{shown.time}` ({v['time_iso']}, 09:30 in China)  ",
+        f"Proof input ({len(bytes.fromhex(v['proof_input_hex']))} B): `{v['proof_input_hex']}`  ",
+        f"Proof: `{v['proof_hex']}`",
+        "",
+        f"Dynamic code ({len(raw)} B = {len(cred)} + 72, hex):",
+        "",
+        "```",
+        v["presentation_hex"],
+        "```",
+        "",
+        f"URL form ({len(v['url'])} characters, {len(v['decimal'])} digits; QR version **{version}-M**, "
+        f"{bits} of {capacity} data bits, {capacity - bits} spare):",
+        "",
+        "```",
+        v["url"],
+        "```",
+    ]
+    return "\n".join(rows)
+
+
 def blocks() -> dict[str, str]:
     return {
+        "presentation": presentation_table(),
         "sizes": sizes_table(),
         "encodings": encodings_table(),
         "layout-typical": layout_table("typical-worker"),

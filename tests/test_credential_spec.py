@@ -35,9 +35,10 @@ def test_the_generated_tables_of_the_format_document_are_current() -> None:
 
 
 def cddl_text() -> str:
+    # §2.2 (the credential) and §12.2 (the dynamic code, whose rules name §2.2's): one schema.
     blocks = re.findall(r"```cddl\n(.*?)```", DOC, re.S)
-    assert len(blocks) == 1, "docs/format.md has exactly one CDDL block"
-    return str(blocks[0])
+    assert len(blocks) == 2, "docs/format.md has the credential's and the dynamic code's CDDL"
+    return "\n".join(blocks)
 
 
 def schema(rule: str) -> pycddl.Schema:
@@ -45,7 +46,7 @@ def schema(rule: str) -> pycddl.Schema:
     ``bstr`` and the embedded items are checked against their own rules: cddl-rs mis-aligns
     ``.cbor`` inside arrays."""
     text = cddl_text()
-    if rule == "anxinma-credential-v1":
+    if rule in ("anxinma-credential-v1", "anxinma-presentation-v1"):
         text = re.sub(r"bstr \.cbor [\w-]+", "bstr", text)
     return pycddl.Schema(f"start = {rule}\n{text}")
 
@@ -107,3 +108,13 @@ def test_the_document_states_the_limits_the_code_enforces() -> None:
     assert f"at most {fmt.MAX_CREDENTIAL_BYTES} bytes" in DOC.replace("**", "")
     assert f"day = 0..{fmt.MAX_DAY}" in cddl_text()
     assert "bstr .size 2" in cddl_text() and fmt.KID_SIZE == 2
+
+
+def test_the_dynamic_code_vector_matches_the_cddl_of_the_specification() -> None:
+    vector = json.loads((ROOT / "tests" / "vectors" / "presentation.json").read_text("utf-8"))
+    shown = bytes.fromhex(vector["presentation_hex"])
+    schema("anxinma-presentation-v1").validate_cbor(shown)
+    schema("proof-input").validate_cbor(bytes.fromhex(vector["proof_input_hex"]))
+    assert cddl_accepts(bytes.fromhex(vector["credential"]))
+    with pytest.raises(Exception):  # noqa: B017 - pycddl raises its own ValidationError
+        schema("anxinma-presentation-v1").validate_cbor(bytes.fromhex(vector["credential"]))

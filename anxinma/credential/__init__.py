@@ -7,8 +7,9 @@ specification; tests/vectors/ holds its test vectors.
 
 Modules (imports point one way): ``_cbor`` (deterministic CBOR heads) and ``values`` (kinds,
 categories, dates, names) know nothing of each other; ``text`` (decimal, URL, hex forms);
-``claims`` (the claims set and its CBOR map); ``cose`` (the COSE_Sign1: sign, decode). Every
-public name is here.
+``claims`` (the claims set and its CBOR map); ``cose`` (the COSE_Sign1: sign, decode);
+``presentation`` (the dynamic code: a holder-bound credential with the holder key's proof).
+Every public name is here.
 
 Layout decisions, each paid for in bytes (the budget: a typical worker credential at most
 120 bytes, its URL in a QR of version 8 or lower at error correction M):
@@ -38,6 +39,15 @@ from anxinma.credential.cose import (
     derive_kid,
     sig_structure,
     sign,
+)
+from anxinma.credential.presentation import (
+    PRESENTATION_CONTEXT,
+    PRESENTATION_OVERHEAD,
+    Presentation,
+    decode_presentation,
+    is_presentation,
+    present,
+    proof_input,
 )
 from anxinma.credential.text import (
     DEFAULT_BASE_URL,
@@ -76,21 +86,28 @@ __all__ = [
     "MAX_SERIAL",
     "MAX_TEXT_LENGTH",
     "MIN_DIVISION_CODE",
+    "PRESENTATION_CONTEXT",
+    "PRESENTATION_OVERHEAD",
     "Category",
     "ClaimKey",
     "Claims",
     "Credential",
+    "Presentation",
     "SubjectKind",
     "base_url_of",
     "categories_from_bits",
     "categories_to_bits",
     "decode",
+    "decode_presentation",
     "decode_text",
     "derive_kid",
     "from_decimal",
+    "is_presentation",
     "mask_name",
     "parse_text",
     "parse_when",
+    "present",
+    "proof_input",
     "sig_structure",
     "sign",
     "to_decimal",

@@ -225,6 +225,11 @@ def _decode_reference(data: bytes) -> Credential:
             "use the code exactly as it was issued",
             message_zh="此码带有安心码从不使用的 COSE 标签（由其他软件生成）：请使用原样签发的安心码",
         )
+    if data[0] == 0x83:  # an array of three: the dynamic code (docs/format.md §12)
+        raise MalformedCredential(
+            "an array of three is a dynamic code (docs/format.md §12), not a credential (an array of four)",
+            message_zh="这是动态码，不是单独的安心码",
+        )
     outer = loads_canonical(data, "credential")
     if isinstance(outer, cbor2.CBORTag):
         raise MalformedCredential(

@@ -89,12 +89,18 @@ def _group_slices(groups: int) -> tuple[slice, ...]:
 
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
+#: The first byte of a credential (array of four) and of a presentation (array of three) in hex.
+_HEX_HEADS = ("84", "83")
 
 
 def parse_text(text: str) -> bytes:
     """Binary form from any text form: the URL (``/v/<digits>`` or ``/v#<digits>``, any case
     of scheme, host and ``v``), bare decimal digits, or hex (which always begins ``84``, the
-    CBOR head of a four-element array; decimal digits always begin ``37``).
+    CBOR head of a four-element array — a credential — or ``83``, an array of three — a dynamic
+    code, docs/format.md §12; decimal digits always begin ``3``).
+
+    The bytes are a credential's or a presentation's: their first byte tells which
+    (:func:`anxinma.credential.presentation.is_presentation`).
     """
     if not isinstance(text, str):
         raise MalformedCredential("a text form is a string", message_zh="文本形式必须是字符串")
@@ -106,7 +112,7 @@ def parse_text(text: str) -> bytes:
     if value[:8].lower().startswith(("https://", "http://")):
         data = _plain_url_bytes(value)
         return data if data is not None else from_decimal(_payload_from_url(value))
-    if value[:2] == "84" and _HEX.fullmatch(value):
+    if value[:2] in _HEX_HEADS and _HEX.fullmatch(value):
         if len(value) % 2 == 0:
             return bytes.fromhex(value)
         if not value.isdigit():

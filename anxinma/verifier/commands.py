@@ -1,4 +1,5 @@
-"""``anxinma verify`` and ``anxinma verifier sync|status``: a thin shell over the verifier library.
+"""``anxinma verify``, ``anxinma present`` and ``anxinma verifier sync|status``: a thin shell over
+the verifier library.
 
 Exit status (docs/verifier.md, "Exit codes"): ``verify`` exits 0 only for ``valid``, 1 for
 every other verdict, 2 when it could not verify at all (no bundle, an unreadable file, bad
@@ -51,6 +52,12 @@ def _bundle_dir(path: Path | None) -> Path:
 @click.option(
     "--timeout", type=click.FloatRange(0.1, 60), default=2.0, show_default=True, help="Live lookup, seconds."
 )
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Verify as of this time (ISO 8601; UTC without an offset), e.g. 2026-12-01T09:30:20+08:00.",
+)
 @friendly
 def verify(
     code: str | None,
@@ -61,11 +68,14 @@ def verify(
     as_json: bool,
     card_uid: str | None,
     timeout: float,
+    at: str | None,
 ) -> None:
-    """Verify a 安心码: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.
+    """Verify a 安心码 or a dynamic code: CODE (any text form, or - for stdin), --image PHOTO
+    or --url LINK.
 
-    Exit status 0 only when the credential is valid; 1 for any other verdict; 2 when it
-    could not be verified at all.
+    Exit status 0 only when the credential is valid; 1 for any other verdict (a holder-bound
+    credential without a fresh proof of its phone: holder_proof_missing, holder_proof_expired,
+    bad_holder_proof); 2 when it could not be verified at all.
     """
     from anxinma.verifier.bundle import TrustBundle
     from anxinma.verifier.scan import scan_image, verify_scan
@@ -80,7 +90,12 @@ def verify(
     loaded = TrustBundle.load(_bundle_dir(bundle))
     for problem in loaded.problems:
         click.echo(f"警告 / warning: {problem}", err=True)
-    verifier = Verifier.from_trust_bundle(loaded)
+    moment = _moment(at)
+    verifier = (
+        Verifier.from_trust_bundle(loaded)
+        if moment is None
+        else Verifier.from_trust_bundle(loaded, clock=lambda: moment)
+    )
 
     def check(text: str) -> VerificationResult:
         if offline:
@@ -112,6 +127,70 @@ def verify(
     else:
         _print_result(result)
     sys.exit(0 if result.status is Status.VALID else 1)
+
+
+def _moment(text: str | None) -> datetime | None:
+    """``--at``: an ISO 8601 time, UTC when it names no offset."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            "an ISO 8601 time, e.g. 2026-12-01T09:30:20+08:00 / 请用 ISO 8601 时间", param_hint="--at"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# -- present ------------------------------------------------------------------------------
+
+
+@click.command("present")
+@click.argument("code")
+@click.option(
+    "--holder-key",
+    "holder_key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The holder's Ed25519 private key: PEM, PKCS#8 (unencrypted).",
+)
+@click.option("--at", "at", default=None, help="The time of the proof (ISO 8601; default: now).")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Verify host of the URL printed (default: the host of CODE when it is a URL; else digits).",
+)
+@friendly
+def present(code: str, holder_key: Path, at: str | None, base_url: str | None) -> None:
+    """Print the dynamic code of a holder-bound credential: CODE (any text form of the
+    credential, or a dynamic code to make afresh) with a proof by --holder-key at --at.
+
+    The text is the URL that opens the consumer page (…/v/<digits>), as the static code's is.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from anxinma import credential as fmt
+    from anxinma import ed25519
+
+    try:
+        private = serialization.load_pem_private_key(holder_key.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(
+            f"not an unencrypted PEM PKCS#8 private key ({exc}) / 不是未加密的 PEM PKCS#8 私钥",
+            param_hint="--holder-key",
+        ) from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise click.BadParameter("not an Ed25519 key / 不是 Ed25519 密钥", param_hint="--holder-key")
+    data = fmt.parse_text(code)
+    cred = fmt.decode_presentation(data).credential if fmt.is_presentation(data) else fmt.decode(data)
+    moment = _moment(at) or datetime.now(UTC)
+    try:
+        shown = fmt.present(cred, ed25519.SigningKey.from_cryptography(private), int(moment.timestamp()))
+    except ValueError as exc:
+        raise click.UsageError(f"{exc} / 无法生成动态码") from None
+    base = base_url or fmt.base_url_of(code)
+    click.echo(shown.to_url(base) if base else shown.to_decimal())
 
 
 def _card_uid(text: str | None) -> bytes | None:

@@ -1,4 +1,6 @@
-"""Offline verification: parse, trust list, issuer and key, signature, time, status — in that order.
+"""Offline verification: parse, trust list, issuer and key, signature, time, status — in that
+order — and then, for a holder-bound credential whose verdict is still valid, attention or
+status unknown, the holder's proof (:mod:`anxinma.verifier.holder`).
 
 Each step either passes or produces the result; nothing is skipped silently, and every
 result carries the reasons a person reads (:mod:`anxinma.verifier.reasons`: Chinese first,
@@ -27,6 +29,7 @@ from anxinma.keys.store import KeyStatus
 from anxinma.keys.trust_list import TrustedIssuer, TrustList
 from anxinma.messages import Text
 from anxinma.status_list import CredentialStatus, StatusList, shard_of
+from anxinma.verifier.holder import CHECKED_UNDER, Proof, judge_holder_proof
 from anxinma.verifier.reasons import LAST_KNOWN, REASONS
 from anxinma.verifier.reasons import age as _age_words
 from anxinma.verifier.result import Source, Status, VerificationResult, new_result, offline_source
@@ -113,25 +116,35 @@ class OfflineVerifier:
 
     def verify(
         self,
-        code: bytes | str | fmt.Credential,
+        code: bytes | str | fmt.Credential | fmt.Presentation,
         *,
         card_uid: bytes | None = None,
         source: Source | None = None,
     ) -> VerificationResult:
-        """Verify any form of a credential offline; never raises for bad input.
+        """Verify any form of a credential or a dynamic code (presentation) offline; never
+        raises for bad input.
 
         ``card_uid`` is the UID read from the NFC card the credential came from; a bound
         credential read from another card is rejected (a copy), and without a UID (a QR
-        scan) the result says the binding could not be checked.
+        scan) the result says the binding could not be checked. A holder-bound credential is
+        then held to its proof (:mod:`anxinma.verifier.holder`): shown bare it is
+        ``holder_proof_missing``; in a dynamic code, its proof must verify under the holder key
+        and be fresh by this verifier's clock.
         """
         now = self.clock()
+        presentation: fmt.Presentation | None = None
         try:
             if isinstance(code, fmt.Credential):
                 cred = code
-            elif isinstance(code, str):
-                cred = fmt.decode_text(code)
+            elif isinstance(code, fmt.Presentation):
+                presentation, cred = code, code.credential
             else:
-                cred = fmt.decode(code)
+                data = fmt.parse_text(code) if isinstance(code, str) else code
+                if isinstance(data, bytes | bytearray | memoryview) and fmt.is_presentation(data):
+                    presentation = fmt.decode_presentation(data)
+                    cred = presentation.credential
+                else:
+                    cred = fmt.decode(data)
         except (UnsupportedVersion, UnsupportedAlgorithm) as exc:
             detail = Text(exc.message_zh, exc.message)
             return VerificationResult(
@@ -142,6 +155,15 @@ class OfflineVerifier:
             return VerificationResult(
                 Status.MALFORMED, (REASONS("malformed", detail=detail),), source=source or Source("offline")
             )
+        result = self._verify_credential(cred, now, card_uid, source)
+        if cred.claims.holder_key is None or result.status not in CHECKED_UNDER:
+            return result  # a card credential, or a verdict no proof changes (holder.py, rule 1)
+        return _with_holder_proof(result, presentation, now)
+
+    def _verify_credential(
+        self, cred: fmt.Credential, now: datetime, card_uid: bytes | None, source: Source | None
+    ) -> VerificationResult:
+        """The credential's own verdict: issuer, key, signature, card binding, dates, status."""
         claims = cred.claims
         view = self._issuers.get(claims.issuer_code)
         if view is None:
@@ -292,6 +314,34 @@ class OfflineVerifier:
             return new_result(Status.STATUS_UNKNOWN, (_NOT_COVERED, *notes), claims, kid, src, binding, cred)
         status, said = _VERDICT[value]
         return new_result(status, (said, *notes), claims, kid, src, binding, cred)
+
+
+def _with_holder_proof(
+    result: VerificationResult, presentation: fmt.Presentation | None, now: datetime
+) -> VerificationResult:
+    """The verdict on a holder-bound credential whose own verdict a proof can still change:
+    the proof checked (one more Ed25519 verification) and judged by the rule of holder.py."""
+    age: int | None = None
+    if presentation is None:
+        proof = Proof.NONE
+    elif not presentation.proof_verifies():
+        proof = Proof.BAD
+    else:
+        proof = Proof.GOOD
+        age = int(now.timestamp() // 1) - presentation.time
+    judged = judge_holder_proof(result.status, True, proof, age)
+    if judged is None:
+        return result
+    status, said = judged
+    return new_result(
+        status,
+        (said, *result.reasons),
+        result.claims,
+        result.kid,
+        result.source,
+        result.card_binding,
+        result.credential,
+    )
 
 
 def _vouched(view: IssuerView, status_list: Any) -> tuple[datetime, datetime]:

@@ -134,6 +134,32 @@ _(
     en="{count} QR codes in the image, using #{chosen} (the 安心码); {others}",
 )
 
+# -- the dynamic code (holder.py; docs/format.md §12) ----------------------------------------------
+_(
+    "holder_proof_missing",
+    zh="这张安心码绑定了服务员的手机：请服务员打开手机上的动态码再扫（截图、链接或卡片不能代替）",
+    en="this credential is bound to the worker's phone: ask the worker to open the dynamic code on "
+    "their phone and scan that (a screenshot, the link or the card does not count)",
+)
+_(
+    "holder_proof_expired",
+    zh="动态码是 {seconds} 秒前生成的（上限 {max} 秒）：可能是截图，请服务员在手机上刷新后再扫",
+    en="the dynamic code was made {seconds} s ago (limit {max} s): possibly a screenshot; ask the worker "
+    "to refresh it on their phone and scan again",
+)
+_(
+    "holder_proof_future",
+    zh="动态码的时间比本机时间晚 {ahead} 秒（允许 {max} 秒）：服务员手机或本机的时钟不准，请校准时间后再扫",
+    en="the dynamic code is dated {ahead} s ahead of this device's clock (tolerance {max} s): the "
+    "worker's phone or this device has a wrong clock; set the time and scan again",
+)
+_(
+    "bad_holder_proof",
+    zh="动态码的证明无效：不是这张安心码绑定的手机生成的，请勿放行",
+    en="the dynamic code's proof does not verify: it was not made by the phone this credential is "
+    "bound to — do not let them in",
+)
+
 #: The last-known status words of the stale reason (the statuses' own labels).
 LAST_KNOWN = {
     "revoked": Text("已吊销", "revoked"),

@@ -27,6 +27,12 @@ class Status(StrEnum):
     STATUS_UNKNOWN = "status_unknown"
     #: The signature verified but the issuer, asked live, has no record of it (a leaked or test key).
     UNKNOWN_CREDENTIAL = "unknown_credential"
+    #: A holder-bound credential shown without the phone's proof: a screenshot, its URL, its card.
+    HOLDER_PROOF_MISSING = "holder_proof_missing"
+    #: The dynamic code's proof is older than the window, or dated ahead beyond the clock tolerance.
+    HOLDER_PROOF_EXPIRED = "holder_proof_expired"
+    #: The dynamic code's proof does not verify under the credential's holder key.
+    BAD_HOLDER_PROOF = "bad_holder_proof"
 
     @property
     def genuine(self) -> bool:
@@ -67,6 +73,9 @@ _LABELS = {
     Status.MALFORMED: ("无法验证", "malformed"),
     Status.STATUS_UNKNOWN: ("状态未知", "status unknown"),
     Status.UNKNOWN_CREDENTIAL: ("无法验证", "unknown credential"),
+    Status.HOLDER_PROOF_MISSING: ("请出示动态码", "dynamic code needed"),
+    Status.HOLDER_PROOF_EXPIRED: ("动态码已过期", "dynamic code expired"),
+    Status.BAD_HOLDER_PROOF: ("动态码无效", "bad dynamic code"),
 }
 
 

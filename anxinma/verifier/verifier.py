@@ -7,13 +7,15 @@ and :mod:`~anxinma.verifier.online` (the live record).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from anxinma import credential as fmt
 from anxinma.verifier.bundle import TrustBundle
+from anxinma.verifier.holder import HOLDER_STATUSES
 from anxinma.verifier.offline import OfflineVerifier
-from anxinma.verifier.result import VerificationResult
+from anxinma.verifier.result import Status, VerificationResult
 
 
 class Verifier(OfflineVerifier):
@@ -54,4 +56,21 @@ class Verifier(OfflineVerifier):
         offline = self.verify(code, card_uid=card_uid)
         if client is None:
             client = LiveClient() if timeout is None else LiveClient(timeout=timeout)
+        if offline.status in HOLDER_STATUSES and offline.credential is not None:
+            return self._live_over_holder_proof(offline, card_uid, client)
         return add_live_record(self, offline, client)
+
+    def _live_over_holder_proof(
+        self, offline: VerificationResult, card_uid: bytes | None, client: Any
+    ) -> VerificationResult:
+        """A holder-proof verdict asks the live record too (docs/verifier.md, "The holder proof"):
+        a credential the issuer revoked or suspended since the last sync reads so, whatever was
+        shown; any other live answer leaves the holder verdict (and attaches nothing)."""
+        from anxinma.verifier.online import add_live_record
+
+        assert offline.credential is not None
+        own = self._verify_credential(offline.credential, self.clock(), card_uid, None)
+        merged = add_live_record(self, own, client)
+        if merged.status in (Status.REVOKED, Status.SUSPENDED):
+            return dataclasses.replace(merged, reasons=(*merged.reasons, *offline.reasons[:1]))
+        return offline

@@ -78,6 +78,33 @@ MESSAGES: dict[str, str] = {
     "word.status_unknown": N_("Status unknown"),
     "word.unknown_credential": N_("No record"),
     "word.scan": N_("Scan a 安心码"),
+    "word.holder_proof_missing": N_("Show the dynamic code"),
+    "word.holder_proof_expired": N_("Dynamic code expired"),
+    "word.bad_holder_proof": N_("Dynamic code invalid"),
+    "advice.holder_proof_missing": N_(
+        "Ask the worker to open the dynamic code on their phone and scan that. A screenshot, the card "
+        "or a link cannot show that the worker's phone is here."
+    ),
+    "advice.holder_proof_expired": N_(
+        "Ask the worker to refresh the dynamic code on their phone, then scan again."
+    ),
+    "reason.holder_proof_missing": N_(
+        "This 安心码 is bound to the worker's phone: only the dynamic code on that phone counts"
+    ),
+    "reason.holder_proof_expired": N_(
+        "The dynamic code was made {seconds} s ago (limit {max} s): it may be a screenshot"
+    ),
+    "reason.holder_proof_future": N_(
+        "The dynamic code is dated {ahead} s ahead of this phone's clock (tolerance {max} s): one of "
+        "the two phones has a wrong clock"
+    ),
+    "reason.bad_holder_proof": N_(
+        "The dynamic code was not made by the phone this 安心码 is bound to: do not let them in"
+    ),
+    "reason.holder_proof_clock": N_(
+        "This phone's clock has not been checked online: if it is wrong, set the date and time and scan "
+        "again. The worker may not be at fault"
+    ),
     "advice.valid": N_(
         "Genuine and in service. If the person at the door matches the card, you may let them in "
         "and tap Confirm entry."

@@ -1,8 +1,10 @@
 """The test vectors: data files, documented in docs/format.md ("Test vectors") and docs/interfaces.md.
 
 Beside the credential format's vectors (one file per positive vector, ``negative*.json``) this
-folder holds the vectors of other formats (``status-compact.json``) and the trust rules' case
-table (``trust-rules.json``); :data:`CREDENTIAL_VECTORS` are the positive credential vectors only.
+folder holds the vectors of other formats (``status-compact.json``, the dynamic code's
+``presentation.json``, which has no ``credential_hex`` key) and the case tables of the trust rules
+(``trust-rules.json``) and of the holder proof (``holder-proof-rules.json``);
+:data:`CREDENTIAL_VECTORS` are the positive credential vectors only.
 """
 
 from __future__ import annotations

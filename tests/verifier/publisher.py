@@ -10,6 +10,7 @@ covering the misbehaviour a correct issuer never shows.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -216,11 +217,15 @@ class Publisher:
         valid_days: int = 365,
         card_uid: bytes | None = None,
         status: CredentialStatus = CredentialStatus.VALID,
+        holder_key: bytes | None = None,
     ) -> fmt.Credential:
-        """Sign a worker credential with the current signing key and record its status."""
+        """Sign a worker credential with the current signing key and record its status
+        (``holder_key``: the phone's public key, for the dynamic code)."""
         claims = worker_claims(
             self.code, serial, valid_from=valid_from, valid_days=valid_days, card_uid=card_uid
         )
+        if holder_key is not None:
+            claims = dataclasses.replace(claims, holder_key=holder_key)
         kid, key = self.keys.signing_key()
         cred = fmt.sign(claims, key, kid)
         self.issued[serial] = cred

@@ -26,13 +26,17 @@
     key_retired: ["red", "cannot", "advice.cannot"], bad_signature: ["red", "cannot", "advice.cannot"],
     malformed: ["red", "cannot", "advice.cannot"], expired: ["grey", "expired", "advice.expired"],
     not_yet_valid: ["grey", "not_yet_valid", "advice.stop"],
-    status_unknown: ["unknown", "status_unknown", "advice.status_unknown"]
+    status_unknown: ["unknown", "status_unknown", "advice.status_unknown"],
+    // The dynamic code (docs/verifier.md, "The holder proof"): ask for the phone, never accuse.
+    holder_proof_missing: ["unknown", "holder_proof_missing", "advice.holder_proof_missing"],
+    holder_proof_expired: ["unknown", "holder_proof_expired", "advice.holder_proof_expired"],
+    bad_holder_proof: ["red", "bad_holder_proof", "advice.stop"]
   };
   var $ = function (id) { return document.getElementById(id); };
   // list: a verified status list, with the token it came from (.text) and the trust list it was verified under (.trust)
   var state = { lang: "zh", result: null, cred: null, trust: null, views: { views: new Map(), conflicts: new Map() }, list: null, freshness: null,
     trustRefused: null, statusRefused: null, issuer: null,
-    clockOffset: 0, cardUid: null, online: null, final: false, engine: null, code: null };
+    clockOffset: 0, serverOffset: 0, clockChecked: false, cardUid: null, online: null, final: false, engine: null, code: null };
   var probe = window.__anxinma = { verdictAt: null, finalAt: null, renders: 0, listsLoaded: 0 };
 
   // -- words ------------------------------------------------------------------------------
@@ -333,6 +337,8 @@
       if (date) {
         var server = Date.parse(date) / 1000 + (Date.now() - started) / 2000;
         var offset = server - Date.now() / 1000;
+        state.serverOffset = offset; // the dynamic code's proof is judged to the second
+        state.clockChecked = true;
         state.clockOffset = Math.abs(offset) > policy.clock_skew ? offset : 0;
       }
       if (!response.ok) return null;
@@ -455,9 +461,15 @@
   function offlineVerdict() {
     var cred = state.cred;
     return V.verifyOffline(cred, state.trust, state.list, now(), {
-      clockSkew: policy.clock_skew, statusMaxAge: policy.status_max_age, leeway: policy.leeway
+      clockSkew: policy.clock_skew, statusMaxAge: policy.status_max_age, leeway: policy.leeway,
+      proofNow: Date.now() / 1000 + state.serverOffset
     }, state.cardUid, state.freshness).then(function (result) {
       result.source = "offline";
+      // A stale or early dynamic code judged by a clock no server has checked: say the clock may
+      // be wrong rather than blame the worker.
+      if (result.status === "holder_proof_expired" && !state.clockChecked) {
+        result.reasons = result.reasons.concat([{ key: "holder_proof_clock" }]);
+      }
       if (state.clockOffset && Math.abs(state.clockOffset) > policy.clock_skew && result.clock !== "behind") {
         result.reasons = result.reasons.concat([{ key: "clock_corrected", params: { offset: state.clockOffset } }]);
       }
@@ -802,7 +814,7 @@
 
   function liveRecord(offline) {
     var cred = state.cred;
-    if (!V.genuine(offline.status) || !state.trust) return Promise.resolve(offline);
+    if (!V.askLive(offline.status) || !state.trust) return Promise.resolve(offline);
     var seconds = policy.live_timeout;
     return request(apiBase() + config.paths.live, {
       method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" },
@@ -846,7 +858,7 @@
       return Promise.resolve();
     }
     try {
-      state.cred = V.decodeCredential(found.bytes);
+      state.cred = V.decodeCode(found.bytes); // a credential, or a dynamic code (its .presentation)
     } catch (err) {
       if (!(err instanceof V.Refused)) throw err;
       $("manual").hidden = false;

@@ -31,6 +31,12 @@
     status_unknown: 1 };
   var LIVE_STATUSES = { valid: 1, attention: 1, revoked: 1, suspended: 1, expired: 1 };
   var OVERRIDABLE = { valid: 1, attention: 1, revoked: 1, suspended: 1, status_unknown: 1 };
+  // The dynamic code (docs/format.md §12; anxinma/verifier/holder.py is the same rule): fresh for
+  // 60 s, 30 s of clock difference either way; tests/vectors/holder-proof-rules.json drives both.
+  var PROOF_MAX_AGE = 90, PROOF_MAX_AHEAD = 30;
+  var PROOF_CHECKED_UNDER = { valid: 1, attention: 1, status_unknown: 1 };
+  var HOLDER_STATUSES = { holder_proof_missing: 1, holder_proof_expired: 1, bad_holder_proof: 1 };
+  var PRESENTATION_CONTEXT = "anxinma-presentation-v1";
 
   function Refused(code, key, params) {
     this.code = code; // malformed | unsupported_version | unsupported_algorithm
@@ -156,7 +162,8 @@
     if (lower.indexOf("https://") === 0 || lower.indexOf("http://") === 0) {
       return fromDecimal(payloadFromUrl(value));
     }
-    if (value.slice(0, 2) === "84" && /^[0-9a-fA-F]+$/.test(value)) {
+    // Hex begins 84 (a credential: an array of four) or 83 (a dynamic code: an array of three).
+    if ((value.slice(0, 2) === "84" || value.slice(0, 2) === "83") && /^[0-9a-fA-F]+$/.test(value)) {
       if (value.length % 2 === 0) return fromHex(value);
       if (!/^[0-9]+$/.test(value)) refuse("malformed_odd_hex");
     }
@@ -298,6 +305,67 @@
       bytes: bytes,
       signed: sigStructure(protectedBytes, payload)
     };
+  }
+
+  // -- the dynamic code (docs/format.md §12) ----------------------------------------------
+
+  /* What the holder key signs: ["anxinma-presentation-v1", h'<credential>', time], deterministic. */
+  function proofInput(credential, time) {
+    return concat([new Uint8Array([0x83]), head(3, PRESENTATION_CONTEXT.length), utf8(PRESENTATION_CONTEXT),
+      head(2, credential.length), credential, head(0, time)]);
+  }
+
+  /* A presentation 83 <credential> 1a <time> 58 40 <proof>: the credential decoded as
+   * decodeCredential does, with .presentation = {time, proof, signed, bytes}; throws a Refused. */
+  function decodePresentation(bytes) {
+    if (!bytes || bytes[0] !== 0x83) refuse("malformed_structure");
+    if (bytes.length > MAX_CREDENTIAL) refuse("malformed_long");
+    if (bytes.length < 13 || bytes[1] !== 0x84 || bytes[11] !== 0x58) refuse("malformed_presentation");
+    var end = 1 + 78 + bytes[12];
+    if (bytes.length !== end + 71) refuse("malformed_presentation");
+    var cred = decodeCredential(bytes.slice(1, end));
+    if (!cred.claims.holder_key) refuse("malformed_presentation");
+    var tail = bytes.subarray(end), time = ((tail[1] << 24) >>> 0) + (tail[2] << 16) + (tail[3] << 8) + tail[4];
+    if (tail[0] !== 0x1a || time < 65536 || tail[5] !== 0x58 || tail[6] !== 0x40) refuse("malformed_presentation");
+    cred.presentation = { time: time, proof: tail.slice(7), signed: proofInput(cred.bytes, time), bytes: bytes };
+    return cred;
+  }
+
+  /* Any binary code: a dynamic code by its first byte (83), else a credential (84 …). */
+  function decodeCode(bytes) {
+    return bytes && bytes[0] === 0x83 ? decodePresentation(bytes) : decodeCredential(bytes);
+  }
+
+  /* The holder proof rule (anxinma.verifier.holder.judge_holder_proof): {status, reason} that
+   * replaces the credential's verdict ``base``, or null when it stands. proof: "none" | "bad" |
+   * "good"; age: now - time in whole seconds (negative: dated ahead). */
+  function holderRule(base, holderBound, proof, age) {
+    if (!PROOF_CHECKED_UNDER[base] || !holderBound) return null;
+    if (proof === "none") return { status: "holder_proof_missing", reason: reason("holder_proof_missing") };
+    if (proof === "bad") return { status: "bad_holder_proof", reason: reason("bad_holder_proof") };
+    if (age > PROOF_MAX_AGE) {
+      return { status: "holder_proof_expired", reason: reason("holder_proof_expired", { seconds: age, max: PROOF_MAX_AGE }) };
+    }
+    if (-age > PROOF_MAX_AHEAD) {
+      return { status: "holder_proof_expired", reason: reason("holder_proof_future", { ahead: -age, max: PROOF_MAX_AHEAD }) };
+    }
+    return null;
+  }
+
+  /* The credential's verdict held to its proof: one more Ed25519 verification, under the holder
+   * key of a credential whose own signature verified (only then is the verdict valid, attention
+   * or status_unknown). ``now``: seconds. */
+  function withHolderProof(result, cred, now) {
+    if (!cred.claims.holder_key || !PROOF_CHECKED_UNDER[result.status]) return Promise.resolve(result);
+    var shown = cred.presentation;
+    var checked = shown ? verifySignature(fromHex(cred.claims.holder_key), shown.proof, shown.signed)
+      : Promise.resolve(null);
+    return checked.then(function (ok) {
+      var proof = ok === null ? "none" : ok ? "good" : "bad";
+      var judged = holderRule(result.status, true, proof, shown ? Math.floor(now) - shown.time : null);
+      if (!judged) return result;
+      return Object.assign({}, result, { status: judged.status, reasons: [judged.reason].concat(result.reasons) });
+    });
   }
 
   function decodeClaims(payload) {
@@ -1080,6 +1148,15 @@
    * read from the card, or null; freshness: loadFreshness() of the credential's issuer, or null
    * (when it lists the held shard's version, the revocation data's age is counted from it). */
   function verifyOffline(cred, trust, list, now, policy, cardUid, freshness) {
+    // The holder proof is judged by policy.proofNow when the page knows the server's clock
+    // to the second (its ``now`` is corrected only beyond the clock skew of the dates).
+    var proofNow = policy.proofNow !== undefined && policy.proofNow !== null ? policy.proofNow : now;
+    return credentialVerdict(cred, trust, list, now, policy, cardUid, freshness).then(function (result) {
+      return withHolderProof(result, cred, proofNow);
+    });
+  }
+
+  function credentialVerdict(cred, trust, list, now, policy, cardUid, freshness) {
     var claims = cred.claims;
     function result(status, reasons, extra) {
       var out = { status: status, reasons: reasons, claims: claims, kid: cred.kidHex, binding: null };
@@ -1167,6 +1244,7 @@
   /* The offline verdict with the live record merged in: the live status wins, except over the
    * signed dates (expired, not yet valid), as anxinma.verifier.online does. */
   function mergeLive(offline, live) {
+    if (HOLDER_STATUSES[offline.status]) return mergeLiveHolder(offline, live);
     var merged = Object.assign({}, offline, { live: live });
     var binding = offline.reasons.filter(function (r) { return r.key === "binding_unchecked"; });
     if (live.status === offline.status) {
@@ -1185,6 +1263,19 @@
     }
     return merged;
   }
+
+  /* A holder-proof verdict with the live record: a credential the issuer revoked or suspended
+   * since the last sync reads so (never "show the dynamic code"); any other live status leaves
+   * the holder verdict as it was, and the record is not attached (the phone was not shown). */
+  function mergeLiveHolder(offline, live) {
+    if (live.status !== "revoked" && live.status !== "suspended") return offline;
+    return Object.assign({}, offline, { live: live, status: live.status, source: "live",
+      reasons: [reason("live_" + live.status, { live: live })].concat(offline.reasons) });
+  }
+
+  /* Whether the live record is worth asking for: a genuine verdict, or a holder-proof verdict
+   * (whose credential's own signature verified) that a live revocation must overrule. */
+  function askLive(status) { return !!GENUINE[status] || !!HOLDER_STATUSES[status]; }
 
   /* The issuer's live record answered "no record" (404) for a credential whose signature
    * verified: a genuine signature the issuer never recorded is an alarm (a leaked or test key),
@@ -1219,6 +1310,14 @@
     configure: configure,
     cryptoEngine: cryptoEngine,
     decodeCredential: decodeCredential,
+    decodeCode: decodeCode,
+    askLive: askLive,
+    decodePresentation: decodePresentation,
+    holderRule: holderRule,
+    proofInput: proofInput,
+    withHolderProof: withHolderProof,
+    PROOF_MAX_AGE: PROOF_MAX_AGE,
+    PROOF_MAX_AHEAD: PROOF_MAX_AHEAD,
     fromDecimal: fromDecimal,
     genuine: genuine,
     hex: hex,
