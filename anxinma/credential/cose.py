@@ -227,8 +227,9 @@ def _decode_reference(data: bytes) -> Credential:
         )
     if data[0] == 0x83:  # an array of three: the dynamic code (docs/format.md §12)
         raise MalformedCredential(
-            "an array of three is a dynamic code (docs/format.md §12), not a credential (an array of four)",
-            message_zh="这是动态码，不是单独的安心码",
+            "this is a worker's dynamic code, not a credential on its own (a credential is an array of "
+            "four): verify it as a dynamic code (anxinma verify reads both)",
+            message_zh="这是服务员手机上的动态码，不是单独的安心码：请按动态码核验（anxinma verify 两者都能读）",
         )
     outer = loads_canonical(data, "credential")
     if isinstance(outer, cbor2.CBORTag):
