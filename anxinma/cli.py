@@ -86,11 +86,11 @@ LAZY_COMMANDS: dict[str, Lazy] = {
     "jobs": Lazy("anxinma.issuer.commands:jobs", "Jobs for cron."),
     "verify": Lazy(
         "anxinma.verifier.commands:verify",
-        "Verify a 安心码: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.",
+        "Verify a 安心码 or a dynamic code: CODE (any text form, or - for stdin), --image PHOTO or --url LINK.",
     ),
     "present": Lazy(
         "anxinma.verifier.commands:present",
-        "Print the dynamic code of a holder-bound credential, signed with the holder's key.",
+        "Print the dynamic code of a holder-bound credential: CODE (any text form of the credential, or a dynamic code to make afresh) with a proof by --holder-key at --at.",
     ),
     "verifier": Lazy(
         "anxinma.verifier.commands:verifier",

@@ -154,7 +154,7 @@ def test_metrics_count_each_event_where_it_happens(live_issuer_factory: Callable
 
 def test_a_rolled_back_issuance_counts_nothing(live_issuer: LiveIssuer) -> None:
     """The audit rows of an issuance are inserted, then the transaction fails: no count."""
-    from anxinma.issuer import audit
+    from anxinma.issuer.store import audit
 
     before = scrape(live_issuer)
     entry = audit.PendingEntry("test", "credential.issue", "credential", "1", {})
