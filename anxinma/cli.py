@@ -51,6 +51,17 @@ key_dir_option = click.option(
 )
 
 
+def _root_key(path: Path) -> bytes:
+    """``--root-key FILE`` read by the one reader of root keys (PEM or 64 hex digits)."""
+    from anxinma.errors import KeyStoreError
+    from anxinma.keys.jwk import read_public_key
+
+    try:
+        return read_public_key(path.read_bytes())
+    except KeyStoreError as exc:
+        raise click.BadParameter(f"--root-key: {exc.explain()}") from None
+
+
 def _key_dir(path: Path | None) -> Path:
     from anxinma.keys import default_key_dir
 
@@ -456,18 +467,10 @@ def credential_verify(code: str, trust_list_file: Path, root_key_file: Path, as_
     whether it was revoked use `anxinma verify` (after `anxinma verifier sync`). Exit 0 when the
     signature is valid and the credential in its validity, 1 otherwise.
     """
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
     from anxinma.keys import TrustList
     from anxinma.verifier import Verifier
 
-    try:
-        root = load_pem_public_key(root_key_file.read_bytes())
-    except ValueError:
-        raise click.BadParameter("--root-key 不是 PEM 公钥 / is not a PEM public key") from None
-    if not isinstance(root, Ed25519PublicKey):
-        raise click.BadParameter("--root-key 不是 Ed25519 公钥 / is not an Ed25519 public key")
+    root = _root_key(root_key_file)
     trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
     result = Verifier(trust_list).verify(read_code(code))
     if as_json:
@@ -717,26 +720,14 @@ def _card_verifier(
         raise click.UsageError("give --bundle or --trust-list, not both")
     if root_key_file is None:
         raise click.UsageError("--trust-list needs --root-key (the pinned root public key)")
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
     from anxinma.status_list import load_status_list
 
-    try:
-        root = load_pem_public_key(root_key_file.read_bytes())
-    except ValueError:
-        raise click.BadParameter("--root-key is not a PEM public key") from None
-    if not isinstance(root, Ed25519PublicKey):
-        raise click.BadParameter("--root-key is not an Ed25519 public key")
+    root = _root_key(root_key_file)
     trust_list = TrustList.load(trust_list_file.read_text("ascii", "replace"), root)
-
-    def issuer_key(code: int, kid: bytes) -> bytes | None:
-        issuer = trust_list.issuer(code)
-        key = issuer.keys.get(kid) if issuer is not None else None
-        return key.public_key if key is not None else None
-
+    # Status lists count only under an active key of the list (TrustList.active_key), as everywhere.
     lists = [
-        load_status_list(path.read_text("ascii", "replace").strip(), issuer_key) for path in status_list_files
+        load_status_list(path.read_text("ascii", "replace").strip(), trust_list.active_key)
+        for path in status_list_files
     ]
     return Verifier(trust_list, {(sl.issuer_code, sl.shard): sl for sl in lists} or None)
 

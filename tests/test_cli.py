@@ -523,3 +523,31 @@ def test_verify_prints_the_last_valid_day_as_the_badge_and_the_page_do(
     """expires_at is the exclusive end; a person reads the last day it is valid (issue 16)."""
     result = verify(issue(keys, tmp_path, issued_at="2026-12-06", expires_at="2028-12-06"), published)
     assert "valid 2026-12-06 – 2028-12-05" in result.stdout, result.stdout
+
+
+def test_verify_card_takes_no_status_list_signed_by_a_retired_key(tmp_path: Path) -> None:
+    """``verify-card --trust-list … --status-list …`` counts a status list only under an active key
+    of the list, as every other verifier does (it used to take any listed key, retired too)."""
+    from anxinma.cli import _card_verifier
+    from anxinma.errors import StatusListError
+    from tests.verifier.publisher import Publisher
+
+    issuer = Publisher(tmp_path / "issuer")
+    try:
+        issuer.issue(1)
+        issuer.publish()
+        old_list = issuer.status_tokens[0]  # signed by the key about to be retired
+        old_kid = issuer.keys.signing_kid
+        issuer.keys.rotate()
+        issuer.keys.retire(old_kid)
+        issuer.publish()
+        trust, root, status = tmp_path / "trust.jwt", tmp_path / "root.pem", tmp_path / "status.jwt"
+        trust.write_text(issuer.trust_list)
+        root.write_bytes(issuer.root_pem)
+        status.write_text(old_list)
+        with pytest.raises(StatusListError):
+            _card_verifier(None, trust, root, (status,))
+        status.write_text(issuer.status_tokens[0])  # the same statuses under the active key: taken
+        assert _card_verifier(None, trust, root, (status,)) is not None
+    finally:
+        issuer.stop()

@@ -1,11 +1,12 @@
-"""Ed25519 public keys as JWKs (RFC 8037) — the one place that converts between the two."""
+"""Ed25519 public keys as JWKs (RFC 8037) and as the PEM files operators hand around — the one
+place that converts between those forms and raw key bytes."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from anxinma.errors import TrustListError
+from anxinma.errors import KeyStoreError, TrustListError
 
 
 def b64url(data: bytes) -> str:
@@ -40,3 +41,27 @@ def public_key_from_jwk(jwk: Any) -> bytes:
     if len(key) != 32:
         raise TrustListError("an Ed25519 public key is 32 bytes", message_zh="Ed25519 公钥必须是 32 字节")
     return key
+
+
+def read_public_key(data: bytes) -> bytes:
+    """The raw Ed25519 public key of a PEM file (what ``anxinma keys root`` prints) or of 64 hex
+    digits: the one reader of a root key for the verifier's ``--root-key``, the service's
+    ``ANXINMA_ROOT_KEY`` and ``credential verify``. Raises :class:`KeyStoreError` for anything else."""
+    import re
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    text = data.strip()
+    if re.fullmatch(rb"[0-9a-fA-F]{64}", text):
+        return bytes.fromhex(text.decode())
+    try:
+        key = load_pem_public_key(text)
+    except (ValueError, TypeError) as exc:
+        raise KeyStoreError(
+            "the root key is not a PEM public key or 64 hex digits",
+            message_zh="根公钥不是 PEM 公钥或 64 位十六进制",
+        ) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyStoreError("the root key is not an Ed25519 key", message_zh="根公钥不是 Ed25519 公钥")
+    return key.public_bytes_raw()

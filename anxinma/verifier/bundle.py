@@ -44,7 +44,8 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from anxinma.errors import AnxinmaError
+from anxinma.errors import AnxinmaError, KeyStoreError
+from anxinma.keys.jwk import read_public_key
 from anxinma.keys.store import default_home
 from anxinma.keys.trust_list import TrustList
 from anxinma.status_list import (
@@ -107,23 +108,12 @@ def root_pem(public_key: bytes) -> bytes:
 
 
 def read_root_key(data: bytes) -> bytes:
-    """A root public key from PEM (what ``anxinma keys root`` prints) or 64 hex digits.
-
-    Raises :class:`BundleError` for anything else.
-    """
-    text = data.strip()
-    if re.fullmatch(rb"[0-9a-fA-F]{64}", text):
-        return bytes.fromhex(text.decode())
+    """A root public key from PEM (what ``anxinma keys root`` prints) or 64 hex digits
+    (:func:`anxinma.keys.jwk.read_public_key`). Raises :class:`BundleError` for anything else."""
     try:
-        key = serialization.load_pem_public_key(text)
-    except (ValueError, TypeError) as exc:
-        raise BundleError(
-            "the root key is not a PEM public key or 64 hex digits",
-            message_zh="根公钥不是 PEM 公钥或 64 位十六进制",
-        ) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise BundleError("the root key is not an Ed25519 key", message_zh="根公钥不是 Ed25519 公钥")
-    return key.public_bytes_raw()
+        return read_public_key(data)
+    except KeyStoreError as exc:
+        raise BundleError(exc.message, message_zh=exc.message_zh) from exc
 
 
 def fingerprint(public_key: bytes) -> str:

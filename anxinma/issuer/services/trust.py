@@ -36,6 +36,7 @@ from anxinma.errors import AnxinmaError, KeyStoreError, TrustListError
 from anxinma.issuer.services import status_forms as forms
 from anxinma.issuer.services.publications import NO_SHARD, TRUST_LIST, Publications, Published
 from anxinma.keys import KeyDirectory, TrustList, build_trust_list
+from anxinma.keys.jwk import read_public_key
 from anxinma.rollback import Update, judge
 
 log = logging.getLogger("anxinma.issuer.services.trust")
@@ -56,22 +57,17 @@ class TrustListUnavailable(TrustListError):
 
 def load_root_key(path: Path) -> bytes:
     """The raw Ed25519 public key of a PEM file (``ANXINMA_ROOT_KEY``); one clear error if not."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
     try:
-        key = load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        return read_public_key(path.read_bytes())
+    except OSError as exc:
         raise KeyStoreError(
-            f"ANXINMA_ROOT_KEY={path}: not a readable PEM public key ({exc})".splitlines()[0],
-            message_zh=f"ANXINMA_ROOT_KEY={path}：无法读取 PEM 公钥",
+            f"ANXINMA_ROOT_KEY={path}: cannot be read ({exc.strerror})",
+            message_zh=f"ANXINMA_ROOT_KEY={path}：无法读取",
         ) from None
-    if not isinstance(key, Ed25519PublicKey):
+    except KeyStoreError as exc:
         raise KeyStoreError(
-            f"ANXINMA_ROOT_KEY={path} is not an Ed25519 key",
-            message_zh=f"ANXINMA_ROOT_KEY={path} 不是 Ed25519 公钥",
-        )
-    return key.public_bytes_raw()
+            f"ANXINMA_ROOT_KEY={path}: {exc.message}", message_zh=f"ANXINMA_ROOT_KEY={path}：{exc.message_zh}"
+        ) from None
 
 
 def origin_of(url: str) -> str | None:
