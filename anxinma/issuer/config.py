@@ -148,7 +148,7 @@ class IssuerConfig:
     #: when this one differs (``base_url_given``: it was asked for, not the default).
     base_url: str = DEFAULT_BASE_URL
     base_url_given: bool = True
-    #: The regulator's signed trust list (http(s) URL or file path; contract §2 source a).
+    #: The regulator's signed trust list (http(s) URL or file path; docs/operations.md source a).
     trust_list_url: str | None = None
     #: The regulator's root public key (PEM path) the trust list is checked against and the
     #: service pins; None: the keyring's root.

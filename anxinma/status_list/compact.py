@@ -1,4 +1,4 @@
-"""The compact status list: what our own verifiers download (contract 15 §1.2, docs/interfaces.md).
+"""The compact status list: what our own verifiers download (docs/interfaces.md, status data, docs/interfaces.md).
 
 A tagged COSE_Sign1 (RFC 9052 §4.2, tag 18), protected header ``{1: -8, 4: kid, 16:
 COMPACT_TYPE}``, an empty unprotected map, and a deterministic CBOR payload with integer keys:

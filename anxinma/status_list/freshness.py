@@ -1,4 +1,4 @@
-"""The freshness document: which publication of each shard is current (contract 15 §1.3).
+"""The freshness document: which publication of each shard is current (docs/interfaces.md, status data).
 
 One small signed file in the spirit of TUF's timestamp and snapshot roles: a compact JWS
 (EdDSA, ``typ: anxinma-status-freshness+jwt``) signed by an active key of the issuer, listing

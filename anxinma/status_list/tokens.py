@@ -57,7 +57,7 @@ class StatusList:
     array: StatusArray = field(repr=False)
     token: str = field(repr=False)
     cwt: bytes | None = field(default=None, repr=False)  # the CWT form's bytes, when read from one
-    #: The publication's version (contract 15 §1.1: strictly increasing per shard); 0 for a
+    #: The publication's version (docs/interfaces.md, status data: strictly increasing per shard); 0 for a
     #: token made before versions existed.
     version: int = 0
     #: Lower-case hex SHA-256 of the token's bytes as given (:func:`digest_of`).

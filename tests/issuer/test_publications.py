@@ -1,4 +1,4 @@
-"""Publications every host serves byte for byte (issue 15, findings 3, 5 and 7; contract §2):
+"""Publications every host serves byte for byte (issue 15, findings 3, 5 and 7; docs/operations.md):
 two hosts on one database serve one trust list, one shard and one freshness document; an
 unchanged shard keeps its version and ETag across ttl windows; a revocation makes a new
 version and a new freshness seq; a lagging host never publishes a revocation away."""

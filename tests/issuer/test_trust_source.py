@@ -1,4 +1,4 @@
-"""Where the served trust list comes from (issue 15, findings 4 and 5; contract §2): the
+"""Where the served trust list comes from (issue 15, findings 4 and 5; docs/operations.md): the
 regulator's list at ANXINMA_TRUST_LIST_URL checked against ANXINMA_ROOT_KEY (refreshed, older /
 tampered / equivocal lists refused while the last good one is served, started on the last good
 one when the source is down, no start with none), or the home's root key (``keys add-issuer``

@@ -1,4 +1,4 @@
-"""The compact form (anxinma/status_list/compact.py, contract 15 §1.2): round trips, exact bytes, refusals."""
+"""The compact form (anxinma/status_list/compact.py, docs/interfaces.md, status data): round trips, exact bytes, refusals."""
 
 from __future__ import annotations
 

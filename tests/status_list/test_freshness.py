@@ -1,4 +1,4 @@
-"""The freshness document (anxinma/status_list/freshness.py, contract 15 §1.3): round trip and refusals."""
+"""The freshness document (anxinma/status_list/freshness.py, docs/interfaces.md, status data): round trip and refusals."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def test_a_list_dated_hours_in_the_future_is_refused() -> None:
         load_status_list(_token(datetime.now(UTC) + timedelta(hours=2), key), lambda _c, _k: public)
 
 
-# -- versions and digests (contract 15 §1.1) ----------------------------------------------
+# -- versions and digests (docs/interfaces.md, status data) ----------------------------------------------
 
 
 def _signed(version: int) -> tuple[str, bytes]:

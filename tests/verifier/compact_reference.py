@@ -1,5 +1,5 @@
 """An independent writer of the compact status list and the freshness document, straight from the
-contract of issue 15 (§1.2, §1.3), for the page's tests: it signs well-formed publications and
+status data formats of docs/interfaces.md, for the page's tests: it signs well-formed publications and
 hostile ones (a stream of another value, values out of order, an index beyond the shard, garbage
 after a stream, a wrong count) that a correct issuer never produces. tests/vectors/status-compact.json
 holds the issuer's own bytes; this module is the second, hand-written encoder they are checked against.

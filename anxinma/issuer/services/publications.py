@@ -1,4 +1,4 @@
-"""The ``publications`` table: what every host of one issuer serves, byte for byte (contract §2).
+"""The ``publications`` table: what every host of one issuer serves, byte for byte (docs/operations.md).
 
 A publication is found by (kind, issuer code, shard) and numbered by ``version``. Reading the
 newest is one index range; publishing a newer one is an insert of ``version + 1`` that the

@@ -5,7 +5,7 @@ database by ``change_seq`` (an indexed column), and the versioned publications e
   touched.
 * A shard is *published* (its compact, JWT and CWT forms signed under one new ``version``, one
   row of ``publications``) only when its statuses changed, the signing key changed, or half its
-  validity passed (contract §2). Every host serves the newest row's bytes, so all hosts answer
+  validity passed (docs/operations.md). Every host serves the newest row's bytes, so all hosts answer
   with the same bytes and ETag, and unchanged data keeps its ETag across ttl windows.
 * The freshness document lists each shard's newest version and digest; it is re-published every
   ttl window and whenever a shard's version changed, ``seq`` strictly increasing.

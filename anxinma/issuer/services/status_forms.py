@@ -1,5 +1,5 @@
-"""The status forms the issuer publishes, signed by ``anxinma.status_list`` (contract §1): the
-issuer's one call site for them, with the validity and digest rules of contract §0-§1.
+"""The status forms the issuer publishes, signed by ``anxinma.status_list`` (docs/interfaces.md, status data): the
+issuer's one call site for them, with the validity and digest rules of anxinma/rollback.py, docs/interfaces.md.
 
 Every form of a shard's publication carries the same ``version`` and ``iat``; ``exp`` of the
 standard forms and of the freshness document is iat + :data:`VALIDITY`.
@@ -7,7 +7,6 @@ standard forms and of the freshness document is iat + :data:`VALIDITY`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,15 +19,15 @@ from anxinma.status_list import COMPACT_TYPE, FRESHNESS_TYPE, ShardVersion, Stat
 
 __all__ = ["COMPACT_TYPE", "FRESHNESS_TYPE", "VALIDITY", "ShardEntry", "canonical", "digest"]
 
-#: A shard's and a freshness document's validity (``exp`` = iat + this; contract §1.1, §1.3).
+#: A shard's and a freshness document's validity (``exp`` = iat + this; docs/interfaces.md, status data, §1.3).
 VALIDITY = timedelta(days=7)
 #: One shard as the freshness document lists it.
 ShardEntry = ShardVersion
 
 
 def digest(body: bytes) -> str:
-    """Contract §0: lower-case hex SHA-256 of the exact bytes as served."""
-    return hashlib.sha256(body).hexdigest()
+    """Lower-case hex SHA-256 of the exact bytes as served: the formats' own digest."""
+    return status_list.digest_of(body)
 
 
 def sign_jwt(
@@ -58,7 +57,7 @@ def sign_compact(
     array: StatusArray, *, issuer_code: int, shard: int, version: int, key: Ed25519PrivateKey, kid: bytes,
     now: datetime,
 ) -> bytes:  # fmt: skip
-    """The compact form of contract §1.2 (``application/vnd.anxinma.status+cose``)."""
+    """The compact form of docs/interfaces.md, status data (``application/vnd.anxinma.status+cose``)."""
     return status_list.sign_compact_status_list(
         array, issuer_code=issuer_code, shard=shard, version=version, key=key, kid=kid, now=now
     )
@@ -68,7 +67,7 @@ def sign_freshness(
     *, issuer_code: int, seq: int, shards: Sequence[ShardVersion], key: Ed25519PrivateKey, kid: bytes,
     now: datetime, ttl: int,
 ) -> bytes:  # fmt: skip
-    """The freshness document of contract §1.3 (compact JWS, EdDSA)."""
+    """The freshness document of docs/interfaces.md, status data (compact JWS, EdDSA)."""
     token = status_list.sign_freshness(
         issuer_code=issuer_code, seq=seq, shards=shards, key=key, kid=kid, now=now,
         ttl=timedelta(seconds=ttl), validity=VALIDITY,

@@ -1,5 +1,5 @@
 """The trust list this service serves at ``/trust-list``: one list for every host, from the
-``publications`` table (contract §2; issue 15, findings 4 and 5).
+``publications`` table (docs/operations.md; issue 15, findings 4 and 5).
 
 Exactly one source:
 

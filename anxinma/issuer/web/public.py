@@ -112,14 +112,14 @@ def status_list(issuer_code: int, shard: int) -> Response:
 
 @blueprint.get("/status/<int:issuer_code>/<int:shard>/compact")
 def status_list_compact(issuer_code: int, shard: int) -> Response:
-    """The compact form our verifiers download (contract §1.2); its ETag moves with its version."""
+    """The compact form our verifiers download (docs/interfaces.md, status data); its ETag moves with its version."""
     published = _own_shard(issuer_code, shard)
     return _cached(published.body, COMPACT_TYPE, runtime().config.status_ttl, published.etag("compact"))
 
 
 @blueprint.get("/status/<int:issuer_code>/freshness")
 def status_freshness(issuer_code: int) -> Response:
-    """The freshness document: every shard's current version and digest, signed (contract §1.3)."""
+    """The freshness document: every shard's current version and digest, signed (docs/interfaces.md, status data)."""
     rt = runtime()
     if issuer_code != rt.service.issuer_code:
         raise not_found("issuer", "签发机构")

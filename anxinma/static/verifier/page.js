@@ -230,7 +230,7 @@
   function shardOf(cred) { return Math.floor(cred.claims.serial / V.SHARD_SIZE); }
 
   /* Where the credential's issuer publishes: the base URL its view in the trust list names
-   * (contract §3.1: status data only from the chosen view; a Chongqing worker's from Chongqing). */
+   * (docs/verifier.md, trust rules: status data only from the chosen view; a Chongqing worker's from Chongqing). */
   function issuerBase(cred) {
     var source = state.trust && V.statusSource(state.views, cred.claims.issuer_code);
     return source && source.baseUrl ? source.baseUrl : null;

@@ -764,7 +764,7 @@
     return STATUS_VALUES[(list.packed[index >> 2] >> ((index & 3) * 2)) & 3];
   }
 
-  // -- versioned data: never older over newer (anxinma.rollback, contract §0) -----------------
+  // -- versioned data: never older over newer (anxinma.rollback, anxinma/rollback.py) -----------------
 
   /* What to do with ``candidate`` ({version, digest}) given ``held`` (the same, or null):
    * "new" | "newer" (take it), "same" (nothing changes), "older" | "equivocal" (refuse it: a
@@ -784,7 +784,7 @@
     return crypto.subtle.digest("SHA-256", bytes).then(function (d) { return hex(new Uint8Array(d)); });
   }
 
-  // -- the compact status list (application/vnd.anxinma.status+cose, contract §1.2) ----------
+  // -- the compact status list (application/vnd.anxinma.status+cose, docs/interfaces.md, status data) ----------
   // The checks, their order and their words are anxinma.status_list.compact's, so the same
   // vectors (tests/vectors/status-compact.json) are refused for the same reasons.
 
@@ -938,7 +938,7 @@
     });
   }
 
-  // -- the freshness document (anxinma-status-freshness+jwt, contract §1.3) ------------------
+  // -- the freshness document (anxinma-status-freshness+jwt, docs/interfaces.md, status data) ------------------
 
   function malformedFreshness(why) { return refusal("malformed freshness document: " + why); }
 
@@ -1013,7 +1013,7 @@
     return list.issuedAt;
   }
 
-  // -- trust rules (contract §3.1; anxinma.verifier.trust; tests/vectors/trust-rules.json) ---
+  // -- trust rules (docs/verifier.md, trust rules; anxinma.verifier.trust; tests/vectors/trust-rules.json) ---
 
   function isPinned(anchor) { return anchor.rootSource !== "tofu"; }
 
@@ -1279,7 +1279,7 @@
 
   /* The issuer's live record answered "no record" (404) for a credential whose signature
    * verified: a genuine signature the issuer never recorded is an alarm (a leaked or test key),
-   * not a reason to retry (contract §3.3). Other verdicts stand as they are. */
+   * not a reason to retry (docs/verifier.md). Other verdicts stand as they are. */
   function notOnRecord(offline) {
     if (!genuine(offline.status)) return offline;
     var binding = offline.reasons.filter(function (r) { return r.key === "binding_unchecked"; });
