@@ -940,7 +940,12 @@ class _BundleRefresher:
 @main.command("demo")
 @friendly
 def demo() -> None:
-    """Create development keys (if none), issue a demo credential, render its QR and verify it."""
+    """Create development keys (if none), sign a demo credential, render its QR and verify it.
+
+    The credential is signed from the local keyring and registered nowhere: beside a running
+    service with the same keys its URL opens that service's page, whose live check cannot know
+    it. The command says so rather than let the page's "unknown" surprise a new user.
+    """
     from anxinma import credential as fmt
     from anxinma.keys import KeyDirectory, TrustList, build_trust_list, default_home
     from anxinma.qr import render
@@ -976,6 +981,12 @@ def demo() -> None:
     click.echo(f"安心码 / credential ({len(cred.to_bytes())} bytes):\n{url}")
     click.echo(f"二维码 / QR (version {version}-M): {qr_path}")
     print_result(result, as_json=False)
+    click.echo(
+        "注意：这张安心码只在本机签发，没有登记到任何签发服务，网页在线核验会显示“未登记”；"
+        "要看服务上的完整流程，请打开 scripts/serve 打印的演示网址。\n"
+        "Note: this credential was signed here and is registered with no issuer service, so the page's "
+        "live check says it is unknown; for the whole flow, open the demo URLs scripts/serve printed."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -471,6 +471,27 @@ def test_a_batch_without_the_required_columns_or_rows_is_refused(tmp_path: Path)
     assert result.exit_code == 2 and "批次文件不存在" in result.stderr
 
 
+def test_the_stations_batch_file_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    # The console's batch file has no codes (they are issued while encoding): the badge
+    # command must say so and point at --badges or the station's report, not list columns.
+    path = tmp_path / "batch-7.csv"
+    path.write_text(
+        "worker_id,display_name,enterprise_id,enterprise_name,photo\n12,陈*芳,3,宁波好帮手家政,\n", "utf-8"
+    )
+    with pytest.raises(BadgeError) as refused:
+        read_batch(path)
+    assert "station encode --batch batch-7.csv" in refused.value.message
+    assert "--badges" in refused.value.message and "report" in refused.value.message
+    assert "写卡时才签发" in refused.value.message_zh
+
+
+def test_the_badges_station_columns_are_the_stations_own() -> None:
+    from anxinma.badge.batch import STATION_BATCH_COLUMNS
+    from anxinma.nfc.batch import REQUIRED_COLUMNS
+
+    assert set(REQUIRED_COLUMNS) == STATION_BATCH_COLUMNS  # badge cannot import nfc (nfc prints badges)
+
+
 def test_a_code_without_a_url_needs_a_base_url(issuer: Issuer, tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text(
         f"code,enterprise_name\n{issuer.credential(1).to_decimal()},安心家政\n", "utf-8"

@@ -20,6 +20,9 @@ def test_demo_issues_renders_and_verifies_a_credential(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "VALID" in run.stdout
+    # Signed locally, registered with no service: the command must say so (a live page would
+    # otherwise call the credential unknown with no explanation).
+    assert "没有登记到任何签发服务" in run.stdout and "registered with no issuer service" in run.stdout
     url = next(line for line in run.stdout.splitlines() if "/v/" in line).strip()
     decoded = zxingcpp.read_barcodes(Image.open(tmp_path / "demo-qr.png"))
     assert len(decoded) == 1

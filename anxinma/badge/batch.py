@@ -26,6 +26,9 @@ from anxinma.errors import AnxinmaError
 
 REQUIRED_COLUMNS = ("code", "enterprise_name")
 OPTIONAL_COLUMNS = ("photo", "issuer_name")
+#: The columns of the encoding station's batch file (anxinma/nfc/batch.py): a file with these and
+#: no ``code`` is a station batch, refused with what to do instead.
+STATION_BATCH_COLUMNS = frozenset({"worker_id", "display_name", "enterprise_id", "enterprise_name"})
 JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 #: A batch file larger than this is refused before it is read (a row is ~400 bytes).
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -171,6 +174,16 @@ def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, Row]]:
         raise _csv_error(reader.line_num, exc) from None
     names = [name.strip().lower() for name in header]
     missing = [column for column in REQUIRED_COLUMNS if column not in names]
+    if "code" in missing and set(names) >= STATION_BATCH_COLUMNS:
+        raise BadgeError(
+            f"{path.name} is a card batch for the encoding station: its credentials are issued when the "
+            "cards are encoded, so it has no code yet. Print its badges while encoding "
+            f"(anxinma station encode --batch {path.name} --issuer URL --device usb --badges badges.pdf), "
+            "or give anxinma badge the station's report (--report FILE), which holds each code",
+            message_zh=f"{path.name} 是制卡工作站的批次文件：安心码在写卡时才签发，所以其中还没有安心码（code）。"
+            f"请在写卡时一并打印工牌（anxinma station encode --batch {path.name} --issuer 网址 --device usb "
+            "--badges badges.pdf），或把工作站的报告文件（--report 指定的文件，含每张安心码）交给 anxinma badge",
+        )
     if missing:
         wanted = ",".join((*REQUIRED_COLUMNS, "photo"))
         raise BadgeError(

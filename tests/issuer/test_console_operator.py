@@ -50,6 +50,12 @@ def test_operator_picks_workers_and_gets_the_file_the_station_reads(
     assert download.data.decode().splitlines()[0] == ",".join((*REQUIRED_COLUMNS, "photo"))
     everyone = console.post("/console/batches", {"all_matching": "1", "enterprise": "", "label": "全部"})
     assert len(load_batch_text(console, _batch_id(everyone), tmp_path).workers) == 4
+    # The command the page shows runs as shown: the station needs the issuer's URL.
+    detail = text(console.get(f"/console/batches/{batch}"))
+    command = re.search(r"data-station-command>([^<]+)<", detail)
+    assert command is not None
+    assert f"--batch batch-{batch}.csv --issuer {live_issuer.url}" in command.group(1)
+    assert "--device usb" in command.group(1) and "--badges" in command.group(1)
     listing = text(console.get("/console/batches"))
     assert "三月" in listing and "全部" in listing
     nobody = console.post("/console/batches", {"worker": []})

@@ -169,6 +169,7 @@ def batch(batch_id: int) -> str:
         items=views,
         tally=tally,
         labels=RESULT_LABELS,
+        issuer_url=str(service().config.base_url),
         done=request.args.get("done", ""),
         report=request.args.to_dict(),
     )
