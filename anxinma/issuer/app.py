@@ -132,7 +132,12 @@ def build_runtime(config: IssuerConfig) -> Runtime:
             message_zh=f"ANXINMA_ROOT_KEY（{config.root_key_path}）不是 {config.key_dir} 中签署信任列表的根密钥："
             "请设置 ANXINMA_TRUST_LIST_URL 为该根签发的信任列表，或取消 ANXINMA_ROOT_KEY",
         )
-    store = Store(config.database_url)
+    store = Store(
+        config.database_url,
+        pool_size=config.db_pool_size,
+        max_overflow=config.db_max_overflow,
+        pooler=config.db_pooler,
+    )
     store.migrate()
     vault = Vault.open(config.secret_dir)
     code = keys.issuer.code

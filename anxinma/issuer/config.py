@@ -102,7 +102,15 @@ INT_RANGES = {
     "ANXINMA_CREDENTIAL_DAYS": (1, 3650),
     "ANXINMA_STATUS_TTL": (1, 86400),
     "ANXINMA_PROXIES": (0, 10),
+    "ANXINMA_DB_POOL_SIZE": (1, 100),
+    "ANXINMA_DB_MAX_OVERFLOW": (0, 100),
 }
+
+#: ``ANXINMA_DB_POOLER``: what stands between the service and PostgreSQL. ``pgbouncer``
+#: means PgBouncer in transaction mode, which hands a client's next transaction to any server
+#: connection: psycopg's automatic server-side prepared statements are then turned off (they
+#: live on one server connection; PgBouncer 1.18, Debian 12's, does not track them).
+POOLERS = ("none", "pgbouncer")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -175,6 +183,13 @@ class IssuerConfig:
     background: bool = True
     #: Reverse proxies in front (X-Forwarded-For hops to trust, for the per-client rate limit).
     proxies: int = 0
+    #: Database connections one process keeps open, and how many more it may open at a peak:
+    #: a process holds at most ``db_pool_size + db_max_overflow`` (docs/operations.md sizes them
+    #: for N hosts against PostgreSQL's max_connections).
+    db_pool_size: int = 4
+    db_max_overflow: int = 4
+    #: ``none`` or ``pgbouncer`` (transaction mode): see :data:`POOLERS`.
+    db_pooler: str = "none"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -197,6 +212,9 @@ class IssuerConfig:
             status_ttl=_int(source, "ANXINMA_STATUS_TTL", 300),
             live_rate_limit=source.get("ANXINMA_LIVE_RATE_LIMIT") or "120 per minute",
             proxies=_int(source, "ANXINMA_PROXIES", 0),
+            db_pool_size=_int(source, "ANXINMA_DB_POOL_SIZE", 4),
+            db_max_overflow=_int(source, "ANXINMA_DB_MAX_OVERFLOW", 4),
+            db_pooler=(source.get("ANXINMA_DB_POOLER") or "none").strip().lower(),
         )
         config = replace(config, **overrides) if overrides else config
         config.validate()
@@ -210,6 +228,8 @@ class IssuerConfig:
             ("ANXINMA_CREDENTIAL_DAYS", self.credential_days),
             ("ANXINMA_STATUS_TTL", self.status_ttl),
             ("ANXINMA_PROXIES", self.proxies),
+            ("ANXINMA_DB_POOL_SIZE", self.db_pool_size),
+            ("ANXINMA_DB_MAX_OVERFLOW", self.db_max_overflow),
         ):
             low, high = INT_RANGES[name]
             if not low <= value <= high:
@@ -220,6 +240,8 @@ class IssuerConfig:
         if self.home.exists() and not self.home.is_dir():
             raise _bad("directory", HOME_ENV, self.home)
         _check_database_url(self.database_url)
+        if self.db_pooler not in POOLERS:
+            raise _bad("choice", "ANXINMA_DB_POOLER", self.db_pooler, choices=", ".join(POOLERS))
         if self.redis_url is not None:
             _check_redis_url(self.redis_url)
         if self.trust_list_url is not None and not (
@@ -249,6 +271,9 @@ class IssuerConfig:
             ("ANXINMA_STATUS_TTL", str(self.status_ttl)),
             ("ANXINMA_LIVE_RATE_LIMIT", self.live_rate_limit),
             ("ANXINMA_PROXIES", str(self.proxies)),
+            ("ANXINMA_DB_POOL_SIZE", str(self.db_pool_size)),
+            ("ANXINMA_DB_MAX_OVERFLOW", str(self.db_max_overflow)),
+            ("ANXINMA_DB_POOLER", self.db_pooler),
             (LOG_FORMAT_ENV, (env.get(LOG_FORMAT_ENV) or "text").strip().lower()),
             (MULTIPROC_ENV, env.get(MULTIPROC_ENV) or "(unset: one process)"),
         ]

@@ -5,6 +5,13 @@ SQLite runs in WAL mode (readers never wait for the writer) and every *write* tr
 begins with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two writers queue on
 ``busy_timeout`` instead of both reading and then failing to upgrade (SQLite's deadlock error).
 Reads use a second engine whose transactions are deferred. On PostgreSQL both are one engine.
+
+Each engine's pool is bounded (``pool_size`` kept open, ``max_overflow`` more at a peak, then a
+caller waits up to 30 s): a process never holds more than their sum, so hosts x processes x that
+sum is what PostgreSQL must allow (docs/operations.md, "Database connections"). Behind PgBouncer
+in transaction mode (``pooler="pgbouncer"``) nothing may outlive a transaction on the server
+connection: psycopg's automatic prepared statements are turned off, the migration lock is a
+transaction-level advisory lock (migrations/env.py) and no session setting is used.
 """
 
 from __future__ import annotations
@@ -30,10 +37,8 @@ class StoreError(AnxinmaError):
     code = "store"
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=16
-    )
+def _sqlite_engine(url: str, *, immediate: bool, pool: dict[str, int]) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -55,18 +60,20 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 class Store:
     """Database access for the issuer. ``write()`` and ``read()`` hand out sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 4, max_overflow: int = 4, pooler: str = "none") -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        pool = {"pool_size": pool_size, "max_overflow": max_overflow}
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(url, immediate=True)
-            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.write_engine = _sqlite_engine(url, immediate=True, pool=pool)
+            self.read_engine = _sqlite_engine(url, immediate=False, pool=pool)
         elif self.dialect == "postgresql":
-            self.write_engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+            connect_args: dict[str, Any] = {"prepare_threshold": None} if pooler == "pgbouncer" else {}
+            self.write_engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
             self.read_engine = self.write_engine
         else:
             raise StoreError(
