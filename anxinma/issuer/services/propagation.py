@@ -14,13 +14,18 @@ Redis layout (docs/interfaces.md, "Redis"):
 If Redis is down, a push fails fast (250 ms timeouts, no retries) and is dropped: the
 reconciler (a thread in every process) compares the ``seq`` key with the database and
 re-applies every change since, or rebuilds every shard from the database when Redis lost its
-data (the ``seq`` key is gone after a restart).
+data (the ``seq`` key is gone after a restart). One process rebuilds: it takes the lock key
+``anxinma:status:<issuer_code>:rebuild`` (``SET NX`` with a 2-minute expiry, so a process killed
+mid-rebuild frees it); the others find it taken and look again next round, by which time the
+``seq`` key is back. A rebuild reads only the serials that are not valid (a valid serial is a
+zero, what Redis holds where nothing was written) and each shard's highest serial.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,7 +34,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 
 from anxinma.issuer.store.db import Store
-from anxinma.issuer.store.models import Credential
+from anxinma.issuer.store.models import NONVALID, Credential
 from anxinma.status_list import SHARD_SIZE, CredentialStatus, StatusArray, shard_of
 
 log = logging.getLogger("anxinma.issuer.services.propagation")
@@ -120,6 +125,15 @@ if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return current
 """
 
+# Free the rebuild lock only if this process still holds it (it may have expired and been taken).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: How long a rebuild may hold the lock before another process may take it over (ms).
+REBUILD_LOCK_MS = 120_000
+
 
 class RedisMirror:
     """Hot status bits and pub/sub in Redis, kept equal to the database by a reconciler."""
@@ -155,6 +169,10 @@ class RedisMirror:
     @property
     def seq_key(self) -> str:
         return f"anxinma:status:{self.issuer_code}:seq"
+
+    @property
+    def rebuild_key(self) -> str:
+        return f"anxinma:status:{self.issuer_code}:rebuild"
 
     # -- the fast path ---------------------------------------------------------------------
 
@@ -192,7 +210,13 @@ class RedisMirror:
             with self.store.read() as session:
                 top = int(session.execute(select(func.max(Credential.change_seq))).scalar() or 0)
             if marker is None:
-                self._rebuild(top)
+                token = os.urandom(8).hex()
+                if not self.client.set(self.rebuild_key, token, nx=True, px=REBUILD_LOCK_MS):
+                    return "rebuilding_elsewhere"  # another process is at it: look again next round
+                try:
+                    self._rebuild(top)
+                finally:
+                    self.client.eval(_RELEASE, 1, self.rebuild_key, token)
                 self._healthy = True
                 return "rebuilt"
             done = int(marker)
@@ -220,9 +244,15 @@ class RedisMirror:
         """Write every shard from the database (after Redis lost its data)."""
         arrays: dict[int, StatusArray] = {}
         with self.store.read() as session:
-            for serial, value in session.execute(select(Credential.serial, Credential.status_value)):
-                shard, index = shard_of(int(serial))
-                arrays.setdefault(shard, StatusArray()).set(index, int(value))
+            high = session.execute(select(func.max(Credential.serial))).scalar()
+            rows = session.execute(select(Credential.serial, Credential.status_value).where(NONVALID)).all()
+        if high is not None:
+            last_shard, last_index = shard_of(int(high))
+            for shard in range(last_shard + 1):
+                arrays[shard] = StatusArray(last_index + 1 if shard == last_shard else SHARD_SIZE)
+        for serial, value in rows:
+            shard, index = shard_of(int(serial))
+            arrays[shard].set(index, int(value))
         pipe = self.client.pipeline(transaction=True)
         for shard, array in arrays.items():
             pipe.set(self.shard_key(shard), packed_to_redis(array.to_bytes()))

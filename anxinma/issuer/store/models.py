@@ -170,6 +170,11 @@ class Visit(Base):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+#: The condition of ``ix_credentials_nonvalid_serial``, written as the index's own text: a bound
+#: parameter (``status_value != ?``) would keep SQLite's and PostgreSQL's planners from using it.
+NONVALID = text("credentials.status_value != 0")
+
+
 class Credential(Base):
     """An issued credential. ``serial`` is its status index; ``status_value`` its 2 bits in the list."""
 
@@ -191,6 +196,15 @@ class Credential(Base):
             postgresql_where=text("status != 'revoked' AND subject_kind = 'enterprise'"),
         ),
         Index("ix_credentials_enterprise_serial", "enterprise_id", "serial"),
+        # The serials that are not valid: what a status board or a Redis rebuild reads (most are
+        # valid, a zero). Queries name the literal NONVALID so both planners match the index.
+        Index(
+            "ix_credentials_nonvalid_serial",
+            "serial",
+            "status_value",
+            sqlite_where=text("status_value != 0"),
+            postgresql_where=text("status_value != 0"),
+        ),
     )
     serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
