@@ -164,6 +164,7 @@ class LiveIssuer:
         settings: dict[str, object] = {
             "live_rate_limit": "10000 per minute",
             "reconcile_seconds": 0.2,
+            "daily_at": None,  # tests run the daily job when they mean to
             **config,
         }
         self.config = IssuerConfig(

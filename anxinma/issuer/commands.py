@@ -165,11 +165,23 @@ def jobs() -> None:
 def jobs_daily(day: Any) -> None:
     """Set attention (安心码 yellow) for lapsed health certificates and insurance; clear it when
     renewed; keep the day's 持证率/亮证率 figures of every enterprise (the dashboard's history)."""
+    from anxinma.issuer.services.daily import KIND
     from anxinma.issuer.services.rules import today_in_china
 
     service = _runtime().service
     on = day.date() if day is not None else today_in_china()
-    counts = service.daily.run(on)
+    # The day's job on the durable queue, run here: killed, it is resumed by a service host.
+    with service.store.write() as session:
+        service.jobs.submit(session, KIND, on.isoformat())
+    state = service.jobs.run_here(KIND, on.isoformat())
+    counts = service.daily.last
+    if state != "done":
+        click.echo(
+            f"{on}: 每日任务失败，详见服务日志 / the daily job failed: see the service's log", err=True
+        )
+        sys.exit(1)
+    if not counts:
+        click.echo(f"{on}: 已由另一台主机完成 / done by another host")
+        return
     click.echo(f"attention set {counts['attention_set']}, cleared {counts['attention_cleared']}")
-    written = service.daily.snapshot(on)
-    click.echo(f"持证率/亮证率 figures of {on} kept for {written} enterprise(s)")
+    click.echo(f"持证率/亮证率 figures of {on} kept for {counts['enterprises']} enterprise(s)")

@@ -73,6 +73,11 @@ RULES.define(
     en="{name}={value}: expected one of {choices}",
 )
 RULES.define(
+    "clock",
+    zh="{name}={value}：应为 24 小时制时刻 HH:MM（中国时间，如 00:10），或 off",
+    en="{name}={value}: expected a time of day HH:MM (China time, e.g. 00:10), or off",
+)
+RULES.define(
     "unreachable",
     zh="{name}={value}：数据库无应答（{reason}）",
     en="{name}={value}: the database does not answer ({reason})",
@@ -104,6 +109,7 @@ INT_RANGES = {
     "ANXINMA_PROXIES": (0, 10),
     "ANXINMA_DB_POOL_SIZE": (1, 100),
     "ANXINMA_DB_MAX_OVERFLOW": (0, 100),
+    "ANXINMA_JOB_LEASE": (1, 3600),
 }
 
 #: ``ANXINMA_DB_POOLER``: what stands between the service and PostgreSQL. ``pgbouncer``
@@ -190,6 +196,12 @@ class IssuerConfig:
     db_max_overflow: int = 4
     #: ``none`` or ``pgbouncer`` (transaction mode): see :data:`POOLERS`.
     db_pooler: str = "none"
+    #: Seconds a host's claim on a background job lasts unrenewed: a job whose host was killed
+    #: is resumed by another within this (services/jobs.py).
+    job_lease: int = 30
+    #: When (HH:MM, China time) the hosts add the day's daily job; None (``off``): only
+    #: ``anxinma jobs daily`` runs it (cron).
+    daily_at: str | None = "00:10"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -215,6 +227,8 @@ class IssuerConfig:
             db_pool_size=_int(source, "ANXINMA_DB_POOL_SIZE", 4),
             db_max_overflow=_int(source, "ANXINMA_DB_MAX_OVERFLOW", 4),
             db_pooler=(source.get("ANXINMA_DB_POOLER") or "none").strip().lower(),
+            job_lease=_int(source, "ANXINMA_JOB_LEASE", 30),
+            daily_at=_daily_at(source.get("ANXINMA_DAILY_AT")),
         )
         config = replace(config, **overrides) if overrides else config
         config.validate()
@@ -230,6 +244,7 @@ class IssuerConfig:
             ("ANXINMA_PROXIES", self.proxies),
             ("ANXINMA_DB_POOL_SIZE", self.db_pool_size),
             ("ANXINMA_DB_MAX_OVERFLOW", self.db_max_overflow),
+            ("ANXINMA_JOB_LEASE", self.job_lease),
         ):
             low, high = INT_RANGES[name]
             if not low <= value <= high:
@@ -240,6 +255,8 @@ class IssuerConfig:
         if self.home.exists() and not self.home.is_dir():
             raise _bad("directory", HOME_ENV, self.home)
         _check_database_url(self.database_url)
+        if self.daily_at is not None and not _is_clock(self.daily_at):
+            raise _bad("clock", "ANXINMA_DAILY_AT", self.daily_at)
         if self.db_pooler not in POOLERS:
             raise _bad("choice", "ANXINMA_DB_POOLER", self.db_pooler, choices=", ".join(POOLERS))
         if self.redis_url is not None:
@@ -274,6 +291,8 @@ class IssuerConfig:
             ("ANXINMA_DB_POOL_SIZE", str(self.db_pool_size)),
             ("ANXINMA_DB_MAX_OVERFLOW", str(self.db_max_overflow)),
             ("ANXINMA_DB_POOLER", self.db_pooler),
+            ("ANXINMA_JOB_LEASE", str(self.job_lease)),
+            ("ANXINMA_DAILY_AT", self.daily_at or "off"),
             (LOG_FORMAT_ENV, (env.get(LOG_FORMAT_ENV) or "text").strip().lower()),
             (MULTIPROC_ENV, env.get(MULTIPROC_ENV) or "(unset: one process)"),
         ]
@@ -300,6 +319,19 @@ def _is_http_url(value: str) -> bool:
         and not parts.fragment
         and " " not in value
     )
+
+
+def _daily_at(raw: str | None) -> str | None:
+    value = (raw or "00:10").strip()
+    return None if value.lower() == "off" else value
+
+
+def _is_clock(value: str) -> bool:
+    hours, _, minutes = value.partition(":")
+    return (
+        len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+        and int(hours) < 24 and int(minutes) < 60
+    )  # fmt: skip
 
 
 def _check_rate_limit(name: str, value: str) -> None:

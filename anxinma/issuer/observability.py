@@ -16,6 +16,7 @@ credentials where the audit chain records them (a SQLAlchemy session hook instal
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -155,6 +156,12 @@ class _ScrapeTimeGauges(Collector):
         ready = GaugeMetricFamily("anxinma_trust_list_ok", "1 when the service holds an unexpired trust list")
         ready.add_metric([], 1.0 if state["state"] == "ok" else 0.0)
         yield ready
+        depth = GaugeMetricFamily(
+            "anxinma_job_queue_depth", "Background jobs queued or running on any host (the durable queue)"
+        )
+        with contextlib.suppress(Exception):  # the database is away: readiness says so; no sample
+            depth.add_metric([], float(self.app.extensions["anxinma"].service.jobs.pending()))
+        yield depth
 
 
 # -- counted where the audit chain records the event ----------------------------------------

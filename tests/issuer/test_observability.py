@@ -131,6 +131,7 @@ def test_metrics_count_each_event_where_it_happens(live_issuer_factory: Callable
     assert delta("anxinma_publications_total", kind="status") >= 1
     assert delta("anxinma_live_lookups_total", outcome="ok") == 3
     assert delta("anxinma_rate_limited_total", route="/api/v1/live") == 1
+    assert after[("anxinma_job_queue_depth", ())] == 0  # the durable queue's depth: nothing waiting
     assert any(
         dict(labels).get("route") == "/api/v1/workers/<int:worker_id>/credentials"
         for (name, labels) in after

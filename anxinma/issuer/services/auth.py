@@ -55,6 +55,14 @@ class Principal:
         """The namespace of this caller's idempotency keys."""
         return f"{self.kind}:{self.ident}"
 
+    @classmethod
+    def from_actor(cls, actor: str) -> Principal:
+        """The principal an :attr:`actor` string names: a durable job resumed on another host
+        acts as the one who started it (the string is all the job's row keeps)."""
+        kind, ident, rest = actor.split(":", 2)
+        role, _, enterprise = rest.partition("@")
+        return cls(kind, ident, Role(role), int(enterprise) if enterprise else None)
+
 
 SYSTEM = Principal("system", "issuer", Role.ISSUER_ADMIN)
 

@@ -8,7 +8,7 @@ person's row is reported, never registered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,10 +143,13 @@ class Imports:
         report: ImportReport,
         *,
         issue: bool = False,
+        then: Callable[[Session], None] | None = None,
     ) -> ImportReport:
         """Import rows :func:`validate_import_rows` accepted, in one transaction, adding the
         outcome to ``report`` (created, existing, blacklisted rows as errors). The console runs
-        a large file through this in chunks, so it can show progress."""
+        a large file through this in chunks, so it can show progress; ``then(session)`` runs in
+        the chunk's transaction once ``report`` holds its outcome (the job's lease and
+        checkpoint commit with the chunk, or neither does)."""
         with self.ctx.tx() as unit:
             target = self._import_target(unit.session, principal, enterprise_id)
             found, refused, fresh = self._classify_import(unit.session, target, valid)
@@ -157,6 +160,8 @@ class Imports:
             if issue and new_ids:
                 issued = self.issuing.issue_many(unit, principal, [IssueItem(w) for w in new_ids])
                 report.credentials.extend(i.row.serial for i in issued)
+            if then is not None:
+                then(unit.session)
         report.errors.sort(key=lambda e: int(e["row"]))
         return report
 

@@ -9,6 +9,7 @@ rather than by every caller. It decides nothing itself: each job is its own modu
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from typing import Any
 
 from anxinma.issuer.config import IssuerConfig
@@ -58,13 +59,16 @@ class IssuerServices(Context):
         self.revocation = Revocation(self)
         self.issuing = Issuing(self, self.revocation)
         self.imports = Imports(self, self.workers, self.issuing)
-        self.daily = Daily(self, self.workers)
         self.visits = ServiceLoop(self)
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
         self.watchlists = Watchlists(self)
-        self.jobs = Jobs()
+        self.jobs = Jobs(store, lease=timedelta(seconds=config.job_lease))
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)
+        at = time.fromisoformat(config.daily_at) if config.daily_at else None
+        self.daily = Daily(self, self.workers, self.jobs, at=at)
+        if config.background:  # one-shot CLI commands run no jobs (Jobs.wait runs them in place)
+            self.jobs.start()
 
     def live_record(self, code: Any) -> str:
         """The signed live record of the presented credential (:class:`LiveRecords`)."""

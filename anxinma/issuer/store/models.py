@@ -420,6 +420,34 @@ class ImportJob(Base):
     message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: What the finished chunks did (JSON: chunks, created, existing, errors, credentials),
+    #: written in each chunk's own transaction: a job resumed on another host goes on from it.
+    checkpoint: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """The durable queue (services/jobs.py): a job any host may run, claimed under a lease.
+
+    ``state``: queued | running | done | failed. A running job whose ``lease_until`` has passed
+    lost its process (killed, deployed away) and is claimed again by the next host that looks;
+    its work commits only while its lease is held (the lease is renewed inside each unit of work's
+    transaction, so a host that lost it cannot commit over the one that took it).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("uq_jobs_kind_ref", "kind", "ref", unique=True),
+        Index("ix_jobs_state_id", "state", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    owner: Mapped[str | None] = mapped_column(String(96))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CardBatch(Base):
