@@ -127,19 +127,27 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(live_issuer_facto
 
 def test_hosts_sharing_one_redis_share_the_count(live_issuer_factory: Any, redis_server: RedisServer) -> None:
     host_a = live_issuer_factory(redis_url=redis_server.url)
-    host_b = live_issuer_factory(redis_url=redis_server.url)
-    for n in range(5):
-        assert (
-            _sign_in(_client(host_a, f"198.51.100.{n}"), "shared-name", "wrong password!").status_code == 401
-        )
-        assert (
-            _sign_in(_client(host_b, f"198.51.101.{n}"), "shared-name", "wrong password!").status_code == 401
-        )
-    assert _sign_in(_client(host_a, "192.0.2.1"), "shared-name", "wrong password!").status_code == 429
-    assert _sign_in(_client(host_b, "192.0.2.2"), "shared-name", "wrong password!").status_code == 429
-    # Without Redis each host counts alone (the embedded default: in-process).
+    # A second host of the same deployment: same database, secrets and Redis.
+    host_b = LiveIssuer(host_a.home, host_a.database_url, redis_server.url)
+    try:
+        username, password = account(host_a, "regulator")
+        for n in range(5):
+            assert (
+                _sign_in(_client(host_a, f"198.51.100.{n}"), username, "wrong password!").status_code == 401
+            )
+            assert (
+                _sign_in(_client(host_b, f"198.51.101.{n}"), username, "wrong password!").status_code == 401
+            )
+        assert _sign_in(_client(host_a, "192.0.2.1"), username, password).status_code == 429
+        assert _sign_in(_client(host_b, "192.0.2.2"), username, password).status_code == 429
+    finally:
+        host_b.stop()
+    # Another deployment on the same Redis keeps its own counts (they are named by its secret).
+    other = live_issuer_factory(redis_url=redis_server.url)
+    assert _sign_in(_client(other, "192.0.2.3"), username, "wrong password!").status_code == 401
+    # Without Redis a host counts alone (the embedded default: in-process).
     alone = live_issuer_factory()
-    assert _sign_in(_client(alone, "192.0.2.3"), "shared-name", "wrong password!").status_code == 401
+    assert _sign_in(_client(alone, "192.0.2.4"), username, "wrong password!").status_code == 401
 
 
 def test_a_host_whose_redis_fails_still_limits_in_its_own_memory(

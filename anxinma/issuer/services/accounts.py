@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -49,6 +50,10 @@ class Accounts:
             account_rule=extra.get("login_account_limit", ACCOUNT_RULE),
             client_rule=extra.get("login_client_limit", CLIENT_RULE),
             token_client_rule=extra.get("token_client_limit", TOKEN_CLIENT_RULE),
+            # One deployment's hosts share the session key (they must, to read each other's
+            # sessions), so its digest names their counts apart from another deployment's on
+            # the same Redis.
+            namespace="anxinma-guess:" + hashlib.sha256(ctx.vault.session_key).hexdigest()[:16],
         )
 
     def create_token(

@@ -82,7 +82,9 @@ class AttemptGuard:
         account_rule: str = ACCOUNT_RULE,
         client_rule: str = CLIENT_RULE,
         token_client_rule: str = TOKEN_CLIENT_RULE,
+        namespace: str = _NAMESPACE,
     ) -> None:
+        self.namespace = namespace
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         self._shared: MovingWindowRateLimiter | None = None
         if redis_url:
@@ -108,7 +110,7 @@ class AttemptGuard:
 
     def signed_in(self, account: str) -> None:
         """The account's count starts again (the client's does not)."""
-        self._call("clear", self.account.item, _NAMESPACE, self.account.kind, _account_key(account))
+        self._call("clear", self.account.item, self.namespace, self.account.kind, _account_key(account))
 
     def clear_account(self, account: str) -> None:
         """The operator lifts an account's lock (``anxinma user unlock``)."""
@@ -128,14 +130,14 @@ class AttemptGuard:
 
     def _wait(self, rule: _Rule, key: str) -> int:
         """Seconds until ``key`` may try again under ``rule`` (0: it may now)."""
-        allowed = self._call("test", rule.item, _NAMESPACE, rule.kind, key)
+        allowed = self._call("test", rule.item, self.namespace, rule.kind, key)
         if allowed:
             return 0
-        stats = self._call("get_window_stats", rule.item, _NAMESPACE, rule.kind, key)
+        stats = self._call("get_window_stats", rule.item, self.namespace, rule.kind, key)
         return max(1, math.ceil(float(stats.reset_time) - time.time()))
 
     def _hit(self, rule: _Rule, key: str) -> None:
-        self._call("hit", rule.item, _NAMESPACE, rule.kind, key)
+        self._call("hit", rule.item, self.namespace, rule.kind, key)
 
     def _call(self, method: str, *args: Any) -> Any:
         if self._shared is not None:
