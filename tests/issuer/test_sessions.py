@@ -46,7 +46,9 @@ def _assert_ended(issuer: LiveIssuer, token: str) -> None:
     assert "会话已结束" in error["zh"] and "session has ended" in error["en"]
 
 
-def test_after_logout_the_old_cookie_and_the_same_jwt_as_bearer_are_refused(live_issuer: LiveIssuer) -> None:
+def test_after_logout_the_old_cookie_and_the_same_jwt_as_bearer_are_refused(issuer_on: LiveIssuer) -> None:
+    """On SQLite and PostgreSQL."""
+    live_issuer = issuer_on
     username, password = account(live_issuer, "regulator")
     console = Console(live_issuer)
     console.login(username, password)

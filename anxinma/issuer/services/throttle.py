@@ -44,6 +44,8 @@ CLIENT_RULE = "30 per hour"
 TOKEN_CLIENT_RULE = "60 per 10 minutes"
 
 _NAMESPACE = "anxinma-guess"
+#: After Redis failed, seconds before it is tried again (counts stay in memory meanwhile).
+_REDIS_RETRY_SECONDS = 5.0
 
 
 class TooManyAttempts(ApiError):
@@ -87,6 +89,7 @@ class AttemptGuard:
         self.namespace = namespace
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         self._shared: MovingWindowRateLimiter | None = None
+        self._redis_down_until = 0.0
         if redis_url:
             storage = storage_from_string(redis_url, socket_timeout=1, socket_connect_timeout=1)
             assert isinstance(storage, Storage)  # a redis:// URL names the synchronous storage
@@ -140,10 +143,13 @@ class AttemptGuard:
         self._call("hit", rule.item, self.namespace, rule.kind, key)
 
     def _call(self, method: str, *args: Any) -> Any:
-        if self._shared is not None:
+        if self._shared is not None and time.monotonic() >= self._redis_down_until:
             try:
                 return getattr(self._shared, method)(*args)
             except Exception as exc:  # Redis down or failing: count on this host meanwhile
+                # and leave it alone for a few seconds, so a sign-in does not wait on a
+                # timeout at each of its steps.
+                self._redis_down_until = time.monotonic() + _REDIS_RETRY_SECONDS
                 log.warning("sign-in limits counted on this host only: Redis failed (%s)", type(exc).__name__)
         return getattr(self._memory, method)(*args)
 
