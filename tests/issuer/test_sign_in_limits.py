@@ -175,3 +175,18 @@ def test_a_client_that_keeps_sending_bad_tokens_is_refused(live_issuer: LiveIssu
         fine.get("/api/v1/me", headers={"Authorization": f"Bearer {live_issuer.admin_token}"}).status_code
         == 200
     )
+
+
+def test_a_browser_that_keeps_sending_forged_cookies_gets_a_page_saying_to_wait(
+    live_issuer: LiveIssuer,
+) -> None:
+    browser = Console(live_issuer)
+    browser.client.environ_base["REMOTE_ADDR"] = "203.0.113.90"
+    for n in range(60):
+        browser.client.set_cookie("axm_session", f"forged.{n}.token", domain="localhost")
+        assert browser.get("/console/dashboard").status_code == 303
+    browser.client.set_cookie("axm_session", "forged.60.token", domain="localhost")
+    refused = browser.get("/console/dashboard", headers={"Accept": "text/html"})
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "无效令牌过多" in text(refused)
