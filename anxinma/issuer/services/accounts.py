@@ -270,9 +270,12 @@ class Accounts:
             raise Unauthorized("wrong username or password", message_zh="用户名或密码错误")
         self.guard.signed_in(username)
         who = Principal("session", str(user.id), Role(user.role), user.enterprise_id)
+        # The new hash is made before the transaction: it takes a good part of a second, and a
+        # write transaction should not wait on it.
+        rehashed = hash_password(password) if needs_rehash(stored) else None
         with self.ctx.tx() as unit:
-            if needs_rehash(stored):
-                _rehash(unit, who, user.id, stored, password)
+            if rehashed is not None:
+                _rehash(unit, who, user.id, stored, rehashed)
             token, expires = self._start_session(unit, who)
         return token, expires, user
 
@@ -387,13 +390,14 @@ def _end_sessions(session: Session, user_id: int, reason: str, keep: str | None 
     return _changed(session.execute(query.values(ended_at=_now(), end_reason=reason)))
 
 
-def _rehash(unit: Unit, who: Principal, user_id: int, stored: str, password: str) -> None:
-    """Replace a hash made with older parameters (only if nobody changed it meanwhile)."""
+def _rehash(unit: Unit, who: Principal, user_id: int, stored: str, rehashed: str) -> None:
+    """Replace a hash made with older parameters by ``rehashed`` (only if nobody changed the
+    password meanwhile)."""
     changed = _changed(
         unit.session.execute(
             update(User)
             .where(User.id == user_id, User.password_hash == stored)
-            .values(password_hash=hash_password(password))
+            .values(password_hash=rehashed)
         )
     )
     if changed:
