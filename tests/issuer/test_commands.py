@@ -83,6 +83,13 @@ def test_user_unlock_lifts_the_lock_through_redis(
     run = _cli(issuer, "user", "unlock", username, redis_url=redis_server.url)
     assert run.returncode == 0, run.stderr
     assert issuer.api("POST", "/api/v1/sessions", token="", json=right).status_code == 201
+    with issuer.runtime.store.read() as session:
+        from sqlalchemy import select
+
+        from anxinma.issuer.store.models import AuditEntry
+
+        actions = [e.action for e in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()]
+    assert actions[-2:] == ["user.unlock", "session.start"]
 
 
 def _cli_input(issuer: LiveIssuer, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:

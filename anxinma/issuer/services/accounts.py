@@ -367,9 +367,15 @@ class Accounts:
             raise not_found("user", "用户")
         return int(found)
 
-    def unlock(self, username: str) -> None:
-        """Lift the sign-in lock of an account (the operator's CLI), e.g. for a user an attacker
-        keeps locked out; the client-address limits stay."""
+    def unlock(self, username: str, *, principal: Principal | None = None) -> None:
+        """Lift the sign-in lock of an account, e.g. for a user an attacker keeps locked out
+        (the client-address limits stay). Audited as ``user.unlock``; ``principal`` None: the
+        operator's CLI. Raises 404 for an unknown name."""
+        if principal is not None:
+            self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
+        user_id = self.user_id(username)
+        with self.ctx.tx() as unit:
+            unit.record(principal or SYSTEM, "user.unlock", "user", user_id)
         self.guard.clear_account(username)
 
 
