@@ -128,8 +128,11 @@ def test_disabling_ends_the_sessions_and_enabling_does_not_bring_them_back(live_
     _assert_ended(live_issuer, token)
 
 
-def test_a_session_ended_on_one_host_is_refused_on_the_other(live_issuer_factory: Any) -> None:
-    host_a = live_issuer_factory()
+def test_a_session_ended_on_one_host_is_refused_on_the_other(
+    live_issuer_factory: Any, database_url: str
+) -> None:
+    """Two hosts on one database (SQLite and PostgreSQL)."""
+    host_a = live_issuer_factory(database_url)
     host_b = LiveIssuer(host_a.home, host_a.database_url)  # a second host: same database and secrets
     try:
         username, password = account(host_a, "regulator")
