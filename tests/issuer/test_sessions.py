@@ -90,6 +90,9 @@ def test_a_password_change_ends_every_other_session(live_issuer: LiveIssuer) -> 
         {"current_password": password, "password": "a-new-password-1", "confirm": "a-new-password-1"},
     )
     assert changed.status_code == 303, text(changed)[:400]
+    assert "密码已修改，您在其他地方的登录已退出" in text(second.get(changed.headers["Location"]))
+    english = text(second.get("/console/password?lang=en"))
+    assert "Change your password" in english and 'autocomplete="current-password"' in english
     _assert_ended(live_issuer, old)
     assert second.get("/console/dashboard").status_code == 200  # the one that asked stays
     fresh = Console(live_issuer)

@@ -55,7 +55,7 @@ def login() -> BaseResponse | str:
     try:
         token, expires, user = service().accounts.login(username, password, client=client_address())
     except (Unauthorized, TooManyAttempts) as exc:
-        page = make_response(
+        refused = make_response(
             render_template(
                 "issuer/login.html",
                 expired=False,
@@ -66,8 +66,8 @@ def login() -> BaseResponse | str:
             exc.http_status,
         )
         if isinstance(exc, TooManyAttempts):
-            page.headers["Retry-After"] = str(exc.retry_after)
-        return page
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     response = make_response(redirect(target or home_for(Role(user.role)), 303))
     set_session_cookie(response, token, expires)
     new_csrf_seed(response)
@@ -106,6 +106,6 @@ def change_password() -> BaseResponse | tuple[str, int]:
     except ValidationFailed as exc:
         return render_template("issuer/password.html", errors=field_errors(exc), problem=None), 400
     except ApiError as exc:
-        page_ = render_template("issuer/password.html", errors={}, problem=api_message(exc))
-        return page_, exc.http_status
+        shown = render_template("issuer/password.html", errors={}, problem=api_message(exc))
+        return shown, exc.http_status
     return redirect(url_for("console.change_password", done="1"), 303)
