@@ -21,6 +21,18 @@ import pytest
 if TYPE_CHECKING:
     import requests
 
+
+# Test-only password cost: the service hashes at scrypt N=2^17 (about 0.5 s and 128 MiB a hash);
+# the suite makes hundreds of accounts, so in this process it hashes at N=2^12. Nothing outside
+# the tests can lower it; tests/issuer/test_passwords.py checks the default in a fresh process.
+def _cheap_password_hashes() -> None:
+    from anxinma.issuer.services import auth
+
+    auth.SCRYPT_N = 2**12
+
+
+_cheap_password_hashes()
+
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
 POSTGRES_DB = "test"

@@ -282,9 +282,13 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     init_i18n(app, catalogs)
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> tuple[Response, int]:
+    def _api_error(exc: ApiError) -> Response:
         page = _html_error(exc.http_status, exc.message_zh, exc.message)
-        return page or jsonify(exc.body()), exc.http_status
+        response = app.make_response((page or jsonify(exc.body()), exc.http_status))
+        retry_after = getattr(exc, "retry_after", None)  # a 429 of the sign-in limits says when
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(AnxinmaError)
     def _library_error(exc: AnxinmaError) -> tuple[Response, int]:

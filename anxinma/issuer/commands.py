@@ -129,6 +129,28 @@ def user_create(username: str, role: str, enterprise_id: int | None, password: s
     click.echo(f"user {user_id} {username} ({role})")
 
 
+@user.command("password")
+@click.argument("username")
+@click.password_option()
+@friendly
+def user_password(username: str, password: str) -> None:
+    """Set USERNAME's password; every session of the user ends at once, on every host."""
+    accounts = _runtime().service.accounts
+    accounts.set_password(None, accounts.user_id(username), password)
+    click.echo(f"密码已更新，该用户的所有会话已结束 / password set; every session of {username} ended")
+
+
+@user.command("unlock")
+@click.argument("username")
+@friendly
+def user_unlock(username: str) -> None:
+    """Lift USERNAME's sign-in lock (10 wrong passwords in 5 minutes) before it runs out. It
+    reaches the service's count only through Redis (REDIS_URL); without it, each process
+    counts in its own memory and the lock simply lasts its 5 minutes."""
+    _runtime().service.accounts.unlock(username)
+    click.echo(f"已解除登录锁定 / sign-in lock lifted: {username}")
+
+
 @click.group("audit")
 def audit() -> None:
     """The hash-chained audit log."""

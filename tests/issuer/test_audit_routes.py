@@ -30,9 +30,6 @@ from tests.issuer.routes_support import token_client
 
 #: State-changing routes that change nothing stored, and why.
 NO_CHANGE = {
-    "api.create_session": "signing in issues a session token; nothing is stored",
-    "console.login": "signing in sets a cookie; nothing is stored",
-    "console.logout": "signing out clears a cookie",
     "live.live_record": "a scan is counted (亮证率), not a change of a record",
 }
 
@@ -202,6 +199,38 @@ def _console_import_run(f: Fixture) -> Call:
     return Call("POST", f"/console/import/{f.import_job(who)}/run", actor, console=console, data={})
 
 
+def _sign_in(f: Fixture, console: bool) -> Call:
+    """Signing in stores a session (``session.start``, by the user who signed in)."""
+    username, password = account(f.issuer, "regulator")
+    actor = f"session:{f.services.accounts.user_id(username)}:regulator"
+    if not console:
+        return Call("POST", "/api/v1/sessions", actor, json={"username": username, "password": password})
+    browser = Console(f.issuer)
+    browser.get("/console/login")
+    return Call(
+        "POST", "/console/login", actor, console=browser, data={"username": username, "password": password}
+    )
+
+
+def _sign_out(f: Fixture) -> Call:
+    """Signing out ends the stored session (``session.end``); a session of its own, as the
+    shared ones are used by the other cases."""
+    username, password = account(f.issuer, "regulator")
+    browser = Console(f.issuer)
+    browser.login(username, password)
+    actor = f"session:{f.services.accounts.user_id(username)}:regulator"
+    return Call("POST", "/console/logout", actor, console=browser, data={})
+
+
+def _change_password(f: Fixture) -> Call:
+    username, password = account(f.issuer, "regulator")
+    browser = Console(f.issuer)
+    browser.login(username, password)
+    actor = f"session:{f.services.accounts.user_id(username)}:regulator"
+    data = {"current_password": password, "password": "changed-password-1", "confirm": "changed-password-1"}
+    return Call("POST", "/console/password", actor, console=browser, data=data)
+
+
 def _console_edit(f: Fixture) -> Call:
     worker = f.issuer.api("GET", f"/api/v1/workers/{f.worker()}").json()
     data = {
@@ -215,6 +244,7 @@ def _console_edit(f: Fixture) -> Call:
 
 CASES: dict[str, Callable[[Fixture], Call]] = {
     # -- the API --------------------------------------------------------------------------------
+    "api.create_session": lambda f: _sign_in(f, console=False),
     "api.create_enterprise": lambda f: f.api(
         "issuer_admin",
         "POST",
@@ -309,6 +339,9 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
         "regulator", "POST", f"/api/v1/complaints/{f.complaint()}/resolve", json={"resolution": "已回访处理"}
     ),
     # -- the consoles ---------------------------------------------------------------------------
+    "console.login": lambda f: _sign_in(f, console=True),
+    "console.logout": _sign_out,
+    "console.change_password": _change_password,
     "console.admin_enterprise_create": lambda f: f.page(
         "issuer_admin",
         "/console/admin/enterprises",

@@ -153,6 +153,13 @@ def _user_id(issuer: LiveIssuer, username: str) -> int:
         return int(session.execute(select(User.id).where(User.username == username)).scalar_one())
 
 
+def _session_of(issuer: LiveIssuer, username: str, password: str) -> str:
+    """The server-side session id of a fresh sign-in of ``username``, for tokens the tests make
+    with other expiry times."""
+    token, _expires, _user = issuer.runtime.service.accounts.login(username, password)
+    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+
+
 def test_an_expired_session_shows_a_clear_page_and_returns_to_the_page_after_login(
     live_issuer: LiveIssuer,
 ) -> None:
@@ -160,12 +167,13 @@ def test_an_expired_session_shows_a_clear_page_and_returns_to_the_page_after_log
     worker = int(live_issuer.worker(enterprise)["id"])  # type: ignore[call-overload]
     username, password = account(live_issuer, "enterprise_admin", enterprise)
     key = live_issuer.runtime.vault.session_key
-    expired, _ = issue_session(
+    expired = issue_session(
         key,
         user_id=_user_id(live_issuer, username),
         role=Role.ENTERPRISE_ADMIN,
         enterprise_id=enterprise,
-        seconds=-5,
+        session_id=_session_of(live_issuer, username, password),
+        expires=datetime.now(UTC) - timedelta(seconds=5),
     )
     console = Console(live_issuer)
     console.client.set_cookie(SESSION_COOKIE, expired, domain="localhost")
@@ -192,10 +200,15 @@ def test_an_expired_session_shows_a_clear_page_and_returns_to_the_page_after_log
 
 
 def test_a_session_in_use_is_renewed_before_it_runs_out(live_issuer: LiveIssuer) -> None:
-    username, _ = account(live_issuer, "regulator")
+    username, password = account(live_issuer, "regulator")
     key = live_issuer.runtime.vault.session_key
-    nearly, _ = issue_session(
-        key, user_id=_user_id(live_issuer, username), role=Role.REGULATOR, enterprise_id=None, seconds=300
+    nearly = issue_session(
+        key,
+        user_id=_user_id(live_issuer, username),
+        role=Role.REGULATOR,
+        enterprise_id=None,
+        session_id=_session_of(live_issuer, username, password),
+        expires=datetime.now(UTC) + timedelta(seconds=300),
     )
     console = Console(live_issuer)
     console.client.set_cookie(SESSION_COOKIE, nearly, domain="localhost")
@@ -293,9 +306,9 @@ def test_login_attempts_are_rate_limited(live_issuer_factory: Any) -> None:
     issuer = live_issuer_factory()
     console = Console(issuer)
     console.get("/console/login")
-    statuses = [
-        console.post("/console/login", {"username": "nobody", "password": "wrong password"}).status_code
-        for _ in range(22)
+    statuses = [  # a name each: the per-account limit (10) is not what this test is about
+        console.post("/console/login", {"username": f"nobody-{n}", "password": "wrong password"}).status_code
+        for n in range(22)
     ]
     assert statuses[:20] == [401] * 20
     assert statuses[-1] == 429

@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -271,8 +272,13 @@ def test_operator_regulator_and_admin_do_their_work_in_chromium(
     username, password = account(issuer, "regulator")
     with store.read() as session:
         user_id = session.execute(select(User.id).where(User.username == username)).scalar_one()
-    expired, _ = issue_session(
-        issuer.runtime.vault.session_key, user_id=user_id, role=Role.REGULATOR, enterprise_id=None, seconds=-1
+    expired = issue_session(
+        issuer.runtime.vault.session_key,
+        user_id=user_id,
+        role=Role.REGULATOR,
+        enterprise_id=None,
+        session_id=secrets.token_hex(16),  # an expired token is refused before its session is read
+        expires=datetime.now(UTC) - timedelta(seconds=1),
     )
     late = browser_context(viewport=DESKTOP)
     late.add_cookies([{"name": "axm_session", "value": expired, "url": issuer.url}])

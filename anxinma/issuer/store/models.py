@@ -237,7 +237,8 @@ class ApiToken(Base):
 
 
 class User(Base):
-    """A console account (username + scrypt hash); it signs in for a short-lived JWT session."""
+    """A console account (username + scrypt hash); it signs in for a short-lived JWT session
+    (one :class:`UserSession` row each)."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -247,6 +248,21 @@ class User(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UserSession(Base):
+    """A console or API session of a user: the server-side half of its JWT (``jti`` = ``id``).
+    A session holds while its row exists, is not ended and its ``expires_at`` (the absolute cap,
+    12 hours after sign-in) is ahead; signing out, a password change and disabling the account
+    set ``ended_at``, which every host reads at the next request."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(24))
 
 
 class BlacklistEntry(Base):

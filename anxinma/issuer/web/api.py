@@ -50,8 +50,15 @@ def principal() -> Principal:
             raise Unauthorized(
                 "send Authorization: Bearer <token>", message_zh="请在 Authorization 头中提供 Bearer 令牌"
             )
-        g.principal = service().accounts.authenticate(token.strip())
+        g.principal = service().accounts.authenticate(token.strip(), client=client_address())
     return g.principal  # type: ignore[no-any-return]
+
+
+def client_address() -> str:
+    """The caller's address for the per-client limits: the socket's, or the one the trusted
+    proxies forwarded (``ANXINMA_PROXIES``: ProxyFix rewrites ``remote_addr``; a header from
+    anyone else is ignored)."""
+    return request.remote_addr or "unknown"
 
 
 def body() -> Any:
@@ -107,7 +114,9 @@ def create_session() -> Response:
         or not isinstance(data.get("password"), str)
     ):
         raise ValidationFailed({"username": ("必填", "required"), "password": ("必填", "required")})
-    token, expires, user = service().accounts.login(data["username"], data["password"])
+    token, expires, user = service().accounts.login(
+        data["username"], data["password"], client=client_address()
+    )
     return reply(
         201,
         {

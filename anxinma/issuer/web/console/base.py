@@ -2,10 +2,12 @@
 
 Sessions are the service's console-session JWTs (``POST /api/v1/sessions``, 30 minutes) kept
 in an HttpOnly, SameSite=Lax cookie; a session in use is renewed once half of it has passed,
-so 30 minutes is an idle timeout. Every POST carries a CSRF token: an HMAC (the session key)
-of a random per-browser cookie and the user, so a form posted from another site (which can
-neither read that cookie nor compute the HMAC) is refused with a page that says so. The
-cookie is replaced at every log-in, so a token learnt before it is worth nothing after.
+so 30 minutes is an idle timeout (12 hours at most from sign-in). Each names a server-side
+session row: signing out, a password change or a disabled account ends it on every host.
+Every POST carries a CSRF token: an HMAC (the session key) of a random per-browser cookie and
+the user, so a form posted from another site (which can neither read that cookie nor compute
+the HMAC) is refused with a page that says so. The cookie is replaced at every log-in, so a
+token learnt before it is worth nothing after.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ def _load_viewer() -> Response | str | tuple[str, int] | None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            principal = service().accounts.authenticate(token)
+            # The client's address: one that keeps sending bad cookies is refused (429).
+            principal = service().accounts.authenticate(token, client=request.remote_addr or "unknown")
             if principal.kind != "session":  # an API token pasted into the cookie is not a log-in
                 raise Unauthorized("not a session", message_zh="不是会话")
         except SessionExpired:
