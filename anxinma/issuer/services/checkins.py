@@ -41,6 +41,7 @@ from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.scope import READERS
 from anxinma.issuer.store.models import CheckIn, Credential, Enterprise, Worker, utcnow
 from anxinma.keys.jwk import b64url_decode
+from anxinma.ndef import serial_number_uid
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _UID = re.compile(r"^(?:[0-9a-fA-F]{2}){4,10}$")
@@ -199,11 +200,8 @@ class PhoneCheckIn:
                 decoded[name] = (raw, fmt.decode(raw))
             except MalformedCredential as exc:
                 errors[name] = (exc.message_zh, exc.message)
-        serial = data.get("serial_number")
-        card_uid = b""
-        if isinstance(serial, str) and _UID.match(serial.replace(":", "").replace(" ", "")):
-            card_uid = bytes.fromhex(serial.replace(":", "").replace(" ", ""))
-        else:
+        card_uid = serial_number_uid(data.get("serial_number")) or b""
+        if not card_uid:
             errors["serial_number"] = (
                 "卡号应为 4 到 10 字节的十六进制（如 04:a2:24:5a:9b:6c:80）",
                 "4 to 10 bytes in hex, as Web NFC gives it (04:a2:24:5a:9b:6c:80)",

@@ -56,6 +56,17 @@
     return out;
   }
 
+  /* A chip's serial number as Web NFC gives it (NDEFReadingEvent.serialNumber, "04:a2:24:5a:9b:6c:80")
+   * as the lower-case hex of a card UID, or null when there is none or it is not 4 to 10 bytes
+   * of hex pairs (an emulated tag, a browser that hides it). tests/vectors/card-serial-rules.json
+   * holds the rule; anxinma/ndef.py serial_number_uid is the issuer's copy. */
+  function serialNumberUid(serialNumber) {
+    var text = typeof serialNumber === "string" ? serialNumber : "";
+    if (!/^[0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*$/.test(text)) return null;
+    var digits = text.replace(/:/g, "").toLowerCase();
+    return digits.length >= 8 && digits.length <= 20 ? digits : null;
+  }
+
   function fromHex(text) {
     var out = new Uint8Array(text.length / 2);
     for (var i = 0; i < out.length; i++) out[i] = parseInt(text.substr(2 * i, 2), 16);
@@ -1322,6 +1333,7 @@
     genuine: genuine,
     hex: hex,
     fromHex: fromHex,
+    serialNumberUid: serialNumberUid,
     inflateZlib: inflateZlib,
     loadStatusList: loadStatusList,
     loadTrustList: loadTrustList,

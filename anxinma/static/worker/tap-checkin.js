@@ -70,18 +70,6 @@
     return new Uint8Array(view.buffer, view.byteOffset || 0, view.byteLength);
   }
 
-  /* The chip's serial number as Web NFC gives it ("04:a2:24:5a:9b:6c:80") as lower-case hex, or
-   * null when there is none (an emulated tag, a reader that hides it) or it is not 4-10 bytes.
-   * tests/vectors/card-serial-rules.json holds the rule; anxinma/ndef.py serial_number_uid is
-   * the issuer's copy. */
-  function serialHex(serialNumber) {
-    var text = String(serialNumber || "");
-    if (!/^[0-9a-fA-F: ]*$/.test(text)) return null;
-    var digits = text.replace(/[: ]/g, "").toLowerCase();
-    if (digits.length % 2 || digits.length < 8 || digits.length > 20) return null;
-    return digits;
-  }
-
   /* The card credential of an NDEF message as Web NFC delivers it: the external record's
    * bytes, else the credential inside the URI record's link; null when there is none. */
   function cardCredential(message, V) {
@@ -239,7 +227,7 @@
           show("refused", "not_enrolled", words(texts, "not_enrolled"));
           return null;
         }
-        var serial = serialHex(event.serialNumber);
+        var serial = V.serialNumberUid(event.serialNumber);
         var refusal = localCheck(card, phone, serial);
         if (refusal) {
           show("refused", refusal, words(texts, refusal));
@@ -287,7 +275,7 @@
     for (var i = 0; i < found.length; i++) mount(found[i]);
   }
 
-  global.AnxinmaTapCheckIn = { mount: mount, mountAll: mountAll, serialHex: serialHex, localCheck: localCheck,
+  global.AnxinmaTapCheckIn = { mount: mount, mountAll: mountAll, localCheck: localCheck,
     cardCredential: cardCredential, CONTEXT: CONTEXT };
   if (typeof document !== "undefined") {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { mountAll(); });
