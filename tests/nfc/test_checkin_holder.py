@@ -18,6 +18,7 @@ from anxinma import ed25519
 from anxinma.cli import BundleTapVerifier
 from anxinma.ndef import EXTERNAL_TYPE, NdefForm, encode_message
 from anxinma.nfc.checkin import CheckInDesk, CheckInSender, Outcome, month_of
+from anxinma.nfc.checkin_display import headline
 from anxinma.nfc.checkin_queue import CheckInQueue
 from anxinma.nfc.issuer_client import IssuerClient
 from anxinma.nfc.messages import MESSAGES
@@ -84,6 +85,7 @@ def test_the_desk_refuses_a_phone_credential_without_a_fresh_proof_in_its_own_wo
         assert results[1].reasons == (MESSAGES("checkin_holder_proof_expired"),)
         assert results[2].reasons == (MESSAGES("checkin_bad_holder_proof"),)
         assert all("请刷服务员本人的卡" in r.reasons[0] and " / " in r.reasons[0] for r in results[:3])
+        assert headline(results[0]) == ("red", "请刷本人的卡 · 未打卡", "TAP YOUR OWN CARD · NOT CHECKED IN")
         report = sender.flush()
         assert (report.sent, report.rejected) == (2, 0)  # the issuer took the dynamic code's credential
     month = month_of(datetime.now(UTC))
