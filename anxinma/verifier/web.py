@@ -248,6 +248,9 @@ MESSAGES: dict[str, str] = {
         "Warning: this chip is not the card this 安心码 was issued for. The card may be a copy: do "
         "not let them in."
     ),
+    "card.other": N_(
+        "This is another card: the 安心码 on it is not this page's. Tap the card this page was opened from."
+    ),
     "card.no_serial": N_(
         "Could not check the card: no chip number was read. Tap again; if it is still not read, the "
         "card cannot be checked."

@@ -107,3 +107,17 @@ def test_a_qr_scan_without_web_nfc_shows_no_card_check(
     page = open_page(browser_context(), credential.qr_text(issuer.url))  # /V/…: from the QR
     assert _card_check(page)["hidden"] is True
     assert "扫码无法核对卡号绑定" in verdict(page)["notes"]
+
+
+def test_a_second_tap_of_another_card_says_so_and_leaves_the_verdict(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    _, link, _ = _card(issuer)
+    _, _, other = _card(issuer)  # another worker's genuine card (the same UID, for the test's sake)
+    context = browser_context()
+    context.add_init_script(ndef_reader([(other, "04:a2:24:5a:9b:6c:80")]))
+    page = open_page(context, link)
+    page.click("#card-button")
+    page.wait_for_selector("#card-check[data-card-check=other]")
+    assert "这是另一张卡" in _card_check(page)["text"]
+    assert (verdict(page)["status"], verdict(page)["binding"]) == ("valid", "unchecked")

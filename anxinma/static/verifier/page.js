@@ -785,12 +785,12 @@
   // binding, so a copied card (the same NDEF on another chip) is caught. Where this phone cannot
   // read it, the page says the card could not be checked. docs/page.md, "Card binding (NFC)".
   var cameFromCard = /^\/v\//.test(location.pathname);
-  var card = { reading: false, unread: false };
+  var card = { reading: false, unread: false, other: false };
 
   function cardCheck(result) {
     if (result.binding === "match" || result.binding === "mismatch") return result.binding;
     if (!result.claims || !result.claims.card_uid || !V.genuine(result.status)) return null;
-    if ("NDEFReader" in window) return card.unread ? "unread" : "offered";
+    if ("NDEFReader" in window) return card.other ? "other" : card.unread ? "unread" : "offered";
     return cameFromCard ? "impossible" : null;
   }
 
@@ -806,6 +806,7 @@
     if (note && cameFromCard && check) note.hidden = true;
     if (card.reading) return; // "hold the card…" stays until the tap
     var words = { impossible: "card.impossible", mismatch: "card.copy", match: "card.match", unread: "card.no_serial",
+      other: "card.other",
       offered: cameFromCard ? "card.again" : null }[check];
     status.textContent = words ? t(words) : "";
   }
@@ -821,9 +822,11 @@
     reader.onreading = function (event) {
       if (controller) controller.abort();
       card.reading = false;
-      var uid = V.serialNumberUid(event.serialNumber);
-      card.unread = uid === null; // no serial number: the binding cannot be checked
-      if (card.unread) { renderCardCheck(state.result); return; }
+      var uid = V.serialNumberUid(event.serialNumber), carried = V.ndefCredential(event.message);
+      // Another genuine card is not this page's card (a copy carries the very same bytes).
+      card.other = !!carried && !!state.cred && V.hex(carried) !== V.hex(state.cred.bytes);
+      card.unread = !card.other && uid === null; // no serial number: the binding cannot be checked
+      if (card.other || card.unread) { renderCardCheck(state.result); return; }
       state.cardUid = uid;
       offlineVerdict().then(function (result) {
         if (state.result && state.result.live && result.binding === "match") result = V.mergeLive(result, state.result.live);

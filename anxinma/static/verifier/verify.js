@@ -67,6 +67,24 @@
     return digits.length >= 8 && digits.length <= 20 ? digits : null;
   }
 
+  /* The credential bytes an NDEF message carries as Web NFC delivers it (NDEFMessage.records):
+   * the external record axm.cn:c (anxinma/ndef.py), else the credential in a URI record's link;
+   * null when there is none. anxinma.ndef.decode_message is the desk's reading of the same. */
+  function ndefCredential(message) {
+    var records = (message && message.records) || [], fromUrl = null;
+    var bytesOf = function (view) {
+      return view ? new Uint8Array(view.buffer, view.byteOffset || 0, view.byteLength) : new Uint8Array(0);
+    };
+    for (var i = 0; i < records.length; i++) {
+      var record = records[i];
+      if (record.recordType === "axm.cn:c") return bytesOf(record.data);
+      if (fromUrl === null && (record.recordType === "url" || record.recordType === "absolute-url")) {
+        try { fromUrl = parseText(new TextDecoder().decode(bytesOf(record.data))); } catch (e) { /* another link */ }
+      }
+    }
+    return fromUrl;
+  }
+
   function fromHex(text) {
     var out = new Uint8Array(text.length / 2);
     for (var i = 0; i < out.length; i++) out[i] = parseInt(text.substr(2 * i, 2), 16);
@@ -1334,6 +1352,7 @@
     hex: hex,
     fromHex: fromHex,
     serialNumberUid: serialNumberUid,
+    ndefCredential: ndefCredential,
     inflateZlib: inflateZlib,
     loadStatusList: loadStatusList,
     loadTrustList: loadTrustList,

@@ -23,8 +23,6 @@
   "use strict";
 
   var CONTEXT = "anxinma-phone-check-in:v1";
-  // Web NFC names an NFC Forum external type by its "domain:type" (anxinma/ndef.py: axm.cn:c).
-  var EXTERNAL_TYPE = "axm.cn:c";
   var TEXTS = {
     button: ["贴卡打卡", "Tap your card to check in"],
     intro: ["把本人的服务卡贴在手机背面，即可完成本月打卡", "Hold your own card to the back of this phone to check in for the month"],
@@ -68,21 +66,6 @@
     if (!view) return new Uint8Array(0);
     if (view instanceof Uint8Array) return view;
     return new Uint8Array(view.buffer, view.byteOffset || 0, view.byteLength);
-  }
-
-  /* The card credential of an NDEF message as Web NFC delivers it: the external record's
-   * bytes, else the credential inside the URI record's link; null when there is none. */
-  function cardCredential(message, V) {
-    var records = (message && message.records) || [];
-    var fromUrl = null;
-    for (var i = 0; i < records.length; i++) {
-      var record = records[i];
-      if (record.recordType === EXTERNAL_TYPE) return bytesOf(record.data);
-      if (fromUrl === null && (record.recordType === "url" || record.recordType === "absolute-url")) {
-        try { fromUrl = V.parseText(new TextDecoder().decode(bytesOf(record.data))); } catch (e) { /* another link */ }
-      }
-    }
-    return fromUrl;
   }
 
   function credentialBytes(value, V) {
@@ -219,7 +202,7 @@
 
     function onReading(event) {
       var V = global.AnxinmaVerify, holder = global.AnxinmaHolder;
-      var cardBytes = cardCredential(event.message, V), card = null, phone = null;
+      var cardBytes = V.ndefCredential(event.message), card = null, phone = null;
       try { if (cardBytes) card = V.decodeCredential(cardBytes); } catch (e) { card = null; }
       return Promise.resolve(holder.credential()).then(function (phoneValue) {
         try { phone = V.decodeCredential(credentialBytes(phoneValue, V)); } catch (e) { phone = null; }
@@ -276,7 +259,7 @@
   }
 
   global.AnxinmaTapCheckIn = { mount: mount, mountAll: mountAll, localCheck: localCheck,
-    cardCredential: cardCredential, CONTEXT: CONTEXT };
+    CONTEXT: CONTEXT };
   if (typeof document !== "undefined") {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { mountAll(); });
     else mountAll();
