@@ -183,3 +183,37 @@ def test_bad_phone_check_ins_are_refused_in_both_languages_and_record_nothing(
     for field in said.get("fields", {}).values():
         assert field["zh"] and field["en"]
     assert _counts(live_issuer) == before  # nothing recorded, nothing audited
+
+
+def test_odd_bodies_are_4xx_never_500(live_issuer: LiveIssuer) -> None:
+    who = card_and_phone(live_issuer, int(live_issuer.enterprise()["id"]))
+    good = phone_body(live_issuer.runtime.service.issuer_code, who)
+    odd: list[Any] = [
+        "null",
+        "not json",
+        '"text"',
+        "[1, 2]",
+        {**good, "time": True},
+        {**good, "time": 2**40},
+        {**good, "time": -5},
+        {**good, "time": 1.5},
+        {**good, "serial_number": ["04"]},
+        {**good, "credential": {"hex": good["credential"]}},
+        {**good, "credential": "83" + good["credential"][2:]},  # shaped as a dynamic code
+        {**good, "card": "9" * 5000},
+        {**good, "signature": "=" * 86},
+        {**good, "signature": "A" * 86},
+        {**good, "nonce": "ü" * 20},
+    ]
+    before = _counts(live_issuer)
+    for body in odd:
+        if isinstance(body, str):
+            answer = live_issuer.api(
+                "POST", PATH, token="", data=body, headers={"Content-Type": "application/json"}
+            )
+        else:
+            answer = live_issuer.api("POST", PATH, token="", json=body)
+        assert 400 <= answer.status_code < 500, (body, answer.status_code, answer.text[:200])
+        said = answer.json()["error"]
+        assert said["zh"] and said["en"], body
+    assert _counts(live_issuer) == before
