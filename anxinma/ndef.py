@@ -14,6 +14,7 @@ encoding station without importing the NFC hardware package. docs/nfc.md has the
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 import ndef
@@ -27,6 +28,7 @@ __all__ = [
     "decode_message",
     "encode_message",
     "parse_type2_tlv",
+    "serial_number_uid",
     "type2_tlv",
 ]
 
@@ -37,7 +39,10 @@ __all__ = [
 #: the programme registers) leaves 3 bytes for larger serials and enterprise ids.
 EXTERNAL_TYPE = "urn:nfc:ext:axm.cn:c"
 _URI_TYPE = "urn:nfc:wkt:U"
-_MAX_MESSAGE = 8192  # larger than any card we write; anything bigger is refused unparsed
+_MAX_MESSAGE = 8192
+_SERIAL_NUMBER = re.compile(
+    r"[0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*"
+)  # larger than any card we write; anything bigger is refused unparsed
 
 
 class NdefForm(StrEnum):
@@ -97,6 +102,17 @@ def decode_message(data: bytes) -> bytes:
     if found is None:
         raise MalformedCredential("no 安心码 on this card", message_zh="卡内没有安心码")
     return found
+
+
+def serial_number_uid(serial_number: object) -> bytes | None:
+    """The card UID in a chip's serial number as Web NFC gives it (``NDEFReadingEvent.serialNumber``,
+    ``"04:a2:24:5a:9b:6c:80"``; the colons may be left out), or None when it is not 4 to 10
+    bytes of hex pairs. verify.js ``serialNumberUid`` is the same rule; one case file
+    (tests/vectors/card-serial-rules.json) drives both."""
+    if not isinstance(serial_number, str) or not _SERIAL_NUMBER.fullmatch(serial_number):
+        return None
+    uid = bytes.fromhex(serial_number.replace(":", ""))
+    return uid if 4 <= len(uid) <= 10 else None
 
 
 def type2_tlv(message: bytes) -> bytes:

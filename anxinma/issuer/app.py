@@ -269,9 +269,9 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     app.register_blueprint(public.live_blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)
-    from anxinma.issuer.web.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
+    from anxinma.issuer.web import checkins as check_ins  # 按月打卡 (docs/checkin.md)
 
-    app.register_blueprint(check_ins)
+    check_ins.register(app, limiter)  # the desks' API and the worker's phone
     visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)
     extras = list(blueprints)
     for extra in extras:

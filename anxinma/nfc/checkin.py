@@ -56,6 +56,14 @@ ACCEPTED = frozenset({"valid", "attention"})
 #: Genuine and bound to the card, but the bundle is too old to know the status: recorded
 #: provisionally; the issuer, which checks the credential again, has the last word.
 PROVISIONAL = frozenset({"status_unknown"})
+#: The verifier's verdicts on a holder-bound (phone) credential shown without a fresh proof of
+#: its phone (docs/verifier.md, "The holder proof"), and the desk's own words for each: a
+#: desk is not a consumer at the door, so it says what to do at a desk.
+HOLDER_REFUSALS = {
+    "holder_proof_missing": "checkin_holder_proof_missing",
+    "holder_proof_expired": "checkin_holder_proof_expired",
+    "bad_holder_proof": "checkin_bad_holder_proof",
+}
 
 
 def month_of(moment: datetime) -> str:
@@ -137,6 +145,9 @@ class Decision:
 def decide(verdict: TapVerdict, *, issuer_code: int | None) -> Decision:
     """Whether a verified tap is a check-in. Refusals carry the reasons a person reads."""
     claims = verdict.claims
+    holder = HOLDER_REFUSALS.get(verdict.status)
+    if holder is not None:  # the credential is genuine, the phone was not proven present
+        return Decision(False, False, (MESSAGES(holder),))
     if claims is None or not verdict.genuine:
         return Decision(False, False, verdict.reasons)
     if verdict.card_binding == "mismatch":
@@ -566,6 +577,8 @@ class CheckInDesk:
             return refuse(*decision.reasons, verdict=verdict)
         claims = verdict.claims
         assert claims is not None  # decide() accepts only readable credentials
+        if fmt.is_presentation(raw):  # a fresh dynamic code: the issuer records its credential
+            raw = fmt.decode_presentation(raw).credential.raw
         entry, new = self.queue.record(
             NewCheckIn(
                 issuer_code=claims.issuer_code,

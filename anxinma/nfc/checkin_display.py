@@ -44,6 +44,10 @@ def headline(result: TapResult) -> tuple[str, str, str]:
         return "blue", "本月已打卡", "ALREADY CHECKED IN THIS MONTH"
     if result.outcome is Outcome.RETRY:
         return "yellow", "请重新刷卡", "TAP AGAIN"
+    if verdict is not None and verdict.status == "holder_proof_missing":
+        # The verifier's word ("show the dynamic code") is for a consumer with a camera; a desk
+        # reads cards.
+        return "red", "请刷本人的卡 · 未打卡", "TAP YOUR OWN CARD · NOT CHECKED IN"
     if verdict is not None and verdict.card_binding == "mismatch":
         return "red", f"{label_zh} · 疑似复制卡", f"{label_en} · POSSIBLE COPY"
     return "red", f"{label_zh} · 未打卡", f"{label_en} · NOT CHECKED IN"

@@ -125,3 +125,21 @@ _(
     zh="本月已于 {first} 打卡，无需重复",
     en="already checked in this month ({first}): nothing new recorded",
 )
+_(
+    "checkin_holder_proof_missing",
+    zh="这是绑定服务员手机的安心码，单独出示不能打卡：请刷服务员本人的卡（或在本人手机上刷卡打卡）",
+    en="this credential is bound to the worker's phone and does not check in on its own: tap the "
+    "worker's own card (or tap the card on the worker's phone)",
+)
+_(
+    "checkin_holder_proof_expired",
+    zh="动态码已过期或时间不对（可能是截图或录制的）：不能打卡；请刷服务员本人的卡，并核对本机时间",
+    en="the dynamic code is too old or dated ahead (a screenshot or a recording?): not checked in; "
+    "tap the worker's own card, and check this desk's clock",
+)
+_(
+    "checkin_bad_holder_proof",
+    zh="动态码的证明无效（不是绑定的手机生成的）：不能打卡，请刷服务员本人的卡",
+    en="the dynamic code's proof does not verify (not made by the bound phone): not checked in; "
+    "tap the worker's own card",
+)

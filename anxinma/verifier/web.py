@@ -236,6 +236,25 @@ MESSAGES: dict[str, str] = {
     "card.prompt": N_("Hold the worker's card to the back of your phone…"),
     "card.match": N_("The card is the one this code was issued for"),
     "card.failed": N_("Could not read the card: {why}"),
+    "card.again": N_(
+        "You opened this page by tapping a card: tap the same card once more so this phone can check "
+        "its chip (a copied card has another chip)"
+    ),
+    "card.impossible": N_(
+        "Could not check the card: this phone cannot read the chip's number, so a copied card cannot "
+        "be told apart. Compare the photo and the name."
+    ),
+    "card.copy": N_(
+        "Warning: this chip is not the card this 安心码 was issued for. The card may be a copy: do "
+        "not let them in."
+    ),
+    "card.other": N_(
+        "This is another card: the 安心码 on it is not this page's. Tap the card this page was opened from."
+    ),
+    "card.no_serial": N_(
+        "Could not check the card: no chip number was read. Tap again; if it is still not read, the "
+        "card cannot be checked."
+    ),
     "entry.button": N_("Confirm entry"),
     "entry.hint": N_(
         "Tap after you let the worker in. It records the visit (nothing about you) and lets you rate "

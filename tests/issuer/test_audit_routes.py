@@ -187,6 +187,14 @@ def _worker_rating(f: Fixture) -> Call:
     )
 
 
+def _phone_check_in(f: Fixture) -> Call:
+    from tests.issuer.phone_support import card_and_phone, phone_body
+
+    who = card_and_phone(f.issuer, f.enterprise)
+    body = phone_body(f.services.issuer_code, who)
+    return Call("POST", "/api/v1/check-ins/phone", f"holder:{who.phone.claims.serial}", json=body)
+
+
 def _enterprise_rating(f: Fixture) -> Call:
     visit = f.visit()
     path = f"/api/v1/visits/{visit['visit_id']}/rating/enterprise"
@@ -314,6 +322,7 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
         json={},
     ),
     "checkins.record_check_in": _check_in,
+    "checkins_public.record_phone_check_in": _phone_check_in,
     "visits_public.confirm_entry": lambda f: Call(
         "POST", "/api/v1/visits", "public:consumer", json={"code": f.credential()["code"]}
     ),

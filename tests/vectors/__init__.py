@@ -3,7 +3,8 @@
 Beside the credential format's vectors (one file per positive vector, ``negative*.json``) this
 folder holds the vectors of other formats (``status-compact.json``, the dynamic code's
 ``presentation.json``, which has no ``credential_hex`` key) and the case tables of the trust rules
-(``trust-rules.json``) and of the holder proof (``holder-proof-rules.json``);
+(``trust-rules.json``), of the holder proof (``holder-proof-rules.json``) and of a chip's Web NFC
+serial number read as a card UID (``card-serial-rules.json``);
 :data:`CREDENTIAL_VECTORS` are the positive credential vectors only.
 """
 

@@ -288,7 +288,8 @@ def test_tapping_the_card_checks_the_binding(
     context = browser_context()
     context.add_init_script(NFC_STAND_IN % serial)
     issued = issuer.credential(card_uid="04a2245a9b6c80")
-    page = open_page(context, str(issued["code"]))
+    scanned = fmt.decode(bytes.fromhex(str(issued["hex"]))).qr_text(issuer.url)  # the QR's /V/ link
+    page = open_page(context, scanned)
     assert verdict(page)["binding"] == "unchecked" and "扫码无法核对卡号绑定" in verdict(page)["notes"]
     page.click("#card-button")
     page.wait_for_selector(f"#verdict[data-binding={expected}]")

@@ -21,6 +21,7 @@ Another enterprise's credential answers 404, as if it did not exist. Reading
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,13 +32,16 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from anxinma import credential as fmt
+from anxinma import ed25519
 from anxinma.errors import MalformedCredential
-from anxinma.issuer.errors import Conflict, ValidationFailed, not_found
+from anxinma.issuer.errors import Conflict, Forbidden, ValidationFailed, not_found
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.scope import READERS
 from anxinma.issuer.store.models import CheckIn, Credential, Enterprise, Worker, utcnow
+from anxinma.keys.jwk import b64url_decode
+from anxinma.ndef import serial_number_uid
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _UID = re.compile(r"^(?:[0-9a-fA-F]{2}){4,10}$")
@@ -133,6 +137,106 @@ def _instant(value: Any) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
+# -- the worker's phone (docs/checkin.md, "Tap the card on the phone") ------------------------
+
+#: A phone check-in is sent as it is made: older than this it is refused (tap again) …
+PHONE_MAX_AGE = timedelta(minutes=5)
+#: … and dated further ahead of the issuer's clock than this (the phone's clock is wrong).
+PHONE_MAX_AHEAD = timedelta(seconds=60)
+PHONE_CONTEXT = "anxinma-phone-check-in:v1"
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+_PHONE_FIELDS = {"credential", "card", "serial_number", "time", "nonce", "signature"}
+
+
+def phone_check_in_message(
+    issuer_code: int, card_credential: bytes, card_uid: bytes, time: int, nonce: str
+) -> bytes:
+    """What the phone's holder key signs for a check-in: bound to this issuer, the card
+    credential read (its SHA-256), the chip's serial number, the time and a fresh nonce, so a
+    signature cannot be moved to another card, chip, issuer or month, nor sent twice."""
+    digest = hashlib.sha256(card_credential).hexdigest()
+    return f"{PHONE_CONTEXT}:{issuer_code}:{digest}:{card_uid.hex()}:{time}:{nonce}".encode()
+
+
+@dataclass(frozen=True)
+class PhoneCheckIn:
+    """A check-in from the worker's phone, parsed (not yet checked against the store)."""
+
+    phone_raw: bytes
+    phone: fmt.Credential
+    card_raw: bytes
+    card: fmt.Credential
+    card_uid: bytes
+    time: int
+    nonce: str
+    signature: bytes
+
+    @property
+    def tapped_at(self) -> datetime:
+        return datetime.fromtimestamp(self.time, UTC)
+
+    def message(self, issuer_code: int) -> bytes:
+        return phone_check_in_message(issuer_code, self.card_raw, self.card_uid, self.time, self.nonce)
+
+    @classmethod
+    def parse(cls, data: Any, *, now: datetime | None = None) -> PhoneCheckIn:
+        """Raises :class:`ValidationFailed` naming every bad field at once."""
+        if not isinstance(data, dict):
+            raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+        errors: dict[str, tuple[str, str]] = {}
+        for name in sorted(set(data) - _PHONE_FIELDS):
+            errors[name] = ("未知字段", "unknown field")
+        decoded: dict[str, tuple[bytes, fmt.Credential]] = {}
+        for name, zh, en in (
+            ("credential", "必填：手机上的安心码", "required: the phone's credential"),
+            ("card", "必填：从卡中读到的安心码", "required: the credential read from the card"),
+        ):
+            text = data.get(name)
+            if not isinstance(text, str) or not text.strip():
+                errors[name] = (zh, en)
+                continue
+            try:
+                raw = fmt.parse_text(text)
+                decoded[name] = (raw, fmt.decode(raw))
+            except MalformedCredential as exc:
+                errors[name] = (exc.message_zh, exc.message)
+        card_uid = serial_number_uid(data.get("serial_number")) or b""
+        if not card_uid:
+            errors["serial_number"] = (
+                "卡号应为 4 到 10 字节的十六进制（如 04:a2:24:5a:9b:6c:80）",
+                "4 to 10 bytes in hex, as Web NFC gives it (04:a2:24:5a:9b:6c:80)",
+            )
+        moment = data.get("time")
+        if type(moment) is not int or not 0 < moment < 2**32:
+            errors["time"] = ("打卡时间应为 1970 年以来的秒数", "whole seconds since 1970 (UTC)")
+        else:
+            ahead = datetime.fromtimestamp(moment, UTC) - (now or datetime.now(UTC))
+            if ahead > PHONE_MAX_AHEAD:
+                errors["time"] = (
+                    "打卡时间晚于发证机构的时间：请校准手机时间后重新刷卡",
+                    "the check-in is dated in the future: set the phone's clock and tap again",
+                )
+            elif -ahead > PHONE_MAX_AGE:
+                errors["time"] = (
+                    "打卡请求已过时（超过 5 分钟）：请重新刷卡",
+                    "the check-in is more than 5 minutes old: tap the card again",
+                )
+        nonce = data.get("nonce")
+        if not isinstance(nonce, str) or not _NONCE.match(nonce):
+            errors["nonce"] = ("随机数应为 16 到 32 个 base64url 字符", "16 to 32 base64url characters")
+        signature = b""
+        text = data.get("signature")
+        if isinstance(text, str) and re.fullmatch(r"[A-Za-z0-9_-]{86}", text):
+            signature = b64url_decode(text)
+        else:
+            errors["signature"] = ("签名应为 base64url 的 Ed25519 签名", "a base64url Ed25519 signature")
+        if errors or len(decoded) != 2:
+            raise ValidationFailed(errors)
+        (phone_raw, phone), (card_raw, card) = decoded["credential"], decoded["card"]
+        assert isinstance(moment, int) and isinstance(nonce, str)
+        return cls(phone_raw, phone, card_raw, card, card_uid, moment, nonce, signature)
+
+
 class CheckIns:
     """The check-in operations of one issuer, under the caller's scope."""
 
@@ -162,7 +266,7 @@ class CheckIns:
             # to check than the signature.
             if row is None or row.raw != entry.raw:
                 raise not_found("credential", "安心码")
-            worker_id = _check_may_check_in(row, claims, entry)
+            worker_id = _check_may_check_in(row, claims, entry.card_uid, entry.tapped_at)
             values = {
                 "worker_id": worker_id,
                 "enterprise_id": row.enterprise_id,
@@ -174,14 +278,7 @@ class CheckIns:
                 "recorded_at": utcnow(),
                 "recorded_by": who.actor[:64],
             }
-            insert: Any = postgresql.insert if self.ctx.store.is_postgres else sqlite.insert
-            statement = (
-                insert(CheckIn.__table__)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["worker_id", "month"])
-                .returning(CheckIn.__table__.c.id)
-            )
-            new_id = session.execute(statement).scalar_one_or_none()  # None: already there
+            new_id = self._insert_once(session, values)
             if new_id is not None:
                 unit.record(
                     who, "check_in.record", "check_in", new_id, worker_id=worker_id, month=entry.month
@@ -192,6 +289,128 @@ class CheckIns:
                 .where(CheckIn.worker_id == worker_id, CheckIn.month == entry.month)
             ).one()
             return found[0], fmt.mask_name(found[1]), new_id is not None
+
+    def _insert_once(self, session: Any, values: dict[str, Any]) -> int | None:
+        """Insert a check-in unless the worker has one that month: its id, or None (already
+        there). ``INSERT … ON CONFLICT DO NOTHING`` on the (worker, month) index, so of two
+        concurrent reports one wins and the other reads it."""
+        insert: Any = postgresql.insert if self.ctx.store.is_postgres else sqlite.insert
+        statement = (
+            insert(CheckIn.__table__)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["worker_id", "month"])
+            .returning(CheckIn.__table__.c.id)
+        )
+        found = session.execute(statement).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def record_from_phone(self, entry: PhoneCheckIn) -> tuple[CheckIn, str, bool]:
+        """按月打卡 on the worker's own phone: the card tapped on the phone, signed by the phone.
+
+        The phone credential must be exactly this issuer's bytes (404), live (409
+        ``phone_not_live``) and holder-bound (409 ``no_holder_key``); the signature must be its
+        holder key's over :func:`phone_check_in_message` (403 ``bad_holder_signature``: another
+        phone signed); the card credential this issuer's exact bytes (404), the same worker's
+        (409 ``other_worker``), and then the desk's rule (bound to the serial number read, live
+        at the tap). A new record (source ``phone``) is audited as the holder; the worker's
+        check-in already there this month answers it (200) and changes nothing; this very
+        request sent again is 409 ``replayed``.
+        """
+        phone, card = entry.phone.claims, entry.card.claims
+        with self.ctx.tx() as unit:
+            session = unit.session
+            phone_row = self._own(session, phone, entry.phone_raw, "phone")
+            holder_key = phone.holder_key
+            if holder_key is None:
+                raise CheckInRefused(
+                    "no_holder_key",
+                    "this is not a phone credential (it has no holder key): enrol the phone first",
+                    message_zh="这不是手机安心码（未绑定手机密钥）：请先登记手机",
+                )
+            if not ed25519.verify(holder_key, entry.signature, entry.message(self.ctx.issuer_code)):
+                raise Forbidden(
+                    "the check-in is not signed by the phone of this credential: check in on the "
+                    "worker's own enrolled phone",
+                    message_zh="打卡请求不是此安心码绑定的手机签名的：请在服务员本人已登记的手机上打卡",
+                )
+            today = entry.tapped_at.astimezone(fmt.CHINA_TZ).date()
+            if phone_row.status != "active" or not phone_row.issued_on <= today < phone_row.expires_on:
+                raise CheckInRefused(
+                    "phone_not_live",
+                    "this phone's credential is revoked, suspended, replaced or expired: enrol the phone "
+                    "again, or check in at a desk",
+                    message_zh="此手机的安心码已吊销、暂停、被替换或过期：请重新登记手机，或到服务点刷卡打卡",
+                )
+            card_row = self._own(session, card, entry.card_raw, "card")
+            if card_row.worker_id is None or card_row.worker_id != phone_row.worker_id:
+                raise CheckInRefused(
+                    "other_worker",
+                    "this card is another worker's: tap your own card on your own phone",
+                    message_zh="这张卡属于另一位服务员：请在本人手机上刷本人的卡",
+                )
+            # Sent as it is made, so judged as of now: a card revoked a moment ago does not
+            # check in with a time the phone says is earlier (a desk's queued tap may).
+            worker_id = _check_may_check_in(card_row, card, entry.card_uid, max(utcnow(), entry.tapped_at))
+            month = month_of(entry.tapped_at)
+            actor = f"holder:{phone_row.serial}"
+            replay = session.execute(
+                select(CheckIn.id).where(
+                    CheckIn.worker_id == worker_id, CheckIn.month == month, CheckIn.nonce == entry.nonce
+                )
+            ).scalar_one_or_none()
+            if replay is not None:
+                raise CheckInRefused(
+                    "replayed",
+                    "this check-in request was already received: tap the card again for a new one",
+                    message_zh="这次打卡请求已经提交过（重复发送）：如需打卡请重新刷卡",
+                )
+            new_id = self._insert_once(
+                session,
+                {
+                    "worker_id": worker_id,
+                    "enterprise_id": card_row.enterprise_id,
+                    "month": month,
+                    "credential_serial": card_row.serial,
+                    "card_uid": entry.card_uid.hex(),
+                    "station": "",
+                    "tapped_at": entry.tapped_at,
+                    "recorded_at": utcnow(),
+                    "recorded_by": actor,
+                    "source": "phone",
+                    "nonce": entry.nonce,
+                },
+            )
+            if new_id is not None:
+                unit.record(
+                    actor,
+                    "check_in.record",
+                    "check_in",
+                    new_id,
+                    worker_id=worker_id,
+                    month=month,
+                    source="phone",
+                )
+            found = session.execute(
+                select(CheckIn, Worker.name)
+                .join(Worker, Worker.id == CheckIn.worker_id)
+                .where(CheckIn.worker_id == worker_id, CheckIn.month == month)
+            ).one()
+            return found[0], fmt.mask_name(found[1]), new_id is not None
+
+    def _own(self, session: Any, claims: fmt.Claims, raw: bytes, which: str) -> Credential:
+        """The stored row of a credential this issuer signed with exactly these bytes (so
+        genuine: cheaper than the signature); 404 otherwise. No scope: the caller is the
+        worker's phone, proven by its key, not an account."""
+        row = None
+        if claims.issuer_code == self.ctx.issuer_code:
+            row = session.execute(
+                select(Credential).where(Credential.serial == claims.serial)
+            ).scalar_one_or_none()
+        if row is None or row.raw != raw:
+            if which == "phone":
+                raise not_found("phone credential of this issuer", "本机构签发的手机安心码")
+            raise not_found("card credential of this issuer", "本机构签发的卡片安心码")
+        return row  # type: ignore[no-any-return]
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -263,8 +482,9 @@ class CheckIns:
         return sorted(found.items())
 
 
-def _check_may_check_in(row: Credential, claims: fmt.Claims, entry: CheckInRequest) -> int:
-    """The worker of a credential that may check in for this tap; :class:`CheckInRefused` otherwise."""
+def _check_may_check_in(row: Credential, claims: fmt.Claims, card_uid: bytes, tapped_at: datetime) -> int:
+    """The worker of a credential that may check in for a tap of the card ``card_uid`` at
+    ``tapped_at`` (the desk's rule and the phone's): :class:`CheckInRefused` otherwise."""
     if row.subject_kind != "worker" or row.worker_id is None:
         raise CheckInRefused(
             "not_a_worker",
@@ -277,14 +497,14 @@ def _check_may_check_in(row: Credential, claims: fmt.Claims, entry: CheckInReque
             "this credential is not bound to a card: a check-in needs the worker's own bound card",
             message_zh="此安心码未绑定卡片，打卡须使用服务员本人已绑定的卡",
         )
-    if claims.card_uid != entry.card_uid:
+    if claims.card_uid != card_uid:
         raise CheckInRefused(
             "card_mismatch",
             "this credential was issued for a different card: this card may be a copy",
             message_zh="此安心码签发给另一张卡，这张卡可能是复制卡",
         )
-    tapped_on = entry.tapped_at.astimezone(fmt.CHINA_TZ).date()
-    if row.status == "revoked" and (row.revoked_at is None or row.revoked_at <= entry.tapped_at):
+    tapped_on = tapped_at.astimezone(fmt.CHINA_TZ).date()
+    if row.status == "revoked" and (row.revoked_at is None or row.revoked_at <= tapped_at):
         reason = f" ({row.revocation_reason})" if row.revocation_reason else ""
         raise CheckInRefused(
             "revoked",
@@ -340,8 +560,10 @@ __all__ = [
     "CheckInRefused",
     "CheckInRequest",
     "CheckIns",
+    "PhoneCheckIn",
     "month_before",
     "month_of",
     "months_back",
+    "phone_check_in_message",
     "this_month",
 ]

@@ -341,7 +341,8 @@ class ScanCount(Base):
 
 
 class CheckIn(Base):
-    """按月打卡: a worker tapped their own card at a desk station; at most one a worker and month.
+    """按月打卡: a worker tapped their own card at a desk station (``source`` ``desk``) or on their
+    own phone (``phone``, signed by the phone's holder key); at most one a worker and month.
 
     The unique (worker, month) index is what makes a repeated or concurrent report of the same
     check-in (a station's retry, a second station, a second tap) count once. ``enterprise_id``
@@ -365,6 +366,9 @@ class CheckIn(Base):
     tapped_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))  # the caller, as the audit log names it
+    source: Mapped[str] = mapped_column(String(8), default="desk", server_default="desk")
+    #: A phone check-in's nonce (the signed request's), so the same request sent again is a replay.
+    nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 # -- visits and ratings --

@@ -1,13 +1,15 @@
 """The routes of 按月打卡 (docs/checkin.md; the rules and the writes:
-:mod:`anxinma.issuer.services.checkins`): ``POST /api/v1/check-ins`` records a tap (201 new,
-200 already there); ``GET /api/v1/check-ins``, ``/months`` and ``/counts`` read them, every one
-under the caller's scope."""
+:mod:`anxinma.issuer.services.checkins`): ``POST /api/v1/check-ins`` records a desk's tap (201
+new, 200 already there); ``GET /api/v1/check-ins``, ``/months`` and ``/counts`` read them, every
+one under the caller's scope (:data:`blueprint`, Bearer tokens). ``POST /api/v1/check-ins/phone``
+records a card tapped on the worker's own phone, signed by the phone's holder key, no account
+(:data:`public_blueprint`, rate-limited per client)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.checkins import (
@@ -15,6 +17,7 @@ from anxinma.issuer.services.checkins import (
     MONTH,
     CheckInRequest,
     CheckIns,
+    PhoneCheckIn,
     month_before,
     this_month,
 )
@@ -23,6 +26,24 @@ from anxinma.issuer.store.models import CheckIn
 from anxinma.issuer.web.api import body, principal, reply
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
+#: The worker's phone: authorised by its holder key's signature, not by a token.
+public_blueprint = Blueprint("checkins_public", __name__, url_prefix="/api/v1")
+DEFAULT_RATE_LIMIT = "30 per minute"
+
+
+def register(app: Flask, limiter: Any) -> None:
+    """Register both blueprints on ``app``; the phone's under ``limiter`` (as the consumer's
+    visits are: ``visit_rate_limit``)."""
+    config = app.extensions["anxinma"].config
+    limiter.limit(config.extra.get("visit_rate_limit", DEFAULT_RATE_LIMIT))(public_blueprint)
+    app.register_blueprint(blueprint)
+    app.register_blueprint(public_blueprint)
+
+
+@public_blueprint.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def check_in_json(row: CheckIn, display_name: str, created: bool | None = None) -> dict[str, Any]:
@@ -37,6 +58,7 @@ def check_in_json(row: CheckIn, display_name: str, created: bool | None = None) 
         "station": row.station,
         "tapped_at": row.tapped_at.isoformat(),
         "recorded_at": row.recorded_at.isoformat(),
+        "source": row.source,
     }
     if created is not None:
         body["created"] = created
@@ -86,6 +108,15 @@ def record_check_in() -> Response:
     who = principal()
     entry = CheckInRequest.parse(body())
     row, name, created = _check_ins().record(who, entry)
+    return reply(201 if created else 200, check_in_json(row, name, created))
+
+
+@public_blueprint.post("/check-ins/phone")
+def record_phone_check_in() -> Response:
+    """The worker tapped their card on their phone: the card's credential and serial number,
+    signed by the phone (docs/checkin.md, "Tap the card on the phone")."""
+    entry = PhoneCheckIn.parse(body())
+    row, name, created = _check_ins().record_from_phone(entry)
     return reply(201 if created else 200, check_in_json(row, name, created))
 
 
@@ -149,4 +180,4 @@ def check_in_counts() -> Response:
     )
 
 
-__all__ = ["blueprint", "check_in_json"]
+__all__ = ["blueprint", "check_in_json", "public_blueprint", "register"]

@@ -651,8 +651,7 @@
       $("complain-submit").disabled = !!visit.complained;
       if (visit.complained && !$("complain-status").textContent) $("complain-status").textContent = t("complain.sent");
     }
-    var canTap = "NDEFReader" in window && result.claims && result.claims.card_uid && V.genuine(result.status);
-    $("card-check").hidden = !(canTap || result.binding === "mismatch" || result.binding === "match");
+    renderCardCheck(result);
   }
 
   // -- confirm entry, rate, complain ---------------------------------------------------------
@@ -781,25 +780,62 @@
   }
 
   // -- the card (Web NFC: Android Chrome's NDEFReader gives the tag's serial number) ---------
+  // A page opened by tapping a card (the NFC URI record's link is /v/…, lower case; the QR's is
+  // /V/…) asks for a second tap: the chip's serial number is compared with the credential's card
+  // binding, so a copied card (the same NDEF on another chip) is caught. Where this phone cannot
+  // read it, the page says the card could not be checked. docs/page.md, "Card binding (NFC)".
+  var cameFromCard = /^\/v\//.test(location.pathname);
+  var card = { reading: false, unread: false, other: false };
+
+  function cardCheck(result) {
+    if (result.binding === "match" || result.binding === "mismatch") return result.binding;
+    if (!result.claims || !result.claims.card_uid || !V.genuine(result.status)) return null;
+    if ("NDEFReader" in window) return card.other ? "other" : card.unread ? "unread" : "offered";
+    return cameFromCard ? "impossible" : null;
+  }
+
+  function renderCardCheck(result) {
+    var section = $("card-check"), check = cardCheck(result), status = $("card-status");
+    section.hidden = !check;
+    section.setAttribute("data-card-check", check || "");
+    section.setAttribute("data-from-card", cameFromCard ? "true" : "false");
+    section.className = "actions card-check" + (check ? " card-" + check : "");
+    $("card-button").hidden = !("NDEFReader" in window);
+    // Opened from a card, "a QR scan cannot check the binding" is not what happened: this says it.
+    var note = document.querySelector("#notes .note-binding_unchecked");
+    if (note && cameFromCard && check) note.hidden = true;
+    if (card.reading) return; // "hold the card…" stays until the tap
+    var words = { impossible: "card.impossible", mismatch: "card.copy", match: "card.match", unread: "card.no_serial",
+      other: "card.other",
+      offered: cameFromCard ? "card.again" : null }[check];
+    status.textContent = words ? t(words) : "";
+  }
 
   function checkCard() {
     var status = $("card-status");
-    status.textContent = t("card.prompt");
+    var stop = function (why) { card.reading = false; status.textContent = t("card.failed", { why: why }); };
     var reader;
-    try { reader = new window.NDEFReader(); } catch (e) { status.textContent = t("card.failed", { why: String(e && e.message || e) }); return; }
+    try { reader = new window.NDEFReader(); } catch (e) { stop(String(e && e.message || e)); return; }
+    card.reading = true;
+    status.textContent = t("card.prompt");
     var controller = typeof AbortController !== "undefined" ? new AbortController() : null;
     reader.onreading = function (event) {
       if (controller) controller.abort();
-      state.cardUid = String(event.serialNumber || "").replace(/[^0-9a-fA-F]/g, "").toLowerCase();
+      card.reading = false;
+      var uid = V.serialNumberUid(event.serialNumber), carried = V.ndefCredential(event.message);
+      // Another genuine card is not this page's card (a copy carries the very same bytes).
+      card.other = !!carried && !!state.cred && V.hex(carried) !== V.hex(state.cred.bytes);
+      card.unread = !card.other && uid === null; // no serial number: the binding cannot be checked
+      if (card.other || card.unread) { renderCardCheck(state.result); return; }
+      state.cardUid = uid;
       offlineVerdict().then(function (result) {
         if (state.result && state.result.live && result.binding === "match") result = V.mergeLive(result, state.result.live);
-        status.textContent = result.binding === "match" ? t("card.match") : "";
         show(result, true);
       });
     };
-    reader.onreadingerror = function () { status.textContent = t("card.failed", { why: "NDEF" }); };
+    reader.onreadingerror = function () { stop("NDEF"); };
     reader.scan(controller ? { signal: controller.signal } : {}).catch(function (e) {
-      status.textContent = t("card.failed", { why: String(e && e.message || e) });
+      stop(String(e && e.message || e));
     });
   }
 

@@ -56,6 +56,35 @@
     return out;
   }
 
+  /* A chip's serial number as Web NFC gives it (NDEFReadingEvent.serialNumber, "04:a2:24:5a:9b:6c:80")
+   * as the lower-case hex of a card UID, or null when there is none or it is not 4 to 10 bytes
+   * of hex pairs (an emulated tag, a browser that hides it). tests/vectors/card-serial-rules.json
+   * holds the rule; anxinma/ndef.py serial_number_uid is the issuer's copy. */
+  function serialNumberUid(serialNumber) {
+    var text = typeof serialNumber === "string" ? serialNumber : "";
+    if (!/^[0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2})*$/.test(text)) return null;
+    var digits = text.replace(/:/g, "").toLowerCase();
+    return digits.length >= 8 && digits.length <= 20 ? digits : null;
+  }
+
+  /* The credential bytes an NDEF message carries as Web NFC delivers it (NDEFMessage.records):
+   * the external record axm.cn:c (anxinma/ndef.py), else the credential in a URI record's link;
+   * null when there is none. anxinma.ndef.decode_message is the desk's reading of the same. */
+  function ndefCredential(message) {
+    var records = (message && message.records) || [], fromUrl = null;
+    var bytesOf = function (view) {
+      return view ? new Uint8Array(view.buffer, view.byteOffset || 0, view.byteLength) : new Uint8Array(0);
+    };
+    for (var i = 0; i < records.length; i++) {
+      var record = records[i];
+      if (record.recordType === "axm.cn:c") return bytesOf(record.data);
+      if (fromUrl === null && (record.recordType === "url" || record.recordType === "absolute-url")) {
+        try { fromUrl = parseText(new TextDecoder().decode(bytesOf(record.data))); } catch (e) { /* another link */ }
+      }
+    }
+    return fromUrl;
+  }
+
   function fromHex(text) {
     var out = new Uint8Array(text.length / 2);
     for (var i = 0; i < out.length; i++) out[i] = parseInt(text.substr(2 * i, 2), 16);
@@ -1322,6 +1351,8 @@
     genuine: genuine,
     hex: hex,
     fromHex: fromHex,
+    serialNumberUid: serialNumberUid,
+    ndefCredential: ndefCredential,
     inflateZlib: inflateZlib,
     loadStatusList: loadStatusList,
     loadTrustList: loadTrustList,
