@@ -1,7 +1,7 @@
 """check-ins from the worker's phone: each check-in's source (desk or phone) and the phone's nonce
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-08 03:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
