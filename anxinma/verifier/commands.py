@@ -234,7 +234,7 @@ def _print_result(result: VerificationResult) -> None:
         click.echo(
             f"  {claims.display_name}  {categories}  编号 serial {claims.serial}  签发 issuer {claims.issuer_code}"
         )
-        click.echo(f"  有效期 valid {claims.issued_at.date()} – {claims.expires_at.date()}")
+        click.echo(f"  有效期 valid {claims.issued_at.date()} – {claims.last_valid_day}")
     source = result.source
     if source.kind == "live":
         click.echo(f"  来源 source: 在线 live ({source.detail})")
