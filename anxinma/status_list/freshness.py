@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,13 +42,7 @@ class ShardVersion:
     url: str
 
     def as_claim(self) -> dict[str, Any]:
-        return {
-            "shard": self.shard,
-            "version": self.version,
-            "size": self.size,
-            "digest": self.digest,
-            "url": self.url,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

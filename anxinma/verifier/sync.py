@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,23 +81,7 @@ class SyncReport:
     follow_errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "origin": self.origin,
-            "issuer_url": self.issuer_url,
-            "issuer_code": self.issuer_code,
-            "issuer_name": self.issuer_name,
-            "generation": self.generation,
-            "trust_list_sequence": self.trust_list_sequence,
-            "root_source": self.root_source,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "warnings": self.warnings,
-            "requests": self.requests,
-            "bytes_received": self.bytes_received,
-            "status_lists": self.status_lists,
-            "followed": [report.to_json() for report in self.followed],
-            "follow_errors": self.follow_errors,
-        }
+        return asdict(self)  # the followed reports too, recursively
 
 
 @dataclass
