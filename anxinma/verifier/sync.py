@@ -42,7 +42,7 @@ from anxinma.status_list import (
     StatusList,
 )
 from anxinma.verifier import bundle as layout
-from anxinma.verifier.errors import BundleError, SyncError
+from anxinma.verifier.errors import BundleError, SyncError, refused
 from anxinma.verifier.http import Fetched, Http
 from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
 from anxinma.verifier.status_sync import absolute, sync_status, sync_status_lists
@@ -469,10 +469,7 @@ def _check_trust_list(
     try:
         trust_list = TrustList.load(body, root, min_sequence=floor, now=now)
     except AnxinmaError as exc:
-        raise SyncError(
-            f"trust list refused, nothing was changed: {exc.message}",
-            message_zh=f"信任列表被拒绝，未做任何更改：{exc.message_zh}",
-        ) from exc
+        raise refused("the trust list", "信任列表", exc) from exc
     if previous is not None and trust_list.sequence == floor:
         old = previous.meta.get("resources", {})
         old_digests = {
