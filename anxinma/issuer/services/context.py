@@ -59,25 +59,25 @@ class Unit:
         self.changed[serial] = (value, reason)
 
 
+@dataclass(eq=False, repr=False)
 class Context:
-    """What every service of one issuer (the city platform of the key directory) stands on."""
+    """What every service of one issuer (the city platform of the key directory) stands on.
 
-    def __init__(
-        self,
-        config: IssuerConfig,
-        store: Store,
-        vault: Vault,
-        keys: KeyDirectory,
-        publisher: Publisher,
-        board: StatusBoard,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.vault = vault
-        self.keys = keys
-        self.publisher = publisher
-        self.board = board
-        self.issuer_code = keys.issuer.code
+    The parts are declared once, here; a subclass (:class:`~anxinma.issuer.services.issuer.
+    IssuerServices`) wires its services in ``__post_init__`` and takes the same constructor.
+    """
+
+    config: IssuerConfig
+    store: Store
+    vault: Vault
+    keys: KeyDirectory
+    publisher: Publisher
+    board: StatusBoard
+    issuer_code: int = field(init=False)
+    issuer_id: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.issuer_code = self.keys.issuer.code
         self.issuer_id = self._ensure_issuer()
 
     def scope(self, principal: Principal) -> Scope:

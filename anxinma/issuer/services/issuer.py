@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.services.accounts import Accounts
 from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
@@ -23,15 +22,10 @@ from anxinma.issuer.services.imports import Imports
 from anxinma.issuer.services.issuing import Issuing
 from anxinma.issuer.services.jobs import Jobs
 from anxinma.issuer.services.live import LiveRecords
-from anxinma.issuer.services.propagation import Publisher
 from anxinma.issuer.services.revocation import Revocation
-from anxinma.issuer.services.status import StatusBoard
 from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.watchlists import Watchlists
 from anxinma.issuer.services.workers import Workers
-from anxinma.issuer.store.db import Store
-from anxinma.issuer.store.vault import Vault
-from anxinma.keys import KeyDirectory
 
 
 class IssuerServices(Context):
@@ -40,17 +34,9 @@ class IssuerServices(Context):
     ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
-    def __init__(
-        self,
-        config: IssuerConfig,
-        store: Store,
-        vault: Vault,
-        keys: KeyDirectory,
-        publisher: Publisher,
-        board: StatusBoard,
-    ) -> None:
-        super().__init__(config, store, vault, keys, publisher, board)
-        self.live = LiveRecords(store, keys, self.issuer_code)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.live = LiveRecords(self.store, self.keys, self.issuer_code)
         self.scans = self.live.scans
         self.accounts = Accounts(self)
         self.enterprises = Enterprises(self)
