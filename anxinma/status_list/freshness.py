@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from anxinma.errors import StatusListError
 from anxinma.keys.trust_list import CLOCK_LEEWAY
 from anxinma.status_list.array import SHARD_SIZE
-from anxinma.status_list.tokens import DEFAULT_VALIDITY, PublicKeyLookup, digest_of
+from anxinma.status_list.tokens import DEFAULT_VALIDITY, PublicKeyLookup, digest_of, signer_key
 
 FRESHNESS_TYPE = "anxinma-status-freshness+jwt"
 DEFAULT_FRESHNESS_TTL = timedelta(minutes=5)
@@ -178,12 +178,7 @@ def load_freshness(token: str | bytes, public_key_for: PublicKeyLookup) -> Fresh
     except ValueError as exc:
         raise _malformed(f"kid {kid_hex!r} is not hex") from exc
     issuer_code = int(issuer)
-    public = public_key_for(issuer_code, kid)
-    if public is None:
-        raise StatusListError(
-            f"freshness document signed by key {kid.hex()} that issuer {issuer_code} does not hold",
-            message_zh="状态新鲜度文件的签名密钥不在信任列表中",
-        )
+    public = signer_key(public_key_for, issuer_code, kid, "freshness document", "状态新鲜度文件")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
