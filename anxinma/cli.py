@@ -31,6 +31,7 @@ from anxinma.errors import AnxinmaError
 
 if TYPE_CHECKING:  # the library is imported by each command when it runs: `anxinma --help` stays fast
     from anxinma import credential as fmt
+    from anxinma.keys import KeyDirectory
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +67,13 @@ def _key_dir(path: Path | None) -> Path:
     from anxinma.keys import default_key_dir
 
     return path if path is not None else default_key_dir()
+
+
+def _key_directory(path: Path | None) -> KeyDirectory:
+    """The key directory a ``keys`` command works on: ``--dir``, else the default one."""
+    from anxinma.keys import KeyDirectory
+
+    return KeyDirectory(_key_dir(path))
 
 
 class Lazy(NamedTuple):
@@ -264,9 +272,7 @@ def keys_init(
 def keys_set_base_url(url: str, key_dir: Path | None) -> None:
     """Change the issuer's public base URL on purpose (its identity: codes, discovery, the trust
     list). Verifiers see it with the next trust list; codes already printed keep the old URL."""
-    from anxinma.keys import KeyDirectory
-
-    directory = KeyDirectory(_key_dir(key_dir))
+    directory = _key_directory(key_dir)
     before = directory.issuer.base_url
     directory.set_issuer(base_url=url)
     after = directory.issuer.base_url
@@ -284,9 +290,7 @@ def keys_set_base_url(url: str, key_dir: Path | None) -> None:
 @friendly
 def keys_rotate(key_dir: Path | None) -> None:
     """Add a new signing key; older keys keep verifying until retired."""
-    from anxinma.keys import KeyDirectory
-
-    record = KeyDirectory(_key_dir(key_dir)).rotate()
+    record = _key_directory(key_dir).rotate()
     click.echo(f"new signing key {record.kid.hex()}; publish a new trust list (`anxinma keys trust-list`)")
 
 
@@ -296,9 +300,7 @@ def keys_rotate(key_dir: Path | None) -> None:
 @friendly
 def keys_retire(kid: str, key_dir: Path | None) -> None:
     """Retire a key: what it signed stops verifying once the new trust list is out."""
-    from anxinma.keys import KeyDirectory
-
-    record = KeyDirectory(_key_dir(key_dir)).retire(_kid(kid))
+    record = _key_directory(key_dir).retire(_kid(kid))
     click.echo(f"key {record.kid.hex()} retired")
 
 
@@ -308,9 +310,7 @@ def keys_retire(kid: str, key_dir: Path | None) -> None:
 @friendly
 def keys_compromised(kid: str, key_dir: Path | None) -> None:
     """Declare a key compromised: it is dropped and nothing it signed verifies."""
-    from anxinma.keys import KeyDirectory
-
-    record = KeyDirectory(_key_dir(key_dir)).compromised(_kid(kid))
+    record = _key_directory(key_dir).compromised(_kid(kid))
     click.echo(f"key {record.kid.hex()} marked compromised; publish a new trust list now")
 
 
@@ -332,9 +332,9 @@ def _kid(text: str) -> bytes:
 @friendly
 def keys_jwks(key_dir: Path | None) -> None:
     """Print the issuer's verifying keys as a JWKS (OKP, Ed25519)."""
-    from anxinma.keys import KeyDirectory, jwks
+    from anxinma.keys import jwks
 
-    click.echo(json.dumps(jwks(KeyDirectory(_key_dir(key_dir))), indent=2))
+    click.echo(json.dumps(jwks(_key_directory(key_dir)), indent=2))
 
 
 @keys.command("root")
@@ -342,9 +342,7 @@ def keys_jwks(key_dir: Path | None) -> None:
 @friendly
 def keys_root(key_dir: Path | None) -> None:
     """Print the root public key (PEM), the key verifiers pin."""
-    from anxinma.keys import KeyDirectory
-
-    click.echo(KeyDirectory(_key_dir(key_dir)).root_public_pem().decode().rstrip())
+    click.echo(_key_directory(key_dir).root_public_pem().decode().rstrip())
 
 
 @keys.command("descriptor")
@@ -352,9 +350,7 @@ def keys_root(key_dir: Path | None) -> None:
 @friendly
 def keys_descriptor(key_dir: Path | None) -> None:
     """Print this issuer's public trust-list entry, for the root holder to import."""
-    from anxinma.keys import KeyDirectory
-
-    click.echo(json.dumps(KeyDirectory(_key_dir(key_dir)).descriptor(), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(_key_directory(key_dir).descriptor(), ensure_ascii=False, indent=2))
 
 
 @keys.command("add-issuer")
@@ -363,13 +359,11 @@ def keys_descriptor(key_dir: Path | None) -> None:
 @friendly
 def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
     """Import another issuer's descriptor into the trust list this root signs."""
-    from anxinma.keys import KeyDirectory
-
     try:
         entry = json.load(descriptor)
     except ValueError as exc:
         raise click.BadParameter(f"不是 JSON / not JSON: {exc}") from None
-    directory = KeyDirectory(_key_dir(key_dir))
+    directory = _key_directory(key_dir)
     directory.add_peer(entry)
     click.echo(
         f"issuer {entry.get('code')} added; a service on this home serves the new trust list on its next "
@@ -384,10 +378,10 @@ def keys_add_issuer(descriptor: Any, key_dir: Path | None) -> None:
 @friendly
 def keys_trust_list(key_dir: Path | None, output: Path, days: int) -> None:
     """Build and sign the trust list with the root key."""
-    from anxinma.keys import KeyDirectory, build_trust_list
+    from anxinma.keys import build_trust_list
     from anxinma.keys.store import atomic_write
 
-    token = build_trust_list(KeyDirectory(_key_dir(key_dir)), validity=timedelta(days=days))
+    token = build_trust_list(_key_directory(key_dir), validity=timedelta(days=days))
     atomic_write(output, token.encode())
     click.echo(f"wrote {output}")
 
@@ -411,14 +405,13 @@ def credential() -> None:
 def credential_issue(key_dir: Path | None, claims_file: Any, form: str, base_url: str | None) -> None:
     """Sign the claims in a JSON file and print the credential."""
     from anxinma import credential as fmt
-    from anxinma.keys import KeyDirectory
 
     try:
         data = json.load(claims_file)
     except ValueError as exc:
         raise click.BadParameter(f"声明文件不是 JSON / the claims file is not JSON: {exc}") from None
     claims = fmt.Claims.from_mapping(data)
-    store = KeyDirectory(_key_dir(key_dir))
+    store = _key_directory(key_dir)
     kid, key = store.signing_key()
     cred = fmt.sign(claims, key, kid)
     if form == "binary":

@@ -28,7 +28,7 @@ Layout decisions, each paid for in bytes (the budget: a typical worker credentia
   bits a digit; the URL prefix goes in alphanumeric mode (upper case) beside it.
 """
 
-from anxinma.credential.claims import ClaimKey, Claims
+from anxinma.credential.claims import ClaimKey, Claims, last_valid_day
 from anxinma.credential.cose import (
     COSE_ALG_EDDSA,
     KID_SIZE,
@@ -103,6 +103,7 @@ __all__ = [
     "derive_kid",
     "from_decimal",
     "is_presentation",
+    "last_valid_day",
     "mask_name",
     "parse_text",
     "parse_when",

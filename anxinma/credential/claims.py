@@ -61,6 +61,19 @@ from anxinma.errors import (
 _ONE_DAY = timedelta(days=1)
 
 
+def last_valid_day(expires: date | datetime) -> date:
+    """The last day a credential is valid, in China time, given its exclusive end.
+
+    The format and the issuer's records keep the exclusive end (``expires_at``, midnight CST of
+    the first day the credential no longer verifies; the store's ``expires_on`` is that day). A
+    person is shown the day before ("valid until 2028-12-05"): on the badge, the verify page,
+    the consoles and the command line alike, all through this one function.
+    """
+    if isinstance(expires, datetime):
+        return expires.astimezone(CHINA_TZ).date() - _ONE_DAY
+    return expires - _ONE_DAY
+
+
 class ClaimKey(IntEnum):
     """CBOR map keys of the claims set (docs/format.md, "Claims")."""
 
@@ -234,13 +247,8 @@ class Claims:
 
     @property
     def last_valid_day(self) -> date:
-        """The last day the credential is valid, in China time: the day before ``expires_at``.
-
-        ``expires_at`` is the exclusive end (midnight CST of the first day it no longer
-        verifies); a person is shown this day instead ("valid until 2028-12-05"), on the badge,
-        the page and the command line alike.
-        """
-        return self.expires_at.astimezone(CHINA_TZ).date() - _ONE_DAY
+        """The last day the credential is valid, in China time (:func:`last_valid_day`)."""
+        return last_valid_day(self.expires_at)
 
     def to_mapping(self) -> dict[str, Any]:
         """JSON-ready form; categories in the format's bit order, Chinese labels."""

@@ -22,7 +22,7 @@ from anxinma.errors import AnxinmaError
 from anxinma.i18n import init_i18n
 from anxinma.issuer.config import IssuerConfig, check_database
 from anxinma.issuer.errors import ApiError
-from anxinma.issuer.services.issuer import IssuerServices as IssuerService
+from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.services.propagation import LocalBus, Publisher, RedisMirror
 from anxinma.issuer.services.publications import Publications
 from anxinma.issuer.services.status import StatusBoard
@@ -64,7 +64,7 @@ class Runtime:
     vault: Vault
     board: StatusBoard
     publisher: Publisher
-    service: IssuerService
+    service: IssuerServices
     trust: ServedTrustList
     root_public_key: bytes = b""
     notices: list[Message] = field(default_factory=list)
@@ -167,32 +167,10 @@ def build_runtime(config: IssuerConfig) -> Runtime:
         publisher = mirror
     else:
         publisher = LocalBus()
-    service = _issuer_service(config, store, vault, keys, publisher, board)
+    service = IssuerServices(config, store, vault, keys, publisher, board)
     return Runtime(
         config, keys, store, vault, board, publisher, service, trust, root_public_key, notices, problem
     )
-
-
-def _issuer_service(
-    config: IssuerConfig,
-    store: Store,
-    vault: Vault,
-    keys: KeyDirectory,
-    publisher: Publisher,
-    board: StatusBoard,
-) -> IssuerService:
-    """The service; its constructor inserts this issuer's row when the database has none, and on
-    a new database several processes (two hosts' workers starting at once) race to insert it:
-    the losers hit the unique index, and a second try finds the winner's row. (A worker that
-    failed here failed to boot, and gunicorn then stops the whole host; the retry belongs in
-    ``IssuerService._ensure_issuer`` once the service code is restructured.)"""
-    from sqlalchemy.exc import IntegrityError
-
-    try:
-        return IssuerService(config, store, vault, keys, publisher, board)
-    except IntegrityError:
-        log.info("another process inserted issuer %s first; reading its row", keys.issuer.code)
-        return IssuerService(config, store, vault, keys, publisher, board)
 
 
 def _legacy_trust_list(config: IssuerConfig) -> str | None:

@@ -39,6 +39,14 @@ wait_option = click.option(
     help="Seconds to wait for a card.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+form_option = click.option(
+    "--form",
+    type=click.Choice(["auto", *(f.value for f in NdefForm)]),
+    default="auto",
+    show_default=True,
+    help="auto: both records when they fit the card, else the external record only.",
+)
+yes_option = click.option("--yes", is_flag=True, help="Do not ask before locking.")
 
 
 def _echo_json(data: Any) -> None:
@@ -267,16 +275,10 @@ def _print_card(report: dict[str, Any]) -> None:
 @click.option(
     "--message", "message_file", type=click.File("rb"), help="Write this raw NDEF message file instead."
 )
-@click.option(
-    "--form",
-    type=click.Choice(["auto", *(f.value for f in NdefForm)]),
-    default="auto",
-    show_default=True,
-    help="auto: both records when they fit the card, else the external record only.",
-)
+@form_option
 @click.option("--base-url", default=None, help="Verify base URL of the URI record (default: CODE's).")
 @click.option("--lock", is_flag=True, help="Lock the card permanently after writing (asks first).")
-@click.option("--yes", is_flag=True, help="Do not ask before locking.")
+@yes_option
 @click.option(
     "--password",
     "use_password",
@@ -495,15 +497,9 @@ class _JsonListener:
 @click.option("--issuer", "issuer_url", required=True, help="The issuer's base URL.")
 @device_option
 @click.option("--token", default=None, help=f"Enterprise API token (default: ${TOKEN_ENV}).")
-@click.option(
-    "--form",
-    type=click.Choice(["auto", *(f.value for f in NdefForm)]),
-    default="auto",
-    show_default=True,
-    help="auto: both records when they fit the card, else the external record only.",
-)
+@form_option
 @click.option("--lock", is_flag=True, help="Lock every card permanently after it is verified (asks once).")
-@click.option("--yes", is_flag=True, help="Do not ask before locking.")
+@yes_option
 @click.option(
     "--password",
     "use_password",

@@ -103,7 +103,7 @@ class IssuerClient:
         the retries, safe to repeat later with the same key).
         """
         path = f"/api/v1/workers/{urllib.parse.quote(worker_id, safe='')}/credentials"
-        answer = self._request("POST", path, {"card_uid": card_uid.hex()}, idempotency_key)
+        answer = self._exchange("POST", path, {"card_uid": card_uid.hex()}, idempotency_key)[1]
         return IssuedCredential.from_json(answer)
 
     def worker_enterprise(self, worker_id: str) -> tuple[int, str]:
@@ -114,7 +114,9 @@ class IssuerClient:
         Raises :class:`IssuerRequestError` as :meth:`issue_card_credential` does (404: no such
         worker, or not visible to this token).
         """
-        worker = self._request("GET", f"/api/v1/workers/{urllib.parse.quote(worker_id, safe='')}", None, None)
+        worker = self._exchange(
+            "GET", f"/api/v1/workers/{urllib.parse.quote(worker_id, safe='')}", None, None
+        )[1]
         try:
             enterprise_id = int(worker["enterprise_id"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -124,7 +126,7 @@ class IssuerClient:
                 status=200,
             ) from exc
         if enterprise_id not in self._enterprise_names:
-            enterprise = self._request("GET", f"/api/v1/enterprises/{enterprise_id}", None, None)
+            enterprise = self._exchange("GET", f"/api/v1/enterprises/{enterprise_id}", None, None)[1]
             name = enterprise.get("name") if isinstance(enterprise, dict) else None
             if not isinstance(name, str):
                 raise IssuerRequestError(
@@ -139,7 +141,7 @@ class IssuerClient:
         """The issuer's published verifying keys (kid -> Ed25519 public key) from /jwks.json;
         empty if it publishes none or cannot be reached (the station then checks less)."""
         try:
-            answer = self._request("GET", "/jwks.json", None, None, retries=0)
+            answer = self._exchange("GET", "/jwks.json", None, None, retries=0)[1]
         except IssuerRequestError:
             return {}
         keys: dict[bytes, bytes] = {}
@@ -164,17 +166,6 @@ class IssuerClient:
         identifier = record.get("id")
         return CheckInReceipt(status, int(identifier) if isinstance(identifier, int) else None, record)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-        idempotency_key: str | None,
-        *,
-        retries: int | None = None,
-    ) -> Any:
-        return self._exchange(method, path, body, idempotency_key, retries=retries)[1]
-
     def _exchange(
         self,
         method: str,
@@ -185,6 +176,8 @@ class IssuerClient:
         retries: int | None = None,
         what: str = "batch",
     ) -> tuple[int, Any]:
+        """One request (retried ``self.retries`` times unless ``retries`` is given): the HTTP
+        status and the JSON answer; raises :class:`IssuerRequestError` for a failure."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         data = None
         if body is not None:

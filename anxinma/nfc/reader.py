@@ -14,7 +14,7 @@ import hmac
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import nfc
@@ -67,13 +67,7 @@ class NdefInfo:
     length: int
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "formatted": self.formatted,
-            "readable": self.readable,
-            "writable": self.writable,
-            "capacity": self.capacity,
-            "length": self.length,
-        }
+        return asdict(self)
 
 
 class Card:

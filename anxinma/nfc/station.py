@@ -16,7 +16,7 @@ JSON lines) and never prompts: it waits for cards, which is the operator's answe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -112,14 +112,7 @@ class Summary:
     stopped: str | None = None  # why the run ended early, or None when the batch is finished
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "done": self.done,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "pending": self.pending,
-            "encoded_now": self.encoded_now,
-            "stopped": self.stopped,
-        }
+        return asdict(self)
 
 
 class StationStopped(AnxinmaError):

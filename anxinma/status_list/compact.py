@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from anxinma.errors import StatusListError
 from anxinma.keys.trust_list import CLOCK_LEEWAY
 from anxinma.status_list.array import _MASK, _PER_BYTE, BITS, SHARD_SIZE, StatusArray
-from anxinma.status_list.tokens import PublicKeyLookup, StatusList, digest_of
+from anxinma.status_list.tokens import PublicKeyLookup, StatusList, digest_of, signer_key
 
 COMPACT_TYPE = "application/vnd.anxinma.status+cose"
 MAX_K = 24
@@ -407,12 +407,7 @@ def load_compact_status_list(
     size = _uint(payload[_SIZE], "the size", "大小", at_most=SHARD_SIZE)
     version = _uint(payload[_VERSION], "the version", "版本号", at_least=1)
     issued = _uint(payload[_IAT], "iat", "签发时间")
-    public = public_key_for(issuer_code, kid)
-    if public is None:
-        raise StatusListError(
-            f"status list signed by key {kid.hex()} that issuer {issuer_code} does not hold",
-            message_zh="状态列表的签名密钥不在信任列表中",
-        )
+    public = signer_key(public_key_for, issuer_code, kid)
     if not ed25519.verify(public, signature, sig_structure(protected, payload_bytes)):
         raise StatusListError("the status list signature does not verify", message_zh="状态列表签名无效")
     moment = now or datetime.now(UTC)

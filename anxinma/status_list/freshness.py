@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from anxinma.errors import StatusListError
 from anxinma.keys.trust_list import CLOCK_LEEWAY
 from anxinma.status_list.array import SHARD_SIZE
-from anxinma.status_list.tokens import DEFAULT_VALIDITY, PublicKeyLookup, digest_of
+from anxinma.status_list.tokens import DEFAULT_VALIDITY, PublicKeyLookup, digest_of, signer_key
 
 FRESHNESS_TYPE = "anxinma-status-freshness+jwt"
 DEFAULT_FRESHNESS_TTL = timedelta(minutes=5)
@@ -42,13 +42,7 @@ class ShardVersion:
     url: str
 
     def as_claim(self) -> dict[str, Any]:
-        return {
-            "shard": self.shard,
-            "version": self.version,
-            "size": self.size,
-            "digest": self.digest,
-            "url": self.url,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -184,12 +178,7 @@ def load_freshness(token: str | bytes, public_key_for: PublicKeyLookup) -> Fresh
     except ValueError as exc:
         raise _malformed(f"kid {kid_hex!r} is not hex") from exc
     issuer_code = int(issuer)
-    public = public_key_for(issuer_code, kid)
-    if public is None:
-        raise StatusListError(
-            f"freshness document signed by key {kid.hex()} that issuer {issuer_code} does not hold",
-            message_zh="状态新鲜度文件的签名密钥不在信任列表中",
-        )
+    public = signer_key(public_key_for, issuer_code, kid, "freshness document", "状态新鲜度文件")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

@@ -106,6 +106,25 @@ def sign_status_list(
 PublicKeyLookup = Callable[[int, bytes], bytes | None]
 
 
+def signer_key(
+    public_key_for: PublicKeyLookup,
+    issuer_code: int,
+    kid: bytes,
+    what: str = "status list",
+    what_zh: str = "状态列表",
+) -> bytes:
+    """The raw public key that may verify what ``issuer_code`` signed under ``kid`` (every form:
+    the JWT, the CWT, the compact list, the freshness document); a :class:`StatusListError`
+    when the trust list gives none (an unknown, retired or compromised key)."""
+    public = public_key_for(issuer_code, kid)
+    if public is None:
+        raise StatusListError(
+            f"{what} signed by key {kid.hex()} that issuer {issuer_code} does not hold",
+            message_zh=f"{what_zh}的签名密钥不在信任列表中",
+        )
+    return public
+
+
 def digest_of(body: str | bytes) -> str:
     """Lower-case hex SHA-256 of a publication's exact bytes (a JWT's text as ASCII).
 
@@ -155,12 +174,7 @@ def load_status_list(token: str, public_key_for: PublicKeyLookup) -> StatusList:
         raise StatusListError(f"malformed status list: {exc}", message_zh="状态列表格式错误") from exc
     if header.get("typ") != TOKEN_TYPE:
         raise StatusListError("not a status list token")
-    public = public_key_for(issuer_code, kid)
-    if public is None:
-        raise StatusListError(
-            f"status list signed by key {kid.hex()} that issuer {issuer_code} does not hold",
-            message_zh="状态列表的签名密钥不在信任列表中",
-        )
+    public = signer_key(public_key_for, issuer_code, kid)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -267,12 +281,7 @@ def load_status_list_cwt(data: bytes, public_key_for: PublicKeyLookup) -> Status
         raise
     except (cbor2.CBORError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StatusListError(f"malformed status list: {exc}", message_zh="状态列表格式错误") from exc
-    public = public_key_for(issuer_code, kid)
-    if public is None:
-        raise StatusListError(
-            f"status list signed by key {kid.hex()} that issuer {issuer_code} does not hold",
-            message_zh="状态列表的签名密钥不在信任列表中",
-        )
+    public = signer_key(public_key_for, issuer_code, kid)
     if not ed25519.verify(public, bytes(signature), sig_structure(protected, payload)):
         raise StatusListError("the status list signature does not verify", message_zh="状态列表签名无效")
     try:

@@ -29,6 +29,16 @@ def _bundle_dir(path: Path | None) -> Path:
     return path if path is not None else default_bundle_dir()
 
 
+#: Where ``verifier sync`` keeps the bundles and ``verifier status`` reads them.
+bundle_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Bundle directory (default: $ANXINMA_HOME/bundles).",
+)
+
+
 # -- verify -------------------------------------------------------------------------------
 
 
@@ -234,7 +244,7 @@ def _print_result(result: VerificationResult) -> None:
         click.echo(
             f"  {claims.display_name}  {categories}  编号 serial {claims.serial}  签发 issuer {claims.issuer_code}"
         )
-        click.echo(f"  有效期 valid {claims.issued_at.date()} – {claims.expires_at.date()}")
+        click.echo(f"  有效期 valid {claims.issued_at.date()} – {claims.last_valid_day}")
     source = result.source
     if source.kind == "live":
         click.echo(f"  来源 source: 在线 live ({source.detail})")
@@ -271,13 +281,7 @@ def verifier() -> None:
 @click.option(
     "--issuer", "issuers", multiple=True, required=True, help="Issuer base URL (repeat for several cities)."
 )
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Bundle directory (default: $ANXINMA_HOME/bundles).",
-)
+@bundle_dir_option
 @click.option(
     "--root-key",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -347,13 +351,7 @@ def sync_command(
 
 
 @verifier.command("status")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Bundle directory (default: $ANXINMA_HOME/bundles).",
-)
+@bundle_dir_option
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def status_command(directory: Path | None, as_json: bool) -> None:

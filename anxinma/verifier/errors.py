@@ -22,6 +22,16 @@ class SyncError(AnxinmaError):
     code = "sync"
 
 
+def refused(what: str, what_zh: str, why: AnxinmaError | str) -> SyncError:
+    """The one refusal of a fetched document (trust list, freshness document, status list): the
+    sync stops and changes nothing, and says so with what was refused and why."""
+    en, zh = (why.message, why.message_zh) if isinstance(why, AnxinmaError) else (why, why)
+    return SyncError(
+        f"{what} was refused, nothing was changed: {en}",
+        message_zh=f"{what_zh}被拒绝，未做任何更改：{zh}",
+    )
+
+
 class LiveRecordError(AnxinmaError):
     """The live record could not be had or did not verify; the offline result stands."""
 

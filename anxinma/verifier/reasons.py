@@ -29,7 +29,12 @@ _(
     zh="信任列表 {anchors} 对签发机构 {issuer} 的密钥 {kid} 说法不一，无法确定应信任哪一个（请检查信任包）",
     en="the trust lists {anchors} disagree about key {kid} of issuer {issuer}: none can be trusted (check the bundle)",
 )
-_("unknown_key", zh="{issuer} 没有密钥 {kid}", en="{issuer} has no key {kid}")
+_(
+    "unknown_key",
+    zh="信任数据中没有 {issuer} 的签名密钥 {kid}：请同步信任包后再核验；仍如此则不要信任此码",
+    en="the trust data has no signing key {kid} of {issuer}: sync the bundle and check again; "
+    "if it stays so, do not trust this code",
+)
 _(
     "key_compromised",
     zh="签名密钥 {kid} 已被宣告泄露{where}，其签发的安心码一律无效",
@@ -54,15 +59,15 @@ _(
 )
 _(
     "no_status_list",
-    zh="没有该签发机构的状态列表，无法确认是否已吊销",
-    en="no status list: revocation unknown",
+    zh="没有该签发机构的状态列表，无法确认是否已吊销（请同步信任包）",
+    en="no status list: revocation unknown (sync the bundle)",
 )
 _("genuine_unchecked", zh="签名有效，在有效期内", en="genuine and within its validity")
 _("revocation_unchecked", zh="未核对吊销状态（没有状态列表）", en="revocation not checked (no status list)")
 _(
     "status_stale",
-    zh="状态列表已 {age} 未更新（上限 {limit}），无法确认是否已吊销{last}",
-    en="the status list is {age} old (limit {limit}): status unknown{last}",
+    zh="状态列表已 {age} 未更新（上限 {limit}），无法确认是否已吊销{last}（请同步信任包）",
+    en="the status list is {age} old (limit {limit}): status unknown{last} (sync the bundle)",
 )
 _("last_known", zh="；最后已知状态：{status}", en="; last known: {status}")
 _(

@@ -22,7 +22,7 @@ from anxinma.status_list import (
     load_status_list,
 )
 from anxinma.verifier import bundle as layout
-from anxinma.verifier.errors import SyncError
+from anxinma.verifier.errors import SyncError, refused
 from anxinma.verifier.http import Fetched, Held, Http
 
 Progress = Callable[[str], None]
@@ -88,10 +88,7 @@ def sync_status(
     try:
         freshness = load_freshness(item.body, lookup)
     except AnxinmaError as exc:
-        raise SyncError(
-            f"the freshness document {url} was refused, nothing was changed: {exc.message}",
-            message_zh=f"状态新鲜度文件 {url} 被拒绝，未做任何更改：{exc.message_zh}",
-        ) from exc
+        raise refused(f"the freshness document {url}", f"状态新鲜度文件 {url} ", exc) from exc
     if freshness.issuer_code != code:
         raise SyncError(f"{url} is the freshness document of issuer {freshness.issuer_code}, not {code}")
     held = previous.freshness if previous is not None else None
@@ -123,10 +120,7 @@ def sync_status(
         try:
             status_list = load_compact_status_list(got.body, lookup)
         except AnxinmaError as exc:
-            raise SyncError(
-                f"status list {shard_url} refused, nothing was changed: {exc.explain()}",
-                message_zh=f"状态列表 {shard_url} 被拒绝，未做任何更改",
-            ) from exc
+            raise refused(f"status list {shard_url}", f"状态列表 {shard_url} ", exc) from exc
         if (status_list.issuer_code, status_list.shard) != (code, listed.shard):
             raise SyncError(
                 f"{shard_url} holds issuer {status_list.issuer_code} shard {status_list.shard} (mix-up)"
@@ -154,11 +148,10 @@ def check_status_list(
     try:
         status_list = load_status_list(body.decode("ascii").strip(), trust_list.active_key)
     except (AnxinmaError, UnicodeDecodeError) as exc:
-        detail = exc.explain() if isinstance(exc, AnxinmaError) else "not ASCII"
-        raise SyncError(
-            f"status list {url} refused, nothing was changed: {detail}",
-            message_zh=f"状态列表 {url} 被拒绝，未做任何更改",
-        ) from exc
+        why = (
+            exc if isinstance(exc, AnxinmaError) else AnxinmaError("not ASCII", message_zh="不是 ASCII 文本")
+        )
+        raise refused(f"status list {url}", f"状态列表 {url} ", why) from exc
     path = urlsplit(url).path.rstrip("/").split("/")
     named = (
         (int(path[-2]), int(path[-1]))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from anxinma.status_list import (
     StatusList,
 )
 from anxinma.verifier import bundle as layout
-from anxinma.verifier.errors import BundleError, SyncError
+from anxinma.verifier.errors import BundleError, SyncError, refused
 from anxinma.verifier.http import Fetched, Http
 from anxinma.verifier.offline import DEFAULT_STATUS_MAX_AGE, age_text
 from anxinma.verifier.status_sync import absolute, sync_status, sync_status_lists
@@ -81,23 +81,7 @@ class SyncReport:
     follow_errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "origin": self.origin,
-            "issuer_url": self.issuer_url,
-            "issuer_code": self.issuer_code,
-            "issuer_name": self.issuer_name,
-            "generation": self.generation,
-            "trust_list_sequence": self.trust_list_sequence,
-            "root_source": self.root_source,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "warnings": self.warnings,
-            "requests": self.requests,
-            "bytes_received": self.bytes_received,
-            "status_lists": self.status_lists,
-            "followed": [report.to_json() for report in self.followed],
-            "follow_errors": self.follow_errors,
-        }
+        return asdict(self)  # the followed reports too, recursively
 
 
 @dataclass
@@ -485,10 +469,7 @@ def _check_trust_list(
     try:
         trust_list = TrustList.load(body, root, min_sequence=floor, now=now)
     except AnxinmaError as exc:
-        raise SyncError(
-            f"trust list refused, nothing was changed: {exc.message}",
-            message_zh=f"信任列表被拒绝，未做任何更改：{exc.message_zh}",
-        ) from exc
+        raise refused("the trust list", "信任列表", exc) from exc
     if previous is not None and trust_list.sequence == floor:
         old = previous.meta.get("resources", {})
         old_digests = {

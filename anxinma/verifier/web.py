@@ -132,7 +132,10 @@ MESSAGES: dict[str, str] = {
     "reason.expired": N_("Expired on {date}"),
     "reason.not_yet_valid": N_("Not valid until {date}"),
     "reason.unknown_issuer": N_("Issuer {issuer} is not in the trust list"),
-    "reason.unknown_key": N_("{issuer} has no key {kid}"),
+    "reason.unknown_key": N_(
+        "The trust data has no signing key {kid} of {issuer}: go online to update it and check again; "
+        "if it stays so, do not trust this code"
+    ),
     "reason.key_compromised": N_("Signing key {kid} was declared compromised: nothing it signed is trusted"),
     "reason.key_retired": N_("Signing key {kid} was retired: the holder needs a re-issued credential"),
     "reason.bad_signature": N_("The signature does not verify: the code was altered or forged"),
@@ -145,7 +148,9 @@ MESSAGES: dict[str, str] = {
     "reason.clock_corrected": N_("Your phone's clock is off by {offset}: checked with the server's time"),
     "reason.trust_list_expired": N_("The trust list expired {age} ago: go online to update it"),
     "reason.no_status_list": N_("No revocation list for this issuer on this phone yet: go online once"),
-    "reason.status_stale": N_("The revocation data is {age} old (limit {limit}): revocation unknown"),
+    "reason.status_stale": N_(
+        "The revocation data is {age} old (limit {limit}): revocation unknown. Go online to update it"
+    ),
     "reason.last_known": N_("Last known status: {last}"),
     "reason.serial_not_covered": N_("The revocation list does not cover this credential yet (just issued?)"),
     "reason.no_bundle": N_("No trust data on this phone yet: go online once to check codes"),

@@ -226,3 +226,15 @@ def test_online_scans_are_counted_per_day(live_issuer: LiveIssuer) -> None:
         live_issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]})
     days = live_issuer.api("GET", f"/api/v1/workers/{issued['worker_id']}/scans").json()["days"]
     assert sum(d["scans"] for d in days) == 3
+
+
+def test_registering_a_worker_answers_with_the_trainings_it_stored(live_issuer: LiveIssuer) -> None:
+    trainings = [
+        {"name": "育婴员（五级）", "issued_on": "2025-03-01", "institution": "宁波家政学校"},
+        {"name": "养老护理员（四级）", "issued_on": "2024-05-01", "institution": None},
+    ]
+    made = live_issuer.worker(trainings=trainings)
+    stored = live_issuer.api("GET", f"/api/v1/workers/{made['id']}").json()
+    assert [t["name"] for t in stored["trainings"]] == ["养老护理员（四级）", "育婴员（五级）"]
+    assert made["trainings"] == stored["trainings"]  # it answered [] before
+    assert made == stored

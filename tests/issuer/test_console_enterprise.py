@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
@@ -241,3 +242,36 @@ def test_the_enterprise_sees_its_own_code_with_its_qr(live_issuer: LiveIssuer) -
     assert f"/console/credentials/{issued['serial']}/qr.svg" in page and issued["code"] in page
     assert console.get(f"/console/credentials/{issued['serial']}/qr.svg").status_code == 200
     assert console.get(f"/console/credentials/{issued['serial']}/badge.pdf").status_code == 404
+
+
+def test_the_consoles_show_the_last_valid_day_as_the_badge_and_the_page_do(
+    live_issuer: LiveIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A code issued 2026-12-06 for two years is valid through 2028-12-05: the store keeps the
+    exclusive end (2028-12-06), which no console may print as the end of validity."""
+    from anxinma.issuer.services import issuing
+
+    monkeypatch.setattr(issuing, "today_in_china", lambda: date(2026, 12, 6))
+    object.__setattr__(live_issuer.runtime.config, "credential_days", 731)  # 2028 is a leap year
+    enterprise = _enterprise(live_issuer)
+    worker = live_issuer.worker(enterprise)
+    serial = int(live_issuer.credential(int(worker["id"]))["serial"])  # type: ignore[call-overload]
+    live_issuer.api("POST", f"/api/v1/enterprises/{enterprise}/credentials", json={})
+    with live_issuer.runtime.store.read() as session:
+        assert session.get(Credential, serial).expires_on == date(2028, 12, 6)  # type: ignore[union-attr]
+    console = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
+    for path in (f"/console/credentials/{serial}", f"/console/workers/{worker['id']}", "/console/enterprise"):
+        page = text(console.get(path))
+        assert "2026-12-06 – 2028-12-05" in page, path
+        assert "2028-12-06" not in page, path
+    history = text(console.get(f"/console/workers/{worker['id']}")).split("h-history", 1)[1]
+    assert "2028-12-05" in history
+
+
+def test_the_expiring_list_shows_the_last_valid_day(live_issuer: LiveIssuer) -> None:
+    object.__setattr__(live_issuer.runtime.config, "credential_days", 20)
+    live_issuer.credential(int(live_issuer.worker(_enterprise(live_issuer))["id"]))  # type: ignore[call-overload]
+    page = text(Console.signed_in(live_issuer, "regulator").get("/console/expiring"))
+    today = today_in_china()
+    assert (today + timedelta(days=19)).isoformat() in page
+    assert (today + timedelta(days=20)).isoformat() not in page

@@ -298,3 +298,13 @@ def test_the_installed_command_never_prints_a_stack_trace(world: World, tmp_path
         )
         assert run_.returncode == status, (args, run_.stdout, run_.stderr)
         assert "Traceback" not in run_.stderr + run_.stdout
+
+
+def test_verify_prints_the_last_valid_day_not_the_exclusive_end(world: World) -> None:
+    """``expires_at`` is the first day a code no longer verifies; a person reads the day before,
+    as the badge, the page and ``anxinma credential verify`` print it (issue 16)."""
+    code = world.codes["valid"]
+    claims = fmt.decode_text(code).claims
+    printed = run("verify", code, "--bundle", str(world.bundle), "--offline").stdout
+    assert f"valid {claims.issued_at.date()} – {claims.last_valid_day}" in printed, printed
+    assert str(claims.expires_at.date()) not in printed

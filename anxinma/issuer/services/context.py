@@ -12,6 +12,7 @@ because the reconciler and every status board read the database by that sequence
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from anxinma.issuer.store.vault import Vault
 from anxinma.keys import KeyDirectory
 
 T = TypeVar("T")
+log = logging.getLogger("anxinma.issuer")
 
 
 @dataclass
@@ -57,25 +59,25 @@ class Unit:
         self.changed[serial] = (value, reason)
 
 
+@dataclass(eq=False, repr=False)
 class Context:
-    """What every service of one issuer (the city platform of the key directory) stands on."""
+    """What every service of one issuer (the city platform of the key directory) stands on.
 
-    def __init__(
-        self,
-        config: IssuerConfig,
-        store: Store,
-        vault: Vault,
-        keys: KeyDirectory,
-        publisher: Publisher,
-        board: StatusBoard,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.vault = vault
-        self.keys = keys
-        self.publisher = publisher
-        self.board = board
-        self.issuer_code = keys.issuer.code
+    The parts are declared once, here; a subclass (:class:`~anxinma.issuer.services.issuer.
+    IssuerServices`) wires its services in ``__post_init__`` and takes the same constructor.
+    """
+
+    config: IssuerConfig
+    store: Store
+    vault: Vault
+    keys: KeyDirectory
+    publisher: Publisher
+    board: StatusBoard
+    issuer_code: int = field(init=False)
+    issuer_id: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.issuer_code = self.keys.issuer.code
         self.issuer_id = self._ensure_issuer()
 
     def scope(self, principal: Principal) -> Scope:
@@ -83,6 +85,19 @@ class Context:
         return Scope(principal, self.issuer_id)
 
     def _ensure_issuer(self) -> int:
+        """This issuer's row id, inserting the row when the database has none.
+
+        On a new database several processes (two hosts' workers starting at once) race to insert
+        it: the losers hit the unique index, and a second try finds the winner's row. (A worker
+        that failed here failed to boot, and gunicorn then stops the whole host.)
+        """
+        try:
+            return self._upsert_issuer()
+        except IntegrityError:
+            log.info("another process inserted issuer %s first; reading its row", self.keys.issuer.code)
+            return self._upsert_issuer()
+
+    def _upsert_issuer(self) -> int:
         info = self.keys.issuer
         with self.store.write() as session:
             row = session.execute(select(Issuer).where(Issuer.code == info.code)).scalar_one_or_none()

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.services.accounts import Accounts
 from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
@@ -24,15 +23,10 @@ from anxinma.issuer.services.imports import Imports
 from anxinma.issuer.services.issuing import Issuing
 from anxinma.issuer.services.jobs import Jobs
 from anxinma.issuer.services.live import LiveRecords
-from anxinma.issuer.services.propagation import Publisher
 from anxinma.issuer.services.revocation import Revocation
-from anxinma.issuer.services.status import StatusBoard
 from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.watchlists import Watchlists
 from anxinma.issuer.services.workers import Workers
-from anxinma.issuer.store.db import Store
-from anxinma.issuer.store.vault import Vault
-from anxinma.keys import KeyDirectory
 
 
 class IssuerServices(Context):
@@ -41,17 +35,9 @@ class IssuerServices(Context):
     ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
-    def __init__(
-        self,
-        config: IssuerConfig,
-        store: Store,
-        vault: Vault,
-        keys: KeyDirectory,
-        publisher: Publisher,
-        board: StatusBoard,
-    ) -> None:
-        super().__init__(config, store, vault, keys, publisher, board)
-        self.live = LiveRecords(store, keys, self.issuer_code)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.live = LiveRecords(self.store, self.keys, self.issuer_code)
         self.scans = self.live.scans
         self.accounts = Accounts(self)
         self.enterprises = Enterprises(self)
@@ -63,11 +49,11 @@ class IssuerServices(Context):
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
         self.watchlists = Watchlists(self)
-        self.jobs = Jobs(store, lease=timedelta(seconds=config.job_lease))
+        self.jobs = Jobs(self.store, lease=timedelta(seconds=self.config.job_lease))
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)
-        at = time.fromisoformat(config.daily_at) if config.daily_at else None
+        at = time.fromisoformat(self.config.daily_at) if self.config.daily_at else None
         self.daily = Daily(self, self.workers, self.jobs, at=at)
-        if config.background:  # one-shot CLI commands run no jobs (Jobs.wait runs them in place)
+        if self.config.background:  # one-shot CLI commands run no jobs (Jobs.wait runs them in place)
             self.jobs.start()
 
     def live_record(self, code: Any) -> str:

@@ -201,7 +201,7 @@ def register_worker() -> Response:
         raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
     fields = worker_input(data, allowed_extra=("enterprise_id",))
     worker = service().run(service().workers.register, who, fields, enterprise_id)
-    return reply(201, worker_json(worker, [], None))
+    return reply(201, worker_json(*service().workers.get(who, worker.id)))  # as stored, trainings too
 
 
 @blueprint.get("/workers")

@@ -26,27 +26,49 @@ ADMIN = (Role.ISSUER_ADMIN,)
 PER_PAGE = 50
 
 
-def _enterprise_page(**extra: Any) -> str:
+def _form_page(template: str, status: int, extra: dict[str, Any], **context: Any) -> tuple[str, int]:
+    """An admin list page with its form: what was typed, the field errors or the problem of a
+    refused submission, the note of a done one."""
+    return (
+        render_template(
+            template,
+            form=extra.get("form", {}),
+            errors=extra.get("errors", {}),
+            problem=extra.get("problem"),
+            done=request.args.get("done", ""),
+            **context,
+        ),
+        status,
+    )
+
+
+def _refused(exc: ApiError) -> tuple[int, dict[str, Any]]:
+    """The status and what the page shows of a refused form: the field errors (400) or the
+    service's problem (409)."""
+    if isinstance(exc, ValidationFailed):
+        return 400, {"errors": field_errors(exc)}
+    return 409, {"problem": api_message(exc)}
+
+
+def _enterprise_page(status: int = 200, **extra: Any) -> tuple[str, int]:
     after = int_arg("after", 0, 0)
     rows = service().enterprises.listing(me(), after=after, limit=PER_PAGE + 1)
     shown = rows[:PER_PAGE]
     workers, codes = service().enterprises.figures(me(), [e.id for e in shown])
-    return render_template(
+    return _form_page(
         "issuer/admin_enterprises.html",
+        status,
+        extra,
         rows=shown,
         workers=workers,
         codes=codes,
         next_after=shown[-1].id if len(rows) > PER_PAGE else None,
-        form=extra.get("form", {}),
-        errors=extra.get("errors", {}),
-        problem=extra.get("problem"),
-        done=request.args.get("done", ""),
     )
 
 
 @blueprint.get("/admin/enterprises")
 @page(*ADMIN)
-def admin_enterprises() -> str:
+def admin_enterprises() -> tuple[str, int]:
     return _enterprise_page()
 
 
@@ -58,10 +80,9 @@ def admin_enterprise_create() -> BaseResponse | tuple[str, int]:
     data: dict[str, Any] = {k: v for k, v in form.items() if v or k != "star_level"}
     try:
         service().run(service().enterprises.create, me(), data)
-    except ValidationFailed as exc:
-        return _enterprise_page(form=form, errors=field_errors(exc)), 400
     except ApiError as exc:
-        return _enterprise_page(form=form, problem=api_message(exc)), 409
+        status, shown = _refused(exc)
+        return _enterprise_page(status, form=form, **shown)
     return redirect(url_for("console.admin_enterprises", done="created"), 303)
 
 
@@ -77,18 +98,8 @@ def admin_enterprise_issue(enterprise_id: int) -> BaseResponse:
 
 def _admin_page(template: str, status: int, extra: dict[str, Any], **rows: Any) -> tuple[str, int]:
     """An admin list page (tokens, users) with its form, its errors and the enterprises' names."""
-    return (
-        render_template(
-            template,
-            names=service().enterprises.names(me()),
-            roles=list(Role),
-            form=extra.get("form", {}),
-            errors=extra.get("errors", {}),
-            problem=extra.get("problem"),
-            done=request.args.get("done", ""),
-            **rows,
-        ),
-        status,
+    return _form_page(
+        template, status, extra, names=service().enterprises.names(me()), roles=list(Role), **rows
     )
 
 
@@ -131,10 +142,9 @@ def admin_token_create() -> tuple[str, int]:
         token_id, token = service().accounts.create_token(
             role, enterprise_id, form["label"][:128] or None, principal=me()
         )
-    except ValidationFailed as exc:
-        return _tokens_page(400, form=form, errors=field_errors(exc))
     except ApiError as exc:
-        return _tokens_page(409, form=form, problem=api_message(exc))
+        status, shown = _refused(exc)
+        return _tokens_page(status, form=form, **shown)
     # Shown once, on this response only (it is stored hashed); the page is not cached.
     return _tokens_page(201, new_token={"id": token_id, "token": token})
 
@@ -173,10 +183,9 @@ def admin_user_create() -> BaseResponse | tuple[str, int]:
         service().accounts.create_user(
             form["username"], request.form.get("password", ""), role, enterprise_id, principal=me()
         )
-    except ValidationFailed as exc:
-        return _users_page(400, form=form, errors=field_errors(exc))
     except ApiError as exc:
-        return _users_page(409, form=form, problem=api_message(exc))
+        status, shown = _refused(exc)
+        return _users_page(status, form=form, **shown)
     return redirect(url_for("console.admin_users", done="created"), 303)
 
 

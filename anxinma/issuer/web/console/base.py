@@ -440,6 +440,7 @@ def _helpers() -> dict[str, Any]:
         "lang_url": lang_url,
         "page_url": page_url,
         "china_time": china_time,
+        "last_valid_day": fmt.last_valid_day,
         "category_label": category_label,
         "role_name": lambda role: str(ROLE_NAMES[Role(role)]),
         "actor_role": actor_role,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -61,13 +61,7 @@ class Preview:
     sample: list[dict[str, Any]]  # {"row", "outcome": new|existing, "shown": {...}}
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "new": self.new,
-            "existing": self.existing,
-            "errors": self.errors,
-            "sample": self.sample,
-        }
+        return asdict(self)
 
 
 def preview(
