@@ -7,6 +7,11 @@ the chain is keyed with a secret of the service (``secret/audit.key``), someone 
 the database but not read that key cannot re-chain after removing or altering an entry:
 :func:`verify` finds the first broken link.
 
+What the database cannot show about itself — its newest entries deleted and the head counter
+set back to the stored hash of the new last one, or an older copy restored — is caught by
+anchors: heads signed and kept outside it (:mod:`anxinma.issuer.services.checkpoints`), which
+:func:`verify` requires the chain to meet.
+
 The sequence number of a transaction's last entry is also the ``change_seq`` of every
 credential whose status it changed: status readers follow changes by that index.
 """
@@ -16,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,6 +71,12 @@ def append(session: Session, key: bytes, entries: list[PendingEntry]) -> int:
 
     Call it last in a transaction (it takes the head lock, held until commit).
     """
+    return append_head(session, key, entries)[0]
+
+
+def append_head(session: Session, key: bytes, entries: list[PendingEntry]) -> tuple[int, str]:
+    """:func:`append`, returning the new head: (last sequence number, its hash), what a
+    checkpoint of the chain signs once the transaction has committed."""
     head = lock_head(session)
     seq, previous = int(head.value), str(head.head or GENESIS)
     now = utcnow()
@@ -90,15 +101,28 @@ def append(session: Session, key: bytes, entries: list[PendingEntry]) -> int:
     if rows:
         session.execute(insert(AuditEntry), rows)
         session.execute(update(Counter).where(Counter.name == "audit").values(value=seq, head=previous))
-    return seq
+    return seq, previous
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A head kept outside the database (a signed checkpoint): entry ``size`` carried ``head``.
+    ``label`` says which one it is, for the report (where it came from, when it was signed)."""
+
+    size: int
+    head: str
+    label: str
 
 
 @dataclass
 class AuditReport:
-    """The result of :func:`verify`: ``ok`` only when every link and the head check out."""
+    """The result of :func:`verify`: ``ok`` only when every link, the head and every anchor check
+    out. ``anchored`` is the size of the newest anchor the chain met (0: none was given)."""
 
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    anchored: int = 0
+    anchors: int = 0
 
     @property
     def ok(self) -> bool:
@@ -121,9 +145,20 @@ def _entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
         last = chunk[-1].seq
 
 
-def verify(session: Session, key: bytes, *, max_problems: int = 20) -> AuditReport:
-    """Walk the whole chain (keyset pages, constant memory) and report every break found."""
+def verify(
+    session: Session, key: bytes, anchors: Iterable[Anchor] = (), *, max_problems: int = 20
+) -> AuditReport:
+    """Walk the whole chain (keyset pages, constant memory) and report every break found.
+
+    Each of ``anchors`` must be met: entry ``size`` exists and carries ``head``. Only anchors see
+    what the database cannot show about itself: a cut tail with its head counter moved back, an
+    older copy restored, or a history re-chained by someone holding the audit key.
+    """
     report = AuditReport()
+    by_size: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        by_size.setdefault(anchor.size, []).append(anchor)
+        report.anchors += 1
     expected_seq, previous = 1, GENESIS
     for entry in _entries(session):
         if entry.seq != expected_seq:
@@ -134,11 +169,28 @@ def verify(session: Session, key: bytes, *, max_problems: int = 20) -> AuditRepo
         recomputed = link(key, previous, canonical(entry.seq, entry.at, entry, entry.details))
         if entry.seq == expected_seq and not hmac.compare_digest(recomputed, entry.hash):
             report.problems.append(f"entry {entry.seq} was altered / 第 {entry.seq} 条记录被篡改")
+        for anchor in by_size.pop(entry.seq, []):
+            if hmac.compare_digest(anchor.head, entry.hash):
+                report.anchored = max(report.anchored, entry.seq)
+            else:
+                report.problems.append(
+                    f"entry {entry.seq} is not the one the checkpoint {anchor.label} signed: the log was"
+                    f" rewritten or an older copy of the database restored"
+                    f" / 第 {entry.seq} 条记录与检查点 {anchor.label} 不符：日志被改写或数据库被回退到旧副本"
+                )
         previous = entry.hash
         expected_seq = entry.seq + 1
         report.checked += 1
         if len(report.problems) >= max_problems:
             return report
+    past_end = [a for group in by_size.values() for a in group if a.size >= expected_seq]
+    if past_end:  # (an anchor inside the chain whose entry is missing was reported as missing)
+        beyond = max(past_end, key=lambda a: a.size)
+        report.problems.append(
+            f"the chain ends at {expected_seq - 1} but the checkpoint {beyond.label} shows {beyond.size}"
+            f" entries: entries removed from the end or an older copy of the database restored"
+            f" / 日志只到第 {expected_seq - 1} 条，检查点 {beyond.label} 记有 {beyond.size} 条：末尾记录被删除或数据库被回退"
+        )
     head = session.execute(select(Counter).where(Counter.name == "audit")).scalar_one()
     if int(head.value) != expected_seq - 1:
         report.problems.append(
