@@ -165,15 +165,17 @@ def test_a_history_rechained_with_the_audit_key_is_detected(issuer_on: LiveIssue
     assert rechained.returncode == 1 and "is not the one the checkpoint" in rechained.stderr
 
 
-def test_a_copy_of_the_checkpoints_kept_elsewhere_still_catches_a_cut_tail(
+def test_a_served_checkpoint_kept_elsewhere_still_catches_a_cut_tail(
     live_issuer: LiveIssuer, tmp_path: Path
 ) -> None:
     live_issuer.credential()
     with live_issuer.runtime.store.read() as session:
         kept = session.execute(select(func.max(AuditEntry.seq))).scalar_one()
     live_issuer.credential()
+    served = live_issuer.api("GET", "/audit/checkpoint", token="")  # what a monitor fetches and keeps
+    assert served.status_code == 200 and served.headers["Content-Type"].startswith("application/jwt")
     copy = tmp_path / "checkpoints-copy"
-    copy.write_bytes((live_issuer.home / "audit" / "checkpoints").read_bytes())  # a monitor's copy
+    copy.write_text(served.text + "\n")
     _cut_tail(live_issuer, kept)
     (live_issuer.home / "audit" / "checkpoints").unlink()  # the host's file is gone too
     assert _verify_with(live_issuer).returncode == 0  # nothing left to compare with: only a warning
@@ -225,3 +227,23 @@ def test_every_commit_that_audits_writes_a_checkpoint_of_its_head(live_issuer: L
     with live_issuer.runtime.store.read() as session:
         head = session.execute(select(Counter).where(Counter.name == "audit")).scalar_one()
     assert (newest.size, newest.head) == (int(head.value), head.head)
+
+
+def test_the_served_checkpoint_is_the_newest_signed_after_a_commit(live_issuer: LiveIssuer) -> None:
+    live_issuer.credential()
+    with live_issuer.runtime.store.read() as session:
+        head = session.execute(select(Counter).where(Counter.name == "audit")).scalar_one()
+    served = checkpoints.load(
+        live_issuer.api("GET", "/audit/checkpoint", token="").text, live_issuer.runtime.keys
+    )
+    assert (served.size, served.head) == (int(head.value), head.head)
+    _cut_tail(live_issuer, 1)  # the database's writer moves the head back: the service signs no such head
+    again = checkpoints.load(
+        live_issuer.api("GET", "/audit/checkpoint", token="").text, live_issuer.runtime.keys
+    )
+    assert again.size == int(head.value)
+
+
+def test_no_checkpoint_is_served_before_the_first_commit(tmp_path: Path, live_issuer: LiveIssuer) -> None:
+    empty = checkpoints.AuditCheckpoints(tmp_path / "none", live_issuer.runtime.keys)
+    assert empty.newest() is None

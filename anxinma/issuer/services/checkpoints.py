@@ -142,12 +142,26 @@ class CheckpointSet:
         return max(self.good, key=lambda c: (c.size, c.signed_at), default=None)
 
 
+def _size_of(token: str) -> int:
+    """The ``size`` claim of a token, unverified (0 when unreadable): only to pick the newest line."""
+    try:
+        size = json.loads(b64url_decode(token.split(".")[1])).get("size")
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return 0
+    return size if isinstance(size, int) and not isinstance(size, bool) else 0
+
+
 class AuditCheckpoints:
     """Writes this issuer's checkpoints to its file and reads them back for ``audit verify``."""
+
+    #: How much of the file's end :meth:`newest` reads: the lines of the last few commits
+    #: (concurrent workers may append them out of order).
+    TAIL = 8192
 
     def __init__(self, path: Path, keys: KeyDirectory) -> None:
         self.path = path
         self.keys = keys
+        self._newest: tuple[tuple[int, int], Checkpoint | None] | None = None
 
     def write(self, size: int, head: str, now: datetime | None = None) -> str:
         """Sign ``(size, head)`` and append it as one line (one ``write`` on an ``O_APPEND``
@@ -169,6 +183,35 @@ class AuditCheckpoints:
             self.write(size, head)
         except Exception:
             log.exception("audit checkpoint %d not written to %s", size, self.path)
+
+    def newest(self) -> Checkpoint | None:
+        """The largest checkpoint among the file's last lines, verified; None when there is none.
+
+        What ``GET /audit/checkpoint`` serves: a head this process signed after a commit, never a
+        head read back from the database (a writer of the database could have set that one).
+        Re-read only when the file's size or mtime changed.
+        """
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        mark = (stat.st_size, stat.st_mtime_ns)
+        if self._newest is not None and self._newest[0] == mark:
+            return self._newest[1]
+        with self.path.open("rb") as handle:
+            handle.seek(max(0, stat.st_size - self.TAIL))
+            tail = handle.read().decode("ascii", errors="replace").splitlines()
+        if stat.st_size > self.TAIL:
+            tail = tail[1:]  # the first line read is cut
+        found: Checkpoint | None = None
+        for token in sorted((t.strip() for t in tail if t.strip()), key=_size_of, reverse=True):
+            try:
+                found = load(token, self.keys)
+                break
+            except BadCheckpoint:
+                continue
+        self._newest = (mark, found)
+        return found
 
     def load(self, extra: Iterable[Path] = ()) -> CheckpointSet:
         """Every checkpoint of the file and of ``extra`` files (copies kept elsewhere), verified."""
