@@ -34,8 +34,10 @@ from pathlib import Path
 
 from anxinma import ed25519
 from anxinma.errors import AnxinmaError
+from anxinma.issuer.store.audit import MESSAGES
 from anxinma.keys import KeyDirectory
 from anxinma.keys.jwk import b64url, b64url_decode
+from anxinma.messages import Message, Text
 
 log = logging.getLogger("anxinma.issuer.services.checkpoints")
 
@@ -121,13 +123,19 @@ def load(token: str, keys: KeyDirectory) -> Checkpoint:
     )
 
 
-def read_tokens(path: Path) -> list[str]:
-    """The checkpoints of a file (one compact JWS a line; blank lines ignored); none if it is absent."""
+def numbered_tokens(path: Path) -> list[tuple[int, str]]:
+    """(line number, token) of each checkpoint of a file (one compact JWS a line; blank lines
+    ignored); none if the file is absent."""
     try:
         text = path.read_text("ascii", errors="replace")
     except FileNotFoundError:
         return []
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def read_tokens(path: Path) -> list[str]:
+    """The checkpoints of a file, in file order."""
+    return [token for _number, token in numbered_tokens(path)]
 
 
 @dataclass(frozen=True)
@@ -135,7 +143,7 @@ class CheckpointSet:
     """The checkpoints that verified, and a line for each one that did not."""
 
     good: list[Checkpoint]
-    bad: list[str]
+    bad: list[Message]
 
     @property
     def latest(self) -> Checkpoint | None:
@@ -216,13 +224,14 @@ class AuditCheckpoints:
     def load(self, extra: Iterable[Path] = ()) -> CheckpointSet:
         """Every checkpoint of the file and of ``extra`` files (copies kept elsewhere), verified."""
         good: list[Checkpoint] = []
-        bad: list[str] = []
+        bad: list[Message] = []
         for path in (self.path, *extra):
-            for number, token in enumerate(read_tokens(path), 1):
+            for number, token in numbered_tokens(path):
                 try:
                     good.append(load(token, self.keys))
                 except BadCheckpoint as exc:
-                    bad.append(f"{path}:{number}: {exc} / {exc.message_zh}")
+                    why = Text(exc.message_zh, exc.message)
+                    bad.append(MESSAGES("checkpoint_refused", file=str(path), line=number, why=why))
         return CheckpointSet(good, bad)
 
 

@@ -186,7 +186,7 @@ class Context:
         """Walk the chain and check it against every checkpoint of the home's file and of
         ``checkpoint_files`` (copies kept elsewhere); a checkpoint that does not verify is a problem."""
         found = self.checkpoints.load(checkpoint_files)
-        anchors = [audit.Anchor(c.size, c.head, f"of {c.signed_at:%Y-%m-%d %H:%M:%S}Z") for c in found.good]
+        anchors = [audit.Anchor(c.size, c.head, f"{c.signed_at:%Y-%m-%d %H:%M:%S}Z") for c in found.good]
         with self.store.read() as session:
             report = audit.verify(session, self.vault.audit_key, anchors)
         report.problems.extend(found.bad)

@@ -30,8 +30,37 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from anxinma.issuer.store.models import AuditEntry, Counter, utcnow
+from anxinma.messages import Catalog, Message
 
 GENESIS = "0" * 64
+
+#: What ``anxinma audit verify`` says of each break it finds.
+MESSAGES = Catalog("audit")
+MESSAGES.define("entries_missing", zh="第 {first}–{last} 条记录缺失", en="entries {first}–{last} are missing")
+MESSAGES.define("entry_altered", zh="第 {seq} 条记录被篡改", en="entry {seq} was altered")
+MESSAGES.define(
+    "tail_removed",
+    zh="日志到第 {last} 条结束，但日志头记为 {head}：末尾有记录被删除",
+    en="the chain ends at {last} but its head says {head}: entries removed from the end",
+)
+MESSAGES.define("head_mismatch", zh="日志头与最后一条记录不符", en="the head does not match the last entry")
+MESSAGES.define(
+    "anchor_mismatch",
+    zh="第 {seq} 条记录与 {signed} 的签名检查点不符：日志被改写，或数据库被回退到旧副本",
+    en="entry {seq} differs from the checkpoint of {signed}: the log was rewritten or an older copy"
+    " of the database restored",
+)
+MESSAGES.define(
+    "anchor_beyond_end",
+    zh="日志只到第 {last} 条，但 {signed} 的签名检查点记有 {size} 条：末尾记录被删除，或数据库被回退到旧副本",
+    en="the chain ends at {last} but the checkpoint of {signed} shows {size} entries: entries removed from the end"
+    " or an older copy of the database restored",
+)
+MESSAGES.define(
+    "checkpoint_refused",
+    zh="{file} 第 {line} 行不是本机构的有效检查点：{why}",
+    en="{file}:{line}: not a checkpoint of this issuer: {why}",
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +149,7 @@ class AuditReport:
     out. ``anchored`` is the size of the newest anchor the chain met (0: none was given)."""
 
     checked: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)
     anchored: int = 0
     anchors: int = 0
 
@@ -162,22 +191,16 @@ def verify(
     expected_seq, previous = 1, GENESIS
     for entry in _entries(session):
         if entry.seq != expected_seq:
-            report.problems.append(
-                f"entries {expected_seq}–{entry.seq - 1} are missing / 第 {expected_seq}–{entry.seq - 1} 条记录缺失"
-            )
+            report.problems.append(MESSAGES("entries_missing", first=expected_seq, last=entry.seq - 1))
             # keep checking from here: later links still reveal alterations
         recomputed = link(key, previous, canonical(entry.seq, entry.at, entry, entry.details))
         if entry.seq == expected_seq and not hmac.compare_digest(recomputed, entry.hash):
-            report.problems.append(f"entry {entry.seq} was altered / 第 {entry.seq} 条记录被篡改")
+            report.problems.append(MESSAGES("entry_altered", seq=entry.seq))
         for anchor in by_size.pop(entry.seq, []):
             if hmac.compare_digest(anchor.head, entry.hash):
                 report.anchored = max(report.anchored, entry.seq)
             else:
-                report.problems.append(
-                    f"entry {entry.seq} is not the one the checkpoint {anchor.label} signed: the log was"
-                    f" rewritten or an older copy of the database restored"
-                    f" / 第 {entry.seq} 条记录与检查点 {anchor.label} 不符：日志被改写或数据库被回退到旧副本"
-                )
+                report.problems.append(MESSAGES("anchor_mismatch", seq=entry.seq, signed=anchor.label))
         previous = entry.hash
         expected_seq = entry.seq + 1
         report.checked += 1
@@ -187,16 +210,11 @@ def verify(
     if past_end:  # (an anchor inside the chain whose entry is missing was reported as missing)
         beyond = max(past_end, key=lambda a: a.size)
         report.problems.append(
-            f"the chain ends at {expected_seq - 1} but the checkpoint {beyond.label} shows {beyond.size}"
-            f" entries: entries removed from the end or an older copy of the database restored"
-            f" / 日志只到第 {expected_seq - 1} 条，检查点 {beyond.label} 记有 {beyond.size} 条：末尾记录被删除或数据库被回退"
+            MESSAGES("anchor_beyond_end", last=expected_seq - 1, size=beyond.size, signed=beyond.label)
         )
     head = session.execute(select(Counter).where(Counter.name == "audit")).scalar_one()
     if int(head.value) != expected_seq - 1:
-        report.problems.append(
-            f"the chain ends at {expected_seq - 1} but its head says {head.value}: entries removed from the end"
-            f" / 日志末尾有记录被删除"
-        )
+        report.problems.append(MESSAGES("tail_removed", last=expected_seq - 1, head=head.value))
     elif (head.head or GENESIS) != previous:
-        report.problems.append("the head does not match the last entry / 日志头与最后一条记录不符")
+        report.problems.append(MESSAGES("head_mismatch"))
     return report
