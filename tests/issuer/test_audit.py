@@ -247,3 +247,33 @@ def test_the_served_checkpoint_is_the_newest_signed_after_a_commit(live_issuer: 
 def test_no_checkpoint_is_served_before_the_first_commit(tmp_path: Path, live_issuer: LiveIssuer) -> None:
     empty = checkpoints.AuditCheckpoints(tmp_path / "none", live_issuer.runtime.keys)
     assert empty.newest() is None
+
+
+def test_a_scan_reads_the_checkpoint_files_as_they_were_when_it_began(
+    live_issuer: LiveIssuer, tmp_path: Path
+) -> None:
+    """Lines of commits made while the chain is walked are not read (they could name entries the
+    walk did not see, a false 'removed from the end')."""
+    live_issuer.credential()
+    anchors = live_issuer.runtime.service.checkpoints
+    before = len(read_tokens(anchors.path))
+    scan = anchors.scan()
+    live_issuer.credential()  # commits during the walk
+    assert len(read_tokens(anchors.path)) > before
+    assert len(list(scan)) == before
+
+
+def test_every_checkpoint_is_checked_however_many_there_are(live_issuer: LiveIssuer, tmp_path: Path) -> None:
+    live_issuer.credential()
+    keys = live_issuer.runtime.keys
+    kid, key = keys.signing_key()
+    with live_issuer.runtime.store.read() as session:
+        first = session.execute(select(AuditEntry).where(AuditEntry.seq == 1)).scalar_one()
+    now = datetime.now(UTC)
+    good = checkpoints.sign(keys.issuer.code, 1, first.hash, key, kid, now)
+    wrong = checkpoints.sign(keys.issuer.code, 1, "0" * 64, key, kid, now)
+    kept = tmp_path / "many"
+    kept.write_text("\n".join([good] * 2500 + [wrong]) + "\n")  # the wrong one is on the third page
+    report = live_issuer.runtime.service.audit_verify([kept])
+    assert report.anchors >= 2501 and not report.ok
+    assert [p.key for p in report.problems] == ["anchor_mismatch"]

@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,14 +123,23 @@ def load(token: str, keys: KeyDirectory) -> Checkpoint:
     )
 
 
-def numbered_tokens(path: Path) -> list[tuple[int, str]]:
+def numbered_tokens(path: Path, limit: int | None = None) -> Iterator[tuple[int, str]]:
     """(line number, token) of each checkpoint of a file (one compact JWS a line; blank lines
-    ignored); none if the file is absent."""
+    ignored), read line by line (constant memory) and only up to ``limit`` bytes; none if the
+    file is absent."""
     try:
-        text = path.read_text("ascii", errors="replace")
+        handle = path.open("rb")
     except FileNotFoundError:
-        return []
-    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        return
+    with handle:
+        read = 0
+        for number, raw in enumerate(handle, 1):
+            read += len(raw)
+            if limit is not None and read > limit:
+                return  # a line appended after the limit was taken (or cut by it)
+            line = raw.decode("ascii", errors="replace").strip()
+            if line:
+                yield number, line
 
 
 def read_tokens(path: Path) -> list[str]:
@@ -138,16 +147,30 @@ def read_tokens(path: Path) -> list[str]:
     return [token for _number, token in numbered_tokens(path)]
 
 
-@dataclass(frozen=True)
-class CheckpointSet:
-    """The checkpoints that verified, and a line for each one that did not."""
+class CheckpointScan:
+    """The checkpoints of some files as they are *now* (each file's length is taken when the scan
+    is made, so lines of commits made while the chain is walked are not read), verified one at a
+    time as they are iterated: memory stays constant however long the files are. Lines that do not
+    verify are counted in ``refused`` and the first :data:`SHOWN` kept as ``bad`` messages."""
 
-    good: list[Checkpoint]
-    bad: list[Message]
+    SHOWN = 20
 
-    @property
-    def latest(self) -> Checkpoint | None:
-        return max(self.good, key=lambda c: (c.size, c.signed_at), default=None)
+    def __init__(self, keys: KeyDirectory, paths: Iterable[Path]) -> None:
+        self.keys = keys
+        self.files = [(path, path.stat().st_size if path.exists() else 0) for path in paths]
+        self.bad: list[Message] = []
+        self.refused = 0
+
+    def __iter__(self) -> Iterator[Checkpoint]:
+        for path, limit in self.files:
+            for number, token in numbered_tokens(path, limit):
+                try:
+                    yield load(token, self.keys)
+                except BadCheckpoint as exc:
+                    self.refused += 1
+                    if len(self.bad) < self.SHOWN:
+                        why = Text(exc.message_zh, exc.message)
+                        self.bad.append(MESSAGES("checkpoint_refused", file=str(path), line=number, why=why))
 
 
 def _size_of(token: str) -> int:
@@ -221,18 +244,9 @@ class AuditCheckpoints:
         self._newest = (mark, found)
         return found
 
-    def load(self, extra: Iterable[Path] = ()) -> CheckpointSet:
-        """Every checkpoint of the file and of ``extra`` files (copies kept elsewhere), verified."""
-        good: list[Checkpoint] = []
-        bad: list[Message] = []
-        for path in (self.path, *extra):
-            for number, token in numbered_tokens(path):
-                try:
-                    good.append(load(token, self.keys))
-                except BadCheckpoint as exc:
-                    why = Text(exc.message_zh, exc.message)
-                    bad.append(MESSAGES("checkpoint_refused", file=str(path), line=number, why=why))
-        return CheckpointSet(good, bad)
+    def scan(self, extra: Iterable[Path] = ()) -> CheckpointScan:
+        """The checkpoints of the file and of ``extra`` files (copies kept elsewhere), as they are now."""
+        return CheckpointScan(self.keys, [self.path, *extra])
 
 
 __all__ = [
@@ -241,7 +255,7 @@ __all__ = [
     "AuditCheckpoints",
     "BadCheckpoint",
     "Checkpoint",
-    "CheckpointSet",
+    "CheckpointScan",
     "load",
     "sign",
 ]

@@ -185,11 +185,15 @@ class Context:
     def audit_verify(self, checkpoint_files: Sequence[Path] = ()) -> audit.AuditReport:
         """Walk the chain and check it against every checkpoint of the home's file and of
         ``checkpoint_files`` (copies kept elsewhere); a checkpoint that does not verify is a problem."""
-        found = self.checkpoints.load(checkpoint_files)
-        anchors = [audit.Anchor(c.size, c.head, f"{c.signed_at:%Y-%m-%d %H:%M:%S}Z") for c in found.good]
+        scan = self.checkpoints.scan(checkpoint_files)  # the files' lengths, before the walk
+        anchors = (audit.Anchor(c.size, c.head, f"{c.signed_at:%Y-%m-%d %H:%M:%S}Z") for c in scan)
         with self.store.read() as session:
             report = audit.verify(session, self.vault.audit_key, anchors)
-        report.problems.extend(found.bad)
+        report.problems.extend(scan.bad)
+        if scan.refused > len(scan.bad):
+            report.problems.append(
+                audit.MESSAGES("checkpoints_refused_more", count=scan.refused - len(scan.bad))
+            )
         return report
 
 

@@ -61,6 +61,9 @@ MESSAGES.define(
     zh="{file} 第 {line} 行不是本机构的有效检查点：{why}",
     en="{file}:{line}: not a checkpoint of this issuer: {why}",
 )
+MESSAGES.define(
+    "checkpoints_refused_more", zh="另有 {count} 行检查点无效", en="{count} more checkpoint lines refused"
+)
 
 
 @dataclass(frozen=True)
@@ -177,17 +180,14 @@ def _entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
 def verify(
     session: Session, key: bytes, anchors: Iterable[Anchor] = (), *, max_problems: int = 20
 ) -> AuditReport:
-    """Walk the whole chain (keyset pages, constant memory) and report every break found.
+    """Walk the whole chain (keyset pages, constant memory) and report every break found; then
+    check every one of ``anchors`` (consumed once, in pages: constant memory too).
 
-    Each of ``anchors`` must be met: entry ``size`` exists and carries ``head``. Only anchors see
-    what the database cannot show about itself: a cut tail with its head counter moved back, an
-    older copy restored, or a history re-chained by someone holding the audit key.
+    An anchor is met when entry ``size`` exists and carries ``head``. Only anchors see what the
+    database cannot show about itself: a cut tail with its head counter moved back, an older
+    copy restored, or a history re-chained by someone holding the audit key.
     """
     report = AuditReport()
-    by_size: dict[int, list[Anchor]] = {}
-    for anchor in anchors:
-        by_size.setdefault(anchor.size, []).append(anchor)
-        report.anchors += 1
     expected_seq, previous = 1, GENESIS
     for entry in _entries(session):
         if entry.seq != expected_seq:
@@ -196,25 +196,64 @@ def verify(
         recomputed = link(key, previous, canonical(entry.seq, entry.at, entry, entry.details))
         if entry.seq == expected_seq and not hmac.compare_digest(recomputed, entry.hash):
             report.problems.append(MESSAGES("entry_altered", seq=entry.seq))
-        for anchor in by_size.pop(entry.seq, []):
-            if hmac.compare_digest(anchor.head, entry.hash):
-                report.anchored = max(report.anchored, entry.seq)
-            else:
-                report.problems.append(MESSAGES("anchor_mismatch", seq=entry.seq, signed=anchor.label))
         previous = entry.hash
         expected_seq = entry.seq + 1
         report.checked += 1
         if len(report.problems) >= max_problems:
             return report
-    past_end = [a for group in by_size.values() for a in group if a.size >= expected_seq]
-    if past_end:  # (an anchor inside the chain whose entry is missing was reported as missing)
-        beyond = max(past_end, key=lambda a: a.size)
-        report.problems.append(
-            MESSAGES("anchor_beyond_end", last=expected_seq - 1, size=beyond.size, signed=beyond.label)
-        )
+    last = expected_seq - 1
+    _check_anchors(session, anchors, last, report, max_problems)
     head = session.execute(select(Counter).where(Counter.name == "audit")).scalar_one()
-    if int(head.value) != expected_seq - 1:
-        report.problems.append(MESSAGES("tail_removed", last=expected_seq - 1, head=head.value))
+    if int(head.value) != last:
+        report.problems.append(MESSAGES("tail_removed", last=last, head=head.value))
     elif (head.head or GENESIS) != previous:
         report.problems.append(MESSAGES("head_mismatch"))
     return report
+
+
+def _check_anchors(
+    session: Session,
+    anchors: Iterable[Anchor],
+    last: int,
+    report: AuditReport,
+    max_problems: int,
+    page: int = 900,
+) -> None:
+    """Look up the entry each anchor names (one ``seq IN (…)`` query a page of 900: under SQLite's
+    parameter limit) and compare. An anchor past ``last`` is a cut tail or a rewind (reported once,
+    for the largest); one whose entry is missing inside the chain was reported by the walk."""
+    beyond: Anchor | None = None
+    batch: list[Anchor] = []
+
+    def flush() -> None:
+        wanted = sorted({a.size for a in batch if a.size <= last})
+        rows = (
+            session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(wanted)))
+            if wanted
+            else ()
+        )
+        stored = {int(seq): str(head) for seq, head in rows}
+        for anchor in batch:
+            found = stored.get(anchor.size)
+            if found is None:
+                continue
+            if hmac.compare_digest(anchor.head, found):
+                report.anchored = max(report.anchored, anchor.size)
+            elif len(report.problems) < max_problems:
+                report.problems.append(MESSAGES("anchor_mismatch", seq=anchor.size, signed=anchor.label))
+        batch.clear()
+
+    for anchor in anchors:
+        report.anchors += 1
+        if anchor.size > last:
+            if beyond is None or anchor.size > beyond.size:
+                beyond = anchor
+            continue
+        batch.append(anchor)
+        if len(batch) >= page:
+            flush()
+    flush()
+    if beyond is not None:
+        report.problems.insert(
+            0, MESSAGES("anchor_beyond_end", last=last, size=beyond.size, signed=beyond.label)
+        )
