@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
 from anxinma.ed25519 import SigningKey
@@ -277,3 +279,19 @@ def test_every_checkpoint_is_checked_however_many_there_are(live_issuer: LiveIss
     report = live_issuer.runtime.service.audit_verify([kept])
     assert report.anchors >= 2501 and not report.ok
     assert [p.key for p in report.problems] == ["anchor_mismatch"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_mutated_checkpoint_is_refused_never_an_error(live_issuer: LiveIssuer, data: st.DataObject) -> None:
+    keys = live_issuer.runtime.keys
+    kid, key = keys.signing_key()
+    token = checkpoints.sign(keys.issuer.code, 3, "cd" * 32, key, kid, datetime(2026, 12, 8, tzinfo=UTC))
+    position = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(st.text(min_size=0, max_size=3))
+    mutated = token[:position] + replacement + token[position + 1 :]
+    try:
+        read = checkpoints.load(mutated, keys)
+    except checkpoints.BadCheckpoint:
+        return
+    assert (read.size, read.head) == (3, "cd" * 32)  # only a change the signature does not cover

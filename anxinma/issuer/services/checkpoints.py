@@ -88,11 +88,16 @@ def load(token: str, keys: KeyDirectory) -> Checkpoint:
         header = json.loads(b64url_decode(header_b64))
         claims = json.loads(b64url_decode(claims_b64))
         signature = b64url_decode(signature_b64)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError, AnxinmaError) as exc:  # AnxinmaError: bad base64url
         raise BadCheckpoint(
             "not a checkpoint (a compact JWS)", message_zh="不是检查点（JWS 格式错误）"
         ) from exc
-    if not isinstance(header, dict) or header.get("typ") != CHECKPOINT_TYPE or header.get("alg") != "EdDSA":
+    if (
+        not isinstance(header, dict)
+        or not isinstance(claims, dict)
+        or header.get("typ") != CHECKPOINT_TYPE
+        or header.get("alg") != "EdDSA"
+    ):
         raise BadCheckpoint("not an audit checkpoint", message_zh="不是审计日志检查点")
     try:
         record = keys.key(str(header.get("kid")))
@@ -103,9 +108,7 @@ def load(token: str, keys: KeyDirectory) -> Checkpoint:
         ) from exc
     if not ed25519.verify(record.public_key, signature, f"{header_b64}.{claims_b64}".encode("ascii")):
         raise BadCheckpoint("the signature does not verify", message_zh="签名无效")
-    size, head, iat = (
-        claims.get(name) if isinstance(claims, dict) else None for name in ("size", "head", "iat")
-    )
+    size, head, iat = (claims.get(name) for name in ("size", "head", "iat"))
     if (
         claims.get("iss") != str(keys.issuer.code)
         or not isinstance(size, int)
@@ -114,6 +117,8 @@ def load(token: str, keys: KeyDirectory) -> Checkpoint:
         or not isinstance(head, str)
         or not _HEAD.fullmatch(head)
         or not isinstance(iat, int)
+        or isinstance(iat, bool)
+        or not 0 <= iat < 2**35  # a time datetime can hold
     ):
         raise BadCheckpoint(
             "claims of another issuer or malformed", message_zh="检查点内容无效或属于其他机构"
