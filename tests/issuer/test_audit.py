@@ -295,3 +295,17 @@ def test_a_mutated_checkpoint_is_refused_never_an_error(live_issuer: LiveIssuer,
     except checkpoints.BadCheckpoint:
         return
     assert (read.size, read.head) == (3, "cd" * 32)  # only a change the signature does not cover
+
+
+def test_a_checkpoint_that_cannot_be_written_is_logged_and_the_change_stands(
+    live_issuer: LiveIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = live_issuer.home / "audit" / "checkpoints"
+    path.unlink(missing_ok=True)
+    path.mkdir()  # the file cannot be opened for writing
+    worker = live_issuer.worker()  # 201: the change commits although its checkpoint fails
+    assert live_issuer.api("GET", f"/api/v1/workers/{worker['id']}").status_code == 200
+    assert any("audit checkpoint" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    path.rmdir()
+    live_issuer.worker()
+    assert read_tokens(path)  # the next commit anchors everything before it
