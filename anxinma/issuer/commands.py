@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -157,12 +158,32 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--checkpoints",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of checkpoints kept elsewhere (one per line), besides $ANXINMA_HOME/audit/checkpoints; repeatable.",
+)
 @friendly
-def audit_verify() -> None:
-    """Walk the whole chain; exit 0 only if no entry was removed or altered."""
-    report = _runtime().service.audit_verify()
+def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
+    """Walk the whole chain and check it against every signed checkpoint; exit 0 only if no
+    entry was removed or altered and the chain meets every checkpoint."""
+    report = _runtime().service.audit_verify(checkpoint_files)
     if report.ok:
         click.echo(f"审计日志完整 / audit log intact: {report.checked} entries")
+        if report.anchors:
+            click.echo(
+                f"  {report.anchors} 个签名检查点相符，最新一个记到第 {report.anchored} 条 / {report.anchors}"
+                f" signed checkpoint(s) met, the newest at entry {report.anchored}"
+                f" ({report.checked - report.anchored} later entries not yet anchored)"
+            )
+        else:
+            click.echo(
+                "  警告：没有签名检查点，无法发现末尾被删除的记录 / warning: no signed checkpoint, so a cut"
+                " tail or an older copy of the database cannot be detected (docs/operations.md)",
+                err=True,
+            )
         return
     click.echo(f"审计日志被篡改 / audit log BROKEN ({report.checked} entries checked):", err=True)
     for problem in report.problems:

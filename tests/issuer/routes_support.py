@@ -32,6 +32,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "public.status_freshness": "public status freshness",
     "public.trust_list": "public trust list",
     "public.trust_list_status": "public trust-list status",
+    "public.audit_checkpoint": "public signed head of the audit chain (a count and a hash)",
     "live.live_record": "the live record: authorised by presenting the credential itself",
     "openapi.openapi_json": "the API document",
     "visits_public.confirm_entry": "the consumer at the door: presents the credential",

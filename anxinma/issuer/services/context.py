@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from anxinma.issuer.config import IssuerConfig
 from anxinma.issuer.errors import Conflict, ValidationFailed
 from anxinma.issuer.services.auth import Principal
+from anxinma.issuer.services.checkpoints import CHECKPOINT_FILE, AuditCheckpoints
 from anxinma.issuer.services.propagation import Publisher, StatusChange
 from anxinma.issuer.services.scope import Scope
 from anxinma.issuer.services.status import StatusBoard
@@ -46,6 +48,7 @@ class Unit:
     entries: list[audit.PendingEntry] = field(default_factory=list)
     changed: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     seq: int | None = None
+    head: str | None = None
 
     def record(
         self, who: Principal | str, action: str, target_type: str, target_id: object, **details: Any
@@ -79,6 +82,8 @@ class Context:
     def __post_init__(self) -> None:
         self.issuer_code = self.keys.issuer.code
         self.issuer_id = self._ensure_issuer()
+        #: The audit chain's signed heads, one line per commit (docs/operations.md, the audit log).
+        self.checkpoints = AuditCheckpoints(self.config.home / CHECKPOINT_FILE, self.keys)
 
     def scope(self, principal: Principal) -> Scope:
         """The tenant rule for ``principal``: what it may see of this issuer's data."""
@@ -118,11 +123,13 @@ class Context:
             unit = Unit(session)
             yield unit
             if unit.entries:
-                unit.seq = audit.append(session, self.vault.audit_key, unit.entries)
+                unit.seq, unit.head = audit.append_head(session, self.vault.audit_key, unit.entries)
             if unit.changed:
                 if unit.seq is None:  # pragma: no cover - every status change is audited
                     raise AssertionError("a status change without an audit entry")
                 _stamp(session, sorted(unit.changed), unit.seq)
+        if unit.seq is not None and unit.head is not None:
+            self.checkpoints.after_commit(unit.seq, unit.head)  # committed: anchor it outside
         if unit.changed and unit.seq is not None:
             at = utcnow().isoformat()
             changes = [
@@ -190,9 +197,19 @@ class Context:
             )
         return int(record.status_code), json.loads(record.body)
 
-    def audit_verify(self) -> audit.AuditReport:
+    def audit_verify(self, checkpoint_files: Sequence[Path] = ()) -> audit.AuditReport:
+        """Walk the chain and check it against every checkpoint of the home's file and of
+        ``checkpoint_files`` (copies kept elsewhere); a checkpoint that does not verify is a problem."""
+        scan = self.checkpoints.scan(checkpoint_files)  # the files' lengths, before the walk
+        anchors = (audit.Anchor(c.size, c.head, f"{c.signed_at:%Y-%m-%d %H:%M:%S}Z") for c in scan)
         with self.store.read() as session:
-            return audit.verify(session, self.vault.audit_key)
+            report = audit.verify(session, self.vault.audit_key, anchors)
+        report.problems.extend(scan.bad)
+        if scan.refused > len(scan.bad):
+            report.problems.append(
+                audit.MESSAGES("checkpoints_refused_more", count=scan.refused - len(scan.bad))
+            )
+        return report
 
 
 def chunks(items: Sequence[T], size: int = 900) -> Iterable[list[T]]:

@@ -151,3 +151,14 @@ def live_record() -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@blueprint.get("/audit/checkpoint")
+def audit_checkpoint() -> Response:
+    """The newest signed checkpoint of the audit chain (docs/operations.md, the audit log): served
+    so that anyone — the regulator, a monitor — can keep copies the database's writer cannot reach."""
+    rt = runtime()
+    newest = rt.service.checkpoints.newest()
+    if newest is None:
+        raise not_found("audit checkpoint", "审计日志检查点")
+    return _cached(newest.token, "application/jwt", rt.config.status_ttl)
