@@ -1,9 +1,9 @@
-"""The enterprise API under /api/v1 (JSON, Bearer auth). docs/api.md and /api/v1/openapi.json
-describe it; ``tests/issuer/test_openapi.py`` checks real responses against the document."""
+"""The enterprise API under /api/v1 (JSON, Bearer auth). Each route's ``@operation`` declares it
+for /api/v1/openapi.json (generated: :mod:`.apidoc`) with the models of :mod:`.schemas`, which
+also validate its body; ``tests/issuer/test_openapi.py`` checks real responses against them."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -13,24 +13,28 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from anxinma import credential as fmt
-from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed, not_found
+from anxinma.issuer.errors import Unauthorized, ValidationFailed, not_found
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.services.issuing import IssueItem
 from anxinma.issuer.services.rules import today_in_china
-from anxinma.issuer.services.validation import worker_input
+from anxinma.issuer.services.validation import BlacklistFields, EnterpriseFields, WorkerUpdate, worker_input
+from anxinma.issuer.web import schemas as s
+from anxinma.issuer.web.apidoc import largest_id, operation
 from anxinma.issuer.web.importing import read_upload
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+#: What a write answers besides success (400 body, 401, 403, 404, 409, 413).
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
 @blueprint.url_value_preprocessor
 def _bound_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     """An id beyond what the store holds is simply not found (never a database overflow)."""
     for name, value in (values or {}).items():
-        if isinstance(value, int) and value > (2**32 - 1 if name == "serial" else 2**53 - 1):
+        if isinstance(value, int) and value > largest_id(name):
             raise not_found("record", "记录")
 
 
@@ -99,15 +103,17 @@ def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Respo
 
 
 @blueprint.post("/sessions")
+@operation(
+    "Sign in (console): a short-lived session token",
+    ok=201,
+    answer=s.Session,
+    body=s.SessionCreate,
+    errors=(400, 401),
+    public=True,
+)
 def create_session() -> Response:
-    data = body()
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("username"), str)
-        or not isinstance(data.get("password"), str)
-    ):
-        raise ValidationFailed({"username": ("必填", "required"), "password": ("必填", "required")})
-    token, expires, user = service().accounts.login(data["username"], data["password"])
+    data = s.SessionCreate.parse(body())
+    token, expires, user = service().accounts.login(data.username, data.password)
     return reply(
         201,
         {
@@ -120,6 +126,7 @@ def create_session() -> Response:
 
 
 @blueprint.get("/me")
+@operation("Who the token speaks for", answer=s.Me, errors=(401,))
 def me() -> Response:
     who = principal()
     return reply(200, {"role": who.role.value, "enterprise_id": who.enterprise_id, "kind": who.kind})
@@ -129,15 +136,21 @@ def me() -> Response:
 
 
 @blueprint.post("/enterprises")
+@operation(
+    "Register an enterprise (issuer_admin)",
+    ok=201,
+    answer=s.Enterprise,
+    body=EnterpriseFields,
+    errors=(400, 401, 403, 409),
+)
 def create_enterprise() -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
     enterprise = service().run(service().enterprises.create, who, data)
     return reply(201, enterprise_json(enterprise))
 
 
 @blueprint.get("/enterprises")
+@operation("List enterprises", answer=s.EnterpriseList, query=s.EnterpriseQuery, errors=(400, 401, 403))
 def list_enterprises() -> Response:
     after = _int_arg("after", 0) or 0
     limit = _int_arg("per_page", 50, 1, 200) or 50
@@ -152,28 +165,37 @@ def list_enterprises() -> Response:
 
 
 @blueprint.get("/enterprises/<int:enterprise_id>")
+@operation("One enterprise", answer=s.Enterprise, errors=(401, 403, 404))
 def get_enterprise(enterprise_id: int) -> Response:
     return reply(200, enterprise_json(service().enterprises.get(principal(), enterprise_id)))
 
 
 @blueprint.post("/enterprises/<int:enterprise_id>/credentials")
+@operation(
+    "Issue the enterprise's own credential (一企一证一码)",
+    ok=201,
+    answer=s.Credential,
+    idempotent=True,
+    errors=WRITE_ERRORS,
+)
 def issue_enterprise_credential(enterprise_id: int) -> Response:
     who = principal()
     body()
 
-    def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
+    def work(unit: Unit) -> tuple[int, dict[str, Any]]:
         issued = service().issuing.issue_enterprise(unit, who, enterprise_id)
         return 201, credential_json(
             issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
         )
 
     status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), operation
+        who, request.headers.get("Idempotency-Key"), fingerprint(), work
     )
     return reply(status, payload, replayed)
 
 
 @blueprint.get("/enterprises/<int:enterprise_id>/credential")
+@operation("The enterprise's live credential", answer=s.Credential, errors=(401, 403, 404))
 def get_enterprise_credential(enterprise_id: int) -> Response:
     return reply(
         200, credential_json(service().issuing.enterprise_credential(principal(), enterprise_id), base_url())
@@ -184,18 +206,24 @@ def get_enterprise_credential(enterprise_id: int) -> Response:
 
 
 @blueprint.post("/workers")
+@operation("Register a worker", ok=201, answer=s.Worker, body=s.WorkerRegistration, errors=WRITE_ERRORS)
 def register_worker() -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
-    enterprise_id = data.get("enterprise_id") if isinstance(data, dict) else None
-    if enterprise_id is not None and (not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool)):
-        raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
-    fields = worker_input(data, allowed_extra=("enterprise_id",))
-    worker = service().run(service().workers.register, who, fields, enterprise_id)
+    registration = s.WorkerRegistration.parse(data)
+    worker = service().run(
+        service().workers.register, who, registration.to_input(), registration.enterprise_id
+    )
     return reply(201, worker_json(worker, [], None))
 
 
 @blueprint.get("/workers")
+@operation(
+    "List or search workers (keyset with after=, or page=)",
+    answer=s.WorkerList,
+    query=s.WorkerQuery,
+    errors=(400, 401, 403),
+)
 def list_workers() -> Response:
     who = principal()
     per_page = _int_arg("per_page", 20, 1, 100) or 20
@@ -228,12 +256,20 @@ def list_workers() -> Response:
 
 
 @blueprint.get("/workers/<int:worker_id>")
+@operation("One worker's archive", answer=s.Worker, errors=(401, 403, 404))
 def get_worker(worker_id: int) -> Response:
     worker, trainings, live = service().workers.get(principal(), worker_id)
     return reply(200, worker_json(worker, trainings, live))
 
 
 @blueprint.patch("/workers/<int:worker_id>")
+@operation(
+    "Update a worker's archive (attention follows)",
+    answer=s.Worker,
+    body=WorkerUpdate,
+    body_required=False,
+    errors=(400, 401, 403, 404),
+)
 def update_worker(worker_id: int) -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -244,6 +280,13 @@ def update_worker(worker_id: int) -> Response:
 
 
 @blueprint.post("/workers/import")
+@operation(
+    "Bulk import (CSV or XLSX); ?issue=true also issues",
+    answer=s.ImportReport,
+    query=s.ImportQuery,
+    upload="file",
+    errors=(400, 401, 403, 404, 413),
+)
 def import_workers() -> Response:
     who = principal()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -263,6 +306,7 @@ def import_workers() -> Response:
 
 
 @blueprint.get("/workers/<int:worker_id>/scans")
+@operation("Online scans per day (亮证率)", answer=s.ScanDays, query=s.ScanQuery, errors=(400, 401, 403, 404))
 def worker_scans(worker_id: int) -> Response:
     until = _date_arg("until") or today_in_china()
     since = _date_arg("since") or until - timedelta(days=30)
@@ -284,69 +328,49 @@ def _date_arg(name: str) -> date | None:
 
 
 @blueprint.post("/workers/<int:worker_id>/credentials")
+@operation(
+    "Issue a credential (revokes the worker's previous one: replaced)",
+    ok=201,
+    answer=s.Credential,
+    body=s.IssueRequest,
+    body_required=False,
+    idempotent=True,
+    errors=WRITE_ERRORS,
+)
 def issue_credential(worker_id: int) -> Response:
-    who, data = principal(), body()
-    if not isinstance(data, dict) or set(data) - {"card_uid", "holder_key"}:
-        raise ValidationFailed(
-            {"body": ("只接受 card_uid、holder_key 字段", "only card_uid and holder_key are accepted")}
-        )
-    holder_key = _holder_key(data.get("holder_key"))
-    card_uid = None
-    if data.get("card_uid") is not None:
-        raw = data["card_uid"]
-        try:
-            card_uid = bytes.fromhex(str(raw).replace(":", "").replace(" ", ""))
-        except ValueError:
-            card_uid = b""
-        if not 4 <= len(card_uid) <= 10:
-            raise ValidationFailed(
-                {"card_uid": ("卡号应为 4 到 10 字节的十六进制", "4 to 10 bytes in hex (an ISO 14443 UID)")}
-            )
+    who = principal()
+    wanted = s.IssueRequest.parse(body())
+    item = IssueItem(worker_id, wanted.card_uid, wanted.holder_key)
 
-    def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
-        issued = service().issuing.issue_many(unit, who, [IssueItem(worker_id, card_uid, holder_key)])[0]
+    def work(unit: Unit) -> tuple[int, dict[str, Any]]:
+        issued = service().issuing.issue_many(unit, who, [item])[0]
         return 201, credential_json(
             issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
         )
 
     status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), operation
+        who, request.headers.get("Idempotency-Key"), fingerprint(), work
     )
     return reply(status, payload, replayed)
 
 
-def _holder_key(raw: Any) -> bytes | None:
-    """The worker's phone key (32 bytes, hex or base64url) for the credential's ``cnf`` claim."""
-    if raw is None:
-        return None
-    key = b""
-    if isinstance(raw, str):
-        try:
-            key = (
-                bytes.fromhex(raw)
-                if len(raw) == 64
-                else base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-            )
-        except ValueError:
-            key = b""
-    if len(key) != 32:
-        raise ValidationFailed(
-            {"holder_key": ("应为 32 字节的 Ed25519 公钥", "a 32-byte Ed25519 public key, hex or base64url")}
-        )
-    return key
-
-
 @blueprint.get("/credentials/<int:serial>")
+@operation("One credential", answer=s.Credential, errors=(401, 403, 404))
 def get_credential(serial: int) -> Response:
     return reply(200, credential_json(service().issuing.get(principal(), serial), base_url()))
 
 
-@blueprint.get("/credentials/<int:serial>/qr.<kind>")
+@blueprint.get("/credentials/<int:serial>/qr.<any(png, svg):kind>")
+@operation(
+    "The credential's QR code (qr.png: PNG, qr.svg: SVG)",
+    media={"image/png": None, "image/svg+xml": None},
+    ok_description="the image",
+    query=s.QrQuery,
+    errors=(400, 401, 404),
+)
 def credential_qr(serial: int, kind: str) -> Response:
     from anxinma.qr import make_qr
 
-    if kind not in ("png", "svg"):
-        raise ApiError("qr.png or qr.svg", message_zh="仅支持 qr.png 或 qr.svg")
     row = service().issuing.get(principal(), serial)
     scale = _int_arg("scale", 8, 1, 40) or 8
     out = io.BytesIO()
@@ -359,38 +383,48 @@ def credential_qr(serial: int, kind: str) -> Response:
 
 def _status_change(serial: int, action: str) -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
-    unknown = set(data) - {"reason"}
-    if unknown:
-        raise ValidationFailed({name: ("未知字段", "unknown field") for name in sorted(unknown)})
-    reason = data.get("reason")
-    if action != "revoke" and reason is not None and (not isinstance(reason, str) or len(reason) > 16):
-        raise ValidationFailed({"reason": ("原因最多 16 个字符", "at most 16 characters")})
+    reason = (s.RevokeRequest if action == "revoke" else s.StatusRequest).parse(data).reason
 
-    def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
+    def work(unit: Unit) -> tuple[int, dict[str, Any]]:
         row, changed = service().revocation.change_status(unit, who, serial, action, reason)
         payload = credential_json(row, base_url())
         payload["changed"] = changed
         return 200, payload
 
     status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), operation
+        who, request.headers.get("Idempotency-Key"), fingerprint(), work
     )
     return reply(status, payload, replayed)
 
 
 @blueprint.post("/credentials/<int:serial>/revoke")
+@operation("Revoke (final)", answer=s.Credential, body=s.RevokeRequest, idempotent=True, errors=WRITE_ERRORS)
 def revoke(serial: int) -> Response:
     return _status_change(serial, "revoke")
 
 
 @blueprint.post("/credentials/<int:serial>/suspend")
+@operation(
+    "Suspend",
+    answer=s.Credential,
+    body=s.StatusRequest,
+    body_required=False,
+    idempotent=True,
+    errors=WRITE_ERRORS,
+)
 def suspend(serial: int) -> Response:
     return _status_change(serial, "suspend")
 
 
 @blueprint.post("/credentials/<int:serial>/reinstate")
+@operation(
+    "Reinstate a suspended credential",
+    answer=s.Credential,
+    body=s.StatusRequest,
+    body_required=False,
+    idempotent=True,
+    errors=WRITE_ERRORS,
+)
 def reinstate(serial: int) -> Response:
     return _status_change(serial, "reinstate")
 
@@ -399,10 +433,15 @@ def reinstate(serial: int) -> Response:
 
 
 @blueprint.post("/blacklist")
+@operation(
+    "Add a person to the blacklist (失信名单): revokes all their credentials",
+    ok=201,
+    answer=s.BlacklistEntry,
+    body=BlacklistFields,
+    errors=(400, 401, 403, 409),
+)
 def blacklist_add() -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
     entry, revoked = service().run(service().revocation.blacklist_add, who, data)
     payload = blacklist_json(entry)
     payload["revoked_serials"] = revoked
@@ -410,6 +449,7 @@ def blacklist_add() -> Response:
 
 
 @blueprint.get("/blacklist")
+@operation("The blacklist", answer=s.BlacklistList, query=s.BlacklistQuery, errors=(400, 401, 403))
 def blacklist_list() -> Response:
     rows = service().revocation.blacklist(
         principal(), active_only=request.args.get("all") not in ("1", "true"), after=_int_arg("after", 0) or 0
@@ -418,9 +458,15 @@ def blacklist_list() -> Response:
 
 
 @blueprint.post("/blacklist/<int:entry_id>/remove")
+@operation(
+    "Remove an entry (with reason)",
+    answer=s.BlacklistEntry,
+    body=s.BlacklistRemove,
+    errors=(400, 401, 403, 404, 409),
+)
 def blacklist_remove(entry_id: int) -> Response:
-    who, data = principal(), body()
-    reason = data.get("reason") if isinstance(data, dict) else None
+    who = principal()
+    reason = s.BlacklistRemove.parse(body()).reason
     entry = service().run(service().revocation.blacklist_remove, who, entry_id, reason)
     return reply(200, blacklist_json(entry))
 
@@ -429,24 +475,28 @@ def blacklist_remove(entry_id: int) -> Response:
 
 
 @blueprint.post("/tokens")
+@operation(
+    "Create an API token (issuer_admin)",
+    ok=201,
+    answer=s.Token,
+    body=s.TokenCreate,
+    errors=(400, 401, 403, 404),
+)
 def create_token() -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN)
-    try:
-        role = Role(data.get("role"))
-    except (ValueError, AttributeError):
-        raise ValidationFailed({"role": ("角色无效", "one of " + ", ".join(r.value for r in Role))}) from None
-    enterprise_id = data.get("enterprise_id")
-    if enterprise_id is not None and (not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool)):
-        raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
-    label = data.get("label")
+    wanted = s.TokenCreate.parse(data)
     token_id, token = service().accounts.create_token(
-        role, enterprise_id, str(label)[:128] if label else None, principal=who
+        wanted.role, wanted.enterprise_id, wanted.label, principal=who
     )
-    return reply(201, {"id": token_id, "token": token, "role": role.value, "enterprise_id": enterprise_id})
+    return reply(
+        201,
+        {"id": token_id, "token": token, "role": wanted.role.value, "enterprise_id": wanted.enterprise_id},
+    )
 
 
 @blueprint.post("/tokens/<int:token_id>/revoke")
+@operation("Revoke an API token", answer=s.TokenRevoked, errors=(401, 403, 404))
 def revoke_token(token_id: int) -> Response:
     who = principal()
     service().accounts.revoke_token(who, token_id)

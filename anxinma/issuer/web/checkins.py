@@ -20,7 +20,9 @@ from anxinma.issuer.services.checkins import (
 )
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
+from anxinma.issuer.web import schemas
 from anxinma.issuer.web.api import body, principal, reply
+from anxinma.issuer.web.apidoc import operation
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
 
@@ -82,6 +84,16 @@ def _check_ins() -> CheckIns:
 
 
 @blueprint.post("/check-ins")
+@operation(
+    "Record a check-in (按月打卡): once per worker and month",
+    ok=201,
+    answer=schemas.CheckIn,
+    also={200: (schemas.CheckIn, "already recorded for this worker and month (the existing record)")},
+    body=schemas.CheckInRequest,
+    errors=(400, 401, 403, 404, 409, 413),
+    description="card_operator, enterprise_admin (own workers) or issuer_admin. 409 error.code: card_mismatch, "
+    "not_bound, revoked, suspended, expired, not_yet_valid, not_a_worker.",
+)
 def record_check_in() -> Response:
     who = principal()
     entry = CheckInRequest.parse(body())
@@ -90,6 +102,12 @@ def record_check_in() -> Response:
 
 
 @blueprint.get("/check-ins")
+@operation(
+    "Check-ins, newest month first (an enterprise sees its own workers only)",
+    answer=schemas.CheckInList,
+    query=schemas.CheckInQuery,
+    errors=(400, 401, 403),
+)
 def list_check_ins() -> Response:
     who = principal()
     page = _int("page", request.args.get("page"), 1, 1, 10000) or 1
@@ -114,6 +132,12 @@ def list_check_ins() -> Response:
 
 
 @blueprint.get("/check-ins/months")
+@operation(
+    "Months checked in, per worker (a console column; workers not yours are left out)",
+    answer=schemas.CheckInMonths,
+    query=schemas.MonthsQuery,
+    errors=(400, 401, 403),
+)
 def check_in_months() -> Response:
     who = principal()
     workers = _ints("worker_id", MAX_WORKERS_PER_QUERY)
@@ -135,6 +159,12 @@ def check_in_months() -> Response:
 
 
 @blueprint.get("/check-ins/counts")
+@operation(
+    "Workers checked in per enterprise in a month (default: this month)",
+    answer=schemas.CheckInCounts,
+    query=schemas.CountsQuery,
+    errors=(400, 401, 403),
+)
 def check_in_counts() -> Response:
     who = principal()
     month = _month_arg("month", None) or this_month()

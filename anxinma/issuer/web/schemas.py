@@ -1,0 +1,671 @@
+"""The bodies of the issuer's HTTP API, declared once (pydantic v2): the routes validate requests
+with the request models (``Model.parse(body())``), the OpenAPI document (:mod:`.apidoc`) shows
+all of them, and ``tests/issuer/test_openapi.py`` checks real answers against the answer models.
+
+Request models whose fields a service also takes from the consoles or the bulk import live with
+their rules in :mod:`anxinma.issuer.services.validation` (``WorkerFields``, ``EnterpriseFields``,
+``BlacklistFields``); the API's own are here. Answer models are closed (``extra="forbid"``):
+a key the code adds without declaring it fails the document test. The serialisers
+(``web/serialize.py``) still build the dicts; these models say what those dicts are.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+
+from anxinma.issuer.services.auth import Role
+from anxinma.issuer.services.revocation import ALL_REASONS
+from anxinma.issuer.services.validation import (
+    REMOVAL_REASON_MESSAGE,
+    REVOKE_REASON_MESSAGE,
+    Body,
+    CardUid,
+    HolderKey,
+    OptionalId,
+    RemovalReason,
+    RevokeReason,
+    StatusReason,
+    WorkerFields,
+)
+from anxinma.issuer.web.apidoc import declare
+
+Id = Annotated[int, Field(ge=0)]
+Month = Annotated[
+    str,
+    Field(pattern="^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, China Standard Time"),
+]
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class Answer(BaseModel):
+    """A JSON answer: closed, so an undeclared key fails the document test."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- request bodies of the API's own -----------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("必填", "required")
+    return value
+
+
+def _role(value: Any) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValueError("角色无效", "one of " + ", ".join(r.value for r in Role)) from None
+
+
+def _label(value: Any) -> str | None:
+    return str(value)[:128] if value else None
+
+
+Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
+
+
+class SessionCreate(Body):
+    """Sign in with a console account."""
+
+    username: Text
+    password: Text
+
+
+class WorkerRegistration(WorkerFields):
+    """A worker's registration through the API."""
+
+    enterprise_id: OptionalId = Field(
+        default=None, description="issuer_admin only; an enterprise token implies its own"
+    )
+
+
+class IssueRequest(Body):
+    """Both optional: a card to bind, the worker's phone key."""
+
+    card_uid: CardUid = None
+    holder_key: HolderKey = None
+
+
+class RevokeRequest(Body):
+    missing = {"reason": REVOKE_REASON_MESSAGE}  # noqa: RUF012
+    reason: RevokeReason
+
+
+class StatusRequest(Body):
+    reason: StatusReason = None
+
+
+class BlacklistRemove(Body):
+    missing = {"reason": REMOVAL_REASON_MESSAGE}  # noqa: RUF012
+    reason: RemovalReason
+
+
+class TokenCreate(Body):
+    role: Annotated[
+        Role,
+        PlainValidator(_role),
+        WithJsonSchema({"enum": [r.value for r in Role]}),
+    ]
+    enterprise_id: OptionalId = Field(
+        default=None, description="enterprise_admin: required; card_operator: optional; others: absent"
+    )
+    label: Annotated[str | None, PlainValidator(_label), WithJsonSchema({"type": "string"})] = None
+
+
+class LiveRequest(Body):
+    """Unknown fields are ignored here: other cities' verifiers call this public endpoint."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    missing = {"code": ("必填：安心码文本", "required: the credential's text form")}  # noqa: RUF012
+    code: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 4096,
+                "description": "any text form of the credential",
+            }
+        ),
+    ]
+
+
+# -- query parameters (the document lists each field as a parameter) -----------------------------
+
+After = Annotated[int, Field(ge=0, le=2**53 - 1)]
+QueryId = Annotated[int, Field(ge=0, le=2**53 - 1)]
+
+
+class Query(BaseModel):
+    """Query parameters; the routes read them with their own small parsers (``api._int_arg``)."""
+
+
+class EnterpriseQuery(Query):
+    after: After | None = None
+    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
+class WorkerQuery(Query):
+    enterprise_id: QueryId | None = None
+    q: str | None = None
+    status: Literal["active", "left", "blacklisted"] | None = None
+    page: Annotated[int, Field(ge=1, le=10000)] | None = None
+    after: After | None = None
+    per_page: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class ImportQuery(Query):
+    enterprise_id: QueryId | None = None
+    issue: bool | None = None
+
+
+class ScanQuery(Query):
+    since: date | None = None
+    until: date | None = None
+
+
+class QrQuery(Query):
+    scale: Annotated[int, Field(ge=1, le=40)] | None = None
+
+
+class BlacklistQuery(Query):
+    all: bool | None = None
+    after: After | None = None
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+class ZhEn(Answer):
+    zh: str
+    en: str
+
+
+class Enterprise(Answer):
+    id: int
+    name: str
+    credit_code: str
+    credit_code_masked: str
+    star_level: Score | None
+    status: Literal["active", "blacklisted"]
+    created_at: datetime
+
+
+class EnterpriseList(Answer):
+    items: list[Enterprise]
+    next_after: int | None
+
+
+class Attention(Answer):
+    item: Literal["health_certificate", "insurance"]
+    since: date | None
+
+
+class TrainingRecord(Answer):
+    name: str
+    issued_on: date
+    institution: str | None
+
+
+class LiveCredential(Answer):
+    serial: int
+    status: str
+
+
+class Worker(Answer):
+    id: int
+    enterprise_id: int
+    name: str
+    display_name: str
+    id_number_masked: str
+    phone_masked: str
+    categories: list[str]
+    categories_zh: list[str]
+    skills: list[str]
+    star_level: int | None
+    health_certificate_valid_until: date | None
+    insurance_valid_until: date | None
+    attention: list[Attention]
+    status: Literal["active", "left", "blacklisted"]
+    photo_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    trainings: list[TrainingRecord] = []
+    credential: LiveCredential | None = None
+
+
+class WorkerList(Answer):
+    items: list[Worker]
+    page: int | None
+    per_page: int
+    has_more: bool
+    next_after: int | None
+
+
+class Revocation(Answer):
+    reason: Annotated[str, WithJsonSchema({"enum": list(ALL_REASONS)})]
+    at: datetime | None
+
+
+class Credential(Answer):
+    serial: int = Field(description="also the credential's status-list index")
+    subject_kind: Literal["worker", "enterprise"]
+    worker_id: int | None
+    enterprise_id: int
+    status: Literal["active", "suspended", "revoked"]
+    attention: bool
+    revocation: Revocation | None
+    kid: str
+    issued_at: datetime
+    expires_at: datetime
+    card_uid: str | None
+    replaced_serial: int | None
+    replaced_by: int | None
+    display_name: str
+    code: str = Field(description="the URL form (what the QR holds)")
+    hex: str
+    ndef_hex: str = Field(description="NDEF message: URI record, then external record anxinma.cn:c")
+    qr_url: str
+    size: int
+    changed: bool = Field(
+        default=False, description="status changes only: whether this call changed anything"
+    )
+
+
+class RowErrors(Answer):
+    row: int
+    fields: dict[str, ZhEn]
+
+
+class ImportReport(Answer):
+    rows: int
+    created: int
+    existing: int
+    failed: int
+    created_ids: list[int]
+    existing_ids: list[int]
+    credential_serials: list[int]
+    errors: list[RowErrors]
+
+
+class BlacklistEntry(Answer):
+    id: int
+    id_number_masked: str
+    reason: str
+    evidence_ref: str
+    added_by: str
+    added_at: datetime
+    removed_at: datetime | None
+    removed_by: str | None
+    removal_reason: str | None
+    revoked_serials: list[int] = []
+
+
+class BlacklistList(Answer):
+    items: list[BlacklistEntry]
+
+
+class Session(Answer):
+    token: str
+    expires_at: datetime
+    role: str
+    enterprise_id: int | None
+
+
+class Me(Answer):
+    role: str
+    enterprise_id: int | None
+    kind: Literal["token", "session"]
+
+
+class Token(Answer):
+    id: int
+    token: str
+    role: str
+    enterprise_id: int | None
+
+
+class TokenRevoked(Answer):
+    id: int
+    revoked: bool
+
+
+class ScanDay(Answer):
+    day: date
+    scans: int
+
+
+class ScanDays(Answer):
+    worker_id: int
+    days: list[ScanDay]
+
+
+class Live(Answer):
+    token: str = Field(description="JWS typ anxinma-live+jwt (docs/interfaces.md)")
+
+
+class Discovery(Answer):
+    issuer_code: int
+    name: str
+    base_url: str
+    trust_list: str
+    jwks: str
+    status_lists: list[str]
+    status_freshness: str
+    live_record: str
+    openapi: str
+    root_public_key: str
+
+
+class TrustListStatus(BaseModel):
+    """Open: what an operator's alert reads; the list's own fields only when one is served."""
+
+    mode: Literal["url", "root_key"]
+    source: str
+    sequence: int | None = None
+    issued_at: str | None = None
+    expires_at: str | None = None
+    age_seconds: int | None = None
+    expires_in_seconds: int | None = None
+    last_refresh: str | None
+    last_error: str | None
+
+
+class Jwks(BaseModel):
+    keys: list[dict[str, Any]]
+
+
+# -- 确认入户, ratings, complaints (routes: web/visits.py; rules: services/visits.py) --------------
+# These request models only document: web/visits.py parses its bodies with services/visits.py's
+# parsers (parse_rating, parse_complaint, …). Moving those onto the models is the next step.
+
+VisitToken = Annotated[str, Field(pattern="^axv_", max_length=128, description="the visit's one-time token")]
+Comment = Annotated[str | None, Field(max_length=200, description="no runs of 6+ digits (no phone numbers)")]
+
+
+class VisitCreate(Answer):
+    code: str = Field(min_length=1, max_length=4096, description="the credential scanned")
+
+
+class VisitConfirmed(Answer):
+    visit_id: int
+    rating_token: str = Field(
+        pattern="^axv_", max_length=128, description="shown once: rates and complains about this visit"
+    )
+    serial: int
+    display_name: str
+    confirmed_at: datetime
+    rate_until: datetime
+
+
+class ConsumerRatingCreate(Answer):
+    token: VisitToken
+    score: Score
+    comment: Comment = None
+
+
+class EnterpriseRatingCreate(Answer):
+    score: Score
+    comment: Comment = None
+
+
+class WorkerRatingCreate(Answer):
+    score: Score
+    comment: Comment = None
+    signature: str = Field(
+        description="base64url Ed25519 signature of the credential's holder key over "
+        "anxinma-worker-rating:v1:<issuer>:<visit>:<score>:<sha256(comment) hex>"
+    )
+
+
+class ComplaintCreate(Answer):
+    token: VisitToken
+    category: Literal["quality", "attitude", "safety", "fee", "no_show", "other"] = "other"
+    summary: str = Field(min_length=5, max_length=500)
+
+
+class ComplaintResolve(Answer):
+    resolution: str = Field(min_length=2, max_length=500)
+
+
+class RatingSummary(Answer):
+    count: int
+    average: float | None
+
+
+class Rating(Answer):
+    id: int
+    visit_id: int | None
+    worker_id: int
+    enterprise_id: int | None
+    credential_serial: int | None
+    source: Literal["consumer", "enterprise", "worker"]
+    score: Score
+    comment: str | None
+    created_at: datetime
+    rating: RatingSummary | None = Field(
+        default=None, description="the worker's consumer rating summary (live record)"
+    )
+
+
+class RatingList(Answer):
+    items: list[Rating]
+    next_after: int | None
+
+
+class RatedBy(Answer):
+    consumer: bool
+    enterprise: bool
+    worker: bool
+
+
+class Visit(Answer):
+    id: int
+    credential_serial: int
+    worker_id: int
+    worker_display_name: str
+    enterprise_id: int
+    confirmed_at: datetime
+    complained: bool
+    rated: RatedBy
+
+
+class VisitList(Answer):
+    items: list[Visit]
+    next_after: int | None
+
+
+class Complaint(Answer):
+    id: int
+    visit_id: int | None
+    worker_id: int
+    worker_display_name: str
+    enterprise_id: int | None
+    credential_serial: int | None
+    category: str
+    summary: str
+    filed_at: datetime
+    resolved: bool
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+class ComplaintList(Answer):
+    items: list[Complaint]
+    next_after: int | None
+
+
+class Window(Query):
+    enterprise_id: QueryId | None = None
+    worker_id: QueryId | None = None
+    after: After | None = None
+    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
+class RatingQuery(Window):
+    source: Literal["consumer", "enterprise", "worker"] | None = None
+
+
+class ComplaintQuery(Query):
+    enterprise_id: QueryId | None = None
+    resolved: bool | None = None
+    after: After | None = None
+    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
+_PUBLIC_WRITE = (400, 403, 404, 409, 413, 429)
+declare(
+    "visits_public.confirm_entry",
+    "确认入户: record a visit for the credential presented; a one-time rating token",
+    ok=201,
+    answer=VisitConfirmed,
+    body=VisitCreate,
+    errors=(400, 404, 409, 413, 429),
+    public=True,
+    description="409 not_in_service for a revoked, suspended or expired credential.",
+)
+declare(
+    "visits_public.consumer_rating",
+    "The consumer rates the worker (once per visit: 409 already_rated)",
+    ok=201,
+    answer=Rating,
+    body=ConsumerRatingCreate,
+    errors=_PUBLIC_WRITE,
+    public=True,
+)
+declare(
+    "visits_public.consumer_complaint",
+    "投诉: a complaint about the visit, for the enterprise and the regulator (once per visit)",
+    ok=201,
+    answer=Complaint,
+    body=ComplaintCreate,
+    errors=_PUBLIC_WRITE,
+    public=True,
+)
+declare(
+    "visits.enterprise_rating",
+    "The worker's enterprise rates the worker for this visit (once)",
+    ok=201,
+    answer=Rating,
+    body=EnterpriseRatingCreate,
+    errors=(400, 401, 403, 404, 409, 413),
+)
+declare(
+    "visits_public.worker_rating",
+    "The worker rates the enterprise, signed with the credential's holder key (once)",
+    ok=201,
+    answer=Rating,
+    body=WorkerRatingCreate,
+    errors=_PUBLIC_WRITE,
+    public=True,
+)
+declare(
+    "visits.list_visits",
+    "Visits (an enterprise sees its own)",
+    answer=VisitList,
+    query=Window,
+    errors=(400, 401, 403),
+)
+declare(
+    "visits.list_ratings",
+    "Ratings (an enterprise sees its own)",
+    answer=RatingList,
+    query=RatingQuery,
+    errors=(400, 401, 403),
+)
+declare(
+    "visits.list_complaints",
+    "Complaints (an enterprise sees its own workers')",
+    answer=ComplaintList,
+    query=ComplaintQuery,
+    errors=(400, 401, 403),
+)
+declare(
+    "visits.resolve_complaint",
+    "Close a complaint with what was done",
+    answer=Complaint,
+    body=ComplaintResolve,
+    errors=(400, 401, 403, 404, 409, 413),
+)
+
+
+# -- 按月打卡 (routes: web/checkins.py; rules: services/checkins.py) -----------------------------
+# CheckInRequest documents what services/checkins.py's CheckInRequest.parse checks.
+
+
+class CheckInRequest(Answer):
+    code: str = Field(min_length=1, description="any text form of the credential read from the card")
+    card_uid: str = Field(pattern="^([0-9A-Fa-f]{2}){4,10}$", description="the UID the station read")
+    month: Month = Field(description="the month of tapped_at in China Standard Time")
+    station: str = Field(default="", max_length=64, description="the station's name")
+    tapped_at: datetime = Field(description="when the card was tapped (ISO 8601 with offset)")
+
+
+class CheckIn(Answer):
+    id: int
+    worker_id: int
+    display_name: str = Field(description="masked, as on the card")
+    enterprise_id: int
+    month: Month
+    credential_serial: int
+    card_uid: str
+    station: str
+    tapped_at: datetime
+    recorded_at: datetime
+    created: bool = Field(
+        default=False, description="POST only: false when the worker had already checked in that month"
+    )
+
+
+class CheckInList(Answer):
+    items: list[CheckIn]
+    page: int
+    per_page: int
+    has_more: bool
+
+
+class WorkerMonths(Answer):
+    worker_id: int
+    months: list[Month]
+
+
+class CheckInMonths(Answer):
+    since: Month
+    until: Month
+    items: list[WorkerMonths]
+
+
+class EnterpriseCount(Answer):
+    enterprise_id: int
+    checked_in: int
+
+
+class CheckInCounts(Answer):
+    month: Month
+    items: list[EnterpriseCount]
+    total: int
+
+
+class CheckInQuery(Query):
+    worker_id: Id | None = None
+    month: Month | None = None
+    enterprise_id: Id | None = None
+    page: Annotated[int, Field(ge=1, le=10000)] | None = None
+    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
+class MonthsQuery(Query):
+    worker_id: list[Id]
+    since: Month | None = None
+    until: Month | None = None
+
+
+class CountsQuery(Query):
+    month: Month | None = None
+    enterprise_id: list[Id] | None = None
