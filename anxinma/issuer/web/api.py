@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -17,11 +18,17 @@ from anxinma.issuer.errors import Unauthorized, ValidationFailed, not_found
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuer import IssuerServices
-from anxinma.issuer.services.issuing import IssueItem
+from anxinma.issuer.services.issuing import Issued, IssueItem
 from anxinma.issuer.services.rules import today_in_china
-from anxinma.issuer.services.validation import BlacklistFields, EnterpriseFields, WorkerUpdate, worker_input
+from anxinma.issuer.services.validation import (
+    BlacklistFields,
+    EnterpriseFields,
+    WorkerUpdate,
+    check_field,
+    worker_input,
+)
 from anxinma.issuer.web import schemas as s
-from anxinma.issuer.web.apidoc import largest_id, operation
+from anxinma.issuer.web.apidoc import largest_id, listing, operation
 from anxinma.issuer.web.importing import read_upload
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
@@ -83,12 +90,26 @@ def fingerprint() -> str:
 
 
 def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
+    """One integer query parameter (for routes without a query model): ``s.Between``'s rule."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
-    return int(raw)
+    return int(check_field(name, s.Between(low, high).check, raw))
+
+
+def idempotent(who: Principal, work: Callable[[Unit], tuple[int, dict[str, Any]]]) -> Response:
+    """Run ``work`` once per ``Idempotency-Key`` (a repeat answers the first answer, replayed)."""
+    status, payload, replayed = service().idempotent(
+        who, request.headers.get("Idempotency-Key"), fingerprint(), work
+    )
+    return reply(status, payload, replayed)
+
+
+def issued_json(issued: Issued) -> dict[str, Any]:
+    """A credential just issued: with its signed forms and the serial it replaced."""
+    return credential_json(
+        issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
+    )
 
 
 def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Response:
@@ -150,10 +171,10 @@ def create_enterprise() -> Response:
 
 
 @blueprint.get("/enterprises")
-@operation("List enterprises", answer=s.EnterpriseList, query=s.EnterpriseQuery, errors=(400, 401, 403))
+@listing("List enterprises", s.EnterpriseList, s.EnterpriseQuery)
 def list_enterprises() -> Response:
-    after = _int_arg("after", 0) or 0
-    limit = _int_arg("per_page", 50, 1, 200) or 50
+    query = s.EnterpriseQuery.parse(request.args)
+    after, limit = query.after, query.per_page
     rows = service().enterprises.listing(principal(), after=after, limit=limit)
     return reply(
         200,
@@ -184,14 +205,9 @@ def issue_enterprise_credential(enterprise_id: int) -> Response:
 
     def work(unit: Unit) -> tuple[int, dict[str, Any]]:
         issued = service().issuing.issue_enterprise(unit, who, enterprise_id)
-        return 201, credential_json(
-            issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
-        )
+        return 201, issued_json(issued)
 
-    status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), work
-    )
-    return reply(status, payload, replayed)
+    return idempotent(who, work)
 
 
 @blueprint.get("/enterprises/<int:enterprise_id>/credential")
@@ -218,27 +234,16 @@ def register_worker() -> Response:
 
 
 @blueprint.get("/workers")
-@operation(
-    "List or search workers (keyset with after=, or page=)",
-    answer=s.WorkerList,
-    query=s.WorkerQuery,
-    errors=(400, 401, 403),
-)
+@listing("List or search workers (keyset with after=, or page=)", s.WorkerList, s.WorkerQuery)
 def list_workers() -> Response:
     who = principal()
-    per_page = _int_arg("per_page", 20, 1, 100) or 20
-    after = _int_arg("after", None)
-    page = _int_arg("page", 1, 1, 10000) or 1
-    status = request.args.get("status") or None
-    if status is not None and status not in ("active", "left", "blacklisted"):
-        raise ValidationFailed(
-            {"status": ("应为 active、left 或 blacklisted", "one of active, left, blacklisted")}
-        )
+    query = s.WorkerQuery.parse(request.args)
+    per_page, after, page = query.per_page, query.after, query.page
     rows, more = service().workers.listing(
         who,
-        enterprise_id=_int_arg("enterprise_id", None),
-        q=request.args.get("q") or None,
-        status=status,
+        enterprise_id=query.enterprise_id,
+        q=query.q,
+        status=query.status,
         page=page,
         per_page=per_page,
         after=after,
@@ -300,28 +305,19 @@ def import_workers() -> Response:
             {"file": ("请上传 CSV 或 XLSX 文件（字段名 file）", "upload a CSV or XLSX file as 'file'")}
         )
     rows = read_upload(data, filename)
-    issue = request.args.get("issue", "").lower() in ("1", "true", "yes")
-    report = service().imports.import_rows(who, _int_arg("enterprise_id", None), rows, issue=issue)
+    query = s.ImportQuery.parse(request.args)
+    report = service().imports.import_rows(who, query.enterprise_id, rows, issue=query.issue)
     return reply(200, report.to_json())
 
 
 @blueprint.get("/workers/<int:worker_id>/scans")
 @operation("Online scans per day (亮证率)", answer=s.ScanDays, query=s.ScanQuery, errors=(400, 401, 403, 404))
 def worker_scans(worker_id: int) -> Response:
-    until = _date_arg("until") or today_in_china()
-    since = _date_arg("since") or until - timedelta(days=30)
+    query = s.ScanQuery.parse(request.args)
+    until = query.until or today_in_china()
+    since = query.since or until - timedelta(days=30)
     days = service().workers.scan_counts(principal(), worker_id, since, until)
     return reply(200, {"worker_id": worker_id, "days": [{"day": d.isoformat(), "scans": n} for d, n in days]})
-
-
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed({name: ("日期格式应为 YYYY-MM-DD", "a date looks like YYYY-MM-DD")}) from None
 
 
 # -- credentials ------------------------------------------------------------------------------
@@ -344,14 +340,9 @@ def issue_credential(worker_id: int) -> Response:
 
     def work(unit: Unit) -> tuple[int, dict[str, Any]]:
         issued = service().issuing.issue_many(unit, who, [item])[0]
-        return 201, credential_json(
-            issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
-        )
+        return 201, issued_json(issued)
 
-    status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), work
-    )
-    return reply(status, payload, replayed)
+    return idempotent(who, work)
 
 
 @blueprint.get("/credentials/<int:serial>")
@@ -372,7 +363,7 @@ def credential_qr(serial: int, kind: str) -> Response:
     from anxinma.qr import make_qr
 
     row = service().issuing.get(principal(), serial)
-    scale = _int_arg("scale", 8, 1, 40) or 8
+    scale = s.QrQuery.parse(request.args).scale
     out = io.BytesIO()
     make_qr(fmt.decode(row.raw), base_url()).save(out, kind=kind, scale=scale, border=4)
     mime = "image/png" if kind == "png" else "image/svg+xml"
@@ -391,40 +382,26 @@ def _status_change(serial: int, action: str) -> Response:
         payload["changed"] = changed
         return 200, payload
 
-    status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), work
-    )
-    return reply(status, payload, replayed)
+    return idempotent(who, work)
+
+
+_STATUS_CHANGE: dict[str, Any] = {"answer": s.Credential, "idempotent": True, "errors": WRITE_ERRORS}
 
 
 @blueprint.post("/credentials/<int:serial>/revoke")
-@operation("Revoke (final)", answer=s.Credential, body=s.RevokeRequest, idempotent=True, errors=WRITE_ERRORS)
+@operation("Revoke (final)", body=s.RevokeRequest, **_STATUS_CHANGE)
 def revoke(serial: int) -> Response:
     return _status_change(serial, "revoke")
 
 
 @blueprint.post("/credentials/<int:serial>/suspend")
-@operation(
-    "Suspend",
-    answer=s.Credential,
-    body=s.StatusRequest,
-    body_required=False,
-    idempotent=True,
-    errors=WRITE_ERRORS,
-)
+@operation("Suspend", body=s.StatusRequest, body_required=False, **_STATUS_CHANGE)
 def suspend(serial: int) -> Response:
     return _status_change(serial, "suspend")
 
 
 @blueprint.post("/credentials/<int:serial>/reinstate")
-@operation(
-    "Reinstate a suspended credential",
-    answer=s.Credential,
-    body=s.StatusRequest,
-    body_required=False,
-    idempotent=True,
-    errors=WRITE_ERRORS,
-)
+@operation("Reinstate a suspended credential", body=s.StatusRequest, body_required=False, **_STATUS_CHANGE)
 def reinstate(serial: int) -> Response:
     return _status_change(serial, "reinstate")
 
@@ -449,11 +426,10 @@ def blacklist_add() -> Response:
 
 
 @blueprint.get("/blacklist")
-@operation("The blacklist", answer=s.BlacklistList, query=s.BlacklistQuery, errors=(400, 401, 403))
+@listing("The blacklist", s.BlacklistList, s.BlacklistQuery)
 def blacklist_list() -> Response:
-    rows = service().revocation.blacklist(
-        principal(), active_only=request.args.get("all") not in ("1", "true"), after=_int_arg("after", 0) or 0
-    )
+    query = s.BlacklistQuery.parse(request.args)
+    rows = service().revocation.blacklist(principal(), active_only=not query.all, after=query.after)
     return reply(200, {"items": [blacklist_json(e) for e in rows]})
 
 

@@ -85,6 +85,13 @@ def operation(summary: str, **details: Any) -> Callable[[View], View]:
     return mark
 
 
+def listing(summary: str, answer: type[BaseModel], query: type[BaseModel]) -> Callable[[View], View]:
+    """A GET listing: its answer, its query parameters, and 400 (a bad parameter), 401, 403."""
+    return operation(summary, answer=answer, query=query, errors=LISTING_ERRORS)
+
+
+LISTING_ERRORS = (400, 401, 403)
+
 #: Declarations by endpoint, for routes whose module does not carry its own.
 DECLARED: dict[str, Operation] = {}
 
@@ -146,6 +153,11 @@ def _query_parameters(model: type[BaseModel]) -> list[S]:
     required = set(schema.get("required", ()))
     parameters = []
     for name, prop in schema["properties"].items():
+        # A query string has no null: absent is the default (shown only when it is a value).
+        options = [o for o in prop.pop("anyOf", [prop]) if o.get("type") != "null"]
+        prop = {**prop, **options[0]} if len(options) == 1 else {**prop, "anyOf": options}
+        if prop.get("default", 0) is None:
+            del prop["default"]
         parameter: S = {"name": name, "in": "query", "required": name in required, "schema": prop}
         if prop.get("type") == "array":
             parameter["explode"] = True
@@ -288,4 +300,15 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
-__all__ = ["DECLARED", "ERRORS", "Error", "Operation", "declare", "document", "largest_id", "operation"]
+__all__ = [
+    "DECLARED",
+    "ERRORS",
+    "LISTING_ERRORS",
+    "Error",
+    "Operation",
+    "declare",
+    "document",
+    "largest_id",
+    "listing",
+    "operation",
+]

@@ -22,7 +22,7 @@ from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
 from anxinma.issuer.web import schemas
 from anxinma.issuer.web.api import body, principal, reply
-from anxinma.issuer.web.apidoc import operation
+from anxinma.issuer.web.apidoc import listing, operation
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
 
@@ -102,11 +102,10 @@ def record_check_in() -> Response:
 
 
 @blueprint.get("/check-ins")
-@operation(
+@listing(
     "Check-ins, newest month first (an enterprise sees its own workers only)",
-    answer=schemas.CheckInList,
-    query=schemas.CheckInQuery,
-    errors=(400, 401, 403),
+    schemas.CheckInList,
+    schemas.CheckInQuery,
 )
 def list_check_ins() -> Response:
     who = principal()
@@ -132,11 +131,10 @@ def list_check_ins() -> Response:
 
 
 @blueprint.get("/check-ins/months")
-@operation(
+@listing(
     "Months checked in, per worker (a console column; workers not yours are left out)",
-    answer=schemas.CheckInMonths,
-    query=schemas.MonthsQuery,
-    errors=(400, 401, 403),
+    schemas.CheckInMonths,
+    schemas.MonthsQuery,
 )
 def check_in_months() -> Response:
     who = principal()
@@ -159,11 +157,10 @@ def check_in_months() -> Response:
 
 
 @blueprint.get("/check-ins/counts")
-@operation(
+@listing(
     "Workers checked in per enterprise in a month (default: this month)",
-    answer=schemas.CheckInCounts,
-    query=schemas.CountsQuery,
-    errors=(400, 401, 403),
+    schemas.CheckInCounts,
+    schemas.CountsQuery,
 )
 def check_in_counts() -> Response:
     who = principal()

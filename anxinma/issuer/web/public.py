@@ -121,14 +121,16 @@ def _own_shard(issuer_code: int, shard: int) -> Any:
     return published
 
 
+#: The status documents: public, cached (ETag → 304), 404 for another issuer or an unknown shard.
+_CACHED: dict[str, Any] = {"also": {304: (None, "not modified")}, "errors": (404,), "public": True}
+
+
 @blueprint.get("/status/<int:issuer_code>/<int:shard>")
 @operation(
     "Status list token of one shard (ETag, If-None-Match → 304)",
     media={"application/statuslist+jwt": None, CWT_TYPE: None},
     ok_description="the JWT, or the CWT with Accept: application/statuslist+cwt",
-    also={304: (None, "not modified")},
-    errors=(404,),
-    public=True,
+    **_CACHED,
 )
 def status_list(issuer_code: int, shard: int) -> Response:
     """The standard forms (JWT, or CWT on request), of the shard's current version."""
@@ -146,9 +148,7 @@ def status_list(issuer_code: int, shard: int) -> Response:
     "Compact form of one shard (Rice-coded, COSE_Sign1); its ETag moves with its version",
     media={COMPACT_TYPE: None},
     ok_description="the compact form",
-    also={304: (None, "not modified")},
-    errors=(404,),
-    public=True,
+    **_CACHED,
 )
 def status_list_compact(issuer_code: int, shard: int) -> Response:
     """The compact form our verifiers download (docs/interfaces.md, status data); its ETag moves with its version."""
@@ -161,9 +161,7 @@ def status_list_compact(issuer_code: int, shard: int) -> Response:
     "Freshness document: every shard's current version and digest (JWS)",
     media={"application/jwt": None},
     ok_description="JWS",
-    also={304: (None, "not modified")},
-    errors=(404,),
-    public=True,
+    **_CACHED,
 )
 def status_freshness(issuer_code: int) -> Response:
     """The freshness document: every shard's current version and digest, signed (docs/interfaces.md, status data)."""

@@ -11,11 +11,25 @@ a key the code adds without declaring it fails the document test. The serialiser
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    WithJsonSchema,
+)
+from pydantic import ValidationError as PydanticError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
+from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.auth import Role
 from anxinma.issuer.services.revocation import ALL_REASONS
 from anxinma.issuer.services.validation import (
@@ -29,8 +43,9 @@ from anxinma.issuer.services.validation import (
     RevokeReason,
     StatusReason,
     WorkerFields,
+    field_errors,
 )
-from anxinma.issuer.web.apidoc import declare
+from anxinma.issuer.web.apidoc import LISTING_ERRORS, declare
 
 Id = Annotated[int, Field(ge=0)]
 Month = Annotated[
@@ -137,45 +152,112 @@ class LiveRequest(Body):
 
 # -- query parameters (the document lists each field as a parameter) -----------------------------
 
-After = Annotated[int, Field(ge=0, le=2**53 - 1)]
-QueryId = Annotated[int, Field(ge=0, le=2**53 - 1)]
+
+@dataclass(frozen=True)
+class Between:
+    """A whole number from ``low`` to ``high`` in a query string: the rule (digits only, in range)
+    and its JSON Schema, as ``Annotated[int, Between(1, 100)]``."""
+
+    low: int = 0
+    high: int = 2**53 - 1
+
+    def check(self, value: Any) -> int:
+        text = str(value)
+        if not text.isdigit() or not self.low <= int(text) <= self.high:
+            raise ValueError(
+                f"应为 {self.low} 到 {self.high} 的整数", f"an integer from {self.low} to {self.high}"
+            )
+        return int(text)
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.check)
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "integer", "minimum": self.low, "maximum": self.high}
+
+
+def query_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("日期格式应为 YYYY-MM-DD", "a date looks like YYYY-MM-DD") from None
+
+
+def _worker_status(value: Any) -> str:
+    if value not in ("active", "left", "blacklisted"):
+        raise ValueError("应为 active、left 或 blacklisted", "one of active, left, blacklisted")
+    return str(value)
+
+
+QueryId = Annotated[int | None, Between()]
+QueryDate = Annotated[
+    date | None, PlainValidator(query_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+
+
+#: Query flags: true for these spellings, anything else false (``?issue=yes``, ``?all=1``).
+Flag = Annotated[
+    bool,
+    PlainValidator(lambda value: str(value).lower() in ("1", "true", "yes")),
+    WithJsonSchema({"type": "boolean"}),
+]
+StrictFlag = Annotated[
+    bool, PlainValidator(lambda value: value in ("1", "true")), WithJsonSchema({"type": "boolean"})
+]
 
 
 class Query(BaseModel):
-    """Query parameters; the routes read them with their own small parsers (``api._int_arg``)."""
+    """Query parameters: :meth:`parse` reads them (absent or empty: the default), the document
+    lists each field as a parameter. Unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> Self:
+        given = {name: args[name] for name in cls.model_fields if args.get(name) not in (None, "")}
+        try:
+            return cls.model_validate(given)
+        except PydanticError as exc:
+            raise ValidationFailed(field_errors(exc)) from None
 
 
 class EnterpriseQuery(Query):
-    after: After | None = None
-    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+    after: Annotated[int, Between()] = 0
+    per_page: Annotated[int, Between(1, 200)] = 50
 
 
 class WorkerQuery(Query):
-    enterprise_id: QueryId | None = None
+    enterprise_id: QueryId = None
     q: str | None = None
-    status: Literal["active", "left", "blacklisted"] | None = None
-    page: Annotated[int, Field(ge=1, le=10000)] | None = None
-    after: After | None = None
-    per_page: Annotated[int, Field(ge=1, le=100)] | None = None
+    status: Annotated[
+        str | None,
+        PlainValidator(_worker_status),
+        WithJsonSchema({"enum": ["active", "left", "blacklisted"]}),
+    ] = None
+    page: Annotated[int, Between(1, 10000)] = 1
+    after: QueryId = None
+    per_page: Annotated[int, Between(1, 100)] = 20
 
 
 class ImportQuery(Query):
-    enterprise_id: QueryId | None = None
-    issue: bool | None = None
+    enterprise_id: QueryId = None
+    issue: Flag = False
 
 
 class ScanQuery(Query):
-    since: date | None = None
-    until: date | None = None
+    since: QueryDate = None
+    until: QueryDate = None
 
 
 class QrQuery(Query):
-    scale: Annotated[int, Field(ge=1, le=40)] | None = None
+    scale: Annotated[int, Between(1, 40)] = 8
 
 
 class BlacklistQuery(Query):
-    all: bool | None = None
-    after: After | None = None
+    all: StrictFlag = False
+    after: Annotated[int, Between()] = 0
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -502,10 +584,10 @@ class ComplaintList(Answer):
 
 
 class Window(Query):
-    enterprise_id: QueryId | None = None
-    worker_id: QueryId | None = None
-    after: After | None = None
-    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+    enterprise_id: QueryId = None
+    worker_id: QueryId = None
+    after: Annotated[int, Between()] = 0
+    per_page: Annotated[int, Between(1, 200)] = 50
 
 
 class RatingQuery(Window):
@@ -513,10 +595,10 @@ class RatingQuery(Window):
 
 
 class ComplaintQuery(Query):
-    enterprise_id: QueryId | None = None
+    enterprise_id: QueryId = None
     resolved: bool | None = None
-    after: After | None = None
-    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+    after: Annotated[int, Between()] = 0
+    per_page: Annotated[int, Between(1, 200)] = 50
 
 
 _PUBLIC_WRITE = (400, 403, 404, 409, 413, 429)
@@ -565,27 +647,17 @@ declare(
     errors=_PUBLIC_WRITE,
     public=True,
 )
-declare(
-    "visits.list_visits",
-    "Visits (an enterprise sees its own)",
-    answer=VisitList,
-    query=Window,
-    errors=(400, 401, 403),
-)
-declare(
-    "visits.list_ratings",
-    "Ratings (an enterprise sees its own)",
-    answer=RatingList,
-    query=RatingQuery,
-    errors=(400, 401, 403),
-)
-declare(
-    "visits.list_complaints",
-    "Complaints (an enterprise sees its own workers')",
-    answer=ComplaintList,
-    query=ComplaintQuery,
-    errors=(400, 401, 403),
-)
+for _endpoint, _summary, _answer, _query in (
+    ("visits.list_visits", "Visits (an enterprise sees its own)", VisitList, Window),
+    ("visits.list_ratings", "Ratings (an enterprise sees its own)", RatingList, RatingQuery),
+    (
+        "visits.list_complaints",
+        "Complaints (an enterprise sees its own workers')",
+        ComplaintList,
+        ComplaintQuery,
+    ),
+):
+    declare(_endpoint, _summary, answer=_answer, query=_query, errors=LISTING_ERRORS)
 declare(
     "visits.resolve_complaint",
     "Close a complaint with what was done",
@@ -653,11 +725,11 @@ class CheckInCounts(Answer):
 
 
 class CheckInQuery(Query):
-    worker_id: Id | None = None
+    worker_id: QueryId = None
     month: Month | None = None
-    enterprise_id: Id | None = None
-    page: Annotated[int, Field(ge=1, le=10000)] | None = None
-    per_page: Annotated[int, Field(ge=1, le=200)] | None = None
+    enterprise_id: QueryId = None
+    page: Annotated[int, Between(1, 10000)] = 1
+    per_page: Annotated[int, Between(1, 200)] = 50
 
 
 class MonthsQuery(Query):
