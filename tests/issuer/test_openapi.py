@@ -352,3 +352,37 @@ def _check_visits(issuer: LiveIssuer, check: Checker, enterprise_id: int) -> Non
     check(
         "/api/v1/complaints/{complaint_id}/resolve", "post", api("POST", resolve, json={"resolution": "再次"})
     )  # 409
+
+
+def test_every_documented_body_field_is_accepted_and_no_other(live_issuer: LiveIssuer) -> None:
+    """The request models of routes that parse their bodies elsewhere (web/visits.py, the check-in
+    service) only document them: this keeps the two in step. Every JSON body the document
+    declares is sent with each declared field (an invalid value) and one undeclared field: the
+    route must refuse the undeclared one by name (the body is closed) and none of the declared
+    ones as unknown."""
+    document = live_issuer.api("GET", "/api/v1/openapi.json", token="").json()
+    schemas = document["components"]["schemas"]
+    enterprise = int(live_issuer.enterprise()["id"])  # type: ignore[call-overload]
+    tokens = [None, live_issuer.token("regulator"), live_issuer.token("enterprise_admin", enterprise)]
+    checked = []
+    for path, operations in document["paths"].items():
+        for method, entry in operations.items():
+            content = entry.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            schema = schemas[content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+            closed = schema.get("additionalProperties") is False
+            body = {**{name: [[]] for name in schema["properties"]}, "zz_undeclared": 1}
+            url = re.sub(r"\{\w+\}", "1", path)
+            for token in tokens if entry.get("security") != [] else [""]:
+                answer = live_issuer.api(method.upper(), url, token=token, json=body)
+                if answer.status_code != 403:
+                    break
+            assert answer.status_code == 400, f"{method} {path}: {answer.status_code} {answer.text[:200]}"
+            fields = answer.json()["error"].get("fields", {})
+            unknown = {name for name, says in fields.items() if says["en"] == "unknown field"}
+            assert unknown <= {"zz_undeclared"}, f"{method} {path}: documented but refused: {unknown}"
+            if closed:
+                assert "zz_undeclared" in unknown, f"{method} {path}: an undeclared field was accepted"
+            checked.append(path)
+    assert len(checked) >= 15
