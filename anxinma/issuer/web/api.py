@@ -28,13 +28,15 @@ from anxinma.issuer.services.validation import (
     worker_input,
 )
 from anxinma.issuer.web import schemas as s
-from anxinma.issuer.web.apidoc import largest_id, listing, operation
+from anxinma.issuer.web.apidoc import created, largest_id, listing, operation
 from anxinma.issuer.web.importing import read_upload
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 #: What a write answers besides success (400 body, 401, 403, 404, 409, 413).
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413)
+#: What adding an enterprise or a blacklist entry answers besides success (409: it exists).
+ADD_ERRORS = (400, 401, 403, 409)
 
 
 @blueprint.url_value_preprocessor
@@ -124,11 +126,10 @@ def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Respo
 
 
 @blueprint.post("/sessions")
-@operation(
+@created(
     "Sign in (console): a short-lived session token",
-    ok=201,
-    answer=s.Session,
-    body=s.SessionCreate,
+    s.Session,
+    s.SessionCreate,
     errors=(400, 401),
     public=True,
 )
@@ -157,13 +158,7 @@ def me() -> Response:
 
 
 @blueprint.post("/enterprises")
-@operation(
-    "Register an enterprise (issuer_admin)",
-    ok=201,
-    answer=s.Enterprise,
-    body=EnterpriseFields,
-    errors=(400, 401, 403, 409),
-)
+@created("Register an enterprise (issuer_admin)", s.Enterprise, EnterpriseFields, errors=ADD_ERRORS)
 def create_enterprise() -> Response:
     who, data = principal(), body()
     enterprise = service().run(service().enterprises.create, who, data)
@@ -192,12 +187,8 @@ def get_enterprise(enterprise_id: int) -> Response:
 
 
 @blueprint.post("/enterprises/<int:enterprise_id>/credentials")
-@operation(
-    "Issue the enterprise's own credential (一企一证一码)",
-    ok=201,
-    answer=s.Credential,
-    idempotent=True,
-    errors=WRITE_ERRORS,
+@created(
+    "Issue the enterprise's own credential (一企一证一码)", s.Credential, idempotent=True, errors=WRITE_ERRORS
 )
 def issue_enterprise_credential(enterprise_id: int) -> Response:
     who = principal()
@@ -222,7 +213,7 @@ def get_enterprise_credential(enterprise_id: int) -> Response:
 
 
 @blueprint.post("/workers")
-@operation("Register a worker", ok=201, answer=s.Worker, body=s.WorkerRegistration, errors=WRITE_ERRORS)
+@created("Register a worker", s.Worker, s.WorkerRegistration, errors=WRITE_ERRORS)
 def register_worker() -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -324,11 +315,10 @@ def worker_scans(worker_id: int) -> Response:
 
 
 @blueprint.post("/workers/<int:worker_id>/credentials")
-@operation(
+@created(
     "Issue a credential (revokes the worker's previous one: replaced)",
-    ok=201,
-    answer=s.Credential,
-    body=s.IssueRequest,
+    s.Credential,
+    s.IssueRequest,
     body_required=False,
     idempotent=True,
     errors=WRITE_ERRORS,
@@ -410,12 +400,11 @@ def reinstate(serial: int) -> Response:
 
 
 @blueprint.post("/blacklist")
-@operation(
-    "Add a person to the blacklist (失信名单): revokes all their credentials",
-    ok=201,
-    answer=s.BlacklistEntry,
-    body=BlacklistFields,
-    errors=(400, 401, 403, 409),
+@created(
+    "Blacklist a person (失信名单): revokes all their credentials",
+    s.BlacklistEntry,
+    BlacklistFields,
+    errors=ADD_ERRORS,
 )
 def blacklist_add() -> Response:
     who, data = principal(), body()
@@ -451,13 +440,7 @@ def blacklist_remove(entry_id: int) -> Response:
 
 
 @blueprint.post("/tokens")
-@operation(
-    "Create an API token (issuer_admin)",
-    ok=201,
-    answer=s.Token,
-    body=s.TokenCreate,
-    errors=(400, 401, 403, 404),
-)
+@created("Create an API token (issuer_admin)", s.Token, s.TokenCreate, errors=(400, 401, 403, 404))
 def create_token() -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN)

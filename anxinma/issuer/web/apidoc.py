@@ -92,6 +92,14 @@ def listing(summary: str, answer: type[BaseModel], query: type[BaseModel]) -> Ca
 
 LISTING_ERRORS = (400, 401, 403)
 
+
+def created(
+    summary: str, answer: type[BaseModel], body: type[BaseModel] | None = None, **details: Any
+) -> Callable[[View], View]:
+    """A POST that creates: 201 with ``answer``, from ``body``."""
+    return operation(summary, ok=201, answer=answer, body=body, **details)
+
+
 #: Declarations by endpoint, for routes whose module does not carry its own.
 DECLARED: dict[str, Operation] = {}
 
@@ -306,6 +314,7 @@ __all__ = [
     "LISTING_ERRORS",
     "Error",
     "Operation",
+    "created",
     "declare",
     "document",
     "largest_id",

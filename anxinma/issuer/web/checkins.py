@@ -20,7 +20,7 @@ from anxinma.issuer.services.checkins import (
 )
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
-from anxinma.issuer.web import schemas
+from anxinma.issuer.web import schemas as s
 from anxinma.issuer.web.api import body, principal, reply
 from anxinma.issuer.web.apidoc import listing, operation
 
@@ -87,9 +87,9 @@ def _check_ins() -> CheckIns:
 @operation(
     "Record a check-in (按月打卡): once per worker and month",
     ok=201,
-    answer=schemas.CheckIn,
-    also={200: (schemas.CheckIn, "already recorded for this worker and month (the existing record)")},
-    body=schemas.CheckInRequest,
+    answer=s.CheckIn,
+    also={200: (s.CheckIn, "already recorded for this worker and month (the existing record)")},
+    body=s.CheckInRequest,
     errors=(400, 401, 403, 404, 409, 413),
     description="card_operator, enterprise_admin (own workers) or issuer_admin. 409 error.code: card_mismatch, "
     "not_bound, revoked, suspended, expired, not_yet_valid, not_a_worker.",
@@ -102,11 +102,7 @@ def record_check_in() -> Response:
 
 
 @blueprint.get("/check-ins")
-@listing(
-    "Check-ins, newest month first (an enterprise sees its own workers only)",
-    schemas.CheckInList,
-    schemas.CheckInQuery,
-)
+@listing("Check-ins, newest month first (an enterprise sees its own)", s.CheckInList, s.CheckInQuery)
 def list_check_ins() -> Response:
     who = principal()
     page = _int("page", request.args.get("page"), 1, 1, 10000) or 1
@@ -131,11 +127,7 @@ def list_check_ins() -> Response:
 
 
 @blueprint.get("/check-ins/months")
-@listing(
-    "Months checked in, per worker (a console column; workers not yours are left out)",
-    schemas.CheckInMonths,
-    schemas.MonthsQuery,
-)
+@listing("Months checked in per worker (workers not yours left out)", s.CheckInMonths, s.MonthsQuery)
 def check_in_months() -> Response:
     who = principal()
     workers = _ints("worker_id", MAX_WORKERS_PER_QUERY)
@@ -157,11 +149,7 @@ def check_in_months() -> Response:
 
 
 @blueprint.get("/check-ins/counts")
-@listing(
-    "Workers checked in per enterprise in a month (default: this month)",
-    schemas.CheckInCounts,
-    schemas.CountsQuery,
-)
+@listing("Workers checked in per enterprise in a month (default: this one)", s.CheckInCounts, s.CountsQuery)
 def check_in_counts() -> Response:
     who = principal()
     month = _month_arg("month", None) or this_month()
