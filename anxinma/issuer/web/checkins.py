@@ -20,7 +20,7 @@ from anxinma.issuer.services.checkins import (
 )
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
-from anxinma.issuer.web import schemas as s
+from anxinma.issuer.web import schemas_checkins as s
 from anxinma.issuer.web.api import body, principal, reply
 from anxinma.issuer.web.apidoc import listing, operation
 

@@ -11,7 +11,7 @@ blueprint = Blueprint("openapi", __name__)
 
 
 def document(app: Flask, base_url: str) -> dict[str, Any]:
-    from anxinma.issuer.web import schemas  # noqa: F401  (its declarations: the visits routes)
+    from anxinma.issuer.web import schemas_visits  # noqa: F401  (declares the visits routes)
     from anxinma.issuer.web.apidoc import document as build
 
     return build(app, base_url)
