@@ -428,7 +428,7 @@ PhotoUrl = Annotated[
 OptionalId = Annotated[
     int | None,
     PlainValidator(parse_optional_id),
-    WithJsonSchema({"type": "integer", "minimum": 0}),
+    WithJsonSchema(_nullable({"type": "integer", "minimum": 0})),
 ]
 StatusReason = Annotated[
     str | None,
