@@ -378,6 +378,8 @@ def test_every_documented_body_field_is_accepted_and_no_other(live_issuer: LiveI
                 answer = live_issuer.api(method.upper(), url, token=token, json=body)
                 if answer.status_code != 403:
                     break
+            if answer.status_code == 404 and path not in PARSED_ELSEWHERE:
+                continue  # the route looks its record up before it reads the body: nothing to judge
             assert answer.status_code == 400, f"{method} {path}: {answer.status_code} {answer.text[:200]}"
             fields = answer.json()["error"].get("fields", {})
             unknown = {name for name, says in fields.items() if says["en"] == "unknown field"}
@@ -385,4 +387,17 @@ def test_every_documented_body_field_is_accepted_and_no_other(live_issuer: LiveI
             if closed:
                 assert "zz_undeclared" in unknown, f"{method} {path}: an undeclared field was accepted"
             checked.append(path)
+    assert set(checked) >= PARSED_ELSEWHERE, f"not judged: {PARSED_ELSEWHERE - set(checked)}"
     assert len(checked) >= 15
+
+
+#: The bodies whose documented models do not parse them (web/visits.py, services/checkins.py).
+PARSED_ELSEWHERE = {
+    "/api/v1/visits",
+    "/api/v1/visits/{visit_id}/rating",
+    "/api/v1/visits/{visit_id}/complaint",
+    "/api/v1/visits/{visit_id}/rating/enterprise",
+    "/api/v1/visits/{visit_id}/rating/worker",
+    "/api/v1/complaints/{complaint_id}/resolve",
+    "/api/v1/check-ins",
+}
