@@ -530,8 +530,8 @@ class WorkerUpdate(Body):
 
 
 class WorkerFields(WorkerUpdate):
-    """A worker's registration: the API body (with ``enterprise_id``: ``web/schemas.py``), a row
-    of the bulk import, the console's form."""
+    """A worker's registration: the API body (``web.schemas.WorkerRegistration`` adds
+    ``enterprise_id``), a row of the bulk import, the console's form."""
 
     name: PersonName
     id_number: IdNumber

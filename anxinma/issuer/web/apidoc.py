@@ -10,7 +10,7 @@ Adding a route to the document is one decorator under the route's own::
     def enrol(worker_id: int) -> Response: ...
 
 A route in a module that does not carry its own declaration is declared by endpoint name with
-:func:`declare` (``web/schemas.py`` does so for the visits routes). A served API route with
+:func:`declare` (``web/schemas_visits.py`` does so for the visits routes). A served API route with
 neither is missing from the document, which ``tests/issuer/test_openapi.py`` refuses.
 
 Schemas are JSON Schema 2020-12 (what OpenAPI 3.1 uses) from ``model_json_schema``; models are
