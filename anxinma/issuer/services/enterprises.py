@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from anxinma.issuer.errors import Conflict, ValidationFailed
+from anxinma.issuer.errors import Conflict
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
 from anxinma.issuer.services.scope import READERS
-from anxinma.issuer.services.validation import normalise_credit_code, normalise_org_name, parse_star_level
+from anxinma.issuer.services.validation import EnterpriseFields
 from anxinma.issuer.store.models import Credential, Enterprise, Worker
 
 
@@ -24,26 +24,7 @@ class Enterprises:
 
     def create(self, unit: Unit, principal: Principal, data: dict[str, Any]) -> Enterprise:
         self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
-        errors: dict[str, tuple[str, str]] = {}
-        values: dict[str, Any] = {}
-        for name, parse in (
-            ("name", normalise_org_name),
-            ("credit_code", normalise_credit_code),
-            ("star_level", parse_star_level),
-        ):
-            if name not in data:
-                if name != "star_level":
-                    errors[name] = ("必填", "required")
-                continue
-            try:
-                values[name] = parse(data[name])
-            except ValueError as exc:
-                errors[name] = (exc.args[0], exc.args[-1])
-        for name in data:
-            if name not in ("name", "credit_code", "star_level"):
-                errors[name] = ("未知字段", "unknown field")
-        if errors:
-            raise ValidationFailed(errors)
+        values = EnterpriseFields.parse(data).model_dump()
         session = unit.session
         if session.execute(
             select(Enterprise.id).where(Enterprise.credit_code == values["credit_code"])

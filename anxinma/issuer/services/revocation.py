@@ -12,14 +12,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anxinma.issuer.errors import Conflict, ValidationFailed, not_found
+from anxinma.issuer.errors import Conflict, not_found
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
 from anxinma.issuer.services.rules import mask_id, status_value
-from anxinma.issuer.services.validation import normalise_id_number
+from anxinma.issuer.services.validation import (
+    REVOKE_REASONS,
+    BlacklistFields,
+    check_field,
+    removal_reason,
+    revoke_reason,
+    status_reason,
+)
 from anxinma.issuer.store.models import AuditEntry, BlacklistEntry, Credential, Worker, utcnow
 
-REVOKE_REASONS = ("left", "lost", "misconduct", "blacklisted")
 ALL_REASONS = (*REVOKE_REASONS, "replaced")
 
 
@@ -58,19 +64,11 @@ class Revocation:
         same action changes nothing and writes no audit entry.
         """
         scope = self.ctx.scope(principal).require(Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
-        if action != "revoke" and reason is not None and (not isinstance(reason, str) or len(reason) > 16):
-            raise ValidationFailed({"reason": ("原因最多 16 个字符", "at most 16 characters")})
+        if action != "revoke":
+            reason = check_field("reason", status_reason, reason)
         row = scope.get(unit.session, Credential, serial, lock=True)
         if action == "revoke":
-            if reason not in REVOKE_REASONS:
-                raise ValidationFailed(
-                    {
-                        "reason": (
-                            "吊销原因应为 left（离职）、lost（遗失）、misconduct（违规）或 blacklisted（失信）",
-                            "reason is one of left, lost, misconduct, blacklisted",
-                        )
-                    }
-                )
+            reason = check_field("reason", revoke_reason, reason)
             if row.status == "revoked":
                 return row, False
             self.set_status(unit, principal, row, "revoked", reason)
@@ -108,17 +106,8 @@ class Revocation:
         """List a person: every live credential of theirs, at any enterprise, is revoked
         (reason ``blacklisted``) in this transaction, and no new one is issued."""
         self.ctx.scope(principal).require(Role.REGULATOR, Role.ISSUER_ADMIN)
-        errors: dict[str, tuple[str, str]] = {}
-        try:
-            id_number = normalise_id_number(data.get("id_number"))
-        except ValueError as exc:
-            errors["id_number"] = (exc.args[0], exc.args[-1])
-        for name, limit in (("reason", 500), ("evidence_ref", 256)):
-            value = data.get(name)
-            if not isinstance(value, str) or not value.strip() or len(value) > limit:
-                errors[name] = (f"必填，最多 {limit} 字", f"required, at most {limit} characters")
-        if errors:
-            raise ValidationFailed(errors)
+        fields = BlacklistFields.parse(data)
+        id_number = str(fields.id_number)  # required: the rule gave text
         session = unit.session
         id_hash = self.ctx.vault.identity_hash("id", id_number)
         if self.blacklisted(session, id_hash):
@@ -126,8 +115,8 @@ class Revocation:
         entry = BlacklistEntry(
             id_hash=id_hash,
             id_masked=mask_id(id_number),
-            reason=data["reason"].strip(),
-            evidence_ref=data["evidence_ref"].strip(),
+            reason=fields.reason,
+            evidence_ref=fields.evidence_ref,
             added_by=principal.actor,
         )
         session.add(entry)
@@ -152,10 +141,7 @@ class Revocation:
         self, unit: Unit, principal: Principal, entry_id: int, reason: Any
     ) -> BlacklistEntry:
         self.ctx.scope(principal).require(Role.REGULATOR, Role.ISSUER_ADMIN)
-        if not isinstance(reason, str) or not reason.strip():
-            raise ValidationFailed(
-                {"reason": ("必填：移出失信名单的理由", "required: why the person is removed")}
-            )
+        reason = check_field("reason", removal_reason, reason)
         entry = unit.session.get(BlacklistEntry, entry_id, with_for_update=True)
         if entry is None:
             raise not_found("blacklist entry", "失信名单记录")
@@ -164,7 +150,7 @@ class Revocation:
         entry.removed_at, entry.removed_by, entry.removal_reason = (
             utcnow(),
             principal.actor,
-            reason.strip()[:500],
+            reason,
         )
         unit.record(principal, "blacklist.remove", "blacklist", entry.id)
         for worker in unit.session.execute(

@@ -1,17 +1,27 @@
 """Field rules of the enterprise API, each failure a message in Chinese and English.
 
+Each rule is one function (``normalise_*``, ``parse_*``) raising ``ValueError(zh, en)``; the
+pydantic field types below pair a rule with the JSON Schema the OpenAPI document shows for it,
+so a request model (here :class:`WorkerFields`, the API's in ``web/schemas.py``) validates with
+the rule and documents it from one declaration. The bulk import and the consoles use the same
+model through :func:`worker_input`.
+
 Identity numbers follow GB 11643-1999 (18 characters: 6-digit division, 8-digit birth date,
 3-digit sequence, ISO 7064 MOD 11-2 check character); phone numbers are mainland mobiles.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
+from pydantic import ValidationError as PydanticError
 
 from anxinma import credential as fmt
 from anxinma.credential import Category, categories_to_bits
@@ -210,47 +220,346 @@ class WorkerInput:
     given: frozenset[str] = frozenset()
 
 
-WORKER_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "name": normalise_name,
-    "id_number": normalise_id_number,
-    "phone": normalise_phone,
-    "categories": parse_categories,
-    "skills": parse_skills,
-    "star_level": parse_star_level,
-    "health_certificate_valid_until": parse_date,
-    "insurance_valid_until": parse_date,
-    "trainings": parse_trainings,
-    "photo_url": lambda v: None if v in (None, "") else _url(v),
-}
-_REQUIRED = ("name", "id_number", "phone", "categories")
-_RENAMED = {"health_certificate_valid_until": "health_valid_until"}
-
-
-def _url(value: Any) -> str:
+def _url(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
     if not isinstance(value, str) or not re.fullmatch(r"https?://\S{1,500}", value.strip()):
         raise ValueError("照片地址应为 http(s) 网址", "photo_url is an http(s) URL")
     return value.strip()
 
 
-def worker_input(data: Any, *, partial: bool = False, allowed_extra: tuple[str, ...] = ()) -> WorkerInput:
-    """Validate a worker body; raises :class:`ValidationFailed` listing every bad field at once."""
-    if not isinstance(data, Mapping):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
-    errors: Errors = {}
-    values: dict[str, Any] = {}
-    for name in data:
-        if name not in WORKER_FIELDS and name not in allowed_extra:
-            errors[name] = ("未知字段", "unknown field")
-    for name, parse in WORKER_FIELDS.items():
-        if name not in data:
-            if not partial and name in _REQUIRED:
-                errors[name] = ("必填", "required")
-            continue
+def parse_optional_id(value: Any) -> int | None:
+    """An optional record id in a body (``enterprise_id``): a JSON integer, not a bool or text."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ValueError("应为整数", "an integer")
+    return value
+
+
+STATUS_REASON_MAX = 16  # the column credentials.revocation_reason
+
+
+def status_reason(value: Any) -> str | None:
+    """The optional reason of a suspension or reinstatement (kept in the audit entry)."""
+    if value is not None and (not isinstance(value, str) or len(value) > STATUS_REASON_MAX):
+        raise ValueError(f"原因最多 {STATUS_REASON_MAX} 个字符", f"at most {STATUS_REASON_MAX} characters")
+    return value
+
+
+def parse_card_uid(value: Any) -> bytes | None:
+    """A card's UID as the API takes it: 4 to 10 bytes in hex, colons or spaces allowed."""
+    if value is None:
+        return None
+    try:
+        uid = bytes.fromhex(str(value).replace(":", "").replace(" ", ""))
+    except ValueError:
+        uid = b""
+    if not 4 <= len(uid) <= 10:
+        raise ValueError("卡号应为 4 到 10 字节的十六进制", "4 to 10 bytes in hex (an ISO 14443 UID)")
+    return uid
+
+
+def parse_holder_key(value: Any) -> bytes | None:
+    """The worker's phone key (32 bytes, hex or base64url) for the credential's ``cnf`` claim."""
+    if value is None:
+        return None
+    key = b""
+    if isinstance(value, str):
         try:
-            values[_RENAMED.get(name, name)] = parse(data[name])
-        except ValueError as exc:
-            zh, en = exc.args if len(exc.args) == 2 else (str(exc), str(exc))
-            errors[name] = (zh, en)
-    if errors:
-        raise ValidationFailed(errors)
-    return WorkerInput(**values, given=frozenset(values))
+            key = (
+                bytes.fromhex(value)
+                if len(value) == 64
+                else base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            )
+        except ValueError:
+            key = b""
+    if len(key) != 32:
+        raise ValueError("应为 32 字节的 Ed25519 公钥", "a 32-byte Ed25519 public key, hex or base64url")
+    return key
+
+
+REVOKE_REASONS = ("left", "lost", "misconduct", "blacklisted")
+
+
+REVOKE_REASON_MESSAGE = (
+    "吊销原因应为 left（离职）、lost（遗失）、misconduct（违规）或 blacklisted（失信）",
+    "reason is one of left, lost, misconduct, blacklisted",
+)
+
+
+def revoke_reason(value: Any) -> str:
+    """Why a credential is revoked (``replaced`` is the issuer's own, never a caller's)."""
+    if value not in REVOKE_REASONS:
+        raise ValueError(*REVOKE_REASON_MESSAGE)
+    return str(value)
+
+
+REMOVAL_REASON_MESSAGE = ("必填：移出失信名单的理由", "required: why the person is removed")
+
+
+def removal_reason(value: Any) -> str:
+    """Why a blacklist entry is removed (kept, at most 500 characters)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(*REMOVAL_REASON_MESSAGE)
+    return value.strip()[:500]
+
+
+def _bounded_text(limit: int) -> tuple[Any, tuple[str, str]]:
+    """A required text of at most ``limit`` characters (stripped), and its one message."""
+    message = (f"必填，最多 {limit} 字", f"required, at most {limit} characters")
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise ValueError(*message)
+        return value.strip()
+
+    return check, message
+
+
+_text_500, _TEXT_500 = _bounded_text(500)
+_text_256, _TEXT_256 = _bounded_text(256)
+
+
+def check_field(name: str, rule: Any, value: Any) -> Any:
+    """One field through its rule outside a model (a service's own argument): the rule's value,
+    or :class:`ValidationFailed` naming the field."""
+    try:
+        return rule(value)
+    except ValueError as exc:
+        raise ValidationFailed({name: (str(exc.args[0]), str(exc.args[-1]))}) from None
+
+
+# -- field types: a rule and what the document says of it ---------------------------------------
+# The rule (PlainValidator) sees every value given, null too, so a type that may be absent says
+# ``| None`` inside: an explicit null is the rule's to refuse, not pydantic's to let through.
+
+_DATE_SCHEMA = {"type": "string", "format": "date"}
+_STAR_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 5}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+IdNumber = Annotated[
+    str | None,
+    PlainValidator(normalise_id_number),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[1-8][0-9]{16}[0-9Xx]$",
+            "description": "GB 11643 number (check character verified)",
+        }
+    ),
+]
+Phone = Annotated[
+    str | None,
+    PlainValidator(normalise_phone),
+    WithJsonSchema({"type": "string", "pattern": "^1[3-9][0-9]{9}$", "description": "mainland mobile"}),
+]
+PersonName = Annotated[
+    str | None,
+    PlainValidator(normalise_name),
+    WithJsonSchema({"type": "string", "minLength": 2, "maxLength": 32, "pattern": "^[^0-9]+$"}),
+]
+OrgName = Annotated[
+    str,
+    PlainValidator(normalise_org_name),
+    WithJsonSchema({"type": "string", "minLength": 2, "maxLength": 64, "pattern": "\\S"}),
+]
+CreditCode = Annotated[
+    str,
+    PlainValidator(normalise_credit_code),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+            "description": "统一社会信用代码, check character verified",
+        }
+    ),
+]
+Categories = Annotated[
+    int | None,
+    PlainValidator(parse_categories),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {"enum": [*Category, *(c.zh for c in Category), "月嫂"]},
+            "description": "slugs or Chinese labels: "
+            + ", ".join(f"{c.value} {c.zh}" for c in Category)
+            + " (月嫂 = maternity_care)",
+        }
+    ),
+]
+Skills = Annotated[
+    list[str] | None,
+    PlainValidator(parse_skills),
+    WithJsonSchema(
+        {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 32}, "maxItems": 20}
+    ),
+]
+StarLevel = Annotated[int | None, PlainValidator(parse_star_level), WithJsonSchema(_nullable(_STAR_SCHEMA))]
+OptionalDate = Annotated[date | None, PlainValidator(parse_date), WithJsonSchema(_nullable(_DATE_SCHEMA))]
+Trainings = Annotated[
+    list[tuple[str, date, str | None]] | None,
+    PlainValidator(parse_trainings),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "maxItems": 50,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "pattern": "\\S"},
+                    "issued_on": _DATE_SCHEMA,
+                    "institution": {"type": "string"},
+                },
+                "required": ["name", "issued_on"],
+                "additionalProperties": False,
+            },
+        }
+    ),
+]
+PhotoUrl = Annotated[
+    str | None,
+    PlainValidator(_url),
+    WithJsonSchema(_nullable({"type": "string", "pattern": "^https?://\\S{1,500}$"})),
+]
+OptionalId = Annotated[
+    int | None,
+    PlainValidator(parse_optional_id),
+    WithJsonSchema(_nullable({"type": "integer", "minimum": 0})),
+]
+StatusReason = Annotated[
+    str | None,
+    PlainValidator(status_reason),
+    WithJsonSchema(_nullable({"type": "string", "maxLength": STATUS_REASON_MAX})),
+]
+RevokeReason = Annotated[str, PlainValidator(revoke_reason), WithJsonSchema({"enum": list(REVOKE_REASONS)})]
+RemovalReason = Annotated[
+    str, PlainValidator(removal_reason), WithJsonSchema({"type": "string", "pattern": "\\S"})
+]
+Text500 = Annotated[
+    str, PlainValidator(_text_500), WithJsonSchema({"type": "string", "maxLength": 500, "pattern": "\\S"})
+]
+Text256 = Annotated[
+    str, PlainValidator(_text_256), WithJsonSchema({"type": "string", "maxLength": 256, "pattern": "\\S"})
+]
+CardUid = Annotated[
+    bytes | None,
+    PlainValidator(parse_card_uid),
+    WithJsonSchema(
+        _nullable({"type": "string", "pattern": "^([0-9A-Fa-f]{2}){4,10}$", "description": "4–10 bytes, hex"})
+    ),
+]
+HolderKey = Annotated[
+    bytes | None,
+    PlainValidator(parse_holder_key),
+    WithJsonSchema(
+        _nullable(
+            {
+                "type": "string",
+                "description": "the worker's phone key (cnf, RFC 8747): 32-byte Ed25519, hex or base64url",
+            }
+        )
+    ),
+]
+
+
+# -- request models ------------------------------------------------------------------------------
+
+
+class Body(BaseModel):
+    """A request body: closed (an unknown field is refused by name), validated field by field with
+    the rules above; :meth:`parse` turns every failure into one :class:`ValidationFailed`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The message for a required field left out, where it is not simply "必填 / required".
+    missing: ClassVar[Mapping[str, tuple[str, str]]] = {}
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """The validated body, or :class:`ValidationFailed` naming every bad field at once."""
+        if not isinstance(data, Mapping):
+            raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+        try:
+            return cls.model_validate(dict(data))
+        except PydanticError as exc:
+            raise ValidationFailed(field_errors(exc, cls.missing)) from None
+
+
+def field_errors(exc: PydanticError, missing: Mapping[str, tuple[str, str]] | None = None) -> Errors:
+    """Each failed field's message, Chinese and English: the rule's own ``ValueError(zh, en)``,
+    or the two that pydantic itself finds (a required field missing, an unknown one given)."""
+    errors: Errors = {}
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "body"
+        cause = (error.get("ctx") or {}).get("error")
+        if error["type"] == "missing":
+            errors[name] = (missing or {}).get(name, ("必填", "required"))
+        elif error["type"] == "extra_forbidden":
+            errors[name] = ("未知字段", "unknown field")
+        elif isinstance(cause, ValueError) and len(cause.args) == 2:
+            errors[name] = (str(cause.args[0]), str(cause.args[1]))
+        else:
+            errors[name] = ("格式不正确", error["msg"])
+    return errors
+
+
+class WorkerUpdate(Body):
+    """The fields of a worker's archive an update may give (any subset)."""
+
+    name: PersonName = None
+    id_number: IdNumber = None
+    phone: Phone = None
+    categories: Categories = None
+    skills: Skills = None
+    star_level: StarLevel = None
+    health_certificate_valid_until: OptionalDate = None
+    insurance_valid_until: OptionalDate = None
+    trainings: Trainings = None
+    photo_url: PhotoUrl = None
+
+    def to_input(self) -> WorkerInput:
+        """What the workers service takes: only the fields given (``given``), renamed."""
+        given = {
+            name: getattr(self, name) for name in self.model_fields_set & WorkerUpdate.model_fields.keys()
+        }
+        values = {_RENAMED.get(name, name): value for name, value in given.items()}
+        return WorkerInput(**values, given=frozenset(values))
+
+
+class WorkerFields(WorkerUpdate):
+    """A worker's registration: the API body (``web.schemas.WorkerRegistration`` adds
+    ``enterprise_id``), a row of the bulk import, the console's form."""
+
+    name: PersonName
+    id_number: IdNumber
+    phone: Phone
+    categories: Categories
+
+
+_RENAMED = {"health_certificate_valid_until": "health_valid_until"}
+
+
+def worker_input(data: Any, *, partial: bool = False) -> WorkerInput:
+    """Validate a worker body; raises :class:`ValidationFailed` listing every bad field at once."""
+    return (WorkerUpdate if partial else WorkerFields).parse(data).to_input()
+
+
+class EnterpriseFields(Body):
+    """An enterprise's registration (the API's body, the issuer console's form)."""
+
+    name: OrgName
+    credit_code: CreditCode
+    star_level: StarLevel = None
+
+
+class BlacklistFields(Body):
+    """A person put on the blacklist (失信名单), with the decision that puts them there."""
+
+    missing = {"reason": _TEXT_500, "evidence_ref": _TEXT_256}
+
+    id_number: IdNumber
+    reason: Text500
+    evidence_ref: Text256

@@ -1,36 +1,49 @@
-"""The enterprise API under /api/v1 (JSON, Bearer auth). docs/api.md and /api/v1/openapi.json
-describe it; ``tests/issuer/test_openapi.py`` checks real responses against the document."""
+"""The enterprise API under /api/v1 (JSON, Bearer auth). Each route's ``@operation`` declares it
+for /api/v1/openapi.json (generated: :mod:`.apidoc`) with the models of :mod:`.schemas`, which
+also validate its body; ``tests/issuer/test_openapi.py`` checks real responses against them."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from anxinma import credential as fmt
-from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed, not_found
+from anxinma.issuer.errors import Unauthorized, ValidationFailed, not_found
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuer import IssuerServices
-from anxinma.issuer.services.issuing import IssueItem
+from anxinma.issuer.services.issuing import Issued, IssueItem
 from anxinma.issuer.services.rules import today_in_china
-from anxinma.issuer.services.validation import worker_input
+from anxinma.issuer.services.validation import (
+    BlacklistFields,
+    EnterpriseFields,
+    WorkerUpdate,
+    check_field,
+    worker_input,
+)
+from anxinma.issuer.web import schemas as s
+from anxinma.issuer.web.apidoc import created, largest_id, listing, operation
 from anxinma.issuer.web.importing import read_upload
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+#: What a write answers besides success (400 body, 401, 403, 404, 409, 413).
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413)
+#: What adding an enterprise or a blacklist entry answers besides success (409: it exists).
+ADD_ERRORS = (400, 401, 403, 409)
 
 
 @blueprint.url_value_preprocessor
 def _bound_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     """An id beyond what the store holds is simply not found (never a database overflow)."""
     for name, value in (values or {}).items():
-        if isinstance(value, int) and value > (2**32 - 1 if name == "serial" else 2**53 - 1):
+        if isinstance(value, int) and value > largest_id(name):
             raise not_found("record", "记录")
 
 
@@ -86,12 +99,26 @@ def fingerprint() -> str:
 
 
 def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
+    """One integer query parameter (for routes without a query model): ``s.Between``'s rule."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
-    return int(raw)
+    return int(check_field(name, s.Between(low, high).check, raw))
+
+
+def idempotent(who: Principal, work: Callable[[Unit], tuple[int, dict[str, Any]]]) -> Response:
+    """Run ``work`` once per ``Idempotency-Key`` (a repeat answers the first answer, replayed)."""
+    status, payload, replayed = service().idempotent(
+        who, request.headers.get("Idempotency-Key"), fingerprint(), work
+    )
+    return reply(status, payload, replayed)
+
+
+def issued_json(issued: Issued) -> dict[str, Any]:
+    """A credential just issued: with its signed forms and the serial it replaced."""
+    return credential_json(
+        issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
+    )
 
 
 def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Response:
@@ -106,17 +133,18 @@ def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Respo
 
 
 @blueprint.post("/sessions")
+@created(
+    "Sign in (console): a short-lived session token",
+    s.Session,
+    s.SessionCreate,
+    errors=(400, 401, 429),
+    public=True,
+    description="Failed sign-ins are limited per account (10 in 5 minutes) and per client (30 an hour): "
+    "429 with Retry-After (docs/api.md, sign-in limits).",
+)
 def create_session() -> Response:
-    data = body()
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("username"), str)
-        or not isinstance(data.get("password"), str)
-    ):
-        raise ValidationFailed({"username": ("必填", "required"), "password": ("必填", "required")})
-    token, expires, user = service().accounts.login(
-        data["username"], data["password"], client=client_address()
-    )
+    data = s.SessionCreate.parse(body())
+    token, expires, user = service().accounts.login(data.username, data.password, client=client_address())
     return reply(
         201,
         {
@@ -129,6 +157,7 @@ def create_session() -> Response:
 
 
 @blueprint.get("/me")
+@operation("Who the token speaks for", answer=s.Me, errors=(401,))
 def me() -> Response:
     who = principal()
     return reply(200, {"role": who.role.value, "enterprise_id": who.enterprise_id, "kind": who.kind})
@@ -138,18 +167,18 @@ def me() -> Response:
 
 
 @blueprint.post("/enterprises")
+@created("Register an enterprise (issuer_admin)", s.Enterprise, EnterpriseFields, errors=ADD_ERRORS)
 def create_enterprise() -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
     enterprise = service().run(service().enterprises.create, who, data)
     return reply(201, enterprise_json(enterprise))
 
 
 @blueprint.get("/enterprises")
+@listing("List enterprises", s.EnterpriseList, s.EnterpriseQuery)
 def list_enterprises() -> Response:
-    after = _int_arg("after", 0) or 0
-    limit = _int_arg("per_page", 50, 1, 200) or 50
+    query = s.EnterpriseQuery.parse(request.args)
+    after, limit = query.after, query.per_page
     rows = service().enterprises.listing(principal(), after=after, limit=limit)
     return reply(
         200,
@@ -161,28 +190,28 @@ def list_enterprises() -> Response:
 
 
 @blueprint.get("/enterprises/<int:enterprise_id>")
+@operation("One enterprise", answer=s.Enterprise, errors=(401, 403, 404))
 def get_enterprise(enterprise_id: int) -> Response:
     return reply(200, enterprise_json(service().enterprises.get(principal(), enterprise_id)))
 
 
 @blueprint.post("/enterprises/<int:enterprise_id>/credentials")
+@created(
+    "Issue the enterprise's own credential (一企一证一码)", s.Credential, idempotent=True, errors=WRITE_ERRORS
+)
 def issue_enterprise_credential(enterprise_id: int) -> Response:
     who = principal()
     body()
 
-    def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
+    def work(unit: Unit) -> tuple[int, dict[str, Any]]:
         issued = service().issuing.issue_enterprise(unit, who, enterprise_id)
-        return 201, credential_json(
-            issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
-        )
+        return 201, issued_json(issued)
 
-    status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), operation
-    )
-    return reply(status, payload, replayed)
+    return idempotent(who, work)
 
 
 @blueprint.get("/enterprises/<int:enterprise_id>/credential")
+@operation("The enterprise's live credential", answer=s.Credential, errors=(401, 403, 404))
 def get_enterprise_credential(enterprise_id: int) -> Response:
     return reply(
         200, credential_json(service().issuing.enterprise_credential(principal(), enterprise_id), base_url())
@@ -193,33 +222,28 @@ def get_enterprise_credential(enterprise_id: int) -> Response:
 
 
 @blueprint.post("/workers")
+@created("Register a worker", s.Worker, s.WorkerRegistration, errors=WRITE_ERRORS)
 def register_worker() -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
-    enterprise_id = data.get("enterprise_id") if isinstance(data, dict) else None
-    if enterprise_id is not None and (not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool)):
-        raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
-    fields = worker_input(data, allowed_extra=("enterprise_id",))
-    worker = service().run(service().workers.register, who, fields, enterprise_id)
+    registration = s.WorkerRegistration.parse(data)
+    worker = service().run(
+        service().workers.register, who, registration.to_input(), registration.enterprise_id
+    )
     return reply(201, worker_json(*service().workers.get(who, worker.id)))  # as stored, trainings too
 
 
 @blueprint.get("/workers")
+@listing("List or search workers (keyset with after=, or page=)", s.WorkerList, s.WorkerQuery)
 def list_workers() -> Response:
     who = principal()
-    per_page = _int_arg("per_page", 20, 1, 100) or 20
-    after = _int_arg("after", None)
-    page = _int_arg("page", 1, 1, 10000) or 1
-    status = request.args.get("status") or None
-    if status is not None and status not in ("active", "left", "blacklisted"):
-        raise ValidationFailed(
-            {"status": ("应为 active、left 或 blacklisted", "one of active, left, blacklisted")}
-        )
+    query = s.WorkerQuery.parse(request.args)
+    per_page, after, page = query.per_page, query.after, query.page
     rows, more = service().workers.listing(
         who,
-        enterprise_id=_int_arg("enterprise_id", None),
-        q=request.args.get("q") or None,
-        status=status,
+        enterprise_id=query.enterprise_id,
+        q=query.q,
+        status=query.status,
         page=page,
         per_page=per_page,
         after=after,
@@ -237,12 +261,20 @@ def list_workers() -> Response:
 
 
 @blueprint.get("/workers/<int:worker_id>")
+@operation("One worker's archive", answer=s.Worker, errors=(401, 403, 404))
 def get_worker(worker_id: int) -> Response:
     worker, trainings, live = service().workers.get(principal(), worker_id)
     return reply(200, worker_json(worker, trainings, live))
 
 
 @blueprint.patch("/workers/<int:worker_id>")
+@operation(
+    "Update a worker's archive (attention follows)",
+    answer=s.Worker,
+    body=WorkerUpdate,
+    body_required=False,
+    errors=(400, 401, 403, 404),
+)
 def update_worker(worker_id: int) -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -253,6 +285,13 @@ def update_worker(worker_id: int) -> Response:
 
 
 @blueprint.post("/workers/import")
+@operation(
+    "Bulk import (CSV or XLSX); ?issue=true also issues",
+    answer=s.ImportReport,
+    query=s.ImportQuery,
+    upload="file",
+    errors=(400, 401, 403, 404, 413),
+)
 def import_workers() -> Response:
     who = principal()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
@@ -266,98 +305,64 @@ def import_workers() -> Response:
             {"file": ("请上传 CSV 或 XLSX 文件（字段名 file）", "upload a CSV or XLSX file as 'file'")}
         )
     rows = read_upload(data, filename)
-    issue = request.args.get("issue", "").lower() in ("1", "true", "yes")
-    report = service().imports.import_rows(who, _int_arg("enterprise_id", None), rows, issue=issue)
+    query = s.ImportQuery.parse(request.args)
+    report = service().imports.import_rows(who, query.enterprise_id, rows, issue=query.issue)
     return reply(200, report.to_json())
 
 
 @blueprint.get("/workers/<int:worker_id>/scans")
+@operation("Online scans per day (亮证率)", answer=s.ScanDays, query=s.ScanQuery, errors=(400, 401, 403, 404))
 def worker_scans(worker_id: int) -> Response:
-    until = _date_arg("until") or today_in_china()
-    since = _date_arg("since") or until - timedelta(days=30)
+    query = s.ScanQuery.parse(request.args)
+    until = query.until or today_in_china()
+    since = query.since or until - timedelta(days=30)
     days = service().workers.scan_counts(principal(), worker_id, since, until)
     return reply(200, {"worker_id": worker_id, "days": [{"day": d.isoformat(), "scans": n} for d, n in days]})
-
-
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed({name: ("日期格式应为 YYYY-MM-DD", "a date looks like YYYY-MM-DD")}) from None
 
 
 # -- credentials ------------------------------------------------------------------------------
 
 
 @blueprint.post("/workers/<int:worker_id>/credentials")
+@created(
+    "Issue a credential (revokes the worker's previous one: replaced)",
+    s.Credential,
+    s.IssueRequest,
+    body_required=False,
+    idempotent=True,
+    errors=WRITE_ERRORS,
+)
 def issue_credential(worker_id: int) -> Response:
-    who, data = principal(), body()
-    if not isinstance(data, dict) or set(data) - {"card_uid", "holder_key"}:
-        raise ValidationFailed(
-            {"body": ("只接受 card_uid、holder_key 字段", "only card_uid and holder_key are accepted")}
-        )
-    holder_key = _holder_key(data.get("holder_key"))
-    card_uid = None
-    if data.get("card_uid") is not None:
-        raw = data["card_uid"]
-        try:
-            card_uid = bytes.fromhex(str(raw).replace(":", "").replace(" ", ""))
-        except ValueError:
-            card_uid = b""
-        if not 4 <= len(card_uid) <= 10:
-            raise ValidationFailed(
-                {"card_uid": ("卡号应为 4 到 10 字节的十六进制", "4 to 10 bytes in hex (an ISO 14443 UID)")}
-            )
+    who = principal()
+    wanted = s.IssueRequest.parse(body())
+    item = IssueItem(worker_id, wanted.card_uid, wanted.holder_key)
 
-    def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
-        issued = service().issuing.issue_many(unit, who, [IssueItem(worker_id, card_uid, holder_key)])[0]
-        return 201, credential_json(
-            issued.row, base_url(), signed=issued.credential, replaced_serial=issued.replaced_serial
-        )
+    def work(unit: Unit) -> tuple[int, dict[str, Any]]:
+        issued = service().issuing.issue_many(unit, who, [item])[0]
+        return 201, issued_json(issued)
 
-    status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), operation
-    )
-    return reply(status, payload, replayed)
-
-
-def _holder_key(raw: Any) -> bytes | None:
-    """The worker's phone key (32 bytes, hex or base64url) for the credential's ``cnf`` claim."""
-    if raw is None:
-        return None
-    key = b""
-    if isinstance(raw, str):
-        try:
-            key = (
-                bytes.fromhex(raw)
-                if len(raw) == 64
-                else base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-            )
-        except ValueError:
-            key = b""
-    if len(key) != 32:
-        raise ValidationFailed(
-            {"holder_key": ("应为 32 字节的 Ed25519 公钥", "a 32-byte Ed25519 public key, hex or base64url")}
-        )
-    return key
+    return idempotent(who, work)
 
 
 @blueprint.get("/credentials/<int:serial>")
+@operation("One credential", answer=s.Credential, errors=(401, 403, 404))
 def get_credential(serial: int) -> Response:
     return reply(200, credential_json(service().issuing.get(principal(), serial), base_url()))
 
 
-@blueprint.get("/credentials/<int:serial>/qr.<kind>")
+@blueprint.get("/credentials/<int:serial>/qr.<any(png, svg):kind>")
+@operation(
+    "The credential's QR code (qr.png: PNG, qr.svg: SVG)",
+    media={"image/png": None, "image/svg+xml": None},
+    ok_description="the image",
+    query=s.QrQuery,
+    errors=(400, 401, 404),
+)
 def credential_qr(serial: int, kind: str) -> Response:
     from anxinma.qr import make_qr
 
-    if kind not in ("png", "svg"):
-        raise ApiError("qr.png or qr.svg", message_zh="仅支持 qr.png 或 qr.svg")
     row = service().issuing.get(principal(), serial)
-    scale = _int_arg("scale", 8, 1, 40) or 8
+    scale = s.QrQuery.parse(request.args).scale
     out = io.BytesIO()
     make_qr(fmt.decode(row.raw), base_url()).save(out, kind=kind, scale=scale, border=4)
     mime = "image/png" if kind == "png" else "image/svg+xml"
@@ -368,38 +373,34 @@ def credential_qr(serial: int, kind: str) -> Response:
 
 def _status_change(serial: int, action: str) -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
-    unknown = set(data) - {"reason"}
-    if unknown:
-        raise ValidationFailed({name: ("未知字段", "unknown field") for name in sorted(unknown)})
-    reason = data.get("reason")
-    if action != "revoke" and reason is not None and (not isinstance(reason, str) or len(reason) > 16):
-        raise ValidationFailed({"reason": ("原因最多 16 个字符", "at most 16 characters")})
+    reason = (s.RevokeRequest if action == "revoke" else s.StatusRequest).parse(data).reason
 
-    def operation(unit: Unit) -> tuple[int, dict[str, Any]]:
+    def work(unit: Unit) -> tuple[int, dict[str, Any]]:
         row, changed = service().revocation.change_status(unit, who, serial, action, reason)
         payload = credential_json(row, base_url())
         payload["changed"] = changed
         return 200, payload
 
-    status, payload, replayed = service().idempotent(
-        who, request.headers.get("Idempotency-Key"), fingerprint(), operation
-    )
-    return reply(status, payload, replayed)
+    return idempotent(who, work)
+
+
+_STATUS_CHANGE: dict[str, Any] = {"answer": s.Credential, "idempotent": True, "errors": WRITE_ERRORS}
 
 
 @blueprint.post("/credentials/<int:serial>/revoke")
+@operation("Revoke (final)", body=s.RevokeRequest, **_STATUS_CHANGE)
 def revoke(serial: int) -> Response:
     return _status_change(serial, "revoke")
 
 
 @blueprint.post("/credentials/<int:serial>/suspend")
+@operation("Suspend", body=s.StatusRequest, body_required=False, **_STATUS_CHANGE)
 def suspend(serial: int) -> Response:
     return _status_change(serial, "suspend")
 
 
 @blueprint.post("/credentials/<int:serial>/reinstate")
+@operation("Reinstate a suspended credential", body=s.StatusRequest, body_required=False, **_STATUS_CHANGE)
 def reinstate(serial: int) -> Response:
     return _status_change(serial, "reinstate")
 
@@ -408,10 +409,14 @@ def reinstate(serial: int) -> Response:
 
 
 @blueprint.post("/blacklist")
+@created(
+    "Blacklist a person (失信名单): revokes all their credentials",
+    s.BlacklistEntry,
+    BlacklistFields,
+    errors=ADD_ERRORS,
+)
 def blacklist_add() -> Response:
     who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
     entry, revoked = service().run(service().revocation.blacklist_add, who, data)
     payload = blacklist_json(entry)
     payload["revoked_serials"] = revoked
@@ -419,17 +424,23 @@ def blacklist_add() -> Response:
 
 
 @blueprint.get("/blacklist")
+@listing("The blacklist", s.BlacklistList, s.BlacklistQuery)
 def blacklist_list() -> Response:
-    rows = service().revocation.blacklist(
-        principal(), active_only=request.args.get("all") not in ("1", "true"), after=_int_arg("after", 0) or 0
-    )
+    query = s.BlacklistQuery.parse(request.args)
+    rows = service().revocation.blacklist(principal(), active_only=not query.all, after=query.after)
     return reply(200, {"items": [blacklist_json(e) for e in rows]})
 
 
 @blueprint.post("/blacklist/<int:entry_id>/remove")
+@operation(
+    "Remove an entry (with reason)",
+    answer=s.BlacklistEntry,
+    body=s.BlacklistRemove,
+    errors=(400, 401, 403, 404, 409),
+)
 def blacklist_remove(entry_id: int) -> Response:
-    who, data = principal(), body()
-    reason = data.get("reason") if isinstance(data, dict) else None
+    who = principal()
+    reason = s.BlacklistRemove.parse(body()).reason
     entry = service().run(service().revocation.blacklist_remove, who, entry_id, reason)
     return reply(200, blacklist_json(entry))
 
@@ -438,24 +449,22 @@ def blacklist_remove(entry_id: int) -> Response:
 
 
 @blueprint.post("/tokens")
+@created("Create an API token (issuer_admin)", s.Token, s.TokenCreate, errors=(400, 401, 403, 404))
 def create_token() -> Response:
     who, data = principal(), body()
     service().scope(who).require(Role.ISSUER_ADMIN)
-    try:
-        role = Role(data.get("role"))
-    except (ValueError, AttributeError):
-        raise ValidationFailed({"role": ("角色无效", "one of " + ", ".join(r.value for r in Role))}) from None
-    enterprise_id = data.get("enterprise_id")
-    if enterprise_id is not None and (not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool)):
-        raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
-    label = data.get("label")
+    wanted = s.TokenCreate.parse(data)
     token_id, token = service().accounts.create_token(
-        role, enterprise_id, str(label)[:128] if label else None, principal=who
+        wanted.role, wanted.enterprise_id, wanted.label, principal=who
     )
-    return reply(201, {"id": token_id, "token": token, "role": role.value, "enterprise_id": enterprise_id})
+    return reply(
+        201,
+        {"id": token_id, "token": token, "role": wanted.role.value, "enterprise_id": wanted.enterprise_id},
+    )
 
 
 @blueprint.post("/tokens/<int:token_id>/revoke")
+@operation("Revoke an API token", answer=s.TokenRevoked, errors=(401, 403, 404))
 def revoke_token(token_id: int) -> Response:
     who = principal()
     service().accounts.revoke_token(who, token_id)

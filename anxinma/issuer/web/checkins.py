@@ -23,7 +23,9 @@ from anxinma.issuer.services.checkins import (
 )
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
+from anxinma.issuer.web import schemas_checkins as s
 from anxinma.issuer.web.api import body, principal, reply
+from anxinma.issuer.web.apidoc import listing, operation
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
 #: The worker's phone: authorised by its holder key's signature, not by a token.
@@ -104,6 +106,16 @@ def _check_ins() -> CheckIns:
 
 
 @blueprint.post("/check-ins")
+@operation(
+    "Record a check-in (按月打卡): once per worker and month",
+    ok=201,
+    answer=s.CheckIn,
+    also={200: (s.CheckIn, "already recorded for this worker and month (the existing record)")},
+    body=s.CheckInRequest,
+    errors=(400, 401, 403, 404, 409, 413),
+    description="card_operator, enterprise_admin (own workers) or issuer_admin. 409 error.code: card_mismatch, "
+    "not_bound, revoked, suspended, expired, not_yet_valid, not_a_worker.",
+)
 def record_check_in() -> Response:
     who = principal()
     entry = CheckInRequest.parse(body())
@@ -112,6 +124,18 @@ def record_check_in() -> Response:
 
 
 @public_blueprint.post("/check-ins/phone")
+@operation(
+    "Record a check-in the worker made by tapping their card on their phone (Web NFC)",
+    ok=201,
+    answer=s.CheckIn,
+    also={200: (s.CheckIn, "already recorded for this worker and month (the existing record)")},
+    body=s.PhoneCheckInRequest,
+    errors=(400, 403, 404, 409, 413),
+    public=True,
+    description="No account: signed by the holder key of the worker's phone credential. 403: signed by "
+    "another phone. 409 error.code: no_holder_key, phone_not_live, other_worker, card_mismatch, not_bound, "
+    "revoked, suspended, expired, not_yet_valid, not_a_worker, replayed. Rate-limited per client (429).",
+)
 def record_phone_check_in() -> Response:
     """The worker tapped their card on their phone: the card's credential and serial number,
     signed by the phone (docs/checkin.md, "Tap the card on the phone")."""
@@ -121,6 +145,7 @@ def record_phone_check_in() -> Response:
 
 
 @blueprint.get("/check-ins")
+@listing("Check-ins, newest month first (an enterprise sees its own)", s.CheckInList, s.CheckInQuery)
 def list_check_ins() -> Response:
     who = principal()
     page = _int("page", request.args.get("page"), 1, 1, 10000) or 1
@@ -145,6 +170,7 @@ def list_check_ins() -> Response:
 
 
 @blueprint.get("/check-ins/months")
+@listing("Months checked in per worker (workers not yours left out)", s.CheckInMonths, s.MonthsQuery)
 def check_in_months() -> Response:
     who = principal()
     workers = _ints("worker_id", MAX_WORKERS_PER_QUERY)
@@ -166,6 +192,7 @@ def check_in_months() -> Response:
 
 
 @blueprint.get("/check-ins/counts")
+@listing("Workers checked in per enterprise in a month (default: this one)", s.CheckInCounts, s.CountsQuery)
 def check_in_counts() -> Response:
     who = principal()
     month = _month_arg("month", None) or this_month()

@@ -13,6 +13,8 @@ from anxinma.errors import AnxinmaError
 from anxinma.issuer.errors import ValidationFailed, not_found
 from anxinma.issuer.observability import LIVE_LOOKUPS
 from anxinma.issuer.services.status_forms import COMPACT_TYPE
+from anxinma.issuer.web import schemas
+from anxinma.issuer.web.apidoc import operation
 from anxinma.keys import jwks
 from anxinma.status_list import CWT_TYPE
 
@@ -39,6 +41,7 @@ def _cached(body: bytes | str, mimetype: str, max_age: int, etag: str | None = N
 
 
 @blueprint.get("/.well-known/anxinma")
+@operation("Discovery document", answer=schemas.Discovery, errors=(), public=True)
 def discovery() -> Response:
     rt = runtime()
     base = rt.config.base_url
@@ -70,12 +73,25 @@ def _pem(raw: bytes) -> str:
 
 
 @blueprint.get("/trust-list")
+@operation(
+    "Root-signed trust list (JWS)",
+    media={"application/jwt": None},
+    ok_description="JWS",
+    errors=(),
+    public=True,
+)
 def trust_list() -> Response:
     served = runtime().trust.current()
     return _cached(served.body, "application/jwt", 300, served.etag())
 
 
 @blueprint.get("/trust-list/status")
+@operation(
+    "Sequence, age and expiry of the served trust list",
+    answer=schemas.TrustListStatus,
+    errors=(),
+    public=True,
+)
 def trust_list_status() -> Response:
     """Sequence, age and expiry of the served list (what operators alert on)."""
     response = jsonify(runtime().trust.status())
@@ -84,6 +100,13 @@ def trust_list_status() -> Response:
 
 
 @blueprint.get("/jwks.json")
+@operation(
+    "The issuer's keys",
+    media={"application/jwk-set+json": schemas.Jwks},
+    ok_description="JWKS",
+    errors=(),
+    public=True,
+)
 def jwks_json() -> Response:
     return _cached(json.dumps(jwks(runtime().keys)), "application/jwk-set+json", 300)
 
@@ -98,7 +121,17 @@ def _own_shard(issuer_code: int, shard: int) -> Any:
     return published
 
 
+#: The status documents: public, cached (ETag → 304), 404 for another issuer or an unknown shard.
+_CACHED: dict[str, Any] = {"also": {304: (None, "not modified")}, "errors": (404,), "public": True}
+
+
 @blueprint.get("/status/<int:issuer_code>/<int:shard>")
+@operation(
+    "Status list token of one shard (ETag, If-None-Match → 304)",
+    media={"application/statuslist+jwt": None, CWT_TYPE: None},
+    ok_description="the JWT, or the CWT with Accept: application/statuslist+cwt",
+    **_CACHED,
+)
 def status_list(issuer_code: int, shard: int) -> Response:
     """The standard forms (JWT, or CWT on request), of the shard's current version."""
     published = _own_shard(issuer_code, shard)
@@ -111,6 +144,12 @@ def status_list(issuer_code: int, shard: int) -> Response:
 
 
 @blueprint.get("/status/<int:issuer_code>/<int:shard>/compact")
+@operation(
+    "Compact form of one shard (Rice-coded, COSE_Sign1); its ETag moves with its version",
+    media={COMPACT_TYPE: None},
+    ok_description="the compact form",
+    **_CACHED,
+)
 def status_list_compact(issuer_code: int, shard: int) -> Response:
     """The compact form our verifiers download (docs/interfaces.md, status data); its ETag moves with its version."""
     published = _own_shard(issuer_code, shard)
@@ -118,6 +157,12 @@ def status_list_compact(issuer_code: int, shard: int) -> Response:
 
 
 @blueprint.get("/status/<int:issuer_code>/freshness")
+@operation(
+    "Freshness document: every shard's current version and digest (JWS)",
+    media={"application/jwt": None},
+    ok_description="JWS",
+    **_CACHED,
+)
 def status_freshness(issuer_code: int) -> Response:
     """The freshness document: every shard's current version and digest, signed (docs/interfaces.md, status data)."""
     rt = runtime()
@@ -128,6 +173,14 @@ def status_freshness(issuer_code: int) -> Response:
 
 
 @live_blueprint.post("/api/v1/live")
+@operation(
+    "The live record, for a caller presenting the credential",
+    answer=schemas.Live,
+    body=schemas.LiveRequest,
+    errors=(400, 404, 413),
+    public=True,
+    description="Rate-limited per client (429).",
+)
 def live_record() -> Response:
     rt = runtime()
     limit = rt.config.max_json_bytes
@@ -139,10 +192,9 @@ def live_record() -> Response:
         data = json.loads(request.get_data(cache=True) or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed({"body": ("请求体不是有效的 JSON", "the body is not valid JSON")}) from None
-    if not isinstance(data, dict) or "code" not in data:
-        raise ValidationFailed({"code": ("必填：安心码文本", "required: the credential's text form")})
+    wanted = schemas.LiveRequest.parse(data if isinstance(data, dict) else {})
     try:
-        token = rt.service.live_record(data["code"])
+        token = rt.service.live_record(wanted.code)
     except AnxinmaError as exc:  # refused (malformed, unknown, revoked…): counted by its code
         LIVE_LOOKUPS.labels(outcome=exc.code).inc()
         raise
@@ -154,6 +206,13 @@ def live_record() -> Response:
 
 
 @blueprint.get("/audit/checkpoint")
+@operation(
+    "The newest signed checkpoint of the audit chain's head (JWS), for anyone to keep copies",
+    media={"application/jwt": None},
+    ok_description="JWS",
+    errors=(404,),
+    public=True,
+)
 def audit_checkpoint() -> Response:
     """The newest signed checkpoint of the audit chain (docs/operations.md, the audit log): served
     so that anyone — the regulator, a monitor — can keep copies the database's writer cannot reach."""
