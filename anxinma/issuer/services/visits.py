@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +45,9 @@ from sqlalchemy import and_, func, insert, select, update
 
 from anxinma import credential as fmt
 from anxinma import ed25519
+from anxinma.errors import MalformedCredential
 from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
+from anxinma.issuer.services import rating_rule
 from anxinma.issuer.services.auth import Principal, Role, token_hash
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.rules import today_in_china
@@ -76,6 +79,9 @@ from anxinma.issuer.store.models import (
     Worker,
     utcnow,
 )
+from anxinma.messages import Message
+from anxinma.verifier.holder import Proof, judge_holder_proof
+from anxinma.verifier.result import Status
 
 #: Days after 确认入户 during which the consumer may rate or complain.
 RATING_DAYS = 30
@@ -123,6 +129,50 @@ class RatingClosed(Conflict):
 
 class NoHolderKey(Conflict):
     code = "no_holder_key"
+
+
+class HolderProofRefused(Conflict):
+    """A dynamic code whose proof is stale, dated ahead or forged: no visit is recorded (a
+    replayed screenshot of a dynamic code must not count as the phone at the door). The code
+    is the verifier's status (``holder_proof_expired``, ``bad_holder_proof``) and the words
+    are the verifier's reason (anxinma.verifier.holder, the one rule)."""
+
+    def __init__(self, status: str, reason: Message) -> None:
+        super().__init__(reason.en, message_zh=reason.zh)
+        self.code = status
+
+
+def presented_code(code: Any, issuer_code: int, now: int | None = None) -> tuple[bytes, fmt.Credential, bool]:
+    """(the credential's bytes, the credential, verified) of a code presented at the door.
+
+    A dynamic code (docs/format.md §12) is verified when its holder proof verifies under the
+    credential's holder key within the window of :mod:`anxinma.verifier.holder` (judged by
+    this server's clock, ``now``); a stale or forged one is :class:`HolderProofRefused`. Any
+    other code (a card's QR, the bare form of a phone credential) is an unverified visit, as
+    before: the page does not offer 确认入户 for a phone credential without its dynamic code.
+    """
+    data: bytes | None = None
+    if isinstance(code, str):
+        try:
+            data = fmt.parse_text(code)
+        except MalformedCredential:
+            data = None  # presented_credential says what is wrong with it
+    if data is None or not fmt.is_presentation(data):
+        raw, presented = presented_credential(code, issuer_code)
+        return raw, presented, False
+    try:
+        shown = fmt.decode_presentation(data)
+    except MalformedCredential as exc:
+        raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
+    if shown.credential.claims.issuer_code != issuer_code:
+        raise not_found("credential of this issuer", "本机构签发的安心码")
+    proof = Proof.GOOD if shown.proof_verifies() else Proof.BAD
+    age = (int(time.time()) if now is None else now) - shown.time
+    refusal = judge_holder_proof(Status.VALID, True, proof, age)
+    if refusal is not None:
+        status, reason = refusal
+        raise HolderProofRefused(status.value, reason)
+    return shown.credential.raw, shown.credential, True
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -189,8 +239,23 @@ def _check_open(visit: VisitRow) -> None:
         )
 
 
-def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comment: str | None) -> int:
-    values = {**bound(visit), "source": source, "score": score, "comment": comment, "created_at": utcnow()}
+def _insert_rating(
+    session: Any,
+    visit: VisitRow,
+    source: str,
+    score: int,
+    comment: str | None,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    values = {
+        **bound(visit),
+        "source": source,
+        "score": score,
+        "comment": comment,
+        "created_at": utcnow(),
+        "verified": visit.verified,
+        **(extra or {}),
+    }
     refusal = AlreadyRated(
         "this visit has already been rated from this side: one rating per visit",
         message_zh="这次服务已经评价过了，每次入户只能评价一次",
@@ -240,10 +305,15 @@ class Window:
 
 @dataclass(frozen=True)
 class Summary:
-    """Ratings of one side: how many and their average (None when there are none)."""
+    """Ratings of one side: how many and their average (None when there are none). For the
+    consumers' side these are the public figure (the counted ratings, weighted: the rating
+    rule), with how many of them came from verified visits and how many more were stored but
+    not counted (``flagged``: the abuse the enterprise and the regulator see)."""
 
     count: int
     average: float | None
+    verified: int = 0
+    flagged: int = 0
 
 
 class ServiceLoop:
@@ -262,7 +332,7 @@ class ServiceLoop:
 
     def confirm(self, code: Any) -> dict[str, Any]:
         """确认入户: record a visit for the credential presented; answer the one-time rating token."""
-        raw, presented = presented_credential(code, self.ctx.issuer_code)
+        raw, presented, verified = presented_code(code, self.ctx.issuer_code)
         today = today_in_china()
         day_start = datetime.combine(today, datetime.min.time(), fmt.CHINA_TZ)
         token = TOKEN_PREFIX + secrets.token_urlsafe(24)
@@ -315,10 +385,18 @@ class ServiceLoop:
                     enterprise_id=enterprise_id,
                     confirmed_at=now,
                     token_hash=token_hash(token),
+                    verified=verified,
                 )
                 .returning(visits_t.c.id)
             ).scalar_one()
-            unit.record(CONSUMER, "visit.confirm", "visit", visit_id, serial=presented.claims.serial)
+            unit.record(
+                CONSUMER,
+                "visit.confirm",
+                "visit",
+                visit_id,
+                serial=presented.claims.serial,
+                verified=verified,
+            )
         return {
             "visit_id": int(visit_id),
             "rating_token": token,
@@ -326,15 +404,47 @@ class ServiceLoop:
             "display_name": presented.claims.display_name,
             "confirmed_at": now.isoformat(),
             "rate_until": (now + timedelta(days=RATING_DAYS)).isoformat(),
+            "verified": verified,
         }
 
-    def rate_as_consumer(self, visit_id: int, token: str, score: int, comment: str | None) -> dict[str, Any]:
-        """The consumer rates the worker, once per visit, with the visit's token."""
+    def rate_as_consumer(
+        self, visit_id: int, token: str, score: int, comment: str | None, client: str | None = None
+    ) -> dict[str, Any]:
+        """The consumer rates the worker, once per visit, with the visit's token. The rating is
+        stored; whether it counts toward the public average, and how much, is the rating rule's
+        (:mod:`anxinma.issuer.services.rating_rule`) for ``client``, the caller's address."""
+        client_hash = rating_rule.client_key(self.ctx.vault.identity_key, client)
         with self.ctx.tx() as unit:
-            visit = visit_row(unit.session, visit_id, lock=True)
+            session = unit.session
+            visit = visit_row(session, visit_id, lock=True)
             _check_token(visit, token)
-            rating_id = _insert_rating(unit.session, visit, "consumer", score, comment)
-            unit.record(CONSUMER, "rating.create", "visit", visit.id, source="consumer", score=score)
+            # One rating of a worker judged at a time (the caps count the ones before it).
+            session.execute(select(Worker.id).where(Worker.id == visit.worker_id).with_for_update())
+            judged = rating_rule.judge(
+                session,
+                worker_id=visit.worker_id,
+                serial=visit.serial,
+                client=client_hash,
+                verified=visit.verified,
+                now=utcnow(),
+            )
+            extra = {
+                "counted": judged.counted,
+                "weight": judged.weight,
+                "flag": judged.flag,
+                "client_hash": client_hash,
+            }
+            rating_id = _insert_rating(session, visit, "consumer", score, comment, extra)
+            unit.record(
+                CONSUMER,
+                "rating.create",
+                "visit",
+                visit.id,
+                source="consumer",
+                score=score,
+                counted=judged.counted,
+                flag=judged.flag,
+            )
             payload = rating_json(unit.session, rating_id)
             payload["rating"] = consumer_summary(unit.session, visit.worker_id)
         return payload
@@ -474,11 +584,71 @@ class ServiceLoop:
                 .where(ratings_t.c.worker_id == worker_id, *conditions)
                 .group_by(ratings_t.c.source)
             ).all()
+            public = (
+                consumer_summary(session, worker_id)
+                if self.ctx.scope(who).sees(
+                    session.execute(select(Worker.enterprise_id).where(Worker.id == worker_id)).scalar()
+                )
+                else None
+            )
+            flagged = session.execute(
+                select(func.count(ratings_t.c.id)).where(
+                    ratings_t.c.worker_id == worker_id,
+                    ratings_t.c.source == "consumer",
+                    ratings_t.c.counted.is_(False),
+                    *conditions,
+                )
+            ).scalar_one()
         found = {
             str(source): Summary(int(count), round(float(average), 1) if average is not None else None)
             for source, count, average in rows
         }
+        if public is not None:
+            found["consumer"] = Summary(
+                public["count"], public["average"], public["verified_count"], int(flagged)
+            )
         return {source: found.get(source, Summary(0, None)) for source in RATING_SOURCES}
+
+    def flagged_ratings(
+        self, who: Principal, *, days: int = rating_rule.CLIENT_WORKER_DAYS
+    ) -> list[dict[str, Any]]:
+        """Workers with consumer ratings stored but not counted in the last ``days`` days, most
+        first (the consoles' abuse list: a photo being used to rate): worker, enterprise, how
+        many, of which flag, the latest."""
+        conditions = self._scoped(who, Rating, None)
+        c = ratings_t.c
+        since = utcnow() - timedelta(days=days)
+        with self.ctx.store.read() as session:
+            rows = session.execute(
+                select(
+                    c.worker_id,
+                    c.enterprise_id,
+                    c.flag,
+                    func.count(c.id),
+                    func.max(c.created_at),
+                    Worker.name,
+                )
+                .join(Worker, Worker.id == c.worker_id)
+                .where(c.source == "consumer", c.counted.is_(False), c.created_at >= since, *conditions)
+                .group_by(c.worker_id, c.enterprise_id, c.flag, Worker.name)
+            ).all()
+        by_worker: dict[int, dict[str, Any]] = {}
+        for worker_id, enterprise_id, flag, count, latest, name in rows:
+            entry = by_worker.setdefault(
+                int(worker_id),
+                {
+                    "worker_id": int(worker_id),
+                    "worker_display_name": fmt.mask_name(name),
+                    "enterprise_id": enterprise_id,
+                    "flagged": 0,
+                    "flags": {},
+                    "latest": latest,
+                },
+            )
+            entry["flagged"] += int(count)
+            entry["flags"][str(flag)] = int(count)
+            entry["latest"] = max(entry["latest"], latest)
+        return sorted(by_worker.values(), key=lambda e: (-e["flagged"], e["worker_id"]))
 
     def may_rate_as_enterprise(self, who: Principal) -> None:
         """403 before the body is read, for a caller who may not rate as an enterprise."""

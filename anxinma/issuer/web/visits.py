@@ -89,7 +89,7 @@ def consumer_rating(visit_id: int) -> Response:
     data = _object()
     only(data, {"token", "score", "comment"})
     token, score, comment = parse_consumer_rating(data)
-    return reply(201, _loop().rate_as_consumer(visit_id, token, score, comment))
+    return reply(201, _loop().rate_as_consumer(visit_id, token, score, comment, request.remote_addr))
 
 
 @public_blueprint.post("/visits/<int:visit_id>/complaint")
