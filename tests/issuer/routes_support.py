@@ -38,6 +38,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "visits_public.consumer_rating": "the consumer: the visit's one-time token",
     "visits_public.consumer_complaint": "the consumer: the visit's one-time token",
     "visits_public.worker_rating": "the worker: the holder key's signature",
+    "visits_public.report_code": "the consumer reporting a fake code: no account, nothing about them",
     "api.create_session": "signing in",
     "api.me": "the caller itself",
     "console.login": "signing in",

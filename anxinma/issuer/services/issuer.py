@@ -24,6 +24,7 @@ from anxinma.issuer.services.issuing import Issuing
 from anxinma.issuer.services.jobs import Jobs
 from anxinma.issuer.services.live import LiveRecords
 from anxinma.issuer.services.propagation import Publisher
+from anxinma.issuer.services.reports import CodeReports
 from anxinma.issuer.services.revocation import Revocation
 from anxinma.issuer.services.status import StatusBoard
 from anxinma.issuer.services.visits import ServiceLoop
@@ -36,7 +37,7 @@ from anxinma.keys import KeyDirectory
 
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
-    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``,
+    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``reports``, ``checkins``,
     ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
@@ -60,6 +61,7 @@ class IssuerServices(Context):
         self.imports = Imports(self, self.workers, self.issuing)
         self.daily = Daily(self, self.workers)
         self.visits = ServiceLoop(self)
+        self.reports = CodeReports(self)
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
         self.watchlists = Watchlists(self)

@@ -648,6 +648,8 @@ class ServiceLoop:
             entry["flagged"] += int(count)
             entry["flags"][str(flag)] = int(count)
             entry["latest"] = max(entry["latest"], latest)
+        for entry in by_worker.values():
+            entry["latest"] = entry["latest"].isoformat()
         return sorted(by_worker.values(), key=lambda e: (-e["flagged"], e["worker_id"]))
 
     def may_rate_as_enterprise(self, who: Principal) -> None:
