@@ -208,3 +208,62 @@ def test_a_stale_future_or_forged_dynamic_code_records_no_visit(live_issuer: Liv
     assert truncated.status_code == 400 and "code" in truncated.json()["error"]["fields"]
     assert visits_of(live_issuer, issued["serial"]) == []
     assert confirm(good.to_hex()).status_code == 201
+
+
+def test_the_dynamic_code_anxinma_present_prints_confirms_a_verified_visit_until_it_is_stale(
+    live_issuer: LiveIssuer, tmp_path: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+    from cryptography.hazmat.primitives import serialization
+
+    from anxinma.cli import main
+
+    issued, _, phone = phone_credential(live_issuer)
+    key_file = tmp_path / "holder.pem"
+    key_file.write_bytes(
+        phone.to_cryptography().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+    def presented(*extra: str) -> str:
+        result = CliRunner().invoke(
+            main, ["present", str(issued["code"]), "--holder-key", str(key_file), *extra]
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip()
+
+    fresh = live_issuer.api("POST", "/api/v1/visits", token="", json={"code": presented()})
+    assert fresh.status_code == 201 and fresh.json()["verified"] is True, fresh.text
+    old = (datetime.now(UTC) - timedelta(seconds=120)).isoformat()
+    stale = live_issuer.api("POST", "/api/v1/visits", token="", json={"code": presented("--at", old)})
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "holder_proof_expired"
+    assert visits_of(live_issuer, issued["serial"]) == [True]
+
+
+def test_concurrent_ratings_from_one_client_count_once(issuer_on: LiveIssuer) -> None:
+    """Six visits of one worker rated at once from one client: the worker's row lock makes the
+    rule judge them one after another, so exactly one counts (SQLite and PostgreSQL)."""
+    import threading
+
+    code = str(issuer_on.credential()["code"])
+    visits = [issuer_on.api("POST", "/api/v1/visits", token="", json={"code": code}).json() for _ in range(6)]
+    start = threading.Barrier(len(visits))
+    answers: list[dict[str, Any]] = []
+
+    def rate(visit: dict[str, Any]) -> None:
+        start.wait()
+        body = {"token": visit["rating_token"], "score": 2}
+        answers.append(
+            issuer_on.api("POST", f"/api/v1/visits/{visit['visit_id']}/rating", token="", json=body).json()
+        )
+
+    threads = [threading.Thread(target=rate, args=(v,)) for v in visits]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(bool(a["counted"]) for a in answers) == [False] * 5 + [True]
+    assert live_rating(issuer_on, code)["count"] == 1

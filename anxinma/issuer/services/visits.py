@@ -2,7 +2,8 @@
 the routes are :mod:`anxinma.issuer.web.visits`, the rules and the writes are here.
 
 * ``POST /api/v1/visits {"code"}`` — the consumer confirms the worker at the door. The caller
-  proves it scanned the credential by presenting it (as for the live record); the issuer stores
+  proves it scanned the credential by presenting it (as for the live record; a dynamic code
+  makes the visit *verified*, :func:`presented_code`); the issuer stores
   a visit (credential, worker, enterprise, time — nothing about the consumer) and answers a
   **one-time rating token** bound to that visit, kept only as its SHA-256. A visit is what the
   regulator's display rate (亮证率) counts.
@@ -21,10 +22,12 @@ the routes are :mod:`anxinma.issuer.web.visits`, the rules and the writes are he
   ``POST /api/v1/complaints/{id}/resolve`` — the enterprise (its own workers only) and the
   regulator.
 
-The consumer's rating of a worker is what the live record's ``rating: {count, average}``
-summarises (:mod:`anxinma.issuer.services.live`); the enterprise's ratings of its own workers are kept
-in the archive but not averaged into that public figure, which an employer could otherwise
-inflate.
+The consumer's rating of a worker is what the live record's ``rating: {count, average,
+verified_count}`` summarises (:mod:`anxinma.issuer.services.live`), within the caps and weights
+of the rating rule (:mod:`anxinma.issuer.services.rating_rule`: a photo of a badge cannot move
+it; a visit confirmed with the worker's dynamic code is *verified* and weighs more); the
+enterprise's ratings of its own workers are kept in the archive but not averaged into that
+public figure, which an employer could otherwise inflate.
 
 Comments and complaints refuse a run of six or more digits: no phone or identity number of a
 consumer (or of anyone) is ever stored.
@@ -575,7 +578,8 @@ class ServiceLoop:
 
     def summaries(self, who: Principal, worker_id: int) -> dict[str, Summary]:
         """Each side's ratings of a worker's visits: ``consumer`` is the public figure the live
-        record shows; ``enterprise`` the employer's own (kept apart: it could inflate the
+        record shows (counted and weighted by the rating rule, with ``verified`` and ``flagged``
+        beside it); ``enterprise`` the employer's own (kept apart: it could inflate the
         public one); ``worker`` what the worker said of the enterprise."""
         conditions = self._scoped(who, Rating, None)
         with self.ctx.store.read() as session:
@@ -584,13 +588,9 @@ class ServiceLoop:
                 .where(ratings_t.c.worker_id == worker_id, *conditions)
                 .group_by(ratings_t.c.source)
             ).all()
-            public = (
-                consumer_summary(session, worker_id)
-                if self.ctx.scope(who).sees(
-                    session.execute(select(Worker.enterprise_id).where(Worker.id == worker_id)).scalar()
-                )
-                else None
-            )
+            # The public figure is the live record's (anyone who scans the code sees it); what
+            # was left out is counted among the caller's own rows only.
+            public = consumer_summary(session, worker_id)
             flagged = session.execute(
                 select(func.count(ratings_t.c.id)).where(
                     ratings_t.c.worker_id == worker_id,
@@ -603,10 +603,9 @@ class ServiceLoop:
             str(source): Summary(int(count), round(float(average), 1) if average is not None else None)
             for source, count, average in rows
         }
-        if public is not None:
-            found["consumer"] = Summary(
-                public["count"], public["average"], public["verified_count"], int(flagged)
-            )
+        found["consumer"] = Summary(
+            public["count"], public["average"], public["verified_count"], int(flagged)
+        )
         return {source: found.get(source, Summary(0, None)) for source in RATING_SOURCES}
 
     def flagged_ratings(
