@@ -126,6 +126,8 @@ def test_the_consoles_show_flagged_ratings_and_reports_to_whom_they_belong(
     assert page.status_code == 200, text(page)[:500]
     assert 'data-flagged="2"' in text(page) and "同一客户端 30 天内重复评价: 2" in text(page)
     assert text(page).count("data-report=") == 2 and "无法读取" in text(page)
+    dashboard = text(regulator.get("/console/dashboard"))
+    assert 'data-flagged="2" data-reports="2"' in dashboard and "假码举报" in dashboard
 
     mine = Console.signed_in(issuer, "enterprise_admin", int(own["id"]))  # type: ignore[call-overload]
     page = mine.get("/console/reports")
