@@ -88,3 +88,27 @@ def test_entry_confirmed_from_a_dynamic_code_is_a_verified_visit(
     with live_issuer.runtime.store.read() as session:
         stored = session.execute(select(Visit.credential_serial, Visit.__table__.c.verified)).all()
     assert [(int(s), bool(v)) for s, v in stored] == [(cred.claims.serial, True)]
+
+
+def test_entry_tapped_after_the_window_of_a_fresh_dynamic_code_is_confirmed_unverified(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    """The code was fresh when the page judged it (80 s old, the window is 90 s); the consumer
+    taps 确认入户 after the window: the issuer refuses the proof, the page confirms without it."""
+    phone = ed25519.SigningKey.generate()
+    worker = live_issuer.worker()
+    response = live_issuer.api(
+        "POST", f"/api/v1/workers/{worker['id']}/credentials", json={"holder_key": phone.public_key.hex()}
+    )
+    code = str(response.json()["code"])
+    cred, base = fmt.decode_text(code), fmt.base_url_of(code)
+    assert base is not None
+    made = int(time.time()) - 80
+    page = open_page(browser_context(), fmt.present(cred, phone, made).to_url(base))
+    assert verdict(page)["status"] == "valid"
+    time.sleep(max(0.0, made + 92 - time.time()))
+    page.click("#entry-button")
+    page.wait_for_selector("#feedback:not([hidden])")
+    with live_issuer.runtime.store.read() as session:
+        stored = session.execute(select(Visit.__table__.c.verified)).scalars().all()
+    assert [bool(v) for v in stored] == [False]

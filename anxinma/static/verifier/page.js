@@ -708,9 +708,17 @@
   function confirmEntry() {
     var button = $("entry-button"), hint = $("entry-hint");
     button.disabled = true;
-    // A dynamic code goes as it was shown: its holder proof makes the visit a verified one.
+    // A dynamic code goes as it was shown: its holder proof makes the visit a verified one. Its
+    // proof was fresh when the page judged it; tapped later than the window, the issuer refuses
+    // it (holder_proof_expired) and the visit is confirmed without it, as an unverified one.
     var shown = state.cred.presentation ? state.cred.presentation.bytes : state.cred.bytes;
     post(config.paths.visits, { code: V.hex(shown) }).then(function (answer) {
+      var code = answer.data && answer.data.error ? answer.data.error.code : "";
+      if (code === "holder_proof_expired" && state.cred.presentation) {
+        return post(config.paths.visits, { code: V.hex(state.cred.bytes) });
+      }
+      return answer;
+    }).then(function (answer) {
       if (answer.status !== 201) {
         state.entryError = true;
         hint.textContent = t("entry.failed", { why: failure(answer) });
