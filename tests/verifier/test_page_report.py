@@ -39,6 +39,13 @@ def test_a_revoked_code_can_be_reported_and_the_regulator_sees_it_another_enterp
     valid = open_page(context, valid_code)
     assert verdict(valid)["status"] == "valid"
     assert valid.is_hidden("#report")  # nothing to report about a valid code
+    base = valid_code.split("/v/")[0]
+    payment = open_page(context, f"{base}/v#" + "wxp%3A%2F%2Ff2f0Xy1")
+    assert verdict(payment)["status"] == "malformed" and payment.is_hidden("#report")  # not a fake 安心码
+    forged = bytearray(fmt.parse_text(valid_code))
+    forged[-1] ^= 1
+    bad = open_page(context, f"{base}/v/{fmt.to_decimal(bytes(forged))}")
+    assert verdict(bad)["status"] == "bad_signature" and bad.is_visible("#report")
 
     revoke = live_issuer.api(
         "POST", f"/api/v1/credentials/{issued['serial']}/revoke", json={"reason": "left"}

@@ -803,7 +803,9 @@
   function renderReport(result) {
     var section = $("report");
     if (!section) return;
-    var show = state.final && REPORTABLE.indexOf(result.status) >= 0 && !!payloadText();
+    // A payment code, another site's link or plain text is not a fake 安心码: nothing to report.
+    var foreign = result.foreign === "payment" || result.foreign === "url" || result.foreign === "text";
+    var show = state.final && REPORTABLE.indexOf(result.status) >= 0 && !foreign && !!payloadText();
     section.hidden = !show;
     if (show) section.setAttribute("data-status", result.status);
     $("report-submit").disabled = !!state.reported;
