@@ -389,6 +389,11 @@ Rating.flag = mapped_column(String(16), nullable=True)
 Rating.client_hash = mapped_column(String(16), nullable=True)
 Index("ix_ratings_client_created", Rating.__table__.c.client_hash, Rating.__table__.c.created_at)
 Index("ix_ratings_serial_created", Rating.__table__.c.credential_serial, Rating.__table__.c.created_at)
+# The live record's public figure reads only this index (an index-only scan per summary column).
+Index(
+    "ix_ratings_public",
+    *(Rating.__table__.c[name] for name in ("worker_id", "source", "counted", "verified", "weight", "score")),
+)
 
 #: Why a consumer reports a code (the page's list; docs/page.md, "Report a fake").
 REPORT_REASONS = ("revoked_in_use", "cannot_verify", "wrong_person", "other")

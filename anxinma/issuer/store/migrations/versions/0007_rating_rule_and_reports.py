@@ -33,6 +33,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("client_hash", sa.String(length=16), nullable=True))
         batch_op.create_index("ix_ratings_client_created", ["client_hash", "created_at"], unique=False)
         batch_op.create_index("ix_ratings_serial_created", ["credential_serial", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_ratings_public",
+            ["worker_id", "source", "counted", "verified", "weight", "score"],
+            unique=False,
+        )
 
     op.create_table(
         "code_reports",
@@ -68,6 +73,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_code_reports_enterprise_id")
     op.drop_table("code_reports")
     with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.drop_index("ix_ratings_public")
         batch_op.drop_index("ix_ratings_serial_created")
         batch_op.drop_index("ix_ratings_client_created")
         for column in ("client_hash", "flag", "weight", "counted", "verified"):
