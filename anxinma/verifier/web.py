@@ -288,6 +288,21 @@ MESSAGES: dict[str, str] = {
     "complain.done": N_("Complaint no. {id} was sent to the enterprise and the regulator."),
     "complain.failed": N_("The complaint was not sent: {why}"),
     "complain.sent": N_("You have filed a complaint about this visit."),
+    "rating.verified": N_(" ({n} from visits checked with the worker's dynamic code)"),
+    "report.title": N_("Report this code"),
+    "report.hint": N_(
+        "If this code is being used although it is revoked, cannot be verified or was shown by someone "
+        "else, tell the regulator. Nothing about you is asked or kept."
+    ),
+    "report.reason": N_("Why"),
+    "report.revoked_in_use": N_("A revoked or suspended code is being used"),
+    "report.cannot_verify": N_("The code cannot be verified / looks forged"),
+    "report.wrong_person": N_("The person is not the one on the card"),
+    "report.other": N_("Other"),
+    "report.note": N_("A short note (optional; no phone numbers or names)"),
+    "report.submit": N_("Send the report"),
+    "report.done": N_("Report no. {id} was sent to the regulator. Thank you."),
+    "report.failed": N_("The report was not sent: {why}"),
     "manual.label": N_("Link or digits of a 安心码"),
     "manual.submit": N_("Check"),
     "privacy": N_(

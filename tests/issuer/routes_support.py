@@ -40,6 +40,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "visits_public.consumer_complaint": "the consumer: the visit's one-time token",
     "visits_public.worker_rating": "the worker: the holder key's signature",
     "checkins_public.record_phone_check_in": "the worker's phone: the holder key's signature",
+    "visits_public.report_code": "the consumer reporting a fake code: no account, nothing about them",
     "api.create_session": "signing in",
     "api.me": "the caller itself",
     "console.login": "signing in",

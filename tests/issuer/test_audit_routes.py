@@ -343,6 +343,12 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
         )
     )(f.visit()),
     "visits_public.worker_rating": _worker_rating,
+    "visits_public.report_code": lambda f: Call(
+        "POST",
+        "/api/v1/reports",
+        "public:consumer",
+        json={"code": f.credential()["code"], "status": "revoked", "reason": "revoked_in_use"},
+    ),
     "visits.enterprise_rating": _enterprise_rating,
     "visits.resolve_complaint": lambda f: f.api(
         "regulator", "POST", f"/api/v1/complaints/{f.complaint()}/resolve", json={"resolution": "已回访处理"}

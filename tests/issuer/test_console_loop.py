@@ -169,7 +169,11 @@ def test_the_enterprise_rates_its_workers_visit_once_apart_from_the_public_ratin
     import jwt
 
     token = issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]}).json()["token"]
-    assert jwt.decode(token, options={"verify_signature": False})["rating"] == {"count": 1, "average": 5.0}
+    assert jwt.decode(token, options={"verify_signature": False})["rating"] == {
+        "count": 1,
+        "average": 5.0,
+        "verified_count": 0,
+    }
     # The regulator reads the visits; only an enterprise rates its own.
     regulator = Console.signed_in(issuer, "regulator")
     assert "李*霞" in text(regulator.get(f"/console/visits?enterprise={a}"))

@@ -298,6 +298,16 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     check("/api/v1/check-ins/phone", "post", tapped)
     check("/api/v1/check-ins/phone", "post", api("POST", "/api/v1/check-ins/phone", token="", json={}))
     check("/audit/checkpoint", "get", api("GET", "/audit/checkpoint", token=""))
+    reported = api(
+        "POST",
+        "/api/v1/reports",
+        token="",
+        json={"code": str(both.card.to_url(issuer_on.url)), "status": "revoked", "reason": "revoked_in_use"},
+    )
+    assert reported.status_code == 201, reported.text
+    check("/api/v1/reports", "post", reported)
+    check("/api/v1/reports", "post", api("POST", "/api/v1/reports", token="", json={"code": "x"}))
+    check("/api/v1/reports", "get", api("GET", "/api/v1/reports"))
 
     _check_visits(issuer_on, check, enterprise_id)
     exercised = {(p, m) for p, m, _ in check.checked}
@@ -409,4 +419,5 @@ PARSED_ELSEWHERE = {
     "/api/v1/complaints/{complaint_id}/resolve",
     "/api/v1/check-ins",
     "/api/v1/check-ins/phone",
+    "/api/v1/reports",
 }

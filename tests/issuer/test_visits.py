@@ -58,23 +58,25 @@ def test_confirm_entry_records_a_visit_and_the_consumer_rates_it_exactly_once(is
         "POST", path, token="", json={"token": visit["rating_token"], "score": 4, "comment": "很细心"}
     )
     assert first.status_code == 201, first.text
-    assert first.json()["rating"] == {"count": 1, "average": 4.0}
-    assert live_rating(issuer_on, code) == {"count": 1, "average": 4.0}
+    assert first.json()["rating"] == {"count": 1, "average": 4.0, "verified_count": 0}
+    assert live_rating(issuer_on, code) == {"count": 1, "average": 4.0, "verified_count": 0}
 
     again = issuer_on.api("POST", path, token="", json={"token": visit["rating_token"], "score": 1})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_rated"
     assert "已经评价过" in again.json()["error"]["zh"]
-    assert live_rating(issuer_on, code) == {"count": 1, "average": 4.0}
+    assert live_rating(issuer_on, code) == {"count": 1, "average": 4.0, "verified_count": 0}
 
-    second_visit = confirm(issuer_on, code)  # the next service is a new visit and a new rating
-    issuer_on.api(
+    second_visit = confirm(issuer_on, code)  # the next service is a new visit and a new rating,
+    second = issuer_on.api(
         "POST",
         f"/api/v1/visits/{second_visit['visit_id']}/rating",
         token="",
         json={"token": second_visit["rating_token"], "score": 5},
     )
-    assert live_rating(issuer_on, code) == {"count": 2, "average": 4.5}
+    # stored, but from the same client within 30 days it does not count (the rating rule).
+    assert second.status_code == 201 and second.json()["flag"] == "client_repeat"
+    assert live_rating(issuer_on, code) == {"count": 1, "average": 4.0, "verified_count": 0}
 
 
 def test_concurrent_ratings_of_one_visit_store_one(issuer_on: LiveIssuer) -> None:
@@ -183,7 +185,7 @@ def test_the_enterprise_rates_its_own_worker_once_and_it_does_not_move_the_publi
     rated = live_issuer.api("POST", path, token=own_token, json={"score": 5, "comment": "守时"})
     assert rated.status_code == 201 and rated.json()["source"] == "enterprise"
     assert live_issuer.api("POST", path, token=own_token, json={"score": 4}).status_code == 409
-    assert live_rating(live_issuer, str(issued["code"])) == {"count": 0, "average": None}
+    assert live_rating(live_issuer, str(issued["code"])) == {"count": 0, "average": None, "verified_count": 0}
     listed = live_issuer.api("GET", "/api/v1/visits", token=own_token).json()["items"]
     assert [(v["id"], v["rated"]) for v in listed] == [
         (visit["visit_id"], {"consumer": False, "enterprise": True, "worker": False})

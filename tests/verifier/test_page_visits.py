@@ -70,7 +70,11 @@ def test_confirm_entry_then_one_rating_and_a_replay_is_refused(
     live = live_issuer.api("POST", "/api/v1/live", token="", json={"code": issued["code"]}).json()["token"]
     import jwt
 
-    assert jwt.decode(live, options={"verify_signature": False})["rating"] == {"count": 1, "average": 4.0}
+    assert jwt.decode(live, options={"verify_signature": False})["rating"] == {
+        "count": 1,
+        "average": 4.0,
+        "verified_count": 0,
+    }
     token = live_issuer.token("enterprise_admin", int(enterprise["id"]))  # type: ignore[call-overload]
     listed = live_issuer.api("GET", "/api/v1/complaints", token=token).json()["items"]
     assert [(c["category"], c["summary"]) for c in listed] == [("fee", "结束时多收了 50 元交通费")]

@@ -23,6 +23,7 @@ from anxinma.issuer.services.imports import Imports
 from anxinma.issuer.services.issuing import Issuing
 from anxinma.issuer.services.jobs import Jobs
 from anxinma.issuer.services.live import LiveRecords
+from anxinma.issuer.services.reports import CodeReports
 from anxinma.issuer.services.revocation import Revocation
 from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.watchlists import Watchlists
@@ -31,7 +32,7 @@ from anxinma.issuer.services.workers import Workers
 
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
-    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``,
+    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``reports``, ``checkins``,
     ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
@@ -46,6 +47,7 @@ class IssuerServices(Context):
         self.issuing = Issuing(self, self.revocation)
         self.imports = Imports(self, self.workers, self.issuing)
         self.visits = ServiceLoop(self)
+        self.reports = CodeReports(self)
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
         self.watchlists = Watchlists(self)

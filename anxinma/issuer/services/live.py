@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import jwt
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from anxinma import credential as fmt
@@ -23,7 +23,8 @@ from anxinma.issuer.errors import not_found
 from anxinma.issuer.services.rules import lapsed, mask_credit_code, today_in_china
 from anxinma.issuer.services.validation import presented_credential
 from anxinma.issuer.store.db import Store
-from anxinma.issuer.store.models import Credential, Enterprise, Rating, ScanCount, Training, Worker
+from anxinma.issuer.store.loop_rows import public_summary, public_summary_columns
+from anxinma.issuer.store.models import Credential, Enterprise, ScanCount, Training, Worker
 from anxinma.keys import KeyDirectory
 
 log = logging.getLogger("anxinma.issuer.services.live")
@@ -113,7 +114,9 @@ class LiveRecords:
                 insurance,
                 photo_url,
                 count,
-                average,
+                weights,
+                weighted,
+                verified,
             ) = found
             trainings = (
                 connection.execute(trainings_query, {"worker_id": worker_id}).all()
@@ -154,10 +157,7 @@ class LiveRecords:
             "health_certificate": _validity(health, today),
             "insurance": _validity(insurance, today),
             "attention": attention,
-            "rating": {
-                "count": int(count or 0),
-                "average": round(float(average), 1) if average is not None else None,
-            },
+            "rating": public_summary(count, weights, weighted, verified),
             "revocation": (
                 {"reason": reason, "at": _utc(revoked_at).isoformat() if revoked_at else None}
                 if status_name == "revoked"
@@ -175,10 +175,9 @@ class LiveRecords:
 @functools.cache
 def _live_queries() -> tuple[Any, Any]:
     """The live record's two statements, built once (building a select costs more than running it)."""
-    # The public summary is the consumers' ratings (an enterprise's of its own workers would inflate it).
-    consumers = (Rating.worker_id == Worker.id, Rating.source == "consumer")
-    rating_count = select(func.count(Rating.id)).where(*consumers).scalar_subquery()
-    rating_average = select(func.avg(Rating.score)).where(*consumers).scalar_subquery()
+    # The public summary is the consumers' ratings that the rating rule counts, weighted
+    # (services/rating_rule.py; an enterprise's of its own workers would inflate it).
+    rating_columns = public_summary_columns(Worker.id)
     record = (
         select(
             Credential.raw,
@@ -198,8 +197,7 @@ def _live_queries() -> tuple[Any, Any]:
             Worker.health_valid_until,
             Worker.insurance_valid_until,
             Worker.photo_url,
-            rating_count,
-            rating_average,
+            *rating_columns,
         )
         .join(Enterprise, Enterprise.id == Credential.enterprise_id)
         .outerjoin(Worker, Worker.id == Credential.worker_id)

@@ -33,6 +33,7 @@ from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.store.models import (
     CardBatch,
     CheckIn,
+    CodeReport,
     Complaint,
     Credential,
     Enterprise,
@@ -83,6 +84,9 @@ TENANT_TABLES: dict[type, TenantTable] = {
         Complaint.id, _column(Complaint, "enterprise_id"), None, False, ("complaint", "投诉")
     ),
     CheckIn: TenantTable(CheckIn.id, CheckIn.enterprise_id, None, False, ("check-in", "打卡记录")),
+    # A report of a code that is not one of this issuer's credentials (forged, another
+    # issuer's, unreadable) has no enterprise: the regulator's (city-wide callers') only.
+    CodeReport: TenantTable(CodeReport.id, CodeReport.enterprise_id, None, True, ("report", "举报")),
 }
 
 

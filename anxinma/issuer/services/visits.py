@@ -2,7 +2,8 @@
 the routes are :mod:`anxinma.issuer.web.visits`, the rules and the writes are here.
 
 * ``POST /api/v1/visits {"code"}`` — the consumer confirms the worker at the door. The caller
-  proves it scanned the credential by presenting it (as for the live record); the issuer stores
+  proves it scanned the credential by presenting it (as for the live record; a dynamic code
+  makes the visit *verified*, :func:`presented_code`); the issuer stores
   a visit (credential, worker, enterprise, time — nothing about the consumer) and answers a
   **one-time rating token** bound to that visit, kept only as its SHA-256. A visit is what the
   regulator's display rate (亮证率) counts.
@@ -21,10 +22,12 @@ the routes are :mod:`anxinma.issuer.web.visits`, the rules and the writes are he
   ``POST /api/v1/complaints/{id}/resolve`` — the enterprise (its own workers only) and the
   regulator.
 
-The consumer's rating of a worker is what the live record's ``rating: {count, average}``
-summarises (:mod:`anxinma.issuer.services.live`); the enterprise's ratings of its own workers are kept
-in the archive but not averaged into that public figure, which an employer could otherwise
-inflate.
+The consumer's rating of a worker is what the live record's ``rating: {count, average,
+verified_count}`` summarises (:mod:`anxinma.issuer.services.live`), within the caps and weights
+of the rating rule (:mod:`anxinma.issuer.services.rating_rule`: a photo of a badge cannot move
+it; a visit confirmed with the worker's dynamic code is *verified* and weighs more); the
+enterprise's ratings of its own workers are kept in the archive but not averaged into that
+public figure, which an employer could otherwise inflate.
 
 Comments and complaints refuse a run of six or more digits: no phone or identity number of a
 consumer (or of anyone) is ever stored.
@@ -36,6 +39,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +48,9 @@ from sqlalchemy import and_, func, insert, select, update
 
 from anxinma import credential as fmt
 from anxinma import ed25519
+from anxinma.errors import MalformedCredential
 from anxinma.issuer.errors import ApiError, Conflict, Forbidden, ValidationFailed, not_found
+from anxinma.issuer.services import rating_rule
 from anxinma.issuer.services.auth import Principal, Role, token_hash
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.rules import today_in_china
@@ -76,6 +82,9 @@ from anxinma.issuer.store.models import (
     Worker,
     utcnow,
 )
+from anxinma.messages import Message
+from anxinma.verifier.holder import Proof, judge_holder_proof
+from anxinma.verifier.result import Status
 
 #: Days after 确认入户 during which the consumer may rate or complain.
 RATING_DAYS = 30
@@ -123,6 +132,50 @@ class RatingClosed(Conflict):
 
 class NoHolderKey(Conflict):
     code = "no_holder_key"
+
+
+class HolderProofRefused(Conflict):
+    """A dynamic code whose proof is stale, dated ahead or forged: no visit is recorded (a
+    replayed screenshot of a dynamic code must not count as the phone at the door). The code
+    is the verifier's status (``holder_proof_expired``, ``bad_holder_proof``) and the words
+    are the verifier's reason (anxinma.verifier.holder, the one rule)."""
+
+    def __init__(self, status: str, reason: Message) -> None:
+        super().__init__(reason.en, message_zh=reason.zh)
+        self.code = status
+
+
+def presented_code(code: Any, issuer_code: int, now: int | None = None) -> tuple[bytes, fmt.Credential, bool]:
+    """(the credential's bytes, the credential, verified) of a code presented at the door.
+
+    A dynamic code (docs/format.md §12) is verified when its holder proof verifies under the
+    credential's holder key within the window of :mod:`anxinma.verifier.holder` (judged by
+    this server's clock, ``now``); a stale or forged one is :class:`HolderProofRefused`. Any
+    other code (a card's QR, the bare form of a phone credential) is an unverified visit, as
+    before: the page does not offer 确认入户 for a phone credential without its dynamic code.
+    """
+    data: bytes | None = None
+    if isinstance(code, str):
+        try:
+            data = fmt.parse_text(code)
+        except MalformedCredential:
+            data = None  # presented_credential says what is wrong with it
+    if data is None or not fmt.is_presentation(data):
+        raw, presented = presented_credential(code, issuer_code)
+        return raw, presented, False
+    try:
+        shown = fmt.decode_presentation(data)
+    except MalformedCredential as exc:
+        raise ValidationFailed({"code": (exc.message_zh, exc.message)}) from None
+    if shown.credential.claims.issuer_code != issuer_code:
+        raise not_found("credential of this issuer", "本机构签发的安心码")
+    proof = Proof.GOOD if shown.proof_verifies() else Proof.BAD
+    age = (int(time.time()) if now is None else now) - shown.time
+    refusal = judge_holder_proof(Status.VALID, True, proof, age)
+    if refusal is not None:
+        status, reason = refusal
+        raise HolderProofRefused(status.value, reason)
+    return shown.credential.raw, shown.credential, True
 
 
 # -- input ------------------------------------------------------------------------------------
@@ -189,8 +242,23 @@ def _check_open(visit: VisitRow) -> None:
         )
 
 
-def _insert_rating(session: Any, visit: VisitRow, source: str, score: int, comment: str | None) -> int:
-    values = {**bound(visit), "source": source, "score": score, "comment": comment, "created_at": utcnow()}
+def _insert_rating(
+    session: Any,
+    visit: VisitRow,
+    source: str,
+    score: int,
+    comment: str | None,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    values = {
+        **bound(visit),
+        "source": source,
+        "score": score,
+        "comment": comment,
+        "created_at": utcnow(),
+        "verified": visit.verified,
+        **(extra or {}),
+    }
     refusal = AlreadyRated(
         "this visit has already been rated from this side: one rating per visit",
         message_zh="这次服务已经评价过了，每次入户只能评价一次",
@@ -240,10 +308,15 @@ class Window:
 
 @dataclass(frozen=True)
 class Summary:
-    """Ratings of one side: how many and their average (None when there are none)."""
+    """Ratings of one side: how many and their average (None when there are none). For the
+    consumers' side these are the public figure (the counted ratings, weighted: the rating
+    rule), with how many of them came from verified visits and how many more were stored but
+    not counted (``flagged``: the abuse the enterprise and the regulator see)."""
 
     count: int
     average: float | None
+    verified: int = 0
+    flagged: int = 0
 
 
 class ServiceLoop:
@@ -262,7 +335,7 @@ class ServiceLoop:
 
     def confirm(self, code: Any) -> dict[str, Any]:
         """确认入户: record a visit for the credential presented; answer the one-time rating token."""
-        raw, presented = presented_credential(code, self.ctx.issuer_code)
+        raw, presented, verified = presented_code(code, self.ctx.issuer_code)
         today = today_in_china()
         day_start = datetime.combine(today, datetime.min.time(), fmt.CHINA_TZ)
         token = TOKEN_PREFIX + secrets.token_urlsafe(24)
@@ -315,10 +388,18 @@ class ServiceLoop:
                     enterprise_id=enterprise_id,
                     confirmed_at=now,
                     token_hash=token_hash(token),
+                    verified=verified,
                 )
                 .returning(visits_t.c.id)
             ).scalar_one()
-            unit.record(CONSUMER, "visit.confirm", "visit", visit_id, serial=presented.claims.serial)
+            unit.record(
+                CONSUMER,
+                "visit.confirm",
+                "visit",
+                visit_id,
+                serial=presented.claims.serial,
+                verified=verified,
+            )
         return {
             "visit_id": int(visit_id),
             "rating_token": token,
@@ -326,15 +407,47 @@ class ServiceLoop:
             "display_name": presented.claims.display_name,
             "confirmed_at": now.isoformat(),
             "rate_until": (now + timedelta(days=RATING_DAYS)).isoformat(),
+            "verified": verified,
         }
 
-    def rate_as_consumer(self, visit_id: int, token: str, score: int, comment: str | None) -> dict[str, Any]:
-        """The consumer rates the worker, once per visit, with the visit's token."""
+    def rate_as_consumer(
+        self, visit_id: int, token: str, score: int, comment: str | None, client: str | None = None
+    ) -> dict[str, Any]:
+        """The consumer rates the worker, once per visit, with the visit's token. The rating is
+        stored; whether it counts toward the public average, and how much, is the rating rule's
+        (:mod:`anxinma.issuer.services.rating_rule`) for ``client``, the caller's address."""
+        client_hash = rating_rule.client_key(self.ctx.vault.identity_key, client)
         with self.ctx.tx() as unit:
-            visit = visit_row(unit.session, visit_id, lock=True)
+            session = unit.session
+            visit = visit_row(session, visit_id, lock=True)
             _check_token(visit, token)
-            rating_id = _insert_rating(unit.session, visit, "consumer", score, comment)
-            unit.record(CONSUMER, "rating.create", "visit", visit.id, source="consumer", score=score)
+            # One rating of a worker judged at a time (the caps count the ones before it).
+            session.execute(select(Worker.id).where(Worker.id == visit.worker_id).with_for_update())
+            judged = rating_rule.judge(
+                session,
+                worker_id=visit.worker_id,
+                serial=visit.serial,
+                client=client_hash,
+                verified=visit.verified,
+                now=utcnow(),
+            )
+            extra = {
+                "counted": judged.counted,
+                "weight": judged.weight,
+                "flag": judged.flag,
+                "client_hash": client_hash,
+            }
+            rating_id = _insert_rating(session, visit, "consumer", score, comment, extra)
+            unit.record(
+                CONSUMER,
+                "rating.create",
+                "visit",
+                visit.id,
+                source="consumer",
+                score=score,
+                counted=judged.counted,
+                flag=judged.flag,
+            )
             payload = rating_json(unit.session, rating_id)
             payload["rating"] = consumer_summary(unit.session, visit.worker_id)
         return payload
@@ -465,7 +578,8 @@ class ServiceLoop:
 
     def summaries(self, who: Principal, worker_id: int) -> dict[str, Summary]:
         """Each side's ratings of a worker's visits: ``consumer`` is the public figure the live
-        record shows; ``enterprise`` the employer's own (kept apart: it could inflate the
+        record shows (counted and weighted by the rating rule, with ``verified`` and ``flagged``
+        beside it); ``enterprise`` the employer's own (kept apart: it could inflate the
         public one); ``worker`` what the worker said of the enterprise."""
         conditions = self._scoped(who, Rating, None)
         with self.ctx.store.read() as session:
@@ -474,11 +588,68 @@ class ServiceLoop:
                 .where(ratings_t.c.worker_id == worker_id, *conditions)
                 .group_by(ratings_t.c.source)
             ).all()
+            # The public figure is the live record's (anyone who scans the code sees it); what
+            # was left out is counted among the caller's own rows only.
+            public = consumer_summary(session, worker_id)
+            flagged = session.execute(
+                select(func.count(ratings_t.c.id)).where(
+                    ratings_t.c.worker_id == worker_id,
+                    ratings_t.c.source == "consumer",
+                    ratings_t.c.counted.is_(False),
+                    *conditions,
+                )
+            ).scalar_one()
         found = {
             str(source): Summary(int(count), round(float(average), 1) if average is not None else None)
             for source, count, average in rows
         }
+        found["consumer"] = Summary(
+            public["count"], public["average"], public["verified_count"], int(flagged)
+        )
         return {source: found.get(source, Summary(0, None)) for source in RATING_SOURCES}
+
+    def flagged_ratings(
+        self, who: Principal, *, days: int = rating_rule.CLIENT_WORKER_DAYS
+    ) -> list[dict[str, Any]]:
+        """Workers with consumer ratings stored but not counted in the last ``days`` days, most
+        first (the consoles' abuse list: a photo being used to rate): worker, enterprise, how
+        many, of which flag, the latest."""
+        conditions = self._scoped(who, Rating, None)
+        c = ratings_t.c
+        since = utcnow() - timedelta(days=days)
+        with self.ctx.store.read() as session:
+            rows = session.execute(
+                select(
+                    c.worker_id,
+                    c.enterprise_id,
+                    c.flag,
+                    func.count(c.id),
+                    func.max(c.created_at),
+                    Worker.name,
+                )
+                .join(Worker, Worker.id == c.worker_id)
+                .where(c.source == "consumer", c.counted.is_(False), c.created_at >= since, *conditions)
+                .group_by(c.worker_id, c.enterprise_id, c.flag, Worker.name)
+            ).all()
+        by_worker: dict[int, dict[str, Any]] = {}
+        for worker_id, enterprise_id, flag, count, latest, name in rows:
+            entry = by_worker.setdefault(
+                int(worker_id),
+                {
+                    "worker_id": int(worker_id),
+                    "worker_display_name": fmt.mask_name(name),
+                    "enterprise_id": enterprise_id,
+                    "flagged": 0,
+                    "flags": {},
+                    "latest": latest,
+                },
+            )
+            entry["flagged"] += int(count)
+            entry["flags"][str(flag)] = int(count)
+            entry["latest"] = max(entry["latest"], latest)
+        for entry in by_worker.values():
+            entry["latest"] = entry["latest"].isoformat()
+        return sorted(by_worker.values(), key=lambda e: (-e["flagged"], e["worker_id"]))
 
     def may_rate_as_enterprise(self, who: Principal) -> None:
         """403 before the body is read, for a caller who may not rate as an enterprise."""

@@ -39,26 +39,50 @@ class VisitRow:
     enterprise_id: int
     confirmed_at: datetime
     token_hash: str
+    verified: bool = False
 
 
 def visit_row(session: Any, visit_id: int, *, lock: bool = False, conditions: Sequence[Any] = ()) -> VisitRow:
     """The visit, or 404 (also when ``conditions``, a caller's scope, leave it out)."""
-    query = select(*VISIT_COLUMNS, visits_t.c.token_hash).where(visits_t.c.id == visit_id, *conditions)
+    query = select(*VISIT_COLUMNS, visits_t.c.token_hash, visits_t.c.verified).where(
+        visits_t.c.id == visit_id, *conditions
+    )
     if lock:
         query = query.with_for_update()
     row = session.execute(query).first()
     if row is None:
         raise not_found("visit", "入户记录")
-    return VisitRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], str(row[5]))
+    return VisitRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], str(row[5]), bool(row[6]))
+
+
+def public_summary_columns(worker_id: Any) -> tuple[Any, Any, Any, Any]:
+    """Scalar subqueries of a worker's public rating (docs/page.md, the rating rule): the
+    counted consumer ratings, the sum of their weights, of weight × score, and how many came
+    from verified visits. ``worker_id`` is a column or a bound parameter."""
+    c = ratings_t.c
+    counted = (c.worker_id == worker_id, c.source == "consumer", c.counted.is_(True))
+    return (
+        select(func.count(c.id)).where(*counted).scalar_subquery(),
+        select(func.sum(c.weight)).where(*counted).scalar_subquery(),
+        select(func.sum(c.weight * c.score)).where(*counted).scalar_subquery(),
+        select(func.count(c.id)).where(*counted, c.verified.is_(True)).scalar_subquery(),
+    )
+
+
+def public_summary(count: Any, weights: Any, weighted: Any, verified: Any) -> dict[str, Any]:
+    """The live record's ``rating``: ``count`` counted ratings, their weighted ``average`` (one
+    decimal; None when there are none) and ``verified_count``, those from verified visits."""
+    total = int(weights or 0)
+    return {
+        "count": int(count or 0),
+        "average": round(int(weighted or 0) / total, 1) if total else None,
+        "verified_count": int(verified or 0),
+    }
 
 
 def consumer_summary(session: Any, worker_id: int) -> dict[str, Any]:
-    count, average = session.execute(
-        select(func.count(ratings_t.c.id), func.avg(ratings_t.c.score)).where(
-            ratings_t.c.worker_id == worker_id, ratings_t.c.source == "consumer"
-        )
-    ).one()
-    return {"count": int(count or 0), "average": round(float(average), 1) if average is not None else None}
+    """The public rating of one worker, as the live record shows it."""
+    return public_summary(*session.execute(select(*public_summary_columns(worker_id))).one())
 
 
 def bound(visit: VisitRow) -> dict[str, Any]:
@@ -94,6 +118,10 @@ def rating_query() -> Any:
         ratings_t.c.score,
         ratings_t.c.comment,
         ratings_t.c.created_at,
+        ratings_t.c.verified,
+        ratings_t.c.counted,
+        ratings_t.c.weight,
+        ratings_t.c.flag,
     )
 
 
@@ -112,6 +140,10 @@ def rating_row(row: Any) -> dict[str, Any]:
         "score": int(row[6]),
         "comment": row[7],
         "created_at": row[8].isoformat(),
+        "verified": bool(row[9]),
+        "counted": bool(row[10]),
+        "weight": int(row[11]),
+        "flag": row[12],
     }
 
 
@@ -164,6 +196,8 @@ __all__ = [
     "complaints_t",
     "consumer_summary",
     "insert_once",
+    "public_summary",
+    "public_summary_columns",
     "rating_json",
     "rating_query",
     "rating_row",

@@ -24,7 +24,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -405,6 +407,57 @@ Complaint.resolved_by = mapped_column(String(64), nullable=True)
 Complaint.resolution = mapped_column(String(500), nullable=True)
 Index("ix_complaints_enterprise_id", Complaint.__table__.c.enterprise_id, Complaint.__table__.c.id)
 Index("ix_complaints_resolved", Complaint.__table__.c.resolved, Complaint.__table__.c.id)
+
+# -- the rating rule and reports of fake codes --
+# Issue 17 (findings 4 and 6) and issue 18 (item 6); migration 0007; docs/page.md. A visit made
+# from a dynamic code (the worker's phone proved present) is ``verified``. A consumer rating
+# says whether it counts toward the public average (``counted``), with which ``weight``, and
+# if not, why (``flag``: ``client_repeat``, ``client_daily``, ``credential_daily``); the client
+# is kept only as a keyed hash of its network address (``client_hash``), never shown.
+
+Visit.verified = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+Rating.verified = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+Rating.counted = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+Rating.weight = mapped_column(SmallInteger, nullable=False, default=1, server_default="1")
+Rating.flag = mapped_column(String(16), nullable=True)
+Rating.client_hash = mapped_column(String(16), nullable=True)
+Index("ix_ratings_client_created", Rating.__table__.c.client_hash, Rating.__table__.c.created_at)
+Index("ix_ratings_serial_created", Rating.__table__.c.credential_serial, Rating.__table__.c.created_at)
+# The live record's public figure reads only this index (an index-only scan per summary column).
+Index(
+    "ix_ratings_public",
+    *(Rating.__table__.c[name] for name in ("worker_id", "source", "counted", "verified", "weight", "score")),
+)
+
+#: Why a consumer reports a code (the page's list; docs/page.md, "Report a fake").
+REPORT_REASONS = ("revoked_in_use", "cannot_verify", "wrong_person", "other")
+
+
+class CodeReport(Base):
+    """A consumer's report of a code that is revoked, unknown, forged or shown by the wrong
+    person: nothing about the consumer (a keyed hash of the client's address for the rate
+    limit), the verdict the page showed, and what the issuer's record says of the code.
+    ``enterprise_id`` is set only when the code's exact bytes are one of this issuer's
+    credentials (then the enterprise sees it); otherwise only the regulator does."""
+
+    __tablename__ = "code_reports"
+    __table_args__ = (
+        Index("ix_code_reports_enterprise_id", "enterprise_id", "id"),
+        Index("ix_code_reports_client_filed", "client_hash", "filed_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    client_hash: Mapped[str] = mapped_column(String(16))
+    code_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the code text: groups repeats
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(200))
+    verdict_status: Mapped[str] = mapped_column(String(32))
+    verdict_reason: Mapped[str | None] = mapped_column(String(48))
+    issuer_code: Mapped[int | None] = mapped_column(Integer)
+    serial: Mapped[int | None] = mapped_column(BigInteger)
+    record_status: Mapped[str | None] = mapped_column(String(16))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
 
 
 # -- consoles --

@@ -31,8 +31,12 @@ class PhoneCheckInRequest(Answer):
 
     credential: str = Field(min_length=1, description="the worker's phone credential, any text form")
     card: str = Field(min_length=1, description="the card credential as read from the chip, any text form")
-    serial_number: str = Field(min_length=1, description="the chip's serial number as Web NFC gives it (04:a2:…)")
-    time: int = Field(description="when the card was tapped, seconds since 1970 (at most 60 s ahead, 5 min old)")
+    serial_number: str = Field(
+        min_length=1, description="the chip's serial number as Web NFC gives it (04:a2:…)"
+    )
+    time: int = Field(
+        description="when the card was tapped, seconds since 1970 (at most 60 s ahead, 5 min old)"
+    )
     nonce: str = Field(pattern="^[A-Za-z0-9_-]{16,32}$", description="base64url, new for each tap")
     signature: str = Field(
         min_length=1,

@@ -19,7 +19,51 @@ Comment = Annotated[str | None, Field(max_length=200, description="no runs of 6+
 
 
 class VisitCreate(Answer):
-    code: str = Field(min_length=1, max_length=4096, description="the credential scanned")
+    code: str = Field(
+        min_length=1, max_length=4096, description="the credential scanned, or the dynamic code as shown"
+    )
+
+
+class ReportCreate(Answer):
+    """What ``services.reports.parse_report`` checks."""
+
+    code: str = Field(min_length=1, max_length=4096, description="the code reported, as scanned")
+    status: str = Field(pattern="^[a-z_]{1,32}$", description="the verdict the page showed")
+    reason_key: str | None = Field(default=None, pattern="^[a-z0-9_]{1,48}$", description="its reason key")
+    reason: Literal["revoked_in_use", "cannot_verify", "wrong_person", "other"]
+    note: Comment = None
+
+
+class ReportFiled(Answer):
+    id: int
+    filed_at: datetime
+    issuer_code: int | None
+    serial: int | None
+
+
+class ReportVerdict(Answer):
+    status: str
+    reason: str | None
+
+
+class Report(Answer):
+    id: int
+    filed_at: datetime
+    reason: str
+    note: str | None
+    verdict: ReportVerdict
+    issuer_code: int | None
+    serial: int | None
+    record_status: str | None
+    enterprise_id: int | None
+    worker_id: int | None
+    worker_display_name: str | None
+    code_digest: str = Field(description="SHA-256 of the code text (the text itself is not kept)")
+
+
+class ReportList(Answer):
+    items: list[Report]
+    next_after: int | None
 
 
 class VisitConfirmed(Answer):
@@ -31,6 +75,9 @@ class VisitConfirmed(Answer):
     display_name: str
     confirmed_at: datetime
     rate_until: datetime
+    verified: bool = Field(
+        default=False, description="the code shown was a fresh dynamic code (the phone was there)"
+    )
 
 
 class ConsumerRatingCreate(Answer):
@@ -66,6 +113,7 @@ class ComplaintResolve(Answer):
 class RatingSummary(Answer):
     count: int
     average: float | None
+    verified_count: int = Field(default=0, description="of the counted ratings, those from verified visits")
 
 
 class Rating(Answer):
@@ -78,6 +126,14 @@ class Rating(Answer):
     score: Score
     comment: str | None
     created_at: datetime
+    verified: bool = Field(
+        default=False, description="from a visit confirmed with a dynamic code (docs/page.md)"
+    )
+    counted: bool = Field(default=True, description="counts toward the public average (the rating rule)")
+    weight: int = Field(default=1, description="its weight in the public average: 3 verified, else 1")
+    flag: str | None = Field(
+        default=None, description="why it does not count (client_repeat, client_daily, …)"
+    )
     rating: RatingSummary | None = Field(
         default=None, description="the worker's consumer rating summary (live record)"
     )
@@ -206,6 +262,23 @@ for _endpoint, _summary, _answer, _query in (
     ),
 ):
     declare(_endpoint, _summary, answer=_answer, query=_query, errors=LISTING_ERRORS)
+declare(
+    "visits_public.report_code",
+    "Report a code that is revoked, unknown, forged or shown by the wrong person (no account)",
+    ok=201,
+    answer=ReportFiled,
+    body=ReportCreate,
+    errors=(400, 413, 429),
+    public=True,
+    description="Nothing about the consumer is asked or kept; 5 reports a day per network (429).",
+)
+declare(
+    "visits.list_reports",
+    "Reports of fake codes: the regulator's all, an enterprise's those of its own codes",
+    answer=ReportList,
+    query=Window,
+    errors=LISTING_ERRORS,
+)
 declare(
     "visits.resolve_complaint",
     "Close a complaint with what was done",

@@ -1,12 +1,12 @@
-"""The routes of 确认入户, 三方互评 and 投诉 (the rules and the writes:
-:mod:`anxinma.issuer.services.visits`).
+"""The routes of 确认入户, 三方互评, 投诉 and 举报假码 (the rules and the writes:
+:mod:`anxinma.issuer.services.visits`, :mod:`anxinma.issuer.services.reports`).
 
-* ``POST /api/v1/visits``, ``…/{id}/rating``, ``…/{id}/complaint``, ``…/{id}/rating/worker`` —
-  the consumer's page and the worker's phone, no account (:data:`public_blueprint`, rate-limited
-  per client and open to other cities' pages);
+* ``POST /api/v1/visits``, ``…/{id}/rating``, ``…/{id}/complaint``, ``…/{id}/rating/worker``,
+  ``POST /api/v1/reports`` — the consumer's page and the worker's phone, no account
+  (:data:`public_blueprint`, rate-limited per client and open to other cities' pages);
 * ``POST /api/v1/visits/{id}/rating/enterprise``, ``GET /api/v1/visits``, ``/ratings``,
-  ``/complaints``, ``POST /api/v1/complaints/{id}/resolve`` — the enterprise (its own workers)
-  and the regulator, with their Bearer tokens (:data:`blueprint`).
+  ``/complaints``, ``/reports``, ``POST /api/v1/complaints/{id}/resolve`` — the enterprise
+  (its own workers) and the regulator, with their Bearer tokens (:data:`blueprint`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from anxinma.errors import TrustListError
 from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.issuer import IssuerServices
+from anxinma.issuer.services.reports import CodeReports, parse_report
 from anxinma.issuer.services.visits import (
     COMMENT_MAX,
     RATING_SOURCES,
@@ -89,7 +90,7 @@ def consumer_rating(visit_id: int) -> Response:
     data = _object()
     only(data, {"token", "score", "comment"})
     token, score, comment = parse_consumer_rating(data)
-    return reply(201, _loop().rate_as_consumer(visit_id, token, score, comment))
+    return reply(201, _loop().rate_as_consumer(visit_id, token, score, comment, request.remote_addr))
 
 
 @public_blueprint.post("/visits/<int:visit_id>/complaint")
@@ -114,6 +115,20 @@ def worker_rating(visit_id: int) -> Response:
     except TrustListError:
         signature = None
     return reply(201, _loop().rate_as_worker(visit_id, score, comment, signed_comment, signature))
+
+
+@public_blueprint.post("/reports")
+def report_code() -> Response:
+    """举报假码: a code that is revoked, unknown, forged or shown by the wrong person; no
+    account, nothing about the consumer (services/reports.py)."""
+    data = _object()
+    only(data, {"code", "status", "reason_key", "reason", "note"})
+    return reply(201, _reports().file(parse_report(data), request.remote_addr))
+
+
+def _reports() -> CodeReports:
+    services: IssuerServices = current_app.extensions["anxinma"].service
+    return services.reports
 
 
 # -- the enterprise's and the regulator's side ------------------------------------------------
@@ -186,6 +201,15 @@ def list_complaints() -> Response:
         enterprise_id=_int_arg("enterprise_id", None),
         window=window,
     )
+    return _listing(items, window)
+
+
+@blueprint.get("/reports")
+def list_reports() -> Response:
+    """Reports of fake codes: the regulator's all, an enterprise's those of its own codes."""
+    who = principal()
+    window = _window()
+    items = _reports().reports(who, enterprise_id=_int_arg("enterprise_id", None), window=window)
     return _listing(items, window)
 
 

@@ -517,6 +517,7 @@
     renderPerson(result);
     renderSource(result);
     renderActions(result);
+    renderReport(result);
     probe.renders += 1;
     if (probe.verdictAt === null) probe.verdictAt = performance.now();
     if (state.final && probe.finalAt === null) probe.finalAt = performance.now();
@@ -595,7 +596,9 @@
       var starCell = fact(facts, t("label.stars"), stars ? "★★★★★".slice(0, stars) + "☆☆☆☆☆".slice(0, 5 - stars) + " " + t("stars.value", { n: stars }) : t("stars.none"));
       starCell.className = "stars-value";
       var rating = live.rating || {};
-      fact(facts, t("label.rating"), rating.count ? t("rating.value", { average: rating.average, count: rating.count }) : t("rating.none"));
+      var rated = rating.count ? t("rating.value", { average: rating.average, count: rating.count }) : t("rating.none");
+      if (rating.verified_count) rated += t("rating.verified", { n: rating.verified_count });
+      fact(facts, t("label.rating"), rated);
       var training = (live.training || []).map(function (x) { return t("training.item", { name: x.name, date: x.issued_on }); });
       fact(facts, t("label.training"), training.length ? join(training) : t("training.none"));
       fact(facts, t("label.health"), validity(live.health_certificate)).className = live.health_certificate && live.health_certificate.valid ? "ok" : "lapsed";
@@ -704,7 +707,17 @@
   function confirmEntry() {
     var button = $("entry-button"), hint = $("entry-hint");
     button.disabled = true;
-    post(config.paths.visits, { code: V.hex(state.cred.bytes) }).then(function (answer) {
+    // A dynamic code goes as it was shown: its holder proof makes the visit a verified one. Its
+    // proof was fresh when the page judged it; tapped later than the window, the issuer refuses
+    // it (holder_proof_expired) and the visit is confirmed without it, as an unverified one.
+    var shown = state.cred.presentation ? state.cred.presentation.bytes : state.cred.bytes;
+    post(config.paths.visits, { code: V.hex(shown) }).then(function (answer) {
+      var code = answer.data && answer.data.error ? answer.data.error.code : "";
+      if (code === "holder_proof_expired" && state.cred.presentation) {
+        return post(config.paths.visits, { code: V.hex(state.cred.bytes) });
+      }
+      return answer;
+    }).then(function (answer) {
       if (answer.status !== 201) {
         state.entryError = true;
         hint.textContent = t("entry.failed", { why: failure(answer) });
@@ -776,6 +789,57 @@
       button.disabled = false;
       status.className = "form-status refused";
       status.textContent = t("complain.failed", { why: t(why.key, why.params) });
+    });
+  }
+
+  // -- report a fake (举报假码; docs/page.md, "Report a fake") --------------------------------
+
+  /* The verdicts a consumer may report: a code out of service or one that does not verify.
+   * Not a valid or yellow one, not "go online" (status_unknown), not "ask for the phone". */
+  var REPORTABLE = ["revoked", "suspended", "expired", "unknown_issuer", "unknown_key", "key_retired",
+    "bad_signature", "malformed", "unknown_credential", "bad_holder_proof"];
+
+  function renderReport(result) {
+    var section = $("report");
+    if (!section) return;
+    // A payment code, another site's link or plain text is not a fake 安心码: nothing to report.
+    var foreign = result.foreign === "payment" || result.foreign === "url" || result.foreign === "text";
+    var show = state.final && REPORTABLE.indexOf(result.status) >= 0 && !foreign && !!payloadText();
+    section.hidden = !show;
+    if (show) section.setAttribute("data-status", result.status);
+    $("report-submit").disabled = !!state.reported;
+  }
+
+  function submitReport(event) {
+    event.preventDefault();
+    var result = state.result, status = $("report-status"), button = $("report-submit");
+    if (!result || state.reported) return;
+    var body = { code: payloadText(), status: result.status, reason: $("report-reason").value };
+    if (result.reasons.length && /^[a-z][a-z0-9_]{0,47}$/.test(result.reasons[0].key)) body.reason_key = result.reasons[0].key;
+    var note = $("report-note").value.trim();
+    if (note) body.note = note;
+    // To the code's issuer when the trust list names it, otherwise to the city that served the page.
+    var base = state.cred && state.trust && state.cred.claims ? apiBase() : location.origin;
+    button.disabled = true;
+    request(base + "/api/v1/reports", {
+      method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" }, body: JSON.stringify(body),
+      cache: "no-store", credentials: "omit"
+    }, policy.fetch_timeout).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.status === 201) {
+          state.reported = true;
+          status.className = "form-status ok";
+          status.textContent = t("report.done", { id: data.id });
+          return;
+        }
+        button.disabled = false;
+        status.className = "form-status refused";
+        status.textContent = t("report.failed", { why: failure({ status: response.status, data: data }) });
+      });
+    }, function (why) {
+      button.disabled = false;
+      status.className = "form-status refused";
+      status.textContent = t("report.failed", { why: t(why.key, why.params) });
     });
   }
 
@@ -947,6 +1011,7 @@
     $("entry-button").addEventListener("click", confirmEntry);
     $("rate-form").addEventListener("submit", submitRating);
     $("complain-form").addEventListener("submit", submitComplaint);
+    if ($("report-form")) $("report-form").addEventListener("submit", submitReport);
     $("card-button").addEventListener("click", checkCard);
     $("photo").addEventListener("error", function () {  // an unreachable photo host: the placeholder
       $("photo").hidden = true;

@@ -378,6 +378,7 @@ MENUS: dict[Role, list[tuple[str, Any]]] = {
         ("console.imports", lazy_gettext("Bulk import")),
         ("console.visits", lazy_gettext("Visits")),
         ("console.complaints", lazy_gettext("Complaints")),
+        ("console.reports", lazy_gettext("Abuse and reports")),
         ("console.enterprise", lazy_gettext("Enterprise code")),
     ],
     Role.CARD_OPERATOR: [
@@ -390,6 +391,7 @@ MENUS: dict[Role, list[tuple[str, Any]]] = {
         ("console.lapsed", lazy_gettext("Lapsed certificates")),
         ("console.blacklist", lazy_gettext("Blacklist")),
         ("console.complaints", lazy_gettext("Complaints")),
+        ("console.reports", lazy_gettext("Abuse and reports")),
         ("console.workers", lazy_gettext("Workers")),
     ],
     Role.ISSUER_ADMIN: [
@@ -398,6 +400,7 @@ MENUS: dict[Role, list[tuple[str, Any]]] = {
         ("console.workers", lazy_gettext("Workers")),
         ("console.blacklist", lazy_gettext("Blacklist")),
         ("console.complaints", lazy_gettext("Complaints")),
+        ("console.reports", lazy_gettext("Abuse and reports")),
         ("console.admin_tokens", lazy_gettext("API tokens")),
         ("console.admin_users", lazy_gettext("Users")),
     ],

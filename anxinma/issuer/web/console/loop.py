@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from anxinma.issuer.errors import ApiError, ValidationFailed
@@ -260,4 +261,47 @@ def resolve_complaint(complaint_id: int) -> BaseResponse | str | tuple[str, int]
             problem=problem,
         ),
         status,
+    )
+
+
+# -- abuse: ratings not counted, reports of fake codes --------------------------------------
+
+#: Why a consumer reported a code, as the console names it.
+REPORT_REASON_LABELS = {
+    "revoked_in_use": lazy_gettext("A revoked or suspended code in use"),
+    "cannot_verify": lazy_gettext("Cannot verify / looks forged"),
+    "wrong_person": lazy_gettext("Shown by someone other than the person on the card"),
+    "other": lazy_gettext("Other"),
+}
+#: Why a stored rating does not count toward the public average (the rating rule).
+FLAG_LABELS = {
+    "client_repeat": lazy_gettext("the same client again within 30 days"),
+    "client_daily": lazy_gettext("more than 3 from one client in a day"),
+    "credential_daily": lazy_gettext("more than 3 unverified for one code in a day"),
+}
+
+
+@blueprint.get("/reports")
+@page(*READERS)
+def reports() -> str:
+    """Abuse the consumer's page brings in: consumer ratings stored but not counted (a photo
+    of a badge being used to rate) and reports of fake codes — the enterprise's own, the
+    regulator's all (the forged ones with no enterprise among them)."""
+    who = me()
+    before = int_arg("before", 0) or None
+    enterprise_id = _enterprise_filter()
+    rows = service().reports.reports(who, enterprise_id=enterprise_id, window=_newest(before))
+    flagged = loop().flagged_ratings(who)
+    if enterprise_id is not None:
+        flagged = [f for f in flagged if f["enterprise_id"] == enterprise_id]
+    shown = _newest_page(rows, before, "filed_at")
+    _, flagged_names = tenant_columns(who, {f["enterprise_id"] for f in flagged if f["enterprise_id"]})
+    return render_template(
+        "issuer/reports.html",
+        **shown,
+        flagged=with_times(flagged, "latest"),
+        flagged_names=flagged_names,
+        enterprise_id=enterprise_id,
+        reason_labels=REPORT_REASON_LABELS,
+        flag_labels=FLAG_LABELS,
     )

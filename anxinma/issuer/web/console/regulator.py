@@ -158,6 +158,9 @@ def dashboard() -> str:
         open_complaints=open_complaints,
         checked_in_total=checked_in.get(enterprise_id, 0) if enterprise_id else sum(checked_in.values()),
         open_total=open_complaints.get(enterprise_id, 0) if enterprise_id else sum(open_complaints.values()),
+        # Abuse of the consumer's page (docs/page.md): ratings left out, reports of fake codes.
+        flagged_total=sum(f["flagged"] for f in service().visits.flagged_ratings(me())),
+        reports_total=service().reports.count_since(me()),
     )
 
 
