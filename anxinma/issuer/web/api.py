@@ -6,14 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from anxinma import credential as fmt
-from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed, not_found
+from anxinma.issuer.errors import ApiError, Unauthorized, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuer import IssuerServices
@@ -21,17 +20,11 @@ from anxinma.issuer.services.issuing import IssueItem
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.validation import worker_input
 from anxinma.issuer.web.importing import read_upload
+from anxinma.issuer.web.params import body, id_field, json_object
+from anxinma.issuer.web.params import int_arg as _int_arg
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-@blueprint.url_value_preprocessor
-def _bound_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """An id beyond what the store holds is simply not found (never a database overflow)."""
-    for name, value in (values or {}).items():
-        if isinstance(value, int) and value > (2**32 - 1 if name == "serial" else 2**53 - 1):
-            raise not_found("record", "记录")
 
 
 def service() -> IssuerServices:
@@ -54,37 +47,10 @@ def principal() -> Principal:
     return g.principal  # type: ignore[no-any-return]
 
 
-def body() -> Any:
-    """The JSON body, refused with 413 beyond the JSON limit and 400 when it is not JSON."""
-    from werkzeug.exceptions import RequestEntityTooLarge
-
-    limit = current_app.extensions["anxinma"].config.max_json_bytes
-    if (request.content_length or 0) > limit:
-        raise RequestEntityTooLarge()
-    raw = request.get_data(cache=True)
-    if len(raw) > limit:
-        raise RequestEntityTooLarge()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed({"body": ("请求体不是有效的 JSON", "the body is not valid JSON")}) from None
-
-
 def fingerprint() -> str:
     return hashlib.sha256(
         request.method.encode() + request.path.encode() + b"\n" + request.get_data(cache=True)
     ).hexdigest()
-
-
-def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
-    return int(raw)
 
 
 def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Response:
@@ -100,12 +66,8 @@ def reply(status: int, payload: dict[str, Any], replayed: bool = False) -> Respo
 
 @blueprint.post("/sessions")
 def create_session() -> Response:
-    data = body()
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("username"), str)
-        or not isinstance(data.get("password"), str)
-    ):
+    data = json_object()
+    if not isinstance(data.get("username"), str) or not isinstance(data.get("password"), str):
         raise ValidationFailed({"username": ("必填", "required"), "password": ("必填", "required")})
     token, expires, user = service().accounts.login(data["username"], data["password"])
     return reply(
@@ -130,9 +92,7 @@ def me() -> Response:
 
 @blueprint.post("/enterprises")
 def create_enterprise() -> Response:
-    who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+    who, data = principal(), json_object()
     enterprise = service().run(service().enterprises.create, who, data)
     return reply(201, enterprise_json(enterprise))
 
@@ -185,11 +145,9 @@ def get_enterprise_credential(enterprise_id: int) -> Response:
 
 @blueprint.post("/workers")
 def register_worker() -> Response:
-    who, data = principal(), body()
+    who, data = principal(), json_object()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
-    enterprise_id = data.get("enterprise_id") if isinstance(data, dict) else None
-    if enterprise_id is not None and (not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool)):
-        raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
+    enterprise_id = id_field(data, "enterprise_id")
     fields = worker_input(data, allowed_extra=("enterprise_id",))
     worker = service().run(service().workers.register, who, fields, enterprise_id)
     return reply(201, worker_json(worker, [], None))
@@ -235,7 +193,7 @@ def get_worker(worker_id: int) -> Response:
 
 @blueprint.patch("/workers/<int:worker_id>")
 def update_worker(worker_id: int) -> Response:
-    who, data = principal(), body()
+    who, data = principal(), json_object()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
     fields = worker_input(data, partial=True)
     service().run(service().workers.update, who, worker_id, fields)
@@ -285,8 +243,8 @@ def _date_arg(name: str) -> date | None:
 
 @blueprint.post("/workers/<int:worker_id>/credentials")
 def issue_credential(worker_id: int) -> Response:
-    who, data = principal(), body()
-    if not isinstance(data, dict) or set(data) - {"card_uid", "holder_key"}:
+    who, data = principal(), json_object()
+    if set(data) - {"card_uid", "holder_key"}:
         raise ValidationFailed(
             {"body": ("只接受 card_uid、holder_key 字段", "only card_uid and holder_key are accepted")}
         )
@@ -358,9 +316,7 @@ def credential_qr(serial: int, kind: str) -> Response:
 
 
 def _status_change(serial: int, action: str) -> Response:
-    who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+    who, data = principal(), json_object()
     unknown = set(data) - {"reason"}
     if unknown:
         raise ValidationFailed({name: ("未知字段", "unknown field") for name in sorted(unknown)})
@@ -400,9 +356,7 @@ def reinstate(serial: int) -> Response:
 
 @blueprint.post("/blacklist")
 def blacklist_add() -> Response:
-    who, data = principal(), body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
+    who, data = principal(), json_object()
     entry, revoked = service().run(service().revocation.blacklist_add, who, data)
     payload = blacklist_json(entry)
     payload["revoked_serials"] = revoked
@@ -419,8 +373,8 @@ def blacklist_list() -> Response:
 
 @blueprint.post("/blacklist/<int:entry_id>/remove")
 def blacklist_remove(entry_id: int) -> Response:
-    who, data = principal(), body()
-    reason = data.get("reason") if isinstance(data, dict) else None
+    who, data = principal(), json_object()
+    reason = data.get("reason")
     entry = service().run(service().revocation.blacklist_remove, who, entry_id, reason)
     return reply(200, blacklist_json(entry))
 
@@ -430,15 +384,13 @@ def blacklist_remove(entry_id: int) -> Response:
 
 @blueprint.post("/tokens")
 def create_token() -> Response:
-    who, data = principal(), body()
+    who, data = principal(), json_object()
     service().scope(who).require(Role.ISSUER_ADMIN)
     try:
-        role = Role(data.get("role"))
-    except (ValueError, AttributeError):
+        role = Role(data.get("role") or "")
+    except ValueError:
         raise ValidationFailed({"role": ("角色无效", "one of " + ", ".join(r.value for r in Role))}) from None
-    enterprise_id = data.get("enterprise_id")
-    if enterprise_id is not None and (not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool)):
-        raise ValidationFailed({"enterprise_id": ("应为整数", "an integer")})
+    enterprise_id = id_field(data, "enterprise_id")
     label = data.get("label")
     token_id, token = service().accounts.create_token(
         role, enterprise_id, str(label)[:128] if label else None, principal=who

@@ -20,7 +20,9 @@ from anxinma.issuer.services.checkins import (
 )
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
-from anxinma.issuer.web.api import body, principal, reply
+from anxinma.issuer.web.api import principal, reply
+from anxinma.issuer.web.params import body
+from anxinma.issuer.web.params import int_value as _int
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
 
@@ -50,14 +52,6 @@ def _month_arg(name: str, default: str | None) -> str | None:
     if not MONTH.match(value):
         raise ValidationFailed({name: ("月份格式应为 YYYY-MM", "a month looks like YYYY-MM")})
     return value
-
-
-def _int(name: str, raw: str | None, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
-    return int(raw)
 
 
 def _ints(name: str, limit: int) -> list[int]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from anxinma.issuer.store.models import MAX_ID  # ids are 32-bit on PostgreSQL: beyond, 400 or 404
+
 S = dict[str, Any]
 
 
@@ -596,7 +598,7 @@ def _op(
     return operation
 
 
-def _path_int(name: str, maximum: int = 2**53 - 1) -> S:
+def _path_int(name: str, maximum: int = MAX_ID) -> S:
     return {
         "name": name,
         "in": "path",
@@ -611,10 +613,10 @@ def _query(name: str, schema: S) -> S:
 
 def _visit_paths() -> S:
     visit_id = _path_int("visit_id")
-    after = _query("after", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
+    after = _query("after", {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     per_page = _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200})
-    enterprise = _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
-    worker = _query("worker_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
+    enterprise = _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID})
+    worker = _query("worker_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     return {
         "/api/v1/visits": {
             "post": {
@@ -713,7 +715,7 @@ def build(base_url: str) -> S:
         _path_int("serial", 2**32 - 1),
         _path_int("enterprise_id"),
     )
-    after = _query("after", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1})
+    after = _query("after", {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     paths: S = {
         "/api/v1/sessions": {
             "post": _op(
@@ -775,7 +777,7 @@ def build(base_url: str) -> S:
                 "List or search workers (keyset with after=, or page=)",
                 ("200", "WorkerList"),
                 params=[
-                    _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}),
+                    _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
                     _query("q", STR),
                     _query("status", {"enum": ["active", "left", "blacklisted"]}),
                     _query("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
@@ -803,7 +805,7 @@ def build(base_url: str) -> S:
                     "Bulk import (CSV or XLSX); ?issue=true also issues",
                     ("200", "ImportReport"),
                     params=[
-                        _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}),
+                        _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
                         _query("issue", {"type": "boolean"}),
                     ],
                     errors=("400", "401", "403", "404", "413"),

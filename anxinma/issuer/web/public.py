@@ -13,6 +13,7 @@ from anxinma.errors import AnxinmaError
 from anxinma.issuer.errors import ValidationFailed, not_found
 from anxinma.issuer.observability import LIVE_LOOKUPS
 from anxinma.issuer.services.status_forms import COMPACT_TYPE
+from anxinma.issuer.web.params import json_object
 from anxinma.keys import jwks
 from anxinma.status_list import CWT_TYPE
 
@@ -130,16 +131,8 @@ def status_freshness(issuer_code: int) -> Response:
 @live_blueprint.post("/api/v1/live")
 def live_record() -> Response:
     rt = runtime()
-    limit = rt.config.max_json_bytes
-    if (request.content_length or 0) > limit:
-        from werkzeug.exceptions import RequestEntityTooLarge
-
-        raise RequestEntityTooLarge()
-    try:
-        data = json.loads(request.get_data(cache=True) or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed({"body": ("请求体不是有效的 JSON", "the body is not valid JSON")}) from None
-    if not isinstance(data, dict) or "code" not in data:
+    data = json_object()  # the one body reader: 413 over the limit, 400 for no JSON object
+    if "code" not in data:
         raise ValidationFailed({"code": ("必填：安心码文本", "required: the credential's text form")})
     try:
         token = rt.service.live_record(data["code"])

@@ -31,7 +31,9 @@ from anxinma.issuer.services.visits import (
     parse_resolution,
     score_of,
 )
-from anxinma.issuer.web.api import _int_arg, body, principal, reply
+from anxinma.issuer.web.api import principal, reply
+from anxinma.issuer.web.params import int_arg as _int_arg
+from anxinma.issuer.web.params import json_object as _object
 from anxinma.keys.jwk import b64url_decode
 
 #: The consumer-facing endpoints (rate-limited per client by :func:`register`).
@@ -61,13 +63,6 @@ def _cross_origin(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _object() -> dict[str, Any]:
-    data = body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
-    return data
 
 
 # -- the consumer's side ----------------------------------------------------------------------
