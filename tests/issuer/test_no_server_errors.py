@@ -208,3 +208,32 @@ def test_the_month_window_never_starts_before_the_first_month_the_format_writes(
     response = issuer_on.api("GET", "/api/v1/check-ins/months?until=0000-01&worker_id=0")
     assert response.status_code == 200, response.text
     assert MONTH.match(response.json()["since"]), response.json()
+
+
+#: The integers the consoles read from a query or a form.
+CONSOLE_INTS = ("page", "after", "before", "enterprise", "enterprise_id", "worker", "score", "scale")
+
+
+@pytest.mark.parametrize("value", ["²", "٣", str(2**31), str(2**64), "1" * 30])
+def test_no_console_page_or_form_fails_on_a_number_it_cannot_use(issuer_on: LiveIssuer, value: str) -> None:
+    """Every console route, signed in as the issuer admin, with each integer it reads (query and
+    form) set to a non-ASCII digit or a number beyond the store: a page or a refusal, no 500."""
+    console = Console.signed_in(issuer_on, "issuer_admin")
+    query = "&".join(f"{name}={value}" for name in CONSOLE_INTS)
+    failures, checked = [], 0
+    for rule in sorted(issuer_on.app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/console/") or rule.endpoint in ("console.logout",):
+            continue
+        path = _filled(rule, 1)
+        for method in _methods(rule):
+            if method == "GET":
+                got = console.get(f"{path}?{query}")
+            else:
+                form: dict[str, Any] = {name: value for name in CONSOLE_INTS}
+                form["worker"] = [value, "1"]
+                got = console.post(path, form)
+            checked += 1
+            if got.status_code >= 500:
+                failures.append(f"{method} {path}: {got.status_code}")
+    assert checked > 40, checked
+    assert not failures, "\n".join(failures)

@@ -1137,7 +1137,7 @@ def _check_in_paths() -> S:
         "not_bound, revoked, suspended, expired, not_yet_valid, not_a_worker."
     )
     month = _query("month", MONTH)
-    ids = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+    ids = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
     return {
         "/api/v1/check-ins": {
             "post": record,
@@ -1145,9 +1145,9 @@ def _check_in_paths() -> S:
                 "Check-ins, newest month first (an enterprise sees its own workers only)",
                 ("200", "CheckInList"),
                 params=[
-                    _query("worker_id", {"type": "integer", "minimum": 0}),
+                    _query("worker_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
                     month,
-                    _query("enterprise_id", {"type": "integer", "minimum": 0}),
+                    _query("enterprise_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
                     _query("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
                     _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
                 ],

@@ -53,6 +53,15 @@ def int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_ID) ->
     return int_value(name, request.args.get(name), default, low, high)
 
 
+def id_value(raw: str | None) -> int | None:
+    """An id picked or typed in a console form or query: None unless ASCII digits naming an id
+    the store can hold (the forms treat a missing choice and a wrong one alike)."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
+
 def id_field(data: dict[str, Any], name: str) -> int | None:
     """The optional id ``name`` of a JSON body: None when absent, else an integer the store can
     hold (a larger one could name no row), or 400."""
@@ -90,4 +99,4 @@ def json_object() -> dict[str, Any]:
     return data
 
 
-__all__ = ["PATH_BOUNDS", "body", "bound_ids", "id_field", "int_arg", "int_value", "json_object"]
+__all__ = ["PATH_BOUNDS", "body", "bound_ids", "id_field", "id_value", "int_arg", "int_value", "json_object"]
