@@ -20,7 +20,7 @@ from anxinma.issuer.services.issuing import IssueItem
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.validation import worker_input
 from anxinma.issuer.web.importing import read_upload
-from anxinma.issuer.web.params import body, id_field, json_object
+from anxinma.issuer.web.params import body, choice_arg, flag_arg, id_field, json_object, query_value
 from anxinma.issuer.web.params import int_arg as _int_arg
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
@@ -159,11 +159,7 @@ def list_workers() -> Response:
     per_page = _int_arg("per_page", 20, 1, 100) or 20
     after = _int_arg("after", None)
     page = _int_arg("page", 1, 1, 10000) or 1
-    status = request.args.get("status") or None
-    if status is not None and status not in ("active", "left", "blacklisted"):
-        raise ValidationFailed(
-            {"status": ("应为 active、left 或 blacklisted", "one of active, left, blacklisted")}
-        )
+    status = choice_arg("status", ("active", "left", "blacklisted"))
     rows, more = service().workers.listing(
         who,
         enterprise_id=_int_arg("enterprise_id", None),
@@ -215,7 +211,7 @@ def import_workers() -> Response:
             {"file": ("请上传 CSV 或 XLSX 文件（字段名 file）", "upload a CSV or XLSX file as 'file'")}
         )
     rows = read_upload(data, filename)
-    issue = request.args.get("issue", "").lower() in ("1", "true", "yes")
+    issue = flag_arg("issue", False)
     report = service().imports.import_rows(who, _int_arg("enterprise_id", None), rows, issue=issue)
     return reply(200, report.to_json())
 
@@ -229,8 +225,8 @@ def worker_scans(worker_id: int) -> Response:
 
 
 def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
+    raw = query_value(name)
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)
@@ -366,7 +362,7 @@ def blacklist_add() -> Response:
 @blueprint.get("/blacklist")
 def blacklist_list() -> Response:
     rows = service().revocation.blacklist(
-        principal(), active_only=request.args.get("all") not in ("1", "true"), after=_int_arg("after", 0) or 0
+        principal(), active_only=not flag_arg("all", False), after=_int_arg("after", 0) or 0
     )
     return reply(200, {"items": [blacklist_json(e) for e in rows]})
 

@@ -21,7 +21,7 @@ from anxinma.issuer.services.checkins import (
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
 from anxinma.issuer.web.api import principal, reply
-from anxinma.issuer.web.params import body
+from anxinma.issuer.web.params import body, int_arg, query_value
 from anxinma.issuer.web.params import int_value as _int
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
@@ -46,8 +46,8 @@ def check_in_json(row: CheckIn, display_name: str, created: bool | None = None) 
 
 
 def _month_arg(name: str, default: str | None) -> str | None:
-    value = request.args.get(name)
-    if value is None or value == "":
+    value = query_value(name)
+    if value is None:
         return default
     if not MONTH.match(value):
         raise ValidationFailed({name: ("月份格式应为 YYYY-MM", "a month looks like YYYY-MM")})
@@ -86,13 +86,13 @@ def record_check_in() -> Response:
 @blueprint.get("/check-ins")
 def list_check_ins() -> Response:
     who = principal()
-    page = _int("page", request.args.get("page"), 1, 1, 10000) or 1
-    per_page = _int("per_page", request.args.get("per_page"), 50, 1, 200) or 50
+    page = int_arg("page", 1, 1, 10000) or 1
+    per_page = int_arg("per_page", 50, 1, 200) or 50
     rows, more = _check_ins().listing(
         who,
-        worker_id=_int("worker_id", request.args.get("worker_id"), None),
+        worker_id=int_arg("worker_id", None),
         month=_month_arg("month", None),
-        enterprise_id=_int("enterprise_id", request.args.get("enterprise_id"), None),
+        enterprise_id=int_arg("enterprise_id", None),
         page=page,
         per_page=per_page,
     )

@@ -14,6 +14,7 @@ serials the format's (:data:`~anxinma.credential.MAX_SERIAL`, a 64-bit column).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app, request
@@ -48,9 +49,43 @@ def int_value(
     return int(raw)
 
 
+def query_value(name: str) -> str | None:
+    """The query argument ``name`` as given, None when absent; given twice (``?a=1&a=2``) is 400:
+    a parameter the document declares once is not silently read as its first value."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ValidationFailed({name: ("只能给一次", "give it once")})
+    return values[0] if values else None
+
+
 def int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_ID) -> int | None:
-    """The query argument ``name`` as an integer (:func:`int_value`)."""
-    return int_value(name, request.args.get(name), default, low, high)
+    """The query argument ``name`` as an integer (:func:`int_value`); ``default`` when absent,
+    400 when empty (``?after=`` is no integer)."""
+    raw = query_value(name)
+    if raw is None:
+        return default
+    if raw == "":
+        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
+    return int_value(name, raw, default, low, high)
+
+
+def flag_arg(name: str, default: bool) -> bool:
+    """A boolean query argument: ``true``/``1`` or ``false``/``0``; ``default`` when absent, else 400."""
+    raw = query_value(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "1", "false", "0"):
+        raise ValidationFailed({name: ("应为 true 或 false", "true or false")})
+    return raw in ("true", "1")
+
+
+def choice_arg(name: str, choices: Sequence[str]) -> str | None:
+    """A query argument that is one of ``choices``; None when absent, else 400 naming them."""
+    raw = query_value(name)
+    if raw is not None and raw not in choices:
+        listed = ", ".join(choices)
+        raise ValidationFailed({name: (f"应为 {listed} 之一", f"one of {listed}")})
+    return raw
 
 
 def id_value(raw: str | None) -> int | None:
@@ -99,4 +134,16 @@ def json_object() -> dict[str, Any]:
     return data
 
 
-__all__ = ["PATH_BOUNDS", "body", "bound_ids", "id_field", "id_value", "int_arg", "int_value", "json_object"]
+__all__ = [
+    "PATH_BOUNDS",
+    "body",
+    "bound_ids",
+    "choice_arg",
+    "flag_arg",
+    "id_field",
+    "id_value",
+    "int_arg",
+    "int_value",
+    "json_object",
+    "query_value",
+]

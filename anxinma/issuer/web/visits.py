@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from anxinma.errors import TrustListError
-from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.services.visits import (
     COMMENT_MAX,
@@ -32,6 +31,7 @@ from anxinma.issuer.services.visits import (
     score_of,
 )
 from anxinma.issuer.web.api import principal, reply
+from anxinma.issuer.web.params import choice_arg, flag_arg, query_value
 from anxinma.issuer.web.params import int_arg as _int_arg
 from anxinma.issuer.web.params import json_object as _object
 from anxinma.keys.jwk import b64url_decode
@@ -152,11 +152,7 @@ def list_visits() -> Response:
 def list_ratings() -> Response:
     who = principal()
     window = _window()
-    source = request.args.get("source") or None
-    if source is not None and source not in RATING_SOURCES:
-        raise ValidationFailed(
-            {"source": ("应为 consumer、enterprise 或 worker", "consumer, enterprise or worker")}
-        )
+    source = choice_arg("source", RATING_SOURCES)
     items = _loop().ratings(
         who,
         source=source,
@@ -171,12 +167,10 @@ def list_ratings() -> Response:
 def list_complaints() -> Response:
     who = principal()
     window = _window()
-    resolved = request.args.get("resolved")
-    if resolved not in (None, "", "true", "false"):
-        raise ValidationFailed({"resolved": ("应为 true 或 false", "true or false")})
+    resolved = None if query_value("resolved") is None else flag_arg("resolved", False)
     items = _loop().complaints(
         who,
-        resolved=(resolved == "true") if resolved else None,
+        resolved=resolved,
         worker_id=_int_arg("worker_id", None),
         enterprise_id=_int_arg("enterprise_id", None),
         window=window,
