@@ -197,7 +197,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter.util import get_remote_address
 
     from anxinma.issuer import observability
-    from anxinma.issuer.web import api, console, openapi, public, visits
+    from anxinma.issuer.web import api, console, openapi, params, public, visits
 
     config = config or IssuerConfig.from_env()
     check_database(config)  # a service that cannot reach its database does not start (one line)
@@ -242,6 +242,8 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         headers_enabled=True,
     )
     limiter.limit(config.live_rate_limit)(public.live_blueprint)
+    # Every route's path ids, the consoles' and the extras' too: beyond what the store holds, 404.
+    app.url_value_preprocessor(params.bound_ids)
     console.init_app(app)  # the web consoles (docs/consoles.md); limits its log-in with ``limiter``
     app.register_blueprint(public.blueprint)
     app.register_blueprint(public.live_blueprint)

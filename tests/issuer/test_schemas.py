@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from anxinma.credential import MAX_SERIAL
 from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.validation import BlacklistFields, WorkerFields, worker_input
+from anxinma.issuer.store.models import MAX_ID
 from anxinma.issuer.web.apidoc import largest_id, paths_of
 from anxinma.issuer.web.schemas import IssueRequest, StatusRequest, WorkerQuery
 
@@ -58,7 +60,11 @@ def test_card_uid_and_holder_key_are_parsed_to_bytes() -> None:
 
 
 def test_query_parameters_are_bounded_by_their_declaration() -> None:
-    assert WorkerQuery.parse({"per_page": "", "page": "3"}).per_page == 20
+    assert WorkerQuery.parse({"page": "3"}).per_page == 20
+    # ?per_page= is no integer: refused, not read as the default (schemathesis' negative data)
+    assert refusal(WorkerQuery.parse, {"per_page": "", "page": "3"}) == {
+        "per_page": ("不能为空", "must not be empty")
+    }
     assert refusal(WorkerQuery.parse, {"per_page": "101", "status": "gone"}) == {
         "per_page": ("应为 1 到 100 的整数", "an integer from 1 to 100"),
         "status": ("应为 active、left 或 blacklisted", "one of active, left, blacklisted"),
@@ -73,4 +79,4 @@ def test_a_rule_becomes_one_path_per_fixed_value() -> None:
     assert paths_of("/status/<int:issuer_code>/<int:shard>") == [
         ("/status/{issuer_code}/{shard}", ["issuer_code", "shard"])
     ]
-    assert largest_id("serial") == 2**32 - 1 and largest_id("worker_id") == 2**53 - 1
+    assert largest_id("serial") == MAX_SERIAL and largest_id("worker_id") == MAX_ID == 2**31 - 1

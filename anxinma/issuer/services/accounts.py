@@ -121,15 +121,17 @@ class Accounts:
     def authenticate(self, bearer: str, client: str | None = None) -> Principal:
         """The caller of an API token or a session token; :class:`Unauthorized` (401) when it is
         unknown, revoked, forged, expired or its session has ended. ``client`` (the request's
-        address): a client that keeps sending bad tokens is refused with 429 (:mod:`throttle`)."""
-        if client is not None:
-            self.guard.check_token(client)
+        address): a client that keeps sending bad tokens is refused with 429 (:mod:`throttle`)
+        for its further bad ones. A valid token still passes: tokens are far too long to guess,
+        so the limit only sheds a flood of bad ones, and one broken client behind a shared
+        address (a city office's NAT) must not lock every good one out with it."""
         try:
             return self._authenticate(bearer)
         except SessionExpired:
             raise  # a session that ran out is no guess
         except Unauthorized:
             if client is not None:
+                self.guard.check_token(client)
                 self.guard.failed_token(client)
             raise
 

@@ -536,11 +536,12 @@ def _check_may_check_in(row: Credential, claims: fmt.Claims, card_uid: bytes, ta
 
 
 def month_before(month: str, count: int) -> str:
-    """The month ``count`` months before ``month`` (both ``YYYY-MM``)."""
+    """The month ``count`` months before ``month`` (both ``YYYY-MM``), at the earliest ``0000-01``,
+    the first month the form can write (before it, ``-001-02`` is no ``YYYY-MM``)."""
     year, number = int(month[:4]), int(month[5:7]) - count
     while number < 1:
         year, number = year - 1, number + 12
-    return f"{year:04d}-{number:02d}"
+    return f"{year:04d}-{number:02d}" if year >= 0 else "0000-01"
 
 
 def months_back(until: str, count: int) -> list[str]:

@@ -27,6 +27,7 @@ from anxinma import credential as fmt
 from anxinma.credential import Category, categories_to_bits
 from anxinma.errors import InvalidClaims, MalformedCredential
 from anxinma.issuer.errors import ValidationFailed, not_found
+from anxinma.issuer.store.models import MAX_ID
 
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _ID_CHECK = "10X98765432"
@@ -229,9 +230,12 @@ def _url(value: Any) -> str | None:
 
 
 def parse_optional_id(value: Any) -> int | None:
-    """An optional record id in a body (``enterprise_id``): a JSON integer, not a bool or text."""
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValueError("应为整数", "an integer")
+    """An optional record id in a body (``enterprise_id``): a JSON integer the store can hold
+    (ids are 32-bit: a larger one could name no row), not a bool or text."""
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID
+    ):
+        raise ValueError(f"应为 0 到 {MAX_ID} 的整数", f"an integer from 0 to {MAX_ID}")
     return value
 
 
@@ -428,7 +432,7 @@ PhotoUrl = Annotated[
 OptionalId = Annotated[
     int | None,
     PlainValidator(parse_optional_id),
-    WithJsonSchema(_nullable({"type": "integer", "minimum": 0})),
+    WithJsonSchema(_nullable({"type": "integer", "minimum": 0, "maximum": MAX_ID})),
 ]
 StatusReason = Annotated[
     str | None,

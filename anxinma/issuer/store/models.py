@@ -74,6 +74,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: The largest id a row of these tables has: ``Integer`` is 32-bit signed on PostgreSQL, and a
+#: larger number in a query is an error there ("integer out of range"), not "no such row". The
+#: web layer refuses or answers 404 for ids beyond it (:mod:`anxinma.issuer.web.params`).
+MAX_ID = 2**31 - 1
+
+
 class Issuer(Base):
     __tablename__ = "issuers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

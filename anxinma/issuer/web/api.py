@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from anxinma import credential as fmt
-from anxinma.issuer.errors import Unauthorized, ValidationFailed, not_found
+from anxinma.issuer.errors import Unauthorized, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Unit
 from anxinma.issuer.services.issuer import IssuerServices
@@ -24,12 +23,12 @@ from anxinma.issuer.services.validation import (
     BlacklistFields,
     EnterpriseFields,
     WorkerUpdate,
-    check_field,
     worker_input,
 )
 from anxinma.issuer.web import schemas as s
-from anxinma.issuer.web.apidoc import created, largest_id, listing, operation
+from anxinma.issuer.web.apidoc import created, listing, operation
 from anxinma.issuer.web.importing import read_upload
+from anxinma.issuer.web.params import body, json_object
 from anxinma.issuer.web.serialize import blacklist_json, credential_json, enterprise_json, worker_json
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,14 +36,6 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413)
 #: What adding an enterprise or a blacklist entry answers besides success (409: it exists).
 ADD_ERRORS = (400, 401, 403, 409)
-
-
-@blueprint.url_value_preprocessor
-def _bound_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """An id beyond what the store holds is simply not found (never a database overflow)."""
-    for name, value in (values or {}).items():
-        if isinstance(value, int) and value > largest_id(name):
-            raise not_found("record", "记录")
 
 
 def service() -> IssuerServices:
@@ -74,36 +65,10 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def body() -> Any:
-    """The JSON body, refused with 413 beyond the JSON limit and 400 when it is not JSON."""
-    from werkzeug.exceptions import RequestEntityTooLarge
-
-    limit = current_app.extensions["anxinma"].config.max_json_bytes
-    if (request.content_length or 0) > limit:
-        raise RequestEntityTooLarge()
-    raw = request.get_data(cache=True)
-    if len(raw) > limit:
-        raise RequestEntityTooLarge()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed({"body": ("请求体不是有效的 JSON", "the body is not valid JSON")}) from None
-
-
 def fingerprint() -> str:
     return hashlib.sha256(
         request.method.encode() + request.path.encode() + b"\n" + request.get_data(cache=True)
     ).hexdigest()
-
-
-def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
-    """One integer query parameter (for routes without a query model): ``s.Between``'s rule."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    return int(check_field(name, s.Between(low, high).check, raw))
 
 
 def idempotent(who: Principal, work: Callable[[Unit], tuple[int, dict[str, Any]]]) -> Response:
@@ -224,7 +189,7 @@ def get_enterprise_credential(enterprise_id: int) -> Response:
 @blueprint.post("/workers")
 @created("Register a worker", s.Worker, s.WorkerRegistration, errors=WRITE_ERRORS)
 def register_worker() -> Response:
-    who, data = principal(), body()
+    who, data = principal(), json_object()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
     registration = s.WorkerRegistration.parse(data)
     worker = service().run(
@@ -276,7 +241,7 @@ def get_worker(worker_id: int) -> Response:
     errors=(400, 401, 403, 404),
 )
 def update_worker(worker_id: int) -> Response:
-    who, data = principal(), body()
+    who, data = principal(), json_object()
     service().scope(who).require(Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN)
     fields = worker_input(data, partial=True)
     service().run(service().workers.update, who, worker_id, fields)
@@ -451,7 +416,7 @@ def blacklist_remove(entry_id: int) -> Response:
 @blueprint.post("/tokens")
 @created("Create an API token (issuer_admin)", s.Token, s.TokenCreate, errors=(400, 401, 403, 404))
 def create_token() -> Response:
-    who, data = principal(), body()
+    who, data = principal(), json_object()
     service().scope(who).require(Role.ISSUER_ADMIN)
     wanted = s.TokenCreate.parse(data)
     token_id, token = service().accounts.create_token(

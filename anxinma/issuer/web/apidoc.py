@@ -29,6 +29,8 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
+from anxinma.issuer.store.models import MAX_ID
+
 S = dict[str, Any]
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -45,9 +47,11 @@ ERRORS: dict[int, str] = {
 
 
 def largest_id(name: str) -> int:
-    """The largest value of a path id the store holds: a serial is a status-list index (32 bits),
-    every other id fits a JSON number exactly. Beyond it a route answers 404 (``api._bound_ids``)."""
-    return 2**32 - 1 if name == "serial" else 2**53 - 1
+    """The largest value of a path id the store holds (a serial its own bound, every other id a
+    32-bit row id): beyond it a route answers 404 (``params.bound_ids``, the one rule)."""
+    from anxinma.issuer.web.params import PATH_BOUNDS
+
+    return PATH_BOUNDS.get(name, MAX_ID)
 
 
 @dataclass(frozen=True)

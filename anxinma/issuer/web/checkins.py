@@ -24,8 +24,10 @@ from anxinma.issuer.services.checkins import (
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.store.models import CheckIn
 from anxinma.issuer.web import schemas_checkins as s
-from anxinma.issuer.web.api import body, principal, reply
+from anxinma.issuer.web.api import principal, reply
 from anxinma.issuer.web.apidoc import listing, operation
+from anxinma.issuer.web.params import body, int_arg, query_value
+from anxinma.issuer.web.params import int_value as _int
 
 blueprint = Blueprint("checkins", __name__, url_prefix="/api/v1")
 #: The worker's phone: authorised by its holder key's signature, not by a token.
@@ -68,20 +70,12 @@ def check_in_json(row: CheckIn, display_name: str, created: bool | None = None) 
 
 
 def _month_arg(name: str, default: str | None) -> str | None:
-    value = request.args.get(name)
-    if value is None or value == "":
+    value = query_value(name)
+    if value is None:
         return default
     if not MONTH.match(value):
         raise ValidationFailed({name: ("月份格式应为 YYYY-MM", "a month looks like YYYY-MM")})
     return value
-
-
-def _int(name: str, raw: str | None, default: int | None, low: int = 0, high: int = 2**53 - 1) -> int | None:
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationFailed({name: (f"应为 {low} 到 {high} 的整数", f"an integer from {low} to {high}")})
-    return int(raw)
 
 
 def _ints(name: str, limit: int) -> list[int]:
@@ -148,13 +142,13 @@ def record_phone_check_in() -> Response:
 @listing("Check-ins, newest month first (an enterprise sees its own)", s.CheckInList, s.CheckInQuery)
 def list_check_ins() -> Response:
     who = principal()
-    page = _int("page", request.args.get("page"), 1, 1, 10000) or 1
-    per_page = _int("per_page", request.args.get("per_page"), 50, 1, 200) or 50
+    page = int_arg("page", 1, 1, 10000) or 1
+    per_page = int_arg("per_page", 50, 1, 200) or 50
     rows, more = _check_ins().listing(
         who,
-        worker_id=_int("worker_id", request.args.get("worker_id"), None),
+        worker_id=int_arg("worker_id", None),
         month=_month_arg("month", None),
-        enterprise_id=_int("enterprise_id", request.args.get("enterprise_id"), None),
+        enterprise_id=int_arg("enterprise_id", None),
         page=page,
         per_page=per_page,
     )

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticError
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
+from werkzeug.datastructures import MultiDict
 
 from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.auth import Role
@@ -46,6 +47,7 @@ from anxinma.issuer.services.validation import (
     WorkerFields,
     field_errors,
 )
+from anxinma.issuer.store.models import MAX_ID
 
 Score = Annotated[int, Field(ge=1, le=5)]
 
@@ -154,11 +156,16 @@ class Between:
     and its JSON Schema, as ``Annotated[int, Between(1, 100)]``."""
 
     low: int = 0
-    high: int = 2**53 - 1
+    high: int = MAX_ID  # the store's ids are 32-bit (store/models.py): beyond it names no row
 
     def check(self, value: Any) -> int:
         text = str(value)
-        if not text.isdigit() or not self.low <= int(text) <= self.high:
+        # ASCII digits only ("²".isdigit() is true, int("²") fails), and short before int().
+        if (
+            not (text.isascii() and text.isdigit())
+            or len(text) > 20
+            or not self.low <= int(text) <= self.high
+        ):
             raise ValueError(
                 f"应为 {self.low} 到 {self.high} 的整数", f"an integer from {self.low} to {self.high}"
             )
@@ -193,14 +200,27 @@ QueryDate = Annotated[
 
 
 #: Query flags: true for these spellings, anything else false (``?issue=yes``, ``?all=1``).
-Flag = Annotated[
-    bool,
-    PlainValidator(lambda value: str(value).lower() in ("1", "true", "yes")),
-    WithJsonSchema({"type": "boolean"}),
-]
-StrictFlag = Annotated[
-    bool, PlainValidator(lambda value: value in ("1", "true")), WithJsonSchema({"type": "boolean"})
-]
+def _flag(value: Any) -> bool:
+    text = str(value).lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise ValueError("应为 true 或 false", "true or false")
+
+
+Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
+
+
+def _strict_flag(value: Any) -> bool:
+    if value in ("1", "true"):
+        return True
+    if value in ("0", "false"):
+        return False
+    raise ValueError("应为 true 或 false", "true or false")
+
+
+StrictFlag = Annotated[bool, PlainValidator(_strict_flag), WithJsonSchema({"type": "boolean"})]
 
 
 class Query(BaseModel):
@@ -211,7 +231,18 @@ class Query(BaseModel):
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> Self:
-        given = {name: args[name] for name in cls.model_fields if args.get(name) not in (None, "")}
+        given: dict[str, str] = {}
+        for name in cls.model_fields:
+            values = (
+                args.getlist(name) if isinstance(args, MultiDict) else [args[name]] if name in args else []
+            )
+            if len(values) > 1:  # declared once: not silently read as its first value
+                raise ValidationFailed({name: ("只能给一次", "give it once")})
+            if values and values[0] != "":
+                given[name] = values[0]
+            elif values and cls.model_fields[name].annotation not in (str, str | None):
+                # ?after= is no integer, ?resolved= no boolean: say so (only a text may be empty)
+                raise ValidationFailed({name: ("不能为空", "must not be empty")})
         try:
             return cls.model_validate(given)
         except PydanticError as exc:

@@ -16,7 +16,6 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from anxinma.errors import TrustListError
-from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.services.reports import CodeReports, parse_report
 from anxinma.issuer.services.visits import (
@@ -32,7 +31,10 @@ from anxinma.issuer.services.visits import (
     parse_resolution,
     score_of,
 )
-from anxinma.issuer.web.api import _int_arg, body, principal, reply
+from anxinma.issuer.web.api import principal, reply
+from anxinma.issuer.web.params import choice_arg, flag_arg, query_value
+from anxinma.issuer.web.params import int_arg as _int_arg
+from anxinma.issuer.web.params import json_object as _object
 from anxinma.keys.jwk import b64url_decode
 
 #: The consumer-facing endpoints (rate-limited per client by :func:`register`).
@@ -62,13 +64,6 @@ def _cross_origin(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _object() -> dict[str, Any]:
-    data = body()
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ("请求体应为 JSON 对象", "the body must be a JSON object")})
-    return data
 
 
 # -- the consumer's side ----------------------------------------------------------------------
@@ -172,11 +167,7 @@ def list_visits() -> Response:
 def list_ratings() -> Response:
     who = principal()
     window = _window()
-    source = request.args.get("source") or None
-    if source is not None and source not in RATING_SOURCES:
-        raise ValidationFailed(
-            {"source": ("应为 consumer、enterprise 或 worker", "consumer, enterprise or worker")}
-        )
+    source = choice_arg("source", RATING_SOURCES)
     items = _loop().ratings(
         who,
         source=source,
@@ -191,12 +182,10 @@ def list_ratings() -> Response:
 def list_complaints() -> Response:
     who = principal()
     window = _window()
-    resolved = request.args.get("resolved")
-    if resolved not in (None, "", "true", "false"):
-        raise ValidationFailed({"resolved": ("应为 true 或 false", "true or false")})
+    resolved = None if query_value("resolved") is None else flag_arg("resolved", False)
     items = _loop().complaints(
         who,
-        resolved=(resolved == "true") if resolved else None,
+        resolved=resolved,
         worker_id=_int_arg("worker_id", None),
         enterprise_id=_int_arg("enterprise_id", None),
         window=window,

@@ -21,6 +21,7 @@ from anxinma.issuer.web.console.base import (
     section,
     service,
 )
+from anxinma.issuer.web.params import id_value
 
 ADMIN = (Role.ISSUER_ADMIN,)
 PER_PAGE = 50
@@ -126,7 +127,7 @@ def _role_and_enterprise(form: dict[str, str]) -> tuple[Role | None, int | None,
         role = None
         errors["role"] = _("Choose a role")
     raw = form.get("enterprise_id", "")
-    enterprise_id = int(raw) if raw.isdigit() else None
+    enterprise_id = id_value(raw)
     return role, enterprise_id, errors
 
 

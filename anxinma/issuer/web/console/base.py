@@ -36,6 +36,7 @@ from anxinma.issuer.errors import ApiError, SessionExpired, Unauthorized, Valida
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.web.console import present
+from anxinma.issuer.web.params import id_value
 
 blueprint = Blueprint("console", __name__, url_prefix="/console")
 
@@ -334,8 +335,8 @@ def page_url(**changes: Any) -> str:
 
 
 def int_arg(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and low <= int(raw) <= high else default
+    value = id_value(request.args.get(name))  # ASCII digits only: int('²') fails
+    return value if value is not None and low <= value <= high else default
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
@@ -447,7 +448,7 @@ def _helpers() -> dict[str, Any]:
         "category_label": category_label,
         "role_name": lambda role: str(ROLE_NAMES[Role(role)]),
         "actor_role": actor_role,
-        "username": _username,
+        "viewer_name": _username,  # not "username": the login page passes the name typed
         "Category": fmt.Category,
         "mask_name": fmt.mask_name,
         "credential_badge": present.credential_badge,

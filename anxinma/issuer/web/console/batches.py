@@ -40,6 +40,7 @@ from anxinma.issuer.web.console.base import (
     service,
 )
 from anxinma.issuer.web.importing import csv_text
+from anxinma.issuer.web.params import id_value
 
 #: Columns ``anxinma station encode --batch`` requires, in its order (anxinma/nfc/batch.py).
 BATCH_COLUMNS = ("worker_id", "display_name", "enterprise_id", "enterprise_name")
@@ -119,7 +120,7 @@ def new_batch() -> str:
 def create_batch() -> BaseResponse | tuple[str, int]:
     who = me()
     form = request.form
-    enterprise_id = int(form["enterprise"]) if form.get("enterprise", "").isdigit() else None
+    enterprise_id = id_value(form.get("enterprise"))
     if form.get("all_matching") == "1":
         ids: list[int] = []
         after = 0
@@ -137,7 +138,7 @@ def create_batch() -> BaseResponse | tuple[str, int]:
             after = rows[-1].id
         ids = ids[:MAX_BATCH]
     else:
-        ids = [int(v) for v in form.getlist("worker") if v.isdigit()][:MAX_BATCH]
+        ids = [i for i in map(id_value, form.getlist("worker")) if i is not None][:MAX_BATCH]
     label = (form.get("label") or "").strip()[:64] or _(
         "Batch of %(day)s", day=datetime.now(fmt.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     )

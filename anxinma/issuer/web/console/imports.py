@@ -41,6 +41,7 @@ from anxinma.issuer.web.console.base import (
     service,
 )
 from anxinma.issuer.web.importing import read_upload
+from anxinma.issuer.web.params import id_value
 
 log = logging.getLogger("anxinma.issuer.web.console")
 
@@ -115,7 +116,7 @@ def imports() -> BaseResponse | str | tuple[str, int]:
         data = upload.read() if upload is not None else b""
         filename = (upload.filename or "upload") if upload is not None else ""
         raw = request.form.get("enterprise_id", "")
-        asked = int(raw) if raw.isdigit() else None
+        asked = id_value(raw)
         enterprise_id = service().scope(who).choose(asked)
         try:
             if not data:

@@ -36,6 +36,7 @@ from anxinma.issuer.web.console.base import (
     tenant_columns,
 )
 from anxinma.issuer.web.console.present import with_times
+from anxinma.issuer.web.params import id_value
 
 PER_PAGE = 50
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
@@ -105,7 +106,7 @@ def rate_visit(visit_id: int) -> BaseResponse | str | tuple[str, int]:
     status = 200
     if request.method == "POST":
         form = {"score": request.form.get("score", ""), "comment": request.form.get("comment", "")}
-        data: dict[str, Any] = {"score": int(form["score"]) if form["score"].isdigit() else None}
+        data: dict[str, Any] = {"score": id_value(form["score"])}
         data["comment"] = form["comment"]
         try:
             score, comment = parse_rating(data)

@@ -42,6 +42,7 @@ from anxinma.issuer.web.console.base import (
     tenant_columns,
 )
 from anxinma.issuer.web.console.present import Validity, with_times
+from anxinma.issuer.web.params import id_value
 
 PER_PAGE = 50
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
@@ -197,7 +198,7 @@ def register() -> BaseResponse | str | tuple[str, int]:
     errors: dict[str, str] = {}
     problem: str | None = None
     raw = form.get("enterprise_id", "")
-    enterprise_id = scope.choose(int(raw) if raw.isdigit() else None)
+    enterprise_id = scope.choose(id_value(raw))
     if enterprise_id is None:
         errors["enterprise_id"] = _("Choose the enterprise")
     try:
