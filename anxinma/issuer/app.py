@@ -267,6 +267,9 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from anxinma.issuer.web.checkins import blueprint as check_ins  # 按月打卡 (docs/checkin.md)
 
     app.register_blueprint(check_ins)
+    from anxinma.issuer.web.phone import blueprint as phone  # the worker's phone (docs/page.md)
+
+    app.register_blueprint(phone)
     visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)
     extras = list(blueprints)
     for extra in extras:

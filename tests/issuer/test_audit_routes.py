@@ -196,6 +196,13 @@ def _enterprise_rating(f: Fixture) -> Call:
     return f.api("enterprise_admin", "POST", path, f.enterprise, json={"score": 4})
 
 
+def _phone_enrol(f: Fixture) -> Call:
+    made = f.services.run(f.services.enrolments.create, SYSTEM, f.worker(), 15)
+    key = ed25519.SigningKey.generate().public_key.hex()
+    actor = f"enrolment:{made.row.id}:card_operator@{f.enterprise}"
+    return Call("POST", f"/w/{made.token}", actor, json={"holder_key": key})
+
+
 def _console_import_run(f: Fixture) -> Call:
     console, actor = f.session("enterprise_admin", f.enterprise)
     who = f.services.accounts.authenticate(console.client.get_cookie("axm_session").value)  # type: ignore[union-attr]
@@ -254,6 +261,10 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
     "api.issue_credential": lambda f: f.api(
         "enterprise_admin", "POST", f"/api/v1/workers/{f.worker()}/credentials", f.enterprise, json={}
     ),
+    "api.create_enrolment": lambda f: f.api(
+        "enterprise_admin", "POST", f"/api/v1/workers/{f.worker()}/enrolments", f.enterprise, json={}
+    ),
+    "phone.enrol": _phone_enrol,
     "api.revoke": lambda f: f.api(
         "regulator", "POST", f"/api/v1/credentials/{f.credential()['serial']}/revoke", json={"reason": "lost"}
     ),

@@ -17,6 +17,7 @@ from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.daily import Daily
+from anxinma.issuer.services.enrolments import Enrolments
 from anxinma.issuer.services.enterprises import Enterprises
 from anxinma.issuer.services.import_jobs import ImportJobs
 from anxinma.issuer.services.imports import Imports
@@ -36,7 +37,7 @@ from anxinma.keys import KeyDirectory
 
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
-    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``,
+    ``import_jobs``, ``issuing``, ``enrolments``, ``revocation``, ``daily``, ``visits``, ``checkins``,
     ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
@@ -57,6 +58,7 @@ class IssuerServices(Context):
         self.workers = Workers(self, self.scans)
         self.revocation = Revocation(self)
         self.issuing = Issuing(self, self.revocation)
+        self.enrolments = Enrolments(self, self.issuing)
         self.imports = Imports(self, self.workers, self.issuing)
         self.daily = Daily(self, self.workers)
         self.visits = ServiceLoop(self)

@@ -336,6 +336,31 @@ def _holder_key(raw: Any) -> bytes | None:
     return key
 
 
+@blueprint.post("/workers/<int:worker_id>/enrolments")
+def create_enrolment(worker_id: int) -> Response:
+    """A one-time link that enrols the worker's phone (docs/page.md, "The worker's phone"):
+    ``{"minutes": 1…1440}`` optional (15 by default); 201 ``{"url", "expires_at"}``."""
+    from anxinma.issuer.services.enrolments import DEFAULT_MINUTES, MAX_MINUTES
+
+    who, data = principal(), body()
+    if not isinstance(data, dict) or set(data) - {"minutes"}:
+        raise ValidationFailed({"body": ("只接受 minutes 字段", "only minutes is accepted")})
+    minutes = data.get("minutes", DEFAULT_MINUTES)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_MINUTES:
+        raise ValidationFailed(
+            {"minutes": (f"有效分钟数应为 1 到 {MAX_MINUTES}", f"minutes is 1 to {MAX_MINUTES}")}
+        )
+    made = service().run(service().enrolments.create, who, worker_id, minutes)
+    return reply(
+        201,
+        {
+            "url": f"{base_url()}/w/{made.token}",
+            "expires_at": made.row.expires_at.isoformat(),
+            "worker_id": worker_id,
+        },
+    )
+
+
 @blueprint.get("/credentials/<int:serial>")
 def get_credential(serial: int) -> Response:
     return reply(200, credential_json(service().issuing.get(principal(), serial), base_url()))
