@@ -386,6 +386,9 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
         multipart=True,
     ),
     "console.import_run": _console_import_run,
+    "console.enrol_phone": lambda f: f.page(
+        "enterprise_admin", f"/console/workers/{f.worker()}/enrol", f.enterprise, data={}
+    ),
     "console.rate_visit": lambda f: f.page(
         "enterprise_admin", f"/console/visits/{f.visit()['visit_id']}/rate", f.enterprise, data={"score": "4"}
     ),
