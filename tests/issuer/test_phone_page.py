@@ -1,0 +1,212 @@
+"""The worker's phone in headless Chromium at phone size (issue 18, items 1-3): enrol from the
+console's QR, the dynamic code the page makes (verified by the Python verifier, read back from
+a screenshot by zxing-cpp, expired when the screenshot is older than the window), the code
+offline, a link opened twice, and the fallback key where WebCrypto lacks Ed25519."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from click.testing import CliRunner
+from PIL import Image
+
+from anxinma import credential as fmt
+from anxinma.cli import main
+from anxinma.credential.text import from_decimal
+from tests.conftest import DESKTOP, PHONE, LiveIssuer, screenshot
+from tests.issuer.console_support import account
+from tests.issuer.test_console_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIssuer]:
+    home = tmp_path_factory.mktemp("phone-issuer")
+    served = LiveIssuer(home, f"sqlite:///{home / 'anxinma.sqlite3'}")
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def bundle(issuer: LiveIssuer, tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveIssuer, Path]:
+    """Where the Python verifier keeps the issuer's trust data (``anxinma verify --offline``)."""
+    where = tmp_path_factory.mktemp("phone-bundle")
+    (where / "root.pem").write_bytes(issuer.root_public_pem)
+    return issuer, where
+
+
+def verify(bundle: tuple[LiveIssuer, Path], code: str, at: datetime | None = None) -> dict[str, Any]:
+    """``anxinma verify CODE --offline --json [--at]`` after a sync (the new serial's status)."""
+    issuer, where = bundle
+    synced = CliRunner().invoke(
+        main,
+        ["verifier", "sync", "--issuer", issuer.url, "--dir", str(where / "b"), "--root-key", str(where / "root.pem")],
+    )
+    assert synced.exit_code == 0, synced.output
+    args = ["verify", code, "--bundle", str(where / "b"), "--offline", "--json"]
+    if at is not None:
+        args += ["--at", at.isoformat()]
+    result = CliRunner().invoke(main, args)
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def enrolment_url(issuer: LiveIssuer, worker_id: int) -> str:
+    made = issuer.api("POST", f"/api/v1/workers/{worker_id}/enrolments", json={})
+    assert made.status_code == 201, made.text
+    return str(made.json()["url"])
+
+
+def open_code(context: Any, url: str) -> Any:
+    """Open ``url`` on the phone and wait for the first dynamic code."""
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("body[data-code-ready]", timeout=20_000)
+    return page
+
+
+def shown_code(page: Any) -> str:
+    return str(page.get_attribute("[data-dynamic-code]", "data-url"))
+
+
+def decoded_from_screen(page: Any) -> str:
+    """The text zxing-cpp reads from a screenshot of the code as the phone shows it."""
+    image = Image.open(io.BytesIO(page.locator("[data-dynamic-code]").screenshot()))
+    found = zxingcpp.read_barcodes(image)
+    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode
+    return str(found[0].text)
+
+
+def test_a_worker_enrols_from_the_console_qr_and_shows_a_code_that_verifies(
+    issuer: LiveIssuer, bundle: tuple[LiveIssuer, Path], browser_context: Callable[..., Any]
+) -> None:
+    enterprise = int(issuer.enterprise()["id"])  # type: ignore[call-overload]
+    worker = int(issuer.worker(enterprise)["id"])  # type: ignore[call-overload]
+    card = issuer.credential(worker)
+    username, password = account(issuer, "enterprise_admin", enterprise)
+    desk = browser_context(viewport=DESKTOP).new_page()
+    sign_in(desk, issuer, username, password)
+    desk.goto(f"{issuer.url}/console/workers/{worker}")
+    assert "尚未登记手机" in desk.inner_text("[data-phone-credential]")
+    desk.click("[data-enrol-phone]")
+    desk.wait_for_selector("[data-enrolment-qr] svg")
+    screenshot(desk, "console-enrol-phone-desktop")
+    link = desk.inner_text("[data-enrolment-url]").strip()
+    (read,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(desk.locator("[data-enrolment-qr]").screenshot())))
+    assert read.text == link and link.startswith(f"{issuer.url}/w/")
+
+    phone = open_code(browser_context(viewport=PHONE), link)
+    assert phone.url == f"{issuer.url}/w"  # the secret is gone from the address bar
+    assert phone.get_attribute("body", "data-crypto") == "webcrypto"
+    screenshot(phone, "phone-dynamic-code-zh")
+    version = int(phone.get_attribute("[data-dynamic-code]", "data-qr-version") or 99)
+    assert version <= 12
+
+    made = shown_code(phone)
+    presentation = fmt.decode_presentation(from_decimal(made.rsplit("/v/", 1)[1]))
+    assert presentation.proof_verifies() and abs(presentation.time - time.time()) < 60
+    assert presentation.credential.claims.archive_id == worker
+    assert presentation.credential.claims.card_uid is None
+    assert verify(bundle, made)["status"] == "valid"
+
+    # The QR on the screen says the same, upper-case prefix and all, and a screenshot of it
+    # stops verifying once it is older than the window.
+    scanned = decoded_from_screen(phone)
+    assert scanned.upper() == made.upper() and scanned.startswith(issuer.url.upper() + "/V/")
+    assert verify(bundle, scanned)["status"] == "valid"
+    later = datetime.fromtimestamp(presentation.time, UTC) + timedelta(seconds=91)
+    assert verify(bundle, scanned, later)["status"] == "holder_proof_expired"
+
+    # The console now shows both credentials; the card one was not replaced.
+    desk.goto(f"{issuer.url}/console/workers/{worker}")
+    assert f"{presentation.credential.claims.serial}" in desk.inner_text("[data-phone-credential]")
+    status = issuer.api("GET", f"/api/v1/credentials/{card['serial']}").json()["status"]
+    assert status == "active"
+
+
+def test_the_code_shows_offline_and_changes_every_30_seconds(
+    issuer: LiveIssuer, bundle: tuple[LiveIssuer, Path], browser_context: Callable[..., Any]
+) -> None:
+    worker = int(issuer.worker()["id"])  # type: ignore[call-overload]
+    context = browser_context(viewport=PHONE)
+    page = open_code(context, enrolment_url(issuer, worker))
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    context.set_offline(True)
+    offline = open_code(context, f"{issuer.url}/w")
+    first = shown_code(offline)
+    assert verify(bundle, first)["status"] == "valid"
+    screenshot(offline, "phone-dynamic-code-offline")
+    # A new code 30 s later (the page's own clock moved on), still without a network.
+    offline.clock.install()
+    offline.reload()
+    offline.wait_for_selector("body[data-code-ready]")
+    before = offline.get_attribute("body", "data-code-ready")
+    offline.clock.run_for(31_000)
+    offline.wait_for_function(f"document.body.getAttribute('data-code-ready') !== '{before}'")
+    second = shown_code(offline)
+    assert second != first
+    later = fmt.decode_presentation(from_decimal(second.rsplit("/v/", 1)[1]))
+    assert later.proof_verifies() and later.time - int(before or 0) >= 30
+
+    # The consumer's page, scanning the phone's code, finds it valid.
+    context.set_offline(False)
+    consumer = browser_context(viewport=PHONE).new_page()
+    consumer.goto(first.replace("/v/", "/V/"))
+    consumer.wait_for_selector("#verdict[data-final]", timeout=20_000)
+    assert consumer.get_attribute("#verdict", "data-status") == "valid"
+
+
+def test_a_link_opened_twice_shows_a_bilingual_page_and_changes_nothing(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    worker = int(issuer.worker()["id"])  # type: ignore[call-overload]
+    link = enrolment_url(issuer, worker)
+    first = open_code(browser_context(viewport=PHONE), link)
+    serial = fmt.decode_presentation(from_decimal(shown_code(first).rsplit("/v/", 1)[1])).credential.claims.serial
+    other = browser_context(viewport=PHONE).new_page()
+    answer = other.goto(link)
+    assert answer is not None and answer.status == 410
+    refused = other.locator("#refused")
+    assert refused.get_attribute("data-reason") == "used"
+    text = refused.inner_text()
+    assert "已经用过" in text and "already used" in text
+    assert other.locator("[data-dynamic-code]").count() == 0
+    screenshot(other, "phone-enrolment-used-zh")
+    assert issuer.api("GET", f"/api/v1/credentials/{serial}").json()["status"] == "active"
+    forged = browser_context(viewport=PHONE).new_page()
+    answer = forged.goto(link[:-3] + "abc")
+    assert answer is not None and answer.status == 404
+    assert forged.locator("#refused").get_attribute("data-reason") == "unknown"
+
+
+NO_ED25519 = """
+(() => {
+  const generate = crypto.subtle.generateKey.bind(crypto.subtle);
+  crypto.subtle.generateKey = (algorithm, ...rest) =>
+    (algorithm && (algorithm.name || algorithm) === "Ed25519")
+      ? Promise.reject(new DOMException("not supported", "NotSupportedError"))
+      : generate(algorithm, ...rest);
+})();
+"""
+
+
+def test_without_webcrypto_ed25519_the_fallback_key_makes_codes_that_verify(
+    issuer: LiveIssuer, bundle: tuple[LiveIssuer, Path], browser_context: Callable[..., Any]
+) -> None:
+    worker = int(issuer.worker()["id"])  # type: ignore[call-overload]
+    context = browser_context(viewport=PHONE)
+    context.add_init_script(NO_ED25519)
+    page = open_code(context, enrolment_url(issuer, worker))
+    assert page.get_attribute("body", "data-crypto") == "tweetnacl"
+    assert "安全性较低" in page.inner_text("#status")
+    assert verify(bundle, shown_code(page))["status"] == "valid"
