@@ -42,6 +42,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "phone.service_worker": "the phone page's service worker script",
     "phone.enrolment_page": "the worker's phone: the enrolment link's one-time secret",
     "phone.enrol": "the worker's phone: the enrolment link's one-time secret",
+    "phone.record": "the worker's phone: a request signed by the holder key of its own credential",
     "api.create_session": "signing in",
     "api.me": "the caller itself",
     "console.login": "signing in",

@@ -34,6 +34,7 @@ NO_CHANGE = {
     "console.login": "signing in sets a cookie; nothing is stored",
     "console.logout": "signing out clears a cookie",
     "live.live_record": "a scan is counted (亮证率), not a change of a record",
+    "phone.record": "the worker's phone reads its own record (a signed read, nothing stored)",
 }
 
 #: Routes where one request makes more than one audited change by design, with the actions.

@@ -224,3 +224,48 @@ def test_a_worker_who_left_cannot_be_enrolled(live_issuer: LiveIssuer) -> None:
     assert enrolment(live_issuer, worker).status_code == 409
     late = requests.post(link["url"], json={"holder_key": _holder().public_key.hex()}, timeout=10)
     assert late.status_code == 409 and late.json()["error"]["reason"] == "worker_gone"
+
+
+# -- the worker's own record: a request signed by the holder key ----------------------------------
+
+
+def record_request(
+    issuer: LiveIssuer, serial: int, key: ed25519.SigningKey, at: int | None = None
+) -> requests.Response:
+    import base64
+    import time
+
+    from anxinma.issuer.services.worker_self import worker_record_message
+
+    moment = int(time.time()) if at is None else at
+    message = worker_record_message(issuer.runtime.service.issuer_code, serial, moment)
+    signature = base64.urlsafe_b64encode(key.sign(message)).rstrip(b"=").decode()
+    return requests.post(
+        f"{issuer.url}/w/record", json={"serial": serial, "time": moment, "signature": signature}, timeout=10
+    )
+
+
+def test_the_worker_reads_their_record_with_the_holder_key_and_nobody_else_does(
+    live_issuer: LiveIssuer,
+) -> None:
+    import time
+
+    worker = int(live_issuer.worker()["id"])  # type: ignore[call-overload]
+    holder = _holder()
+    serial = int(phone(live_issuer, worker, holder.public_key).json()["serial"])
+    card = int(live_issuer.credential(worker)["serial"])  # type: ignore[call-overload]
+    answer = record_request(live_issuer, serial, holder)
+    assert answer.status_code == 200, answer.text
+    record = answer.json()
+    assert record["worker"]["id"] == worker
+    assert {c["serial"]: c["form"] for c in record["credentials"]} == {serial: "phone", card: "card"}
+    assert len(record["months"]) == 12 and record["insurance"]["remind"] is False
+    for refused in (
+        record_request(live_issuer, serial, _holder()),  # another phone's key
+        record_request(live_issuer, serial, holder, int(time.time()) - 600),  # an old request replayed
+        record_request(live_issuer, card, holder),  # the card credential has no holder key
+    ):
+        assert refused.status_code == 401, refused.text
+        assert "手机签名无效" in refused.json()["error"]["zh"]
+    bad = requests.post(f"{live_issuer.url}/w/record", json={"serial": "x"}, timeout=10)
+    assert bad.status_code == 400

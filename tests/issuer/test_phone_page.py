@@ -51,7 +51,16 @@ def verify(bundle: tuple[LiveIssuer, Path], code: str, at: datetime | None = Non
     issuer, where = bundle
     synced = CliRunner().invoke(
         main,
-        ["verifier", "sync", "--issuer", issuer.url, "--dir", str(where / "b"), "--root-key", str(where / "root.pem")],
+        [
+            "verifier",
+            "sync",
+            "--issuer",
+            issuer.url,
+            "--dir",
+            str(where / "b"),
+            "--root-key",
+            str(where / "root.pem"),
+        ],
     )
     assert synced.exit_code == 0, synced.output
     args = ["verify", code, "--bundle", str(where / "b"), "--offline", "--json"]
@@ -172,7 +181,9 @@ def test_a_link_opened_twice_shows_a_bilingual_page_and_changes_nothing(
     worker = int(issuer.worker()["id"])  # type: ignore[call-overload]
     link = enrolment_url(issuer, worker)
     first = open_code(browser_context(viewport=PHONE), link)
-    serial = fmt.decode_presentation(from_decimal(shown_code(first).rsplit("/v/", 1)[1])).credential.claims.serial
+    serial = fmt.decode_presentation(
+        from_decimal(shown_code(first).rsplit("/v/", 1)[1])
+    ).credential.claims.serial
     other = browser_context(viewport=PHONE).new_page()
     answer = other.goto(link)
     assert answer is not None and answer.status == 410
@@ -210,3 +221,83 @@ def test_without_webcrypto_ed25519_the_fallback_key_makes_codes_that_verify(
     assert page.get_attribute("body", "data-crypto") == "tweetnacl"
     assert "安全性较低" in page.inner_text("#status")
     assert verify(bundle, shown_code(page))["status"] == "valid"
+
+
+def test_the_worker_sees_their_own_record_rates_the_enterprise_and_keeps_the_record_offline(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    from datetime import date
+
+    enterprise = int(issuer.enterprise("宁波安心家政服务有限公司")["id"])  # type: ignore[call-overload]
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    worker = int(issuer.worker(enterprise, insurance_valid_until=soon)["id"])  # type: ignore[call-overload]
+    uid = "04a1b2c3d4e5f6"
+    card = issuer.credential(worker, card_uid=uid)
+    context = browser_context(viewport=PHONE)
+    page = open_code(context, enrolment_url(issuer, worker))
+    serial = fmt.decode_presentation(
+        from_decimal(shown_code(page).rsplit("/v/", 1)[1])
+    ).credential.claims.serial
+    phone_code = issuer.api("GET", f"/api/v1/credentials/{serial}").json()["code"]
+    visit = issuer.api("POST", "/api/v1/visits", token="", json={"code": phone_code}).json()
+    rated = issuer.api(
+        "POST",
+        f"/api/v1/visits/{visit['visit_id']}/rating",
+        token="",
+        json={"token": visit["rating_token"], "score": 5, "comment": "很细心"},
+    )
+    assert rated.status_code == 201, rated.text
+    moment = datetime.now(fmt.CHINA_TZ)
+    checked = issuer.api(
+        "POST",
+        "/api/v1/check-ins",
+        token=issuer.token("card_operator", enterprise),
+        json={
+            "code": card["code"],
+            "card_uid": uid,
+            "month": moment.strftime("%Y-%m"),
+            "station": "海曙站",
+            "tapped_at": moment.isoformat(),
+        },
+    )
+    assert checked.status_code in (200, 201), checked.text
+
+    page.reload()
+    page.wait_for_selector("body[data-record=fresh]", timeout=20_000)
+    record = page.locator("#record")
+    forms = {
+        li.get_attribute("data-form"): li.get_attribute("data-status")
+        for li in record.locator("[data-credentials] li").all()
+    }
+    assert forms == {"card": "active", "phone": "active"}
+    assert "宁波安心家政服务有限公司" in record.locator("[data-enterprise]").inner_text()
+    insurance = record.locator("[data-validity=insurance]")
+    assert insurance.get_attribute("data-remind") == "true" and "请尽快续期" in insurance.inner_text()
+    assert record.locator("[data-validity=health]").get_attribute("data-remind") is None
+    assert "1 条评价，平均 5.0 星" in record.locator("[data-rating-summary]").inner_text()
+    assert "很细心" in record.locator("[data-ratings]").inner_text()
+    this_month = record.locator(f"[data-month='{moment.strftime('%Y-%m')}']")
+    assert (
+        this_month.get_attribute("data-visits") == "1" and this_month.get_attribute("data-checked") == "true"
+    )
+    assert "刚刚" in page.inner_text("#record-age")
+    screenshot(page, "phone-worker-record-zh")
+
+    form = record.locator(f"form[data-visit='{visit['visit_id']}']")
+    form.locator("select").select_option("4")
+    form.locator("input[name=comment]").fill("排班合理")
+    form.locator("button").click()
+    page.wait_for_selector(f"form[data-visit='{visit['visit_id']}'][data-rated=true]")
+    ratings = issuer.api("GET", f"/api/v1/ratings?source=worker&enterprise_id={enterprise}").json()["items"]
+    assert [(r["visit_id"], r["score"], r["comment"]) for r in ratings] == [
+        (visit["visit_id"], 4, "排班合理")
+    ]
+
+    context.set_offline(True)
+    offline = open_code(context, f"{issuer.url}/w")
+    offline.wait_for_selector("body[data-record=kept]", timeout=20_000)
+    assert offline.locator("[data-record-offline]").count() == 1
+    assert "记录更新于" in offline.inner_text("#record-age")
+    assert offline.locator("[data-dynamic-code] img").count() == 1
+    assert offline.locator("section[data-tap-checkin]").count() == 1
+    screenshot(offline, "phone-worker-record-offline-zh")

@@ -29,6 +29,7 @@ from anxinma.issuer.services.revocation import Revocation
 from anxinma.issuer.services.status import StatusBoard
 from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.watchlists import Watchlists
+from anxinma.issuer.services.worker_self import WorkerRecords
 from anxinma.issuer.services.workers import Workers
 from anxinma.issuer.store.db import Store
 from anxinma.issuer.store.vault import Vault
@@ -64,6 +65,7 @@ class IssuerServices(Context):
         self.visits = ServiceLoop(self)
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
+        self.worker_records = WorkerRecords(self, self.visits, self.checkins)
         self.watchlists = Watchlists(self)
         self.jobs = Jobs()
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)

@@ -39,7 +39,7 @@ blueprint = Blueprint("phone", __name__)
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "static" / "worker"
 #: The page's files, in the order the shell loads them.
-ASSETS = ("phone.css", "vendor/qrcode.js", "holder.js", "code.js", "phone.js")
+ASSETS = ("phone.css", "vendor/qrcode.js", "holder.js", "code.js", "record.js", "phone.js")
 #: How often the phone makes a new code (seconds): half the window a verifier accepts.
 REFRESH_SECONDS = PROOF_REFRESH
 CSP = (
@@ -75,6 +75,7 @@ def _settings() -> dict[str, Any]:
         "window_seconds": PROOF_WINDOW,
         "tolerance_seconds": PROOF_CLOCK_TOLERANCE,
         "context": PRESENTATION_CONTEXT,
+        "issuer_code": _services().issuer_code,
         "messages": {key: MESSAGES.templates(key) for key in list(MESSAGES.keys())},
     }
 
@@ -168,6 +169,33 @@ def _holder_key(raw: Any) -> bytes:
             {"holder_key": ("应为 32 字节的 Ed25519 公钥", "a 32-byte Ed25519 public key, hex or base64url")}
         )
     return key
+
+
+@blueprint.post("/w/record")
+def record() -> Response:
+    """The worker's own record, for a request signed by the phone's holder key
+    (``{"serial", "time", "signature"}``: Ed25519 over ``worker_record_message``); 401 otherwise."""
+    data = body()
+    serial, at = (data.get("serial"), data.get("time")) if isinstance(data, dict) else (None, None)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32 for v in (serial, at)):
+        raise ValidationFailed(
+            {"serial": ("必填：手机安心码编号与时间", "required: the phone credential's serial and the time")}
+        )
+    signature = _signature(data.get("signature"))
+    found = _services().worker_records.record(int(serial or 0), int(at or 0), signature)
+    return _headers(Response(json.dumps(found, ensure_ascii=False), mimetype="application/json"))
+
+
+def _signature(raw: Any) -> bytes:
+    try:
+        signature = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)) if isinstance(raw, str) else b""
+    except ValueError:
+        signature = b""
+    if len(signature) != 64:
+        raise ValidationFailed(
+            {"signature": ("应为 64 字节的 Ed25519 签名", "a 64-byte Ed25519 signature, base64url")}
+        )
+    return signature
 
 
 @blueprint.get("/w/sw.js")

@@ -48,3 +48,57 @@ define(
 )
 define("credential_number", zh="安心码编号 {serial}", en="Credential No. {serial}")
 define("valid_until", zh="有效期至 {date}", en="Valid until {date}")
+
+# -- the worker's own page ------------------------------------------------------------------------
+define("record_title", zh="我的记录", en="My record")
+define("record_age", zh="记录更新于 {age}", en="Record as of {age}")
+define("age_now", zh="刚刚", en="just now")
+define("age_minutes", zh="{n} 分钟前", en="{n} min ago")
+define("age_hours", zh="{n} 小时前", en="{n} h ago")
+define("age_days", zh="{n} 天前", en="{n} days ago")
+define(
+    "record_offline", zh="离线：显示的是本机保存的记录", en="Offline: this is the record kept on the phone"
+)
+define("record_failed", zh="无法更新记录：{reason}", en="Could not update the record: {reason}")
+define("credentials", zh="我的安心码", en="My credentials")
+define("form_card", zh="卡片安心码", en="Card credential")
+define("form_phone", zh="手机安心码", en="Phone credential")
+define("status_active", zh="有效", en="valid")
+define("status_suspended", zh="已暂停", en="suspended")
+define("status_revoked", zh="已吊销", en="revoked")
+define("enterprise", zh="所在企业", en="Enterprise")
+define("health", zh="健康证", en="Health certificate")
+define("insurance", zh="保险", en="Insurance")
+define("valid_days", zh="有效期至 {date}（还有 {days} 天）", en="valid until {date} ({days} days left)")
+define(
+    "remind",
+    zh="还有 {days} 天到期，请尽快续期并交给企业更新",
+    en="runs out in {days} days: renew it and give it to your enterprise",
+)
+define(
+    "lapsed",
+    zh="已过期（{date}），安心码显示为需注意，请尽快续期",
+    en="lapsed on {date}: your code shows attention; renew it",
+)
+define("missing", zh="未登记，请交给企业登记", en="not on record: give it to your enterprise")
+define("rating", zh="顾客评价", en="Customer ratings")
+define(
+    "rating_summary", zh="{count} 条评价，平均 {average} 星", en="{count} ratings, {average} stars on average"
+)
+define("rating_none", zh="还没有顾客评价", en="No customer ratings yet")
+define("months", zh="每月入户与打卡", en="Visits and check-ins by month")
+define("month_row", zh="{month}：入户 {visits} 次 · {checked}", en="{visits} visits · {checked}")
+define("checked_yes", zh="已打卡", en="checked in")
+define("checked_no", zh="未打卡", en="no check-in")
+define("rate_title", zh="评价所在企业", en="Rate your enterprise")
+define("rate_visit", zh="{time} 的入户", en="The visit of {time}")
+define("rate_score", zh="评分（1–5 星）", en="Score (1–5 stars)")
+define("rate_comment", zh="评语（可不填）", en="Comment (optional)")
+define("rate_button", zh="提交评价", en="Send the rating")
+define("rate_done", zh="评价已提交，谢谢", en="Rating sent, thank you")
+define("rate_failed", zh="评价未能提交：{reason}", en="The rating was not sent: {reason}")
+define(
+    "rate_none",
+    zh="暂无可评价的入户（用手机动态码确认入户后可评价）",
+    en="No visit to rate (visits confirmed from the phone's code can be rated)",
+)
