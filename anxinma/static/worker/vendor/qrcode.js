@@ -1,3 +1,5 @@
+// qrcode-generator 2.0.4 from the npm registry (dist/qrcode.js, unmodified below this line), MIT licence:
+// Copyright (c) 2009 Kazuhiko Arase, https://github.com/kazuhikoarase/qrcode-generator
 //---------------------------------------------------------------------
 //
 // QR Code Generator for JavaScript
