@@ -269,3 +269,27 @@ def test_the_worker_reads_their_record_with_the_holder_key_and_nobody_else_does(
         assert "手机签名无效" in refused.json()["error"]["zh"]
     bad = requests.post(f"{live_issuer.url}/w/record", json={"serial": "x"}, timeout=10)
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b"[]",
+        b'{"holder_key": 5}',
+        b'{"holder_key": "' + b"x" * 1000 + b'"}',
+        b'{"holder_key": "' + b"zz" * 32 + b'"}',
+        b'{"holder_key": "AAAA", "card_uid": "04a1b2c3"}',
+        b"{}",
+    ],
+)
+def test_a_bad_enrolment_body_is_a_bilingual_400_and_leaves_the_link_unused(
+    live_issuer: LiveIssuer, payload: bytes
+) -> None:
+    worker = int(live_issuer.worker()["id"])  # type: ignore[call-overload]
+    link = enrolment(live_issuer, worker).json()["url"]
+    answer = requests.post(link, data=payload, headers={"Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["zh"] and error["en"]
+    assert requests.get(link, timeout=10).status_code == 200  # still unused

@@ -301,3 +301,44 @@ def test_the_worker_sees_their_own_record_rates_the_enterprise_and_keeps_the_rec
     assert offline.locator("[data-dynamic-code] img").count() == 1
     assert offline.locator("section[data-tap-checkin]").count() == 1
     screenshot(offline, "phone-worker-record-offline-zh")
+
+
+VECTOR = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "presentation.json").read_text())
+PKCS8_ED25519 = "302e020100300506032b657004220420"  # RFC 8410: the PrivateKeyInfo head of a 32-byte seed
+
+MAKE_WITH_SEED = """async ([vector, pkcs8, engine]) => {
+  const hex = t => Uint8Array.from(t.match(/../g), b => parseInt(b, 16));
+  const toHex = b => Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+  const credential = hex(vector.credential);
+  let sign;
+  if (engine === "webcrypto") {
+    const key = await crypto.subtle.importKey("pkcs8", hex(pkcs8 + vector.holder_seed), {name: "Ed25519"}, false, ["sign"]);
+    sign = async bytes => new Uint8Array(await crypto.subtle.sign({name: "Ed25519"}, key, bytes));
+  } else {
+    await new Promise((ok, fail) => { const s = document.createElement("script");
+      s.src = "/static/verifier/vendor/nacl-fast.min.js"; s.onload = ok; s.onerror = fail; document.head.appendChild(s); });
+    const pair = nacl.sign.keyPair.fromSeed(hex(vector.holder_seed));
+    sign = async bytes => nacl.sign.detached(bytes, pair.secretKey);
+  }
+  const holder = {credential: () => credential, info: () => ({verify_base: "https://v.anxinma.gov.cn"}), sign};
+  const code = await AnxinmaCode.make(holder, vector.time);
+  const box = document.createElement("div");
+  document.body.appendChild(box);
+  const drawn = AnxinmaCode.render(box, code.segments);
+  return {proofInput: toHex(AnxinmaCode.proofInput(credential, vector.time)), bytes: toHex(code.bytes),
+          url: code.url, qr: code.segments.join(""), version: drawn.version};
+}"""
+
+
+@pytest.mark.parametrize("engine", ["webcrypto", "tweetnacl"])
+def test_the_page_makes_exactly_the_bytes_of_the_format_vector(
+    issuer: LiveIssuer, browser_context: Callable[..., Any], engine: str
+) -> None:
+    page = browser_context(viewport=PHONE).new_page()
+    page.goto(f"{issuer.url}/w")
+    page.wait_for_function("window.AnxinmaCode && document.body.getAttribute('data-enrolled') === 'false'")
+    made = page.evaluate(MAKE_WITH_SEED, [VECTOR, PKCS8_ED25519, engine])
+    assert made["proofInput"] == VECTOR["proof_input_hex"]
+    assert made["bytes"] == VECTOR["presentation_hex"]  # the proof too: Ed25519 is deterministic
+    assert made["url"] == VECTOR["url"] and made["qr"] == VECTOR["qr_text"]
+    assert made["version"] == VECTOR["qr_version_m"] == 12
