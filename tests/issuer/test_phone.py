@@ -269,6 +269,9 @@ def test_the_worker_reads_their_record_with_the_holder_key_and_nobody_else_does(
         assert "手机签名无效" in refused.json()["error"]["zh"]
     bad = requests.post(f"{live_issuer.url}/w/record", json={"serial": "x"}, timeout=10)
     assert bad.status_code == 400
+    revoke(live_issuer, serial, "lost")  # the phone is lost: its key opens nothing any more
+    lost = record_request(live_issuer, serial, holder)
+    assert lost.status_code == 401 and "已吊销" in lost.json()["error"]["zh"]
 
 
 @pytest.mark.parametrize(

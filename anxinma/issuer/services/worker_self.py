@@ -69,7 +69,8 @@ class WorkerRecords:
         self.checkins = checkins
 
     def authenticate(self, serial: int, at: int, signature: bytes, now: float | None = None) -> Credential:
-        """The phone credential whose holder key signed ``(serial, at)``; 401 otherwise."""
+        """The phone credential whose holder key signed ``(serial, at)``; 401 otherwise, and for
+        a revoked one (a lost phone must not keep reading the worker's record)."""
         if abs((now if now is not None else clock.time()) - at) > REQUEST_WINDOW:
             raise _refused()
         with self.ctx.store.read() as session:
@@ -86,6 +87,11 @@ class WorkerRecords:
         message = worker_record_message(self.ctx.issuer_code, serial, at)
         if row is None or holder_key is None or not ed25519.verify(holder_key, signature, message):
             raise _refused()
+        if row.status == "revoked":  # a lost or replaced phone opens nothing any more
+            raise Unauthorized(
+                "this phone's credential is revoked (lost, replaced or the worker left): ask the enterprise to enrol again",
+                message_zh="这部手机的安心码已吊销（挂失、换机或离职）：请向所在企业重新登记",
+            )
         return row
 
     def record(self, serial: int, at: int, signature: bytes) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 /* The worker's phone page's service worker (scope /w; anxinma/issuer/web/phone.py renders it).
  *
  * Keeps the page (/w) and its scripts so the dynamic code shows with no network: the key and
- * the credential are in IndexedDB (static/worker/holder.js), never here. Navigations inside
- * /w go to the network first (an enrolment link must be judged by the issuer) and fall back to
- * the cached /w page offline; the enrolment POST is never cached.
+ * the credential are in IndexedDB (static/worker/holder.js), never here. /w itself is answered
+ * from the cache at once and refreshed behind (stale-while-revalidate: the code is made on the
+ * phone, the shell only carries scripts and words); an enrolment link /w/<secret> goes to the
+ * network first (the issuer judges it) and falls back to the cached /w offline; no POST is
+ * ever cached.
  */
 "use strict";
 
@@ -38,6 +40,25 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate" && (url.pathname === "/w" || url.pathname === "/w/")) {
+    // The code page: from the cache at once (the code is made on the phone), refreshed behind.
+    event.respondWith(
+      caches.open(CACHE).then(function (cache) {
+        return cache.match(SHELL).then(function (held) {
+          var fresh = fetch(request).then(function (answer) {
+            if (answer.ok) cache.put(SHELL, answer.clone());
+            return answer;
+          });
+          if (held) {
+            event.waitUntil(fresh.catch(function () { return null; }));
+            return held;
+          }
+          return fresh;
+        });
+      })
+    );
+    return;
+  }
   if (request.mode === "navigate") {
     event.respondWith(
       fetch(request).then(function (answer) {
