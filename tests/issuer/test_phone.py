@@ -128,6 +128,17 @@ def test_a_holder_key_that_is_not_an_ed25519_point_is_a_bilingual_400(
     assert live_issuer.api("GET", f"/api/v1/workers/{worker}").json()["credential"] is None
 
 
+def test_the_holder_key_may_be_sent_as_base64url(live_issuer: LiveIssuer) -> None:
+    import base64
+
+    holder = _holder()
+    worker = int(live_issuer.worker()["id"])  # type: ignore[call-overload]
+    text = base64.urlsafe_b64encode(holder.public_key).rstrip(b"=").decode()
+    answer = phone(live_issuer, worker, text)
+    assert answer.status_code == 201, answer.text
+    assert fmt.decode_text(str(answer.json()["code"])).claims.holder_key == holder.public_key
+
+
 def test_a_phone_credential_with_a_card_uid_is_refused(live_issuer: LiveIssuer) -> None:
     worker = int(live_issuer.worker()["id"])  # type: ignore[call-overload]
     answer = phone(live_issuer, worker, card_uid="04a1b2c3d4e5f6")
