@@ -144,6 +144,9 @@
             enrolled_at: new Date().toISOString(),
             extra: {},
           };
+          // Ask the browser not to evict the key under storage pressure (best effort; Safari
+          // may still clear a site's storage after weeks unused: docs/page.md, Known limits).
+          if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () { return false; });
           return write(record).then(function () { held = record; return record; });
         });
       });
