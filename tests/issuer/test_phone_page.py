@@ -342,3 +342,18 @@ def test_the_page_makes_exactly_the_bytes_of_the_format_vector(
     assert made["bytes"] == VECTOR["presentation_hex"]  # the proof too: Ed25519 is deterministic
     assert made["url"] == VECTOR["url"] and made["qr"] == VECTOR["qr_text"]
     assert made["version"] == VECTOR["qr_version_m"] == 12
+
+
+def test_a_phone_whose_clock_is_off_is_told_so(
+    issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    worker = int(issuer.worker()["id"])  # type: ignore[call-overload]
+    context = browser_context(viewport=PHONE)
+    page = open_code(context, enrolment_url(issuer, worker))
+    page.wait_for_selector("body[data-clock-skew]")
+    assert page.is_hidden("#clock")  # the phone's clock is the machine's: within the tolerance
+    page.clock.install(time=time.time() + 600)  # the phone's clock 10 minutes ahead
+    page.reload()
+    page.wait_for_selector("#clock:not([hidden])", timeout=20_000)
+    assert "快 6" in page.inner_text("#clock") and "ahead" in page.inner_text("#clock")
+    screenshot(page, "phone-clock-ahead-zh")

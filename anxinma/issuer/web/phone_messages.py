@@ -102,3 +102,13 @@ define(
     zh="暂无可评价的入户（用手机动态码确认入户后可评价）",
     en="No visit to rate (visits confirmed from the phone's code can be rated)",
 )
+define(
+    "clock_ahead",
+    zh="这部手机的时间比标准时间快 {seconds} 秒：顾客扫码会显示动态码已过期，请在设置中打开“自动设置时间”",
+    en="This phone's clock is {seconds} s ahead: customers will see the code as expired; turn on automatic time in the settings",
+)
+define(
+    "clock_behind",
+    zh="这部手机的时间比标准时间慢 {seconds} 秒：顾客扫码会显示动态码已过期，请在设置中打开“自动设置时间”",
+    en="This phone's clock is {seconds} s behind: customers will see the code as expired; turn on automatic time in the settings",
+)

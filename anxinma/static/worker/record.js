@@ -204,6 +204,7 @@
         credentials: "omit",
       });
     }).then(function (answer) {
+      checkClock(answer.headers.get("Date"));
       return answer.json().then(function (body) {
         if (!answer.ok) {
           var e = body.error || {};
@@ -214,6 +215,20 @@
         return body;
       });
     });
+  }
+
+  /* The codes carry this phone's clock: more than the verifiers' tolerance off the issuer's
+   * (its Date header, to the second) and every code would read expired, so say so. */
+  function checkClock(header) {
+    var server = header ? Date.parse(header) : NaN;
+    if (isNaN(server)) return;
+    var skew = Math.round((Date.now() - server) / 1000);
+    document.body.setAttribute("data-clock-skew", String(skew));
+    var box = document.querySelector("#clock");
+    if (!box) return;
+    box.hidden = Math.abs(skew) <= (settings.tolerance_seconds || 30);
+    box.textContent = "";
+    if (!box.hidden) box.appendChild(both(skew > 0 ? "clock_ahead" : "clock_behind", { seconds: Math.abs(skew) }));
   }
 
   /* Show the kept record at once, then a fresh one when the issuer answers. */
