@@ -307,3 +307,27 @@ def test_a_bad_enrolment_body_is_a_bilingual_400_and_leaves_the_link_unused(
     error = answer.json()["error"]
     assert error["zh"] and error["en"]
     assert requests.get(link, timeout=10).status_code == 200  # still unused
+
+
+def test_two_phones_racing_on_one_link_get_one_credential(issuer_on: LiveIssuer) -> None:
+    """On SQLite and PostgreSQL: the link's row is locked in the issuing transaction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    worker = int(issuer_on.worker()["id"])  # type: ignore[call-overload]
+    link = enrolment(issuer_on, worker).json()["url"]
+
+    def send(_: int) -> int:
+        return requests.post(link, json={"holder_key": _holder().public_key.hex()}, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(send, range(4)))
+    assert statuses == [201, 410, 410, 410]
+    from sqlalchemy import func, select
+
+    from anxinma.issuer.store.models import Credential
+
+    with issuer_on.runtime.store.read() as session:
+        phones = session.execute(
+            select(func.count()).where(Credential.worker_id == worker, Credential.form == "phone")
+        ).scalar_one()
+    assert phones == 1
