@@ -141,6 +141,10 @@ def test_a_worker_enrols_from_the_console_qr_and_shows_a_code_that_verifies(
     assert f"{presentation.credential.claims.serial}" in desk.inner_text("[data-phone-credential]")
     status = issuer.api("GET", f"/api/v1/credentials/{card['serial']}").json()["status"]
     assert status == "active"
+    desk.goto(f"{issuer.url}/console/credentials/{presentation.credential.claims.serial}")
+    assert "截图下面的二维码无法通过核验" in desk.inner_text("[data-phone-note]")
+    desk.goto(f"{issuer.url}/console/credentials/{card['serial']}")
+    assert desk.locator("[data-phone-note]").count() == 0
 
 
 def test_the_code_shows_offline_and_changes_every_30_seconds(
