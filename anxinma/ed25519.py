@@ -16,7 +16,12 @@ PUBLIC_KEY_SIZE = 32
 SEED_SIZE = 32
 
 try:  # pragma: no branch - which one is present is a property of the install
-    from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+    from nacl.bindings import (
+        crypto_core_ed25519_is_valid_point,
+        crypto_sign,
+        crypto_sign_open,
+        crypto_sign_seed_keypair,
+    )
     from nacl.exceptions import BadSignatureError as _NaclBadSignature
 
     BACKEND = "libsodium"
@@ -74,6 +79,20 @@ def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
             return False
         return True
     return verify_openssl(public_key, signature, message)  # pragma: no cover
+
+
+def is_valid_public_key(public_key: bytes) -> bool:
+    """Whether ``public_key`` is 32 bytes that encode a point of the Ed25519 curve, in its
+    prime-order subgroup and not of small order (libsodium's ``crypto_core_ed25519_is_valid_point``).
+
+    A holder key is checked before a credential names it: a key that is not a point could never
+    make a proof, and a small-order key would let anyone make one.
+    """
+    if len(public_key) != PUBLIC_KEY_SIZE:
+        return False
+    if BACKEND == "libsodium":
+        return bool(crypto_core_ed25519_is_valid_point(public_key))
+    return True  # pragma: no cover - OpenSSL has no point check; PyNaCl is a declared dependency
 
 
 def verify_openssl(public_key: bytes, signature: bytes, message: bytes) -> bool:

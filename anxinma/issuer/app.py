@@ -252,6 +252,9 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from anxinma.issuer.web import checkins as check_ins  # 按月打卡 (docs/checkin.md)
 
     check_ins.register(app, limiter)  # the desks' API and the worker's phone
+    from anxinma.issuer.web.phone import blueprint as phone  # the worker's phone (docs/page.md)
+
+    app.register_blueprint(phone)
     visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)
     extras = list(blueprints)
     for extra in extras:

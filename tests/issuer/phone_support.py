@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-
 from anxinma import credential as fmt
 from anxinma import ed25519
 from anxinma.issuer.services.checkins import phone_check_in_message
@@ -35,19 +33,7 @@ def card_and_phone(
     issuer: Any, enterprise_id: int, *, phone_key: ed25519.SigningKey | None = None
 ) -> CardAndPhone:
     """A new worker of ``enterprise_id`` with both credentials live (issue 18: one card and one
-    phone credential at once).
-
-    Until the issuer keeps the two apart (helper "phone", issue 18 item 1: at merge this shim
-    becomes a no-op and may go), issuing revokes the previous credential (``replaced``) and a
-    unique index allows one live credential a worker: the test's database drops that index and
-    the card's row is set live again.
-    """
-    from sqlalchemy import text
-
-    from anxinma.issuer.store.models import Credential
-
-    with issuer.runtime.store.write() as session:
-        session.execute(text("DROP INDEX IF EXISTS uq_credentials_live_worker"))
+    phone credential at once)."""
     worker_id = int(issuer.worker(enterprise_id)["id"])
     uid = bytes.fromhex("04" + secrets.token_hex(6))
     card = issuer.credential(worker_id, card_uid=uid.hex())
@@ -57,14 +43,7 @@ def card_and_phone(
     )
     assert answer.status_code == 201, answer.text
     phone = answer.json()
-    with issuer.runtime.store.write() as session:
-        session.execute(
-            update(Credential)
-            .where(Credential.serial == int(card["serial"]), Credential.revocation_reason == "replaced")
-            .values(
-                status="active", status_value=0, revocation_reason=None, revoked_at=None, replaced_by=None
-            )
-        )
+    assert answer.json().get("replaced_serial") is None  # the card credential stays live beside it
     return CardAndPhone(
         worker_id,
         uid,

@@ -31,6 +31,7 @@ from tests.issuer.routes_support import token_client
 #: State-changing routes that change nothing stored, and why.
 NO_CHANGE = {
     "live.live_record": "a scan is counted (亮证率), not a change of a record",
+    "phone.record": "the worker's phone reads its own record (a signed read, nothing stored)",
 }
 
 #: Routes where one request makes more than one audited change by design, with the actions.
@@ -201,6 +202,13 @@ def _enterprise_rating(f: Fixture) -> Call:
     return f.api("enterprise_admin", "POST", path, f.enterprise, json={"score": 4})
 
 
+def _phone_enrol(f: Fixture) -> Call:
+    made = f.services.run(f.services.enrolments.create, SYSTEM, f.worker(), 15)
+    key = ed25519.SigningKey.generate().public_key.hex()
+    actor = f"enrolment:{made.row.id}:card_operator@{f.enterprise}"
+    return Call("POST", f"/w/{made.token}", actor, json={"holder_key": key})
+
+
 def _console_import_run(f: Fixture) -> Call:
     console, actor = f.session("enterprise_admin", f.enterprise)
     who = f.services.accounts.authenticate(console.client.get_cookie("axm_session").value)  # type: ignore[union-attr]
@@ -292,6 +300,10 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
     "api.issue_credential": lambda f: f.api(
         "enterprise_admin", "POST", f"/api/v1/workers/{f.worker()}/credentials", f.enterprise, json={}
     ),
+    "api.create_enrolment": lambda f: f.api(
+        "enterprise_admin", "POST", f"/api/v1/workers/{f.worker()}/enrolments", f.enterprise, json={}
+    ),
+    "phone.enrol": _phone_enrol,
     "api.revoke": lambda f: f.api(
         "regulator", "POST", f"/api/v1/credentials/{f.credential()['serial']}/revoke", json={"reason": "lost"}
     ),
@@ -423,6 +435,9 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
         multipart=True,
     ),
     "console.import_run": _console_import_run,
+    "console.enrol_phone": lambda f: f.page(
+        "enterprise_admin", f"/console/workers/{f.worker()}/enrol", f.enterprise, data={}
+    ),
     "console.rate_visit": lambda f: f.page(
         "enterprise_admin", f"/console/visits/{f.visit()['visit_id']}/rate", f.enterprise, data={"score": "4"}
     ),

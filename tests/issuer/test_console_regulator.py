@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from anxinma import ed25519
 from anxinma.issuer.services import stats
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.store.models import AuditEntry, ScanCount
@@ -34,6 +35,12 @@ def test_the_rates_follow_their_definitions(issuer_on: LiveIssuer) -> None:
     ids = [int(live_issuer.worker(enterprise)["id"]) for _ in range(6)]  # type: ignore[call-overload]
     issued = [live_issuer.credential(w) for w in ids[:5]]
     serials = [int(c["serial"]) for c in issued]  # type: ignore[call-overload]
+    phone = live_issuer.api(  # a phone credential beside the card: the worker still counts once
+        "POST",
+        f"/api/v1/workers/{ids[0]}/credentials",
+        json={"holder_key": ed25519.SigningKey.generate().public_key.hex()},
+    )
+    assert phone.status_code == 201, phone.text
     live_issuer.api("POST", f"/api/v1/credentials/{serials[1]}/suspend", json={})  # not holding
     live_issuer.api(
         "POST", f"/api/v1/credentials/{serials[2]}/revoke", json={"reason": "left"}

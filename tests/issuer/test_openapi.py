@@ -292,6 +292,9 @@ def test_every_route_is_documented_and_responses_match_the_document(issuer_on: L
     exercise_check_ins(issuer_on, check)  # 按月打卡 (tests/issuer/test_checkins.py)
     from tests.issuer.phone_support import card_and_phone, phone_body
 
+    enrol = f"/api/v1/workers/{worker_id}/enrolments"  # the worker's phone (docs/page.md)
+    check("/api/v1/workers/{worker_id}/enrolments", "post", api("POST", enrol, json={"minutes": 20}))
+    check("/api/v1/workers/{worker_id}/enrolments", "post", api("POST", enrol, json={"minutes": 0}))
     both = card_and_phone(issuer_on, enterprise_id)  # 按月打卡 by a tap on the worker's phone
     tapped = api("POST", "/api/v1/check-ins/phone", token="", json=phone_body(330200, both))
     assert tapped.status_code == 201, tapped.text

@@ -131,3 +131,29 @@ def test_without_web_nfc_the_page_says_so_and_points_to_the_desk(
     assert "刷卡机" in seen["text"] and "card reader" in seen["text"]
     assert seen["text"].index("不能读取") < seen["text"].index("cannot read")
     screenshot(page, "worker-tap-checkin-no-nfc-zh")
+
+
+def test_on_the_worker_page_itself_a_tap_of_the_own_card_checks_in(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    """The whole path with nothing stood in but Web NFC: the console's enrolment link opened on
+    the phone, the phone's own key (holder.js, WebCrypto in IndexedDB), its phone credential,
+    then the worker's own card tapped on the page the enrolment left open."""
+    import secrets
+
+    from anxinma import credential as fmt
+    from tests.issuer.test_phone_page import enrolment_url, open_code
+
+    enterprise = int(live_issuer.enterprise()["id"])
+    worker = int(live_issuer.worker(enterprise)["id"])
+    uid = bytes.fromhex("04" + secrets.token_hex(6))
+    card = fmt.decode(bytes.fromhex(str(live_issuer.credential(worker, card_uid=uid.hex())["hex"])))
+    tapped = encode_message(card, live_issuer.url, NdefForm.BOTH)
+    context = browser_context()
+    context.add_init_script(ndef_reader([(tapped, serial_number(uid))]))
+    page = open_code(context, enrolment_url(live_issuer, worker))  # enrolled: the code shows
+    page.wait_for_selector("[data-tap-checkin] [data-tap-button]")
+    seen = _tap(page)
+    assert seen["outcome"] == "recorded", seen
+    assert _phone_check_ins(live_issuer) == [(worker, "phone", uid.hex())]
+    screenshot(page, "worker-page-tap-checkin-zh")

@@ -97,7 +97,9 @@ class CardBatches:
     def cards(self, who: Principal, worker_ids: Iterable[int]) -> dict[int, str | None]:
         """The card UID of each listed worker's live credential (the caller's workers only)."""
         query = select(Credential.worker_id, Credential.card_uid).where(
-            Credential.worker_id.in_(list(worker_ids)), Credential.status != "revoked"
+            Credential.worker_id.in_(list(worker_ids)),
+            Credential.status != "revoked",
+            Credential.form == "card",
         )
         with self.ctx.store.read() as session:
             return {

@@ -17,6 +17,7 @@ from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
 from anxinma.issuer.services.context import Context
 from anxinma.issuer.services.daily import Daily
+from anxinma.issuer.services.enrolments import Enrolments
 from anxinma.issuer.services.enterprises import Enterprises
 from anxinma.issuer.services.import_jobs import ImportJobs
 from anxinma.issuer.services.imports import Imports
@@ -27,12 +28,13 @@ from anxinma.issuer.services.reports import CodeReports
 from anxinma.issuer.services.revocation import Revocation
 from anxinma.issuer.services.visits import ServiceLoop
 from anxinma.issuer.services.watchlists import Watchlists
+from anxinma.issuer.services.worker_self import WorkerRecords
 from anxinma.issuer.services.workers import Workers
 
 
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
-    ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``reports``, ``checkins``,
+    ``import_jobs``, ``issuing``, ``enrolments``, ``revocation``, ``daily``, ``visits``, ``reports``, ``checkins``,
     ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
@@ -45,11 +47,13 @@ class IssuerServices(Context):
         self.workers = Workers(self, self.scans)
         self.revocation = Revocation(self)
         self.issuing = Issuing(self, self.revocation)
+        self.enrolments = Enrolments(self, self.issuing)
         self.imports = Imports(self, self.workers, self.issuing)
         self.visits = ServiceLoop(self)
         self.reports = CodeReports(self)
         self.checkins = CheckIns(self)
         self.batches = CardBatches(self)
+        self.worker_records = WorkerRecords(self, self.visits, self.checkins)
         self.watchlists = Watchlists(self)
         self.jobs = Jobs(self.store, lease=timedelta(seconds=self.config.job_lease))
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)

@@ -1,7 +1,9 @@
 """Issuing: signing and storing credentials, for workers (the batch path the API also uses
 for one) and for enterprises (一企一证一码), and reading them under the caller's scope.
 
-One live credential per subject: issuing again revokes the previous one with reason
+One live credential per subject and form: a worker may hold a card credential (the badge and
+NFC card) and a phone credential (bound to the holder key their phone made, shown as the
+dynamic code) at once; issuing again revokes the previous one *of the same form* with reason
 ``replaced`` in the same transaction. Serials come from one locked counter, gapless.
 """
 
@@ -16,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from anxinma import credential as fmt
+from anxinma import ed25519
 from anxinma.issuer.errors import Conflict, ValidationFailed, not_found
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit, chunks
@@ -31,6 +34,11 @@ class IssueItem:
     worker_id: int
     card_uid: bytes | None = None
     holder_key: bytes | None = None  # the worker's phone key (cnf, RFC 8747): signs as the holder
+
+    @property
+    def form(self) -> str:
+        """``phone`` for a credential bound to a holder key, ``card`` otherwise."""
+        return "phone" if self.holder_key is not None else "card"
 
 
 @dataclass(frozen=True)
@@ -64,14 +72,17 @@ class Issuing:
         """Sign and store a credential for each worker (the batch path the API also uses for one).
 
         A worker's live credential is revoked with reason ``replaced`` in the same transaction
-        (one live credential per worker). Raises :class:`ApiError` for a worker not visible to
-        the caller (404), a blacklisted person or a worker who left (409).
+        (one live credential per worker and form: card, phone). Raises :class:`ApiError` for a
+        worker not visible to the caller (404), a blacklisted person or a worker who left (409),
+        a phone credential with a card UID or a holder key that is not an Ed25519 point (400).
         """
         scope = self.ctx.scope(principal).require(
             Role.ISSUER_ADMIN, Role.ENTERPRISE_ADMIN, Role.CARD_OPERATOR
         )
         if not items:
             return []
+        for item in items:
+            _check_item(item)
         session = unit.session
         ids = [item.worker_id for item in items]
         if len(set(ids)) != len(ids):
@@ -100,14 +111,14 @@ class Issuing:
                 unit.record(principal, "worker.rejoined", "worker", worker.id)
             if not worker.categories:
                 raise ValidationFailed({"categories": ("至少一个服务类别", "at least one service category")})
-        previous: dict[int, Credential] = {}
+        previous: dict[tuple[int, str], Credential] = {}
         for chunk in chunks(ids, 900):
             for live in session.execute(
                 select(Credential)
                 .where(Credential.worker_id.in_(chunk), Credential.status != "revoked")
                 .with_for_update()
             ).scalars():
-                previous[int(live.worker_id or 0)] = live
+                previous[(int(live.worker_id or 0), live.form)] = live
         enterprises = {
             e.id: e
             for e in session.execute(
@@ -130,7 +141,7 @@ class Issuing:
         for offset, item in enumerate(items):
             worker = workers[item.worker_id]
             serial = first + offset
-            old = previous.get(worker.id)
+            old = previous.get((worker.id, item.form))
             if old is not None:
                 revoked_rows.append(
                     {
@@ -180,6 +191,7 @@ class Issuing:
                 "revocation_reason": None,
                 "revoked_at": None,
                 "card_uid": item.card_uid.hex() if item.card_uid else None,
+                "form": item.form,
                 "replaced_by": None,
                 "raw": signed.to_bytes(),
                 "change_seq": 0,
@@ -193,6 +205,7 @@ class Issuing:
                 serial,
                 worker_id=worker.id,
                 card_bound=item.card_uid is not None,
+                form=item.form,
                 replaced=old.serial if old is not None else None,
             )
             unit.status_changed(serial, value)
@@ -272,13 +285,15 @@ class Issuing:
             return scope.get(session, Credential, serial)
 
     def live_of(self, principal: Principal, worker_ids: Sequence[int]) -> dict[int, Credential]:
-        """The live (not revoked) credential of each listed worker the caller may see."""
+        """The live (not revoked) card credential of each listed worker the caller may see."""
         scope = self.ctx.scope(principal).require(*READERS)
         found: dict[int, Credential] = {}
         with self.ctx.store.read() as session:
             for chunk in chunks(list(worker_ids)):
                 query = select(Credential).where(
-                    Credential.worker_id.in_(chunk), Credential.status != "revoked"
+                    Credential.worker_id.in_(chunk),
+                    Credential.status != "revoked",
+                    Credential.form == "card",
                 )
                 found.update(
                     {
@@ -302,6 +317,31 @@ class Issuing:
         if row is None:
             raise not_found("enterprise credential", "企业安心码")
         return row
+
+
+def _check_item(item: IssueItem) -> None:
+    """A phone credential names its phone's key and no card: the card has its own credential,
+    and a card UID would push the dynamic code past QR version 12-M (docs/format.md §12.3)."""
+    if item.holder_key is None:
+        return
+    if item.card_uid is not None:
+        raise ValidationFailed(
+            {
+                "card_uid": (
+                    "手机安心码不能绑定卡号：卡片另有自己的安心码",
+                    "a phone credential carries no card UID: the card has its own credential",
+                )
+            }
+        )
+    if not ed25519.is_valid_public_key(item.holder_key):
+        raise ValidationFailed(
+            {
+                "holder_key": (
+                    "这不是有效的 Ed25519 公钥：请在手机上重新打开登记链接",
+                    "not a valid Ed25519 public key: open the enrolment link on the phone again",
+                )
+            }
+        )
 
 
 __all__ = ["IssueItem", "Issued", "Issuing"]

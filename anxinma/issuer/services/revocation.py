@@ -26,6 +26,10 @@ from anxinma.issuer.services.validation import (
 )
 from anxinma.issuer.store.models import AuditEntry, BlacklistEntry, Credential, Worker, utcnow
 
+#: Reasons about the worker rather than one card or phone: revoking one credential of theirs for
+#: these revokes every live credential of theirs (the card and the phone credential). ``lost``
+#: and ``misconduct`` name the one credential (a lost phone revokes only the phone credential).
+WORKER_REASONS = ("left", "blacklisted")
 ALL_REASONS = (*REVOKE_REASONS, "replaced")
 
 
@@ -61,7 +65,8 @@ class Revocation:
         """Revoke, suspend or reinstate; returns (row, whether anything changed).
 
         Revocation is final (409 on suspend/reinstate of a revoked credential); repeating the
-        same action changes nothing and writes no audit entry.
+        same action changes nothing and writes no audit entry. Revoking for a reason of
+        :data:`WORKER_REASONS` revokes the worker's other live credential too.
         """
         scope = self.ctx.scope(principal).require(Role.ISSUER_ADMIN, Role.REGULATOR, Role.ENTERPRISE_ADMIN)
         if action != "revoke":
@@ -72,6 +77,18 @@ class Revocation:
             if row.status == "revoked":
                 return row, False
             self.set_status(unit, principal, row, "revoked", reason)
+            if reason in WORKER_REASONS and row.worker_id is not None:
+                # The person is gone, not the object: the card and the phone credential go together.
+                for other in unit.session.execute(
+                    select(Credential)
+                    .where(
+                        Credential.worker_id == row.worker_id,
+                        Credential.status != "revoked",
+                        Credential.serial != row.serial,
+                    )
+                    .with_for_update()
+                ).scalars():
+                    self.set_status(unit, principal, other, "revoked", reason)
             if reason == "left" and row.worker_id is not None:
                 worker = unit.session.get(Worker, row.worker_id)
                 if worker is not None and worker.status == "active":
@@ -178,4 +195,4 @@ class Revocation:
             return list(session.execute(query.order_by(BlacklistEntry.id).limit(limit)).scalars())
 
 
-__all__ = ["ALL_REASONS", "REVOKE_REASONS", "Revocation"]
+__all__ = ["ALL_REASONS", "REVOKE_REASONS", "WORKER_REASONS", "Revocation"]

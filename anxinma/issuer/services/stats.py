@@ -95,9 +95,11 @@ def lapsed_condition(day: date) -> Any:
 
 
 def expiring_condition(day: date, days: int = EXPIRING_DAYS) -> Any:
-    """A credential counted under "expiring within ``days``" on ``day`` (the tile and its list)."""
+    """A credential counted under "expiring within ``days``" on ``day`` (the tile and its list):
+    the card credential (a phone credential is renewed by enrolling the phone again)."""
     return and_(
         Credential.status == "active",
+        Credential.form == "card",
         Credential.expires_on > day,
         Credential.expires_on <= day + timedelta(days=days),
     )
@@ -129,7 +131,8 @@ def compute(
     group = Worker.enterprise_id
     queries = {
         "registered": select(group, func.count()).where(active).group_by(group),
-        "holding": select(group, func.count())
+        # A worker with a card and a phone credential holds a code once (count the workers).
+        "holding": select(group, func.count(func.distinct(Worker.id)))
         .join(Credential, Credential.worker_id == Worker.id)
         .where(
             active,
@@ -140,7 +143,7 @@ def compute(
         .group_by(group),
         "displayed": select(group, func.count()).where(active, Worker.id.in_(seen)).group_by(group),
         "lapsed": select(group, func.count()).where(active, lapsed).group_by(group),
-        "expiring": select(group, func.count())
+        "expiring": select(group, func.count(func.distinct(Worker.id)))
         .join(Credential, Credential.worker_id == Worker.id)
         .where(active, expiring_condition(day))
         .group_by(group),

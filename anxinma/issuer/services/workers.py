@@ -52,8 +52,13 @@ class WorkerArchive:
 
     @property
     def live(self) -> Credential | None:
-        """The credential that is not revoked (at most one: the store's unique index)."""
-        return next((c for c in self.credentials if c.status != "revoked"), None)
+        """The card credential that is not revoked (at most one: the store's unique index)."""
+        return next((c for c in self.credentials if c.status != "revoked" and c.form == "card"), None)
+
+    @property
+    def live_phone(self) -> Credential | None:
+        """The phone credential that is not revoked (at most one), or None: no phone enrolled."""
+        return next((c for c in self.credentials if c.status != "revoked" and c.form == "phone"), None)
 
 
 class Workers:
@@ -222,7 +227,11 @@ class Workers:
             worker = scope.get(session, Worker, worker_id)
             trainings = _trainings(session, worker_id)
             live = session.execute(
-                select(Credential).where(Credential.worker_id == worker_id, Credential.status != "revoked")
+                select(Credential).where(
+                    Credential.worker_id == worker_id,
+                    Credential.status != "revoked",
+                    Credential.form == "card",
+                )
             ).scalar_one_or_none()
             return worker, trainings, live
 

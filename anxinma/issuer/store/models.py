@@ -188,10 +188,12 @@ class Credential(Base):
 
     __tablename__ = "credentials"
     __table_args__ = (
-        # One live credential per worker, and per enterprise for its own (一企一证一码).
+        # One live credential per worker and form (a card and a phone), and per enterprise for
+        # its own (一企一证一码).
         Index(
             "uq_credentials_live_worker",
             "worker_id",
+            "form",
             unique=True,
             sqlite_where=text("status != 'revoked' AND worker_id IS NOT NULL"),
             postgresql_where=text("status != 'revoked' AND worker_id IS NOT NULL"),
@@ -227,6 +229,9 @@ class Credential(Base):
     revocation_reason: Mapped[str | None] = mapped_column(String(16))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     card_uid: Mapped[str | None] = mapped_column(String(20), index=True)
+    #: ``card`` (the badge and NFC card, no holder key) or ``phone`` (bound to the holder key
+    #: the worker's phone made at enrolment; shown as the dynamic code, docs/format.md §12).
+    form: Mapped[str] = mapped_column(String(8), default="card", server_default="card")
     replaced_by: Mapped[int | None] = mapped_column(BigInteger)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -616,3 +621,24 @@ class Publication(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     jwt: Mapped[bytes | None] = mapped_column(LargeBinary)  # a status shard's statuslist+jwt form
     cwt: Mapped[bytes | None] = mapped_column(LargeBinary)  # a status shard's statuslist+cwt form
+
+
+# -- the worker's phone (issue 18) ----------------------------------------------------------------
+
+
+class Enrolment(Base):
+    """A one-time link that lets one worker's phone enrol its holder key (docs/page.md, "The
+    worker's phone"). Only the SHA-256 of the link's secret is stored; ``used_at`` is set in the
+    transaction that issues the phone credential, so a link works once."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (Index("ix_enrolments_worker", "worker_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    credential_serial: Mapped[int | None] = mapped_column(BigInteger)

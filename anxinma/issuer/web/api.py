@@ -309,6 +309,29 @@ def issue_credential(worker_id: int) -> Response:
     return idempotent(who, work)
 
 
+@blueprint.post("/workers/<int:worker_id>/enrolments")
+@created(
+    "A one-time link that enrols the worker's phone (valid 15 minutes unless asked)",
+    s.Enrolment,
+    s.EnrolmentRequest,
+    errors=(400, 401, 403, 404, 409, 413),
+    description="The worker's enterprise_admin, issuer_admin or card_operator; 409 for a worker who left "
+    "or is blacklisted (docs/page.md, the worker's phone).",
+)
+def create_enrolment(worker_id: int) -> Response:
+    """A one-time link that enrols the worker's phone (docs/page.md, "The worker's phone")."""
+    who, wanted = principal(), s.EnrolmentRequest.parse(body())
+    made = service().run(service().enrolments.create, who, worker_id, wanted.minutes)
+    return reply(
+        201,
+        {
+            "url": f"{base_url()}/w/{made.token}",
+            "expires_at": made.row.expires_at.isoformat(),
+            "worker_id": worker_id,
+        },
+    )
+
+
 @blueprint.get("/credentials/<int:serial>")
 @operation("One credential", answer=s.Credential, errors=(401, 403, 404))
 def get_credential(serial: int) -> Response:

@@ -33,6 +33,7 @@ from werkzeug.datastructures import MultiDict
 
 from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.auth import Role
+from anxinma.issuer.services.enrolments import DEFAULT_MINUTES, MAX_MINUTES
 from anxinma.issuer.services.revocation import ALL_REASONS
 from anxinma.issuer.services.validation import (
     REMOVAL_REASON_MESSAGE,
@@ -94,6 +95,28 @@ class WorkerRegistration(WorkerFields):
     enterprise_id: OptionalId = Field(
         default=None, description="issuer_admin only; an enterprise token implies its own"
     )
+
+
+def _minutes(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_MINUTES:
+        raise ValueError(f"有效分钟数应为 1 到 {MAX_MINUTES}", f"minutes is 1 to {MAX_MINUTES}")
+    return value
+
+
+class EnrolmentRequest(Body):
+    """How long the one-time link stays valid (15 minutes unless given)."""
+
+    minutes: Annotated[
+        int,
+        PlainValidator(_minutes),
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_MINUTES}),
+    ] = DEFAULT_MINUTES
+
+
+class Enrolment(Answer):
+    url: str = Field(description="<base>/w/<one-time secret>: open it on the worker's phone (shown as a QR)")
+    expires_at: datetime
+    worker_id: int
 
 
 class IssueRequest(Body):

@@ -22,6 +22,7 @@ from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.checkins import months_back, this_month
 from anxinma.issuer.services.context import Unit
+from anxinma.issuer.services.enrolments import DEFAULT_MINUTES
 from anxinma.issuer.services.issuing import IssueItem
 from anxinma.issuer.services.revocation import REVOKE_REASONS
 from anxinma.issuer.services.rules import today_in_china
@@ -48,6 +49,8 @@ PER_PAGE = 50
 READERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
 WRITERS = (Role.ENTERPRISE_ADMIN, Role.ISSUER_ADMIN)
 CHANGERS = (Role.ENTERPRISE_ADMIN, Role.REGULATOR, Role.ISSUER_ADMIN)
+#: Who hands a worker the link that enrols their phone (the console's issuing roles).
+ENROL_ROLES = (Role.ENTERPRISE_ADMIN, Role.ISSUER_ADMIN)
 STATUSES = ("active", "left", "blacklisted")
 ACTIONS = ("revoke", "suspend", "reinstate")
 #: Months of 按月打卡 a worker's page shows, this one included.
@@ -130,6 +133,8 @@ def worker(worker_id: int) -> str:
         a=archive,
         w=archive.worker,
         live=archive.live,
+        live_phone=archive.live_phone,
+        can_enrol=who.role in ENROL_ROLES,
         health=Validity.of(archive.worker.health_valid_until, today),
         insurance=Validity.of(archive.worker.insurance_valid_until, today),
         skills=json.loads(archive.worker.skills or "[]"),
@@ -310,6 +315,28 @@ def issue(worker_id: int) -> BaseResponse:
     fingerprint = hashlib.sha256(f"console-issue:{worker_id}".encode()).hexdigest()
     _, body, _ = service().idempotent(who, key and f"console:{key}", fingerprint, operation)
     return redirect(url_for("console.credential", serial=body["serial"], done="issued"), 303)
+
+
+@blueprint.post("/workers/<int:worker_id>/enrol")
+@page(*ENROL_ROLES)
+def enrol_phone(worker_id: int) -> str:
+    """A one-time link that enrols the worker's phone, shown as a QR for the worker to scan
+    with that phone (docs/page.md, "The worker's phone"); a new link each time it is asked."""
+    import segno
+
+    section("console.workers")
+    who = me()
+    made = service().run(service().enrolments.create, who, worker_id, DEFAULT_MINUTES)
+    url = f"{service().config.base_url}/w/{made.token}"
+    qr = segno.make(url, error="m", boost_error=False)
+    return render_template(
+        "issuer/worker_enrol.html",
+        w=service().workers.get(who, worker_id)[0],
+        url=url,
+        qr_svg=qr.svg_inline(scale=6, border=4, title=_("Enrolment QR code")),
+        expires_at=made.row.expires_at,
+        minutes=DEFAULT_MINUTES,
+    )
 
 
 def _credential_view(who: Principal, serial: int) -> tuple[Credential, fmt.Credential, str]:
