@@ -17,6 +17,7 @@ from anxinma.issuer.services.accounts import Accounts
 from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
 from anxinma.issuer.services.context import Context
+from anxinma.issuer.services.credit import Credit
 from anxinma.issuer.services.daily import Daily
 from anxinma.issuer.services.enterprises import Enterprises
 from anxinma.issuer.services.import_jobs import ImportJobs
@@ -38,7 +39,7 @@ from anxinma.keys import KeyDirectory
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
     ``import_jobs``, ``issuing``, ``revocation``, ``daily``, ``visits``, ``checkins``,
-    ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
+    ``batches``, ``watchlists``, ``jobs``, ``credit`` (grades, red list, public directory) and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
     def __init__(
@@ -66,7 +67,8 @@ class IssuerServices(Context):
         self.jobs = Jobs(store, lease=timedelta(seconds=config.job_lease))
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)
         at = time.fromisoformat(config.daily_at) if config.daily_at else None
-        self.daily = Daily(self, self.workers, self.jobs, at=at)
+        self.credit = Credit(self)
+        self.daily = Daily(self, self.workers, self.jobs, at=at, credit=self.credit)
         if config.background:  # one-shot CLI commands run no jobs (Jobs.wait runs them in place)
             self.jobs.start()
 
