@@ -125,6 +125,10 @@ def _visit(issuer: LiveIssuer, code: str) -> tuple[int, str]:
 
 @pytest.fixture
 def city(live_issuer: LiveIssuer) -> dict[str, int]:
+    return build_city(live_issuer)
+
+
+def build_city(live_issuer: LiveIssuer) -> dict[str, int]:
     """Three enterprises: a good one, one with a complaint and a misconduct revocation, an empty one."""
     good = _enterprise(live_issuer, "海曙好帮手家政服务有限公司")
     poor = _enterprise(live_issuer, "江北马虎家政服务有限公司", "330205")
@@ -161,6 +165,17 @@ def test_inputs_are_gathered_from_the_rows(live_issuer: LiveIssuer, city: dict[s
     assert empty.registered == 0 and not grade_of(empty).graded
     assert grade_of(good).grade == "A"
     assert (grade_of(poor).score or 0) < (grade_of(good).score or 0)
+
+
+def test_inputs_and_grades_are_the_same_on_both_databases(issuer_on: LiveIssuer) -> None:
+    city = build_city(issuer_on)
+    service = issuer_on.runtime.service
+    day = today_in_china()
+    inputs = model.gather(service, day)
+    assert (inputs[city["poor"]].complaints, inputs[city["poor"]].misconduct) == (1, 1)
+    assert inputs[city["good"]].rating_average == 5.0
+    assert service.daily.grade(day) == 2
+    assert [g for _d, g, _s in service.credit.history(city["good"])] == ["A"]
 
 
 def test_the_daily_job_keeps_each_days_grades_once_and_audits_it(
