@@ -321,3 +321,16 @@ def test_the_directory_is_rate_limited(live_issuer_factory: Callable[..., LiveIs
     issuer = live_issuer_factory(extra={"directory_rate_limit": "3 per minute"})
     answers = [issuer.api("GET", "/enterprises?format=json", token="").status_code for _ in range(5)]
     assert answers[:3] == [200, 200, 200] and answers[-1] == 429
+
+
+def test_the_directory_is_paged(
+    live_issuer: LiveIssuer, city: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anxinma.issuer.web import directory
+
+    monkeypatch.setattr(directory, "PER_PAGE", 2)
+    first = live_issuer.api("GET", "/enterprises", token="", headers={"Accept": "text/html"}).text
+    second = live_issuer.api("GET", "/enterprises?page=2", token="", headers={"Accept": "text/html"}).text
+    assert first.count("<tr data-enterprise=") == 2 and 'rel="next"' in first
+    assert second.count("<tr data-enterprise=") == 1 and 'rel="prev"' in second
+    assert "共 3 家企业" in first

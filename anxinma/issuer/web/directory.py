@@ -25,6 +25,8 @@ from anxinma.messages import Message
 blueprint = Blueprint("directory", __name__)
 #: Requests per client address to the public directory (flask-limiter syntax).
 DEFAULT_RATE_LIMIT = "60 per minute"
+#: Enterprises per page of the directory (a city has 500; a phone shows one card each).
+PER_PAGE = 50
 
 
 def register(app: Flask, limiter: Any) -> None:
@@ -92,9 +94,17 @@ def listing() -> Response:
     computed, _all = credit.directory(today)
     if _wants_json():
         return _public(jsonify({"computed_at": computed.isoformat(), "items": [i.to_json() for i in found]}))
+    try:
+        number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        number = 1
+    shown = found[(number - 1) * PER_PAGE : number * PER_PAGE]
     body = render_template(
         "issuer/directory.html",
-        items=found,
+        items=shown,
+        total=len(found),
+        number=number,
+        more=len(found) > number * PER_PAGE,
         query=query,
         district=district,
         districts=credit.districts(today),
