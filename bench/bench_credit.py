@@ -8,6 +8,7 @@ public pages' server time (cached, as a consumer gets them).
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import time
@@ -58,6 +59,7 @@ def main() -> None:
         graded = sum(1 for _i, g in grades.values() if g.graded)
     finally:
         city.close()
+        shutil.rmtree(home, ignore_errors=True)
     lines = [
         f"### Credit grades and the public directory ({CITY:,} workers, {len(city.enterprises)} enterprises, SQLite)",
         "",
