@@ -134,3 +134,26 @@ def test_the_regulator_publishes_the_red_list_from_the_console(live_issuer: Live
     assert "海曙诚信家政服务有限公司" in public.text and "R-9" in public.text
     owner = Console.signed_in(live_issuer, "enterprise_admin", enterprise)
     assert owner.get("/console/redlist").status_code == 403
+
+
+def test_the_regulator_publishes_an_enterprise_on_the_red_list_in_chromium(
+    live_issuer: LiveIssuer, browser_context: Callable[..., Any]
+) -> None:
+    from tests.issuer.console_support import account
+    from tests.issuer.test_console_browser import sign_in
+
+    _enterprise(live_issuer, "海曙诚信家政服务有限公司")
+    page = browser_context(viewport=PHONE).new_page()
+    sign_in(page, live_issuer, *account(live_issuer, "regulator"))
+    page.get_by_role("link", name="诚信企业").first.click()
+    page.wait_for_load_state()
+    page.locator("#f-enterprise_id").select_option(label="海曙诚信家政服务有限公司")
+    page.locator("#f-reason").fill("连续三年零投诉")
+    page.locator("#f-evidence_ref").fill("甬商务〔2026〕12号")
+    page.get_by_role("button", name="列入诚信企业名单").click()
+    page.wait_for_load_state()
+    assert "该企业已列入诚信企业名单" in page.inner_text("main")
+    assert "海曙诚信家政服务有限公司" in page.inner_text("table")
+    screenshot(page, "console-redlist-phone")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, "console-redlist-desktop")
