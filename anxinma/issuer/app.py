@@ -197,7 +197,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
     from flask_limiter.util import get_remote_address
 
     from anxinma.issuer import observability
-    from anxinma.issuer.web import api, console, openapi, params, public, visits
+    from anxinma.issuer.web import api, console, directory, openapi, params, public, visits
 
     config = config or IssuerConfig.from_env()
     check_database(config)  # a service that cannot reach its database does not start (one line)
@@ -256,6 +256,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
     app.register_blueprint(phone)
     visits.register(app, limiter)  # 确认入户, ratings, complaints (the consumer page's loop)
+    directory.register(app, limiter)  # the public enterprise directory and credit lists (docs/credit.md)
     extras = list(blueprints)
     for extra in extras:
         app.register_blueprint(extra)

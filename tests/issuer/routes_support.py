@@ -51,6 +51,10 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "console.login": "signing in",
     "console.logout": "signing out",
     "console.import_template": "an empty template file",
+    "directory.listing": "the public enterprise directory: what the platform publishes about every enterprise",
+    "directory.enterprise": "an enterprise's public page (grade and its figures): published for everyone",
+    "directory.compare": "the public comparison of enterprises",
+    "directory.lists": "the published red and black lists",
 }
 
 

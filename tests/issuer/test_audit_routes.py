@@ -130,6 +130,15 @@ class Fixture:
         )
         return int(entry.id)
 
+    def red_entry(self) -> int:
+        fresh = int(self.issuer.enterprise()["id"])  # type: ignore[call-overload]
+        entry = self.services.run(
+            self.services.credit.red_add,
+            SYSTEM,
+            {"enterprise_id": fresh, "reason": "测试", "evidence_ref": "R-1"},
+        )
+        return int(entry.id)
+
     def suspended(self) -> int:
         serial = int(self.credential()["serial"])
         assert self.issuer.api("POST", f"/api/v1/credentials/{serial}/suspend", json={}).status_code == 200
@@ -417,6 +426,18 @@ CASES: dict[str, Callable[[Fixture], Call]] = {
         "regulator",
         f"/console/blacklist/{f.blacklist_entry()}/remove",
         data={"confirm": "1", "reason": "误列"},
+    ),
+    "console.redlist_add": lambda f: f.page(
+        "regulator",
+        "/console/redlist",
+        data={
+            "enterprise_id": f.issuer.enterprise()["id"],
+            "reason": "连续三年零投诉",
+            "evidence_ref": "R-3",
+        },
+    ),
+    "console.redlist_remove": lambda f: f.page(
+        "regulator", f"/console/redlist/{f.red_entry()}/remove", data={"reason": "企业申请"}
     ),
     "console.resolve_complaint": lambda f: f.page(
         "regulator", f"/console/complaints/{f.complaint()}/resolve", data={"resolution": "已回访处理"}

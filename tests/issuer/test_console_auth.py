@@ -20,8 +20,18 @@ from tests.issuer.console_support import Console, account, text
 MENUS = {
     "enterprise_admin": ["服务员", "登记服务员", "批量导入", "入户记录", "投诉", "异常与举报", "企业安心码"],
     "card_operator": ["制卡批次", "新建批次"],
-    "regulator": ["监管看板", "即将到期", "证件过期", "失信名单", "投诉", "异常与举报", "服务员"],
-    "issuer_admin": ["监管看板", "企业", "服务员", "失信名单", "投诉", "异常与举报", "API 令牌", "用户"],
+    "regulator": ["监管看板", "即将到期", "证件过期", "失信名单", "诚信企业", "投诉", "异常与举报", "服务员"],
+    "issuer_admin": [
+        "监管看板",
+        "企业",
+        "服务员",
+        "失信名单",
+        "诚信企业",
+        "投诉",
+        "异常与举报",
+        "API 令牌",
+        "用户",
+    ],
 }
 HOMES = {
     "enterprise_admin": "/console/workers",

@@ -49,6 +49,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "console.admin_token_revoke": {"data": {"confirm": "1"}},
     "console.admin_user_toggle": {"data": {}},
     "console.blacklist_remove": {"data": {"confirm": "1", "reason": "误列"}},
+    "console.redlist_remove": {"data": {"reason": "企业申请"}},
 }
 
 MISSING = 987_654  # an id no table holds

@@ -1,5 +1,6 @@
 """The daily job: set attention (安心码 yellow) where a health certificate or insurance
-lapsed, and clear it where the dates say so, then keep the day's figures.
+lapsed, and clear it where the dates say so, then keep the day's figures, then grade every
+enterprise (docs/credit.md) and keep the grades' history.
 
 It is a durable job of the queue (:mod:`anxinma.issuer.services.jobs`, kind ``daily``, one a
 day): the hosts' runners add the day's job once it is past :data:`DAILY_AT` in China, and
@@ -20,6 +21,7 @@ from anxinma import credential as fmt
 from anxinma.issuer.services import stats
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context
+from anxinma.issuer.services.credit import Credit
 from anxinma.issuer.services.jobs import Jobs, Lease
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.workers import Workers
@@ -39,10 +41,17 @@ class Daily:
     """The daily job of one issuer."""
 
     def __init__(
-        self, ctx: Context, workers: Workers, jobs: Jobs | None = None, *, at: time | None = DAILY_AT
+        self,
+        ctx: Context,
+        workers: Workers,
+        jobs: Jobs | None = None,
+        *,
+        at: time | None = DAILY_AT,
+        credit: Credit | None = None,
     ) -> None:
         self.ctx = ctx
         self.workers = workers
+        self.credit = credit
         self.at = at
         #: What the last run in this process did (``anxinma jobs daily`` prints it).
         self.last: dict[str, int] = {}
@@ -61,6 +70,8 @@ class Daily:
         day = date.fromisoformat(lease.ref)
         self.last = self.run(day, keep=lease.keep)
         self.last["enterprises"] = self.snapshot(day, keep=lease.keep)
+        if self.credit is not None:
+            self.last["graded"] = self.grade(day, keep=lease.keep)
 
     def run(self, today: date | None = None, *, batch: int = 500, keep: Keep | None = None) -> dict[str, int]:
         """Set attention where a certificate or insurance lapsed (and clear it where the dates
@@ -115,6 +126,20 @@ class Daily:
             stats.keep(unit.session, day, stats.PERIODS, rows)
             unit.record(DAILY_JOB, "stats.snapshot", "daily_stats", day.isoformat(), enterprises=count)
         return count
+
+    def grade(self, day: date, *, keep: Keep | None = None) -> int:
+        """Grade every enterprise of the issuer on ``day`` and keep the grades (the history of
+        the public page), audited as the daily job's run; returns the number graded (an
+        enterprise with no registered worker is kept as not graded)."""
+        assert self.credit is not None
+        grades = self.credit.grades(day)
+        graded = sum(1 for _inputs, grade in grades.values() if grade.graded)
+        with self.ctx.tx() as unit:
+            if keep is not None:
+                keep(unit.session)
+            self.credit.keep(unit, day, grades)
+            unit.record(DAILY_JOB, "credit.grade", "credit_grades", day.isoformat(), graded=graded)
+        return graded
 
 
 __all__ = ["DAILY_AT", "KIND", "Daily"]

@@ -16,6 +16,7 @@ from anxinma.issuer.services.accounts import Accounts
 from anxinma.issuer.services.batches import CardBatches
 from anxinma.issuer.services.checkins import CheckIns
 from anxinma.issuer.services.context import Context
+from anxinma.issuer.services.credit import Credit
 from anxinma.issuer.services.daily import Daily
 from anxinma.issuer.services.enrolments import Enrolments
 from anxinma.issuer.services.enterprises import Enterprises
@@ -34,8 +35,9 @@ from anxinma.issuer.services.workers import Workers
 
 class IssuerServices(Context):
     """One issuer's services: ``accounts``, ``enterprises``, ``workers``, ``imports``,
-    ``import_jobs``, ``issuing``, ``enrolments``, ``revocation``, ``daily``, ``visits``, ``reports``, ``checkins``,
-    ``batches``, ``watchlists``, ``jobs`` and the live record, on one :class:`Context` (its transactions, its
+    ``import_jobs``, ``issuing``, ``enrolments``, ``revocation``, ``daily``, ``visits``, ``reports``,
+    ``checkins``, ``batches``, ``watchlists``, ``jobs``, ``credit`` (grades, red list, public
+    directory) and the live record, on one :class:`Context` (its transactions, its
     scope)."""
 
     def __post_init__(self) -> None:
@@ -58,7 +60,8 @@ class IssuerServices(Context):
         self.jobs = Jobs(self.store, lease=timedelta(seconds=self.config.job_lease))
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)
         at = time.fromisoformat(self.config.daily_at) if self.config.daily_at else None
-        self.daily = Daily(self, self.workers, self.jobs, at=at)
+        self.credit = Credit(self)
+        self.daily = Daily(self, self.workers, self.jobs, at=at, credit=self.credit)
         if self.config.background:  # one-shot CLI commands run no jobs (Jobs.wait runs them in place)
             self.jobs.start()
 

@@ -642,3 +642,47 @@ class Enrolment(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     credential_serial: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# -- credit (issue 21) -------------------------------------------------------------------------
+
+
+class CreditGrade(Base):
+    """One enterprise's credit grade on one day (docs/credit.md), kept by the daily job: the
+    grade's history on the enterprise's public page. ``inputs`` is the JSON of the figures it
+    was computed from and each input's points, so a past grade can be explained as it was."""
+
+    __tablename__ = "credit_grades"
+    __table_args__ = (Index("ix_credit_grades_day", "day", "enterprise_id"),)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model: Mapped[int] = mapped_column(SmallInteger)  # the model's version (docs/credit.md)
+    score: Mapped[int | None] = mapped_column(SmallInteger)  # None: not graded (no workers)
+    grade: Mapped[str] = mapped_column(String(2))  # A | B | C | D | "-"
+    inputs: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RedListEntry(Base):
+    """诚信企业: an enterprise the regulator published on the red list, with its reason and the
+    decision it rests on; removal keeps the row (the public list shows both dates)."""
+
+    __tablename__ = "red_list"
+    __table_args__ = (
+        Index(
+            "uq_red_list_active_enterprise",
+            "enterprise_id",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    evidence_ref: Mapped[str] = mapped_column(String(256))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by: Mapped[str | None] = mapped_column(String(64))
+    removal_reason: Mapped[str | None] = mapped_column(String(500))

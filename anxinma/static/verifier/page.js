@@ -572,6 +572,7 @@
       enterprise.textContent = t("enterprise.offline", { id: claims.enterprise_id });
       enterprise.lang = state.lang === "zh" ? "zh-CN" : "en";
     }
+    compareLink(enterprise, live && live.enterprise);
     var photo = $("photo"), placeholder = $("photo-placeholder");
     if (live && live.photo_url && /^https?:\/\//.test(live.photo_url)) {
       if (photo.getAttribute("src") !== live.photo_url) photo.src = live.photo_url;
@@ -610,6 +611,25 @@
     fact(facts, t("label.validity"), t("validity.range", { start: claims.issued_on, end: lastDay(claims) }));
     if (result.issuerName) fact(facts, t("label.issuer"), result.issuerName, "zh-CN");
     fact(facts, t("label.serial"), claims.issuer_code + "-" + claims.serial);
+  }
+
+  // "Compare this enterprise": the public comparison of the issuer holding the record (docs/credit.md).
+  // Online only (the live record names the enterprise); a self-contained block after the enterprise line.
+  function compareLink(after, enterprise) {
+    var line = $("enterprise-compare");
+    if (!line) {
+      line = document.createElement("p");
+      line.id = "enterprise-compare";
+      line.className = "enterprise-compare";
+      line.appendChild(document.createElement("a"));
+      after.parentNode.insertBefore(line, after.nextSibling);
+    }
+    var id = enterprise && enterprise.id;
+    line.hidden = !id;
+    if (!id) return;
+    var link = line.firstChild;
+    link.href = apiBase() + "/enterprises/compare?ids=" + encodeURIComponent(String(id));
+    link.textContent = t("enterprise.compare");
   }
 
   function lastDay(claims) {

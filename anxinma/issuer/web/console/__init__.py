@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from anxinma.issuer.web.console import (  # noqa: F401
         admin,
         batches,
+        credit,
         imports,
         login,
         loop,
