@@ -213,6 +213,23 @@ def _legacy_trust_list(config: IssuerConfig) -> str | None:
     )
 
 
+def _skip_for_blueprint(app: Flask, limiter: Any, blueprint: str) -> None:
+    """Run flask-limiter's request hook for every request but ``blueprint``'s.
+
+    Exempting a blueprint still leaves the hook resolving and filtering limits on each of its
+    requests (about as much work as the live record's lookup); the live record has its own limiter.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    index = hooks.index(check)
+
+    def check_unless_skipped() -> None:
+        if request.blueprint != blueprint:
+            check()
+
+    hooks[index] = check_unless_skipped
+
+
 def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprint] = ()) -> Flask:
     """The issuer service as a WSGI app; ``config`` from the environment when None."""
     from flask_limiter import Limiter
@@ -220,6 +237,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
     from anxinma.issuer import observability
     from anxinma.issuer.web import api, console, openapi, public, visits
+    from anxinma.issuer.web.ratelimit import MovingWindowLimiter
 
     config = config or IssuerConfig.from_env()
     check_database(config)  # a service that cannot reach its database does not start (one line)
@@ -263,7 +281,12 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         swallow_errors=True,  # Redis down: serve without limiting rather than fail
         headers_enabled=True,
     )
-    limiter.limit(config.live_rate_limit)(public.live_blueprint)
+    # The live record is limited by a limiter of its own (web/ratelimit.py: the same rule and
+    # moving window, shared through Redis when configured, without flask-limiter's per-request
+    # work, which cost more than the lookup); flask-limiter leaves it alone.
+    limiter.exempt(public.live_blueprint)
+    _skip_for_blueprint(app, limiter, public.live_blueprint.name)
+    app.extensions[public.LIVE_LIMITER] = MovingWindowLimiter(config.live_rate_limit, config.redis_url)
     console.init_app(app)  # the web consoles (docs/consoles.md); limits its log-in with ``limiter``
     app.register_blueprint(public.blueprint)
     app.register_blueprint(public.live_blueprint)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +97,13 @@ class Store:
     def read(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection in one read transaction, with no ORM session: for the hottest read
+        (the live record), where the session's bookkeeping cost more than the statements."""
+        with self.read_engine.connect() as connection, connection.begin():
+            yield connection
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes at once)."""
