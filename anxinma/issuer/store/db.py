@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,9 @@ class Store:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+        self._pool = pool
+        self._connect_args: dict[str, Any] = {}
+        self._hot_engine: Engine | None = None
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
@@ -73,6 +76,7 @@ class Store:
             self.read_engine = _sqlite_engine(url, immediate=False, pool=pool)
         elif self.dialect == "postgresql":
             connect_args: dict[str, Any] = {"prepare_threshold": None} if pooler == "pgbouncer" else {}
+            self._connect_args = connect_args
             self.write_engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
             self.read_engine = self.write_engine
         else:
@@ -98,12 +102,22 @@ class Store:
         with self._read() as session, session.begin():
             yield session
 
-    @contextmanager
-    def read_connection(self) -> Iterator[Connection]:
-        """A Core connection in one read transaction, with no ORM session: for the hottest read
-        (the live record), where the session's bookkeeping cost more than the statements."""
-        with self.read_engine.connect() as connection, connection.begin():
-            yield connection
+    def hot_query(self, statement: Any, parameter: str) -> HotQuery:
+        """``statement`` (one row by one bound ``parameter``) prepared for :class:`HotQuery`."""
+        if self._hot_engine is None:
+            if self.is_postgres:
+                # Autocommit (one statement is its own snapshot: no BEGIN/COMMIT round trips)
+                # and no pre-ping round trip; a dropped connection is retried once instead.
+                self._hot_engine = create_engine(
+                    self.url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_pre_ping=False,
+                    connect_args=self._connect_args,
+                    **self._pool,
+                )
+            else:
+                self._hot_engine = self.read_engine  # isolation_level None: a SELECT autocommits
+        return HotQuery(self._hot_engine, statement, parameter)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes at once)."""
@@ -127,6 +141,60 @@ class Store:
             ) from exc
 
     def dispose(self) -> None:
+        if self._hot_engine is not None and self._hot_engine not in (self.read_engine, self.write_engine):
+            self._hot_engine.dispose()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class HotQuery:
+    """One prebuilt SELECT of one row, run on a pooled DBAPI cursor with no SQLAlchemy
+    execution machinery: for the live record, where compiling the parameters, the events, the
+    transaction and the result objects cost several times the query (issue 20's profile).
+
+    Values come back as the driver gives them (SQLite: dates and timestamps as ISO text); the
+    caller converts. One statement runs outside an explicit transaction, which is its own
+    consistent snapshot on both databases. A connection found dropped (the database restarted)
+    is discarded and the query run once more on a fresh one.
+    """
+
+    def __init__(self, engine: Engine, statement: Any, parameter: str) -> None:
+        self.engine = engine
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        defaults = compiled.construct_params({parameter: None})
+        self.parameter = parameter
+        self._positions: list[str] | None = None
+        if engine.dialect.positional:
+            self._positions = list(compiled.positiontup or ())
+            self._template: list[Any] = [defaults[name] for name in self._positions]
+            self._slots = [i for i, name in enumerate(self._positions) if name == parameter]
+        self._defaults = defaults
+        self._errors: tuple[type[BaseException], ...] = (engine.dialect.loaded_dbapi.OperationalError,)
+
+    def first(self, value: Any) -> tuple[Any, ...] | None:
+        params: Any
+        if self._positions is not None:
+            params = list(self._template)
+            for slot in self._slots:
+                params[slot] = value
+        else:
+            params = {**self._defaults, self.parameter: value}
+        for attempt in (0, 1):
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(self.sql, params)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                return tuple(row) if row is not None else None
+            except self._errors as exc:
+                connection.invalidate(exc)
+                if attempt:
+                    raise
+            finally:
+                connection.close()
+        raise AssertionError("unreachable")  # pragma: no cover
