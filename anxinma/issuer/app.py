@@ -8,6 +8,7 @@ blueprints — the consumer page — without this package importing them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -214,20 +215,44 @@ def _legacy_trust_list(config: IssuerConfig) -> str | None:
 
 
 def _skip_for_blueprint(app: Flask, limiter: Any, blueprint: str) -> None:
-    """Run flask-limiter's request hook for every request but ``blueprint``'s.
+    """Run flask-limiter's request hooks for every request but ``blueprint``'s.
 
-    Exempting a blueprint still leaves the hook resolving and filtering limits on each of its
-    requests (about as much work as the live record's lookup); the live record has its own limiter.
+    Exempting a blueprint still leaves its before-request hook resolving and filtering limits,
+    its after-request hook and its teardown running on each of the blueprint's requests (together
+    about as much work as the live record's lookup); the live record has its own limiter.
     """
-    hooks = app.before_request_funcs.setdefault(None, [])
-    check = limiter._check_request_limit
-    index = hooks.index(check)
 
-    def check_unless_skipped() -> None:
-        if request.blueprint != blueprint:
-            check()
+    def owned(hook: Any) -> bool:
+        bound = getattr(hook, "__self__", None) is limiter
+        return bound or (isinstance(hook, functools.partial) and limiter in hook.args)
 
-    hooks[index] = check_unless_skipped
+    def before(hook: Any) -> Any:
+        def skipping() -> Any:
+            return None if request.blueprint == blueprint else hook()
+
+        return skipping
+
+    def after(hook: Any) -> Any:
+        def skipping(response: Response) -> Any:
+            return response if request.blueprint == blueprint else hook(response)
+
+        return skipping
+
+    def teardown(hook: Any) -> Any:
+        def skipping(exc: BaseException | None) -> Any:
+            return None if request.blueprint == blueprint else hook(exc)
+
+        return skipping
+
+    for hooks, wrap in (
+        (app.before_request_funcs.setdefault(None, []), before),
+        (app.after_request_funcs.setdefault(None, []), after),
+        (app.teardown_request_funcs.setdefault(None, []), teardown),
+    ):
+        found = [i for i, hook in enumerate(hooks) if owned(hook)]
+        assert found, "flask-limiter's request hooks moved: the live record would pay for them again"
+        for index in found:
+            hooks[index] = wrap(hooks[index])
 
 
 def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprint] = ()) -> Flask:

@@ -130,6 +130,10 @@ def status_freshness(issuer_code: int) -> Response:
     return _cached(published.body, "application/jwt", rt.config.status_ttl, published.etag())
 
 
+_LIVE_OK = LIVE_LOOKUPS.labels(outcome="ok")
+_LIVE_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+
+
 @live_blueprint.before_request
 def _live_rate_limit() -> None:
     """The per-client limit (ANXINMA_LIVE_RATE_LIMIT), checked before the body is read."""
@@ -170,8 +174,6 @@ def live_record() -> Response:
     except AnxinmaError as exc:  # refused (malformed, unknown, revoked…): counted by its code
         LIVE_LOOKUPS.labels(outcome=exc.code).inc()
         raise
-    LIVE_LOOKUPS.labels(outcome="ok").inc()
-    response = jsonify({"token": token})
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    _LIVE_OK.inc()
+    # The token is base64url and dots: its JSON needs no escaping (jsonify costs a tenth of the lookup).
+    return Response(f'{{"token":"{token}"}}\n', mimetype="application/json", headers=_LIVE_HEADERS)
