@@ -65,9 +65,6 @@ class Store:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         pool = {"pool_size": pool_size, "max_overflow": max_overflow}
-        self._pool = pool
-        self._connect_args: dict[str, Any] = {}
-        self._hot_engine: Engine | None = None
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
@@ -76,7 +73,6 @@ class Store:
             self.read_engine = _sqlite_engine(url, immediate=False, pool=pool)
         elif self.dialect == "postgresql":
             connect_args: dict[str, Any] = {"prepare_threshold": None} if pooler == "pgbouncer" else {}
-            self._connect_args = connect_args
             self.write_engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
             self.read_engine = self.write_engine
         else:
@@ -103,21 +99,9 @@ class Store:
             yield session
 
     def hot_query(self, statement: Any, parameter: str) -> HotQuery:
-        """``statement`` (one row by one bound ``parameter``) prepared for :class:`HotQuery`."""
-        if self._hot_engine is None:
-            if self.is_postgres:
-                # Autocommit (one statement is its own snapshot: no BEGIN/COMMIT round trips)
-                # and no pre-ping round trip; a dropped connection is retried once instead.
-                self._hot_engine = create_engine(
-                    self.url,
-                    isolation_level="AUTOCOMMIT",
-                    pool_pre_ping=False,
-                    connect_args=self._connect_args,
-                    **self._pool,
-                )
-            else:
-                self._hot_engine = self.read_engine  # isolation_level None: a SELECT autocommits
-        return HotQuery(self._hot_engine, statement, parameter)
+        """``statement`` (one row by one bound ``parameter``) prepared for :class:`HotQuery`, on
+        the read engine's pool (no pool of its own: a process still holds at most pool + overflow)."""
+        return HotQuery(self.read_engine, statement, parameter, autocommit=self.is_postgres)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes at once)."""
@@ -141,8 +125,6 @@ class Store:
             ) from exc
 
     def dispose(self) -> None:
-        if self._hot_engine is not None and self._hot_engine not in (self.read_engine, self.write_engine):
-            self._hot_engine.dispose()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
@@ -154,13 +136,16 @@ class HotQuery:
     transaction and the result objects cost several times the query (issue 20's profile).
 
     Values come back as the driver gives them (SQLite: dates and timestamps as ISO text); the
-    caller converts. One statement runs outside an explicit transaction, which is its own
-    consistent snapshot on both databases. A connection found dropped (the database restarted)
-    is discarded and the query run once more on a fresh one.
+    caller converts. The one statement runs outside an explicit transaction (its own consistent
+    snapshot on both databases): on PostgreSQL the connection is switched to autocommit for it
+    (client-side, no round trip), which spares the BEGIN and the ROLLBACK round trips, so a
+    lookup is the pool's pre-ping and the query. A connection found dropped (the database
+    restarted) is discarded and the query run once more on a fresh one.
     """
 
-    def __init__(self, engine: Engine, statement: Any, parameter: str) -> None:
+    def __init__(self, engine: Engine, statement: Any, parameter: str, *, autocommit: bool = False) -> None:
         self.engine = engine
+        self.autocommit = autocommit
         compiled = statement.compile(dialect=engine.dialect)
         self.sql = str(compiled)
         defaults = compiled.construct_params({parameter: None})
@@ -184,12 +169,16 @@ class HotQuery:
         for attempt in (0, 1):
             connection = self.engine.raw_connection()
             try:
+                if self.autocommit:
+                    connection.driver_connection.autocommit = True  # type: ignore[union-attr]
                 cursor = connection.cursor()
                 try:
                     cursor.execute(self.sql, params)
                     row = cursor.fetchone()
                 finally:
                     cursor.close()
+                    if self.autocommit:
+                        connection.driver_connection.autocommit = False  # type: ignore[union-attr]
                 return tuple(row) if row is not None else None
             except self._errors as exc:
                 connection.invalidate(exc)
