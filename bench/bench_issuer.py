@@ -1,5 +1,5 @@
 """Issuer benchmarks (issue 4): issue a city, status lists of a million, revocation to
-pub/sub latency, live-record lookups on two gunicorn workers (wrk).
+pub/sub latency. (The live record over HTTP against Flask hello: bench/bench_live.py.)
 
 ``python -m bench issuer``; ``ANXINMA_BENCH_WORKERS`` shrinks the city for a quick run.
 Everything runs on 127.0.0.1: a SQLite file and a schema of the local PostgreSQL, a
@@ -16,7 +16,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -315,102 +314,6 @@ def _ensure_wrk() -> str | None:
     return shutil.which("wrk")
 
 
-def live_lookups(seconds: int = 10, connections: tuple[int, ...] = (32, 4)) -> list[dict[str, Any]] | str:
-    wrk = _ensure_wrk()
-    if wrk is None:
-        return "wrk is not installed (apt-get install wrk)"
-    from anxinma.issuer import build_runtime
-    from anxinma.issuer.demo import seed
-
-    home = Path(tempfile.mkdtemp(prefix="anxinma-bench-"))
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    runtime = build_runtime(_config(home, f"sqlite:///{home / 'anxinma.sqlite3'}", base_url=base))
-    seed(runtime, workers=100)
-    from sqlalchemy import select
-
-    from anxinma import credential as fmt
-    from anxinma.issuer.store.models import Credential
-
-    with runtime.store.read() as session:
-        raw = session.execute(
-            select(Credential.raw)
-            .where(Credential.status == "active", Credential.subject_kind == "worker")
-            .limit(1)
-        ).scalar_one()
-    runtime.close()
-    code = fmt.decode(raw).to_url(base)
-    script = home / "live.lua"
-    script.write_text(
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = '{json.dumps({'code': code})}'\n"
-    )
-    env = {
-        **os.environ,
-        "ANXINMA_HOME": str(home),
-        "ANXINMA_BASE_URL": base,
-        "ANXINMA_LIVE_RATE_LIMIT": "100000000 per minute",
-        "DATABASE_URL": f"sqlite:///{home / 'anxinma.sqlite3'}",
-    }
-    env.pop("REDIS_URL", None)
-    gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "anxinma.wsgi:app",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_port(port)
-        import requests
-
-        assert requests.post(f"{base}/api/v1/live", json={"code": code}, timeout=10).status_code == 200
-        results = []
-        for count in connections:
-            command = [
-                wrk,
-                "-t2",
-                f"-c{count}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                f"{base}/api/v1/live",
-            ]
-            output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30).stdout
-            rate = float(output.split("Requests/sec:")[1].split()[0])
-            latency = {}
-            for line in output.splitlines():
-                parts = line.split()
-                if len(parts) == 2 and parts[0] in ("50%", "99%"):
-                    latency[parts[0]] = parts[1]
-            results.append(
-                {
-                    "rate": rate,
-                    "p50": latency.get("50%"),
-                    "p99": latency.get("99%"),
-                    "connections": count,
-                    "seconds": seconds,
-                    "errors": "Non-2xx" in output or "Socket errors" in output,
-                }
-            )
-        return results
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=20)
-        shutil.rmtree(home, ignore_errors=True)
-
-
 def main() -> None:
     rows = []
     sqlite_home = Path(tempfile.mkdtemp(prefix="anxinma-bench-db-"))
@@ -425,7 +328,6 @@ def main() -> None:
         drop()
     lists = status_lists()
     latency = pubsub_latency()
-    live = live_lookups()
 
     lines = [
         f"### Issue a city: {CITY:,} workers registered, then credentialed (sign + store + status index)",
@@ -471,21 +373,8 @@ def main() -> None:
         f"p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms (target p99 <= 50 ms); received {latency['received']}/{latency['count']}.",
         "Measured from the revoke call (database transaction with its audit entry, commit) to the message at a subscriber.",
         "",
-        "### Live record lookups, 2 gunicorn workers, wrk on 127.0.0.1",
-        "",
+        "The live record over HTTP is measured against Flask hello in `python -m bench live` (its own block).",
     ]
-    if isinstance(live, str):
-        lines.append(f"not measured: {live}")
-    else:
-        lines += ["| connections | lookups/s | p50 | p99 |", "| --- | --- | --- | --- |"]
-        for run in live:
-            flag = " (errors)" if run["errors"] else ""
-            lines.append(f"| {run['connections']} | {run['rate']:,.0f}{flag} | {run['p50']} | {run['p99']} |")
-        lines += [
-            "",
-            f"{live[0]['seconds']} s each, `gunicorn -w 2` (sync workers), SQLite store, a signed JWS per response, the",
-            "per-client rate limit on (set high). wrk shares the 2 cores with the server.",
-        ]
     body = "\n".join(lines)
     print(body)
     write_section("issuer", body)

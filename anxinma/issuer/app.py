@@ -8,6 +8,7 @@ blueprints — the consumer page — without this package importing them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -191,6 +192,47 @@ def _legacy_trust_list(config: IssuerConfig) -> str | None:
     )
 
 
+def _skip_for_blueprint(app: Flask, limiter: Any, blueprint: str) -> None:
+    """Run flask-limiter's request hooks for every request but ``blueprint``'s.
+
+    Exempting a blueprint still leaves its before-request hook resolving and filtering limits,
+    its after-request hook and its teardown running on each of the blueprint's requests (together
+    about as much work as the live record's lookup); the live record has its own limiter.
+    """
+
+    def owned(hook: Any) -> bool:
+        bound = getattr(hook, "__self__", None) is limiter
+        return bound or (isinstance(hook, functools.partial) and limiter in hook.args)
+
+    def before(hook: Any) -> Any:
+        def skipping() -> Any:
+            return None if request.blueprint == blueprint else hook()
+
+        return skipping
+
+    def after(hook: Any) -> Any:
+        def skipping(response: Response) -> Any:
+            return response if request.blueprint == blueprint else hook(response)
+
+        return skipping
+
+    def teardown(hook: Any) -> Any:
+        def skipping(exc: BaseException | None) -> Any:
+            return None if request.blueprint == blueprint else hook(exc)
+
+        return skipping
+
+    for hooks, wrap in (
+        (app.before_request_funcs.setdefault(None, []), before),
+        (app.after_request_funcs.setdefault(None, []), after),
+        (app.teardown_request_funcs.setdefault(None, []), teardown),
+    ):
+        found = [i for i, hook in enumerate(hooks) if owned(hook)]
+        assert found, "flask-limiter's request hooks moved: the live record would pay for them again"
+        for index in found:
+            hooks[index] = wrap(hooks[index])
+
+
 def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprint] = ()) -> Flask:
     """The issuer service as a WSGI app; ``config`` from the environment when None."""
     from flask_limiter import Limiter
@@ -198,6 +240,7 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
 
     from anxinma.issuer import observability
     from anxinma.issuer.web import api, console, directory, openapi, params, public, visits
+    from anxinma.issuer.web.ratelimit import MovingWindowLimiter
 
     config = config or IssuerConfig.from_env()
     check_database(config)  # a service that cannot reach its database does not start (one line)
@@ -241,7 +284,12 @@ def create_app(config: IssuerConfig | None = None, blueprints: Iterable[Blueprin
         swallow_errors=True,  # Redis down: serve without limiting rather than fail
         headers_enabled=True,
     )
-    limiter.limit(config.live_rate_limit)(public.live_blueprint)
+    # The live record is limited by a limiter of its own (web/ratelimit.py: the same rule and
+    # moving window, shared through Redis when configured, without flask-limiter's per-request
+    # work, which cost more than the lookup); flask-limiter leaves it alone.
+    limiter.exempt(public.live_blueprint)
+    _skip_for_blueprint(app, limiter, public.live_blueprint.name)
+    app.extensions[public.LIVE_LIMITER] = MovingWindowLimiter(config.live_rate_limit, config.redis_url)
     # Every route's path ids, the consoles' and the extras' too: beyond what the store holds, 404.
     app.url_value_preprocessor(params.bound_ids)
     console.init_app(app)  # the web consoles (docs/consoles.md); limits its log-in with ``limiter``

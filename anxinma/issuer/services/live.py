@@ -8,24 +8,28 @@ signature.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
 from datetime import UTC, date, datetime
 from typing import Any
 
-import jwt
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from anxinma import credential as fmt
+from anxinma.ed25519 import SigningKey
 from anxinma.issuer.errors import not_found
 from anxinma.issuer.services.rules import lapsed, mask_credit_code, today_in_china
 from anxinma.issuer.services.validation import presented_credential
-from anxinma.issuer.store.db import Store
+from anxinma.issuer.store.db import HotQuery, Store
 from anxinma.issuer.store.loop_rows import public_summary, public_summary_columns
 from anxinma.issuer.store.models import Credential, Enterprise, ScanCount, Training, Worker
 from anxinma.keys import KeyDirectory
+from anxinma.keys.jwk import b64url
 
 log = logging.getLogger("anxinma.issuer.services.live")
 
@@ -80,6 +84,7 @@ class LiveRecords:
         self.keys = keys
         self.issuer_code = issuer_code
         self.scans = ScanCounter(store)
+        self._query: HotQuery | None = None
 
     def record(self, code: Any) -> str:
         """The signed live record of the credential presented (proof that the caller holds it).
@@ -89,40 +94,40 @@ class LiveRecords:
         """
         raw, presented = presented_credential(code, self.issuer_code)
         today = today_in_china()
-        query, trainings_query = _live_queries()
-        with self.store.read() as session:
-            connection = session.connection()
-            found = connection.execute(query, {"serial": presented.claims.serial}).first()
-            if found is None or found[0] != raw:
-                raise not_found("credential", "安心码")
-            (
-                _,
-                status_name,
-                subject_kind,
-                expires_on,
-                reason,
-                revoked_at,
-                card_uid,
-                enterprise_id,
-                enterprise_name,
-                credit_code,
-                enterprise_stars,
-                worker_id,
-                categories,
-                worker_stars,
-                health,
-                insurance,
-                photo_url,
-                count,
-                weights,
-                weighted,
-                verified,
-            ) = found
-            trainings = (
-                connection.execute(trainings_query, {"worker_id": worker_id}).all()
-                if worker_id is not None
-                else []
-            )
+        if self._query is None:
+            self._query = self.store.hot_query(_live_queries(), "serial")
+        found = self._query.first(presented.claims.serial)
+        if found is None or bytes(found[0]) != raw:
+            raise not_found("credential", "安心码")
+        (
+            _,
+            status_name,
+            subject_kind,
+            expires_on,
+            reason,
+            revoked_at,
+            card_uid,
+            enterprise_id,
+            enterprise_name,
+            credit_code,
+            enterprise_stars,
+            worker_id,
+            categories,
+            worker_stars,
+            health,
+            insurance,
+            photo_url,
+            count,
+            weights,
+            weighted,
+            verified,
+            training_text,
+        ) = found
+        expires_on = date.fromisoformat(expires_on) if isinstance(expires_on, str) else expires_on
+        health, insurance = _day(health), _day(insurance)
+        trainings = _trainings(training_text)
+        if trainings is None:  # a name holding a separator (control characters): read them apart
+            trainings = self._trainings_of(worker_id)
         if worker_id is not None:
             self.scans.hit(worker_id, today)
         now = datetime.now(UTC).replace(microsecond=0)
@@ -167,18 +172,49 @@ class LiveRecords:
             "expires_on": expires_on.isoformat(),
         }
         kid, key = self.keys.signing_key()
-        return jwt.encode(
-            claims, key.to_cryptography(), algorithm="EdDSA", headers={"typ": LIVE_TYPE, "kid": kid.hex()}
-        )
+        return sign_live_jws(claims, kid, key)
+
+    def _trainings_of(self, worker_id: int) -> list[tuple[str, date]]:
+        query = select(Training.name, Training.issued_on).where(Training.worker_id == worker_id)
+        with self.store.read() as session:
+            return [(name, day) for name, day in session.execute(query.order_by(Training.issued_on))]
+
+
+def sign_live_jws(claims: dict[str, Any], kid: bytes, key: SigningKey) -> str:
+    """The compact JWS of ``claims``, signed with the loaded key through the Ed25519 seam.
+
+    Byte for byte what ``jwt.encode(claims, key, "EdDSA", headers={"typ": LIVE_TYPE, "kid": …})``
+    gives (sorted header, compact JSON, ASCII escapes; a test holds them equal), without PyJWT's
+    generic path and its OpenSSL key object: the record is signed on every lookup.
+    """
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{_live_header(kid)}.{payload}"
+    return f"{signing_input}.{b64url(key.sign(signing_input.encode()))}"
+
+
+@functools.lru_cache(maxsize=8)
+def _live_header(kid: bytes) -> str:
+    """The encoded protected header of one signing key's live records (the same every time)."""
+    header = {"alg": "EdDSA", "kid": kid.hex(), "typ": LIVE_TYPE}
+    return b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
 
 
 @functools.cache
-def _live_queries() -> tuple[Any, Any]:
-    """The live record's two statements, built once (building a select costs more than running it)."""
+def _live_queries() -> Any:
+    """The live record's one statement, built once (building a select costs more than running it).
+
+    The trainings ride along as one aggregated text ("name US date" joined by RS, sorted here),
+    so a lookup is one statement: one round trip to PostgreSQL, one snapshot on both databases.
+    """
     # The public summary is the consumers' ratings that the rating rule counts, weighted
     # (services/rating_rule.py; an enterprise's of its own workers would inflate it).
     rating_columns = public_summary_columns(Worker.id)
-    record = (
+    trainings = (
+        select(_joined(Training.name + _US + cast(Training.issued_on, String), _RS))
+        .where(Training.worker_id == Worker.id)
+        .scalar_subquery()
+    )
+    return (
         select(
             Credential.raw,
             Credential.status,
@@ -198,21 +234,56 @@ def _live_queries() -> tuple[Any, Any]:
             Worker.insurance_valid_until,
             Worker.photo_url,
             *rating_columns,
+            trainings,
         )
         .join(Enterprise, Enterprise.id == Credential.enterprise_id)
         .outerjoin(Worker, Worker.id == Credential.worker_id)
         .where(Credential.serial == bindparam("serial"))
     )
-    trainings = (
-        select(Training.name, Training.issued_on)
-        .where(Training.worker_id == bindparam("worker_id"))
-        .order_by(Training.issued_on)
-    )
-    return record, trainings
 
 
-def _utc(value: datetime) -> datetime:
-    """A timestamp read without the ORM type (SQLite gives it naive, in UTC)."""
+_US, _RS = "\x1f", "\x1e"  # ASCII unit and record separators: never in a training's name
+
+
+class _joined(FunctionElement[str]):
+    """Text values joined by a separator: group_concat on SQLite, string_agg on PostgreSQL
+    (SQLAlchemy's aggregate_strings renders its separator post-compile, which HotQuery cannot run)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_joined, "sqlite")
+def _joined_sqlite(element: _joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_joined, "postgresql")
+def _joined_postgresql(element: _joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)})"
+
+
+def _trainings(text: str | None) -> list[tuple[str, date]] | None:
+    """The aggregated trainings, in the order they were taken; None if a name held a separator."""
+    if not text:
+        return []
+    try:
+        pairs = [part.rsplit(_US, 1) for part in text.split(_RS)]
+        found = [(name, date.fromisoformat(day)) for name, day in pairs]
+    except ValueError:
+        return None
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def _day(value: date | str | None) -> date | None:
+    """A date as the driver gives it (SQLite: ISO text) as a date."""
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A timestamp read without the ORM type (SQLite gives it as naive ISO text, in UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

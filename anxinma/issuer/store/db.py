@@ -98,6 +98,11 @@ class Store:
         with self._read() as session, session.begin():
             yield session
 
+    def hot_query(self, statement: Any, parameter: str) -> HotQuery:
+        """``statement`` (one row by one bound ``parameter``) prepared for :class:`HotQuery`, on
+        the read engine's pool (no pool of its own: a process still holds at most pool + overflow)."""
+        return HotQuery(self.read_engine, statement, parameter, autocommit=self.is_postgres)
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes at once)."""
         from alembic import command
@@ -123,3 +128,62 @@ class Store:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class HotQuery:
+    """One prebuilt SELECT of one row, run on a pooled DBAPI cursor with no SQLAlchemy
+    execution machinery: for the live record, where compiling the parameters, the events, the
+    transaction and the result objects cost several times the query (issue 20's profile).
+
+    Values come back as the driver gives them (SQLite: dates and timestamps as ISO text); the
+    caller converts. The one statement runs outside an explicit transaction (its own consistent
+    snapshot on both databases): on PostgreSQL the connection is switched to autocommit for it
+    (client-side, no round trip), which spares the BEGIN and the ROLLBACK round trips, so a
+    lookup is the pool's pre-ping and the query. A connection found dropped (the database
+    restarted) is discarded and the query run once more on a fresh one.
+    """
+
+    def __init__(self, engine: Engine, statement: Any, parameter: str, *, autocommit: bool = False) -> None:
+        self.engine = engine
+        self.autocommit = autocommit
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        defaults = compiled.construct_params({parameter: None})
+        self.parameter = parameter
+        self._positions: list[str] | None = None
+        if engine.dialect.positional:
+            self._positions = list(compiled.positiontup or ())
+            self._template: list[Any] = [defaults[name] for name in self._positions]
+            self._slots = [i for i, name in enumerate(self._positions) if name == parameter]
+        self._defaults = defaults
+        self._errors: tuple[type[BaseException], ...] = (engine.dialect.loaded_dbapi.OperationalError,)
+
+    def first(self, value: Any) -> tuple[Any, ...] | None:
+        params: Any
+        if self._positions is not None:
+            params = list(self._template)
+            for slot in self._slots:
+                params[slot] = value
+        else:
+            params = {**self._defaults, self.parameter: value}
+        for attempt in (0, 1):
+            connection = self.engine.raw_connection()
+            try:
+                if self.autocommit:
+                    connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(self.sql, params)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                    if self.autocommit:
+                        connection.driver_connection.autocommit = False  # type: ignore[union-attr]
+                return tuple(row) if row is not None else None
+            except self._errors as exc:
+                connection.invalidate(exc)
+                if attempt:
+                    raise
+            finally:
+                connection.close()
+        raise AssertionError("unreachable")  # pragma: no cover
