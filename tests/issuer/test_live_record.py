@@ -46,7 +46,11 @@ def test_live_record_fields_and_trainings(issuer_on: LiveIssuer) -> None:
         "valid": False,
     }
     assert claims["insurance"]["valid"] is True and claims["status"] == "attention"
-    assert claims["expires_on"] > today.isoformat() and claims["rating"] == {"count": 0, "average": None, "verified_count": 0}
+    assert claims["expires_on"] > today.isoformat() and claims["rating"] == {
+        "count": 0,
+        "average": None,
+        "verified_count": 0,
+    }
     assert claims["revocation"] is None and claims["display_name"] == "李*霞"
 
     serial = issued["serial"]
