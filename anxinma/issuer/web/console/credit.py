@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.services.credit import RED_LISTERS
 from anxinma.issuer.web.console.base import api_message, blueprint, field_errors, me, page, section, service
+from anxinma.issuer.web.params import id_value
 
 
 def _page(**extra: Any) -> str:
@@ -36,7 +37,9 @@ def redlist() -> str:
 @blueprint.post("/redlist")
 @page(*RED_LISTERS)
 def redlist_add() -> BaseResponse | tuple[str, int]:
-    data = {name: request.form.get(name, "").strip() for name in ("enterprise_id", "reason", "evidence_ref")}
+    data: dict[str, Any] = {name: request.form.get(name, "").strip() for name in ("reason", "evidence_ref")}
+    # A picked id the store can hold, else none (web/params.py: "²" or 2**64 names no row).
+    data["enterprise_id"] = id_value(request.form.get("enterprise_id"))
     try:
         service().run(service().credit.red_add, me(), data)
     except ValidationFailed as exc:
