@@ -76,7 +76,12 @@ def _role(value: Any) -> Role:
 
 
 def _label(value: Any) -> str | None:
-    return str(value)[:128] if value else None
+    """A token's label: text (kept to 128 characters), or none; a list or a number is refused."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("应为文本", "text")
+    return value[:128]
 
 
 Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
