@@ -12,20 +12,32 @@ import json
 import os
 import random
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from anxinma import credential as fmt
 from anxinma.issuer.app import Runtime
 from anxinma.issuer.services.auth import SYSTEM, Role
 from anxinma.issuer.services.checkins import month_of
+from anxinma.issuer.services.context import Unit
+from anxinma.issuer.services.issuer import IssuerServices
 from anxinma.issuer.services.issuing import IssueItem
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.issuer.services.validation import WorkerInput, credit_check_character, id_check_character
-from anxinma.issuer.store.models import CheckIn, Complaint, Credential, Enterprise, Rating, Visit, utcnow
+from anxinma.issuer.store.models import (
+    CheckIn,
+    Complaint,
+    Credential,
+    Enterprise,
+    Rating,
+    ScanCount,
+    Visit,
+    Worker,
+    utcnow,
+)
 
 LOGINS_FILE = "demo-logins.json"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -178,11 +190,11 @@ def seed(runtime: Runtime, *, workers: int = 300, seed_value: int = 61442) -> di
                 continue
             created.append(worker.id)
         holders = created[: int(len(created) * 0.9)]
-        items = [IssueItem(w, card_uid=_demo_uid(rng) if rng.random() < 0.7 else None) for w in holders]
-        issued = service.issuing.issue_many(unit, SYSTEM, items)
-        _service_loop(unit.session, rng, [i.row for i in issued])
+        issued = _issue_over_the_months(unit, service, rng, holders, created, today)
+        _service_loop(unit.session, rng, issued, today)
     for enterprise_id in enterprise_ids:
         service.run(service.issuing.issue_enterprise, SYSTEM, enterprise_id)
+    _keep_the_days(service, today)
     logins: dict[str, Any] = {}
     accounts: list[tuple[str, Role, int | None]] = [
         ("admin", Role.ISSUER_ADMIN, None),
@@ -216,17 +228,90 @@ def _demo_uid(rng: random.Random) -> bytes:
     return bytes([4]) + rng.randbytes(6)
 
 
-def _service_loop(session: Any, rng: random.Random, credentials: list[Credential]) -> None:
-    """What a city's first day leaves behind, so every console page has something to show:
-    confirmed visits, consumers' ratings bound to them, a few of the enterprise's own,
+#: Days of history the demo city has (the dashboard's longest window): its consoles' charts
+#: show lines from the first start, not one point.
+HISTORY_DAYS = 90
+
+
+def _moment(rng: random.Random, day: date) -> datetime:
+    """A working-hours instant of ``day`` in China (as UTC, the database's time)."""
+    local = datetime.combine(day, time(8), tzinfo=fmt.CHINA_TZ) + timedelta(minutes=rng.randrange(0, 11 * 60))
+    return local.astimezone(UTC)
+
+
+def _issue_over_the_months(
+    unit: Unit,
+    service: IssuerServices,
+    rng: random.Random,
+    holders: list[int],
+    registered: list[int],
+    today: date,
+) -> list[Credential]:
+    """Issue the holders' codes over the last :data:`HISTORY_DAYS` days, many in the launch's
+    first weeks and fewer later (so the 持证率 line rises), each day's batch through the issuing
+    service's own path with that day as the issue day: the signed ``issued_at`` and the row's
+    ``issued_on`` agree. Workers are registered a few days before their code (the rest of the
+    registered any day); the rows' ``created_at`` say so. The audit log keeps the seed's own
+    time: it records when the demo wrote these rows, not a made-up past."""
+    first = today - timedelta(days=HISTORY_DAYS - 1)
+    by_day: dict[date, list[IssueItem]] = {}
+    joined: dict[int, date] = {}
+    for worker_id in holders:
+        day = first + timedelta(days=int(rng.betavariate(1.0, 1.8) * (HISTORY_DAYS - 1)))
+        by_day.setdefault(day, []).append(
+            IssueItem(worker_id, card_uid=_demo_uid(rng) if rng.random() < 0.7 else None)
+        )
+        joined[worker_id] = max(first, day - timedelta(days=rng.randrange(0, 6)))
+    for worker_id in registered:
+        joined.setdefault(worker_id, first + timedelta(days=rng.randrange(0, HISTORY_DAYS)))
+    unit.session.execute(
+        update(Worker), [{"id": w, "created_at": _moment(rng, day)} for w, day in joined.items()]
+    )
+    rows: list[Credential] = []
+    for day in sorted(by_day):
+        issued = service.issuing.issue_many(unit, SYSTEM, by_day[day], on=day)
+        rows.extend(i.row for i in issued)
+    unit.session.execute(
+        update(Credential), [{"serial": c.serial, "created_at": _moment(rng, c.issued_on)} for c in rows]
+    )
+    return rows
+
+
+def _keep_the_days(service: IssuerServices, today: date) -> None:
+    """The daily job's figures and grades of each past day, computed by the job's own
+    :meth:`~anxinma.issuer.services.daily.Daily.snapshot` and ``grade`` over the seeded rows
+    (today's figure is the dashboard's live one)."""
+    for back in range(HISTORY_DAYS - 1, 0, -1):
+        day = today - timedelta(days=back)
+        service.daily.snapshot(day)
+        if service.daily.credit is not None:
+            service.daily.grade(day)
+
+
+def _service_loop(session: Any, rng: random.Random, credentials: list[Credential], today: date) -> None:
+    """What the city's months leave behind, so every console page has something to show:
+    consumers' scans of the codes (``scan_counts``, some workers show theirs often, some
+    rarely), confirmed visits, consumers' ratings bound to them, a few of the enterprise's own,
     complaints (some resolved), and this month's 按月打卡 of card holders. All of it happens
-    after the codes were issued (just now), as it would."""
+    on or after the day the code was issued, up to now, as it would."""
     now = utcnow()
     month = month_of(now)
+    scans: list[dict[str, Any]] = []
+    for credential in credentials:
+        habit = rng.choice([0.0, 0.005, 0.01, 0.02, 0.04, 0.08])
+        day = credential.issued_on
+        while day <= today:
+            # more scans on weekends (customers at home), none on some days
+            if rng.random() < habit * (1.6 if day.weekday() >= 5 else 1.0):
+                scans.append({"worker_id": credential.worker_id, "day": day, "count": rng.randrange(1, 4)})
+            day += timedelta(days=1)
+    if scans:
+        session.execute(insert(ScanCount), scans)
     for credential in credentials[::3]:
         worker_id = int(credential.worker_id or 0)
         for _ in range(rng.randrange(1, 5)):
-            at = now
+            lived = (today - credential.issued_on).days
+            at = min(now, _moment(rng, credential.issued_on + timedelta(days=rng.randrange(0, lived + 1))))
             visit_id = session.execute(
                 insert(Visit)
                 .values(
@@ -271,7 +356,9 @@ def _service_loop(session: Any, rng: random.Random, credentials: list[Credential
                         filed_on=at.astimezone(fmt.CHINA_TZ).date(),
                         filed_at=at,
                         resolved=resolved,
-                        resolved_at=at if resolved else None,
+                        resolved_at=min(now, at + timedelta(hours=rng.randrange(2, 96)))
+                        if resolved
+                        else None,
                         resolved_by="session:demo:enterprise_admin" if resolved else None,
                         resolution="已向客户致歉并安排回访" if resolved else None,
                     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -68,8 +68,14 @@ class Issuing:
         ).scalar_one()
         return int(top) - count
 
-    def issue_many(self, unit: Unit, principal: Principal, items: Sequence[IssueItem]) -> list[Issued]:
+    def issue_many(
+        self, unit: Unit, principal: Principal, items: Sequence[IssueItem], *, on: date | None = None
+    ) -> list[Issued]:
         """Sign and store a credential for each worker (the batch path the API also uses for one).
+
+        ``on`` (default today in China) is the issue day, signed into the claims and kept as
+        ``issued_on``: the demo seeds a city's past months through this same path, so each
+        credential's bytes say the day its row says. The API never passes it.
 
         A worker's live credential is revoked with reason ``replaced`` in the same transaction
         (one live credential per worker and form: card, phone). Raises :class:`ApiError` for a
@@ -130,7 +136,7 @@ class Issuing:
                 raise Conflict("the enterprise is on the blacklist", message_zh="该企业在失信名单中")
         first = self._allocate(session, len(items))
         kid, key = self.ctx.keys.signing_key()
-        today = today_in_china()
+        today = on or today_in_china()
         issued_at = fmt.parse_when(today, "issued_at")
         expires_on = today + timedelta(days=self.ctx.config.credential_days)
         expires_at = fmt.parse_when(expires_on, "expires_at")
