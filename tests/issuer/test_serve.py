@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -179,5 +180,58 @@ def test_the_demo_city_has_a_consistent_service_loop_for_the_consoles(tmp_path: 
             credential = live[row.credential_serial]
             assert credential.card_uid == row.card_uid and credential.worker_id == row.worker_id
             assert credential.status == "active"
+    finally:
+        runtime.close()
+
+
+def test_the_demo_city_has_ninety_days_of_history_for_the_charts(tmp_path: Path) -> None:
+    """The dashboard's trend chart reads the daily job's kept figures: on the first start the
+    demo must already have months of them, varying (a line, not one dot or a flat bar), made
+    from rows that say the same past (codes signed on the day their row says, visits and scans
+    after the code's day), and the grades' history beside them."""
+    from sqlalchemy import func, select
+
+    from anxinma import credential as fmt
+    from anxinma.issuer import IssuerConfig, create_app
+    from anxinma.issuer.demo import seed
+    from anxinma.issuer.services import stats
+    from anxinma.issuer.services.rules import today_in_china
+    from anxinma.issuer.store.models import Credential, CreditGrade, ScanCount, Visit
+
+    app = create_app(
+        IssuerConfig(
+            home=tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+            dev_bootstrap=True,
+            background=False,
+        )
+    )
+    runtime = app.extensions["anxinma"]
+    try:
+        assert seed(runtime) is not None
+        today = today_in_china()
+        for period in stats.PERIODS:
+            points = stats.history(runtime.store, today - timedelta(days=89), today, period_days=period)
+            assert len({p.day for p in points}) >= 60, period
+            assert all(p.day < today for p in points)  # today is the dashboard's live figure
+            holding = [p.figures.holding_rate for p in points]
+            display = [p.figures.display_rate for p in points]
+            assert len(set(holding)) >= 10 and len(set(display)) >= 10, period
+            assert holding[0] is not None and holding[-1] is not None and holding[0] < holding[-1]
+        with runtime.store.read() as session:
+            credentials = list(
+                session.execute(select(Credential).where(Credential.subject_kind == "worker")).scalars()
+            )
+            issued_on = {c.serial: c.issued_on for c in credentials}
+            for c in credentials:  # the signed bytes say the row's day
+                claims = fmt.decode(c.raw).claims
+                assert claims.issued_at.astimezone(fmt.CHINA_TZ).date() == c.issued_on
+            assert len(set(issued_on.values())) >= 30
+            visits = list(session.execute(select(Visit)).scalars())
+            assert len({v.confirmed_at.astimezone(fmt.CHINA_TZ).date() for v in visits}) >= 30
+            for v in visits:
+                assert v.confirmed_at.astimezone(fmt.CHINA_TZ).date() >= issued_on[v.credential_serial]
+            assert session.execute(select(func.count(func.distinct(ScanCount.day)))).scalar_one() >= 60
+            assert session.execute(select(func.count(func.distinct(CreditGrade.day)))).scalar_one() >= 60
     finally:
         runtime.close()
