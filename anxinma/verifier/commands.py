@@ -291,6 +291,7 @@ def _print_enterprise_live(live: dict[str, Any]) -> None:
             click.echo(f"  统一社会信用代码 credit code: {enterprise['credit_code']}")
     credit = live.get("credit")
     if not isinstance(credit, dict):
+        click.echo("  信用等级 credit grade: 未列入企业公示名录 not in the public directory")
         return
     click.echo(f"  信用等级 credit grade: {credit.get('grade')}")
     click.echo(

@@ -226,6 +226,7 @@ MESSAGES: dict[str, str] = {
     "credit.complaints": N_("{n}, {resolved} resolved"),
     "credit.blacklisted": N_("{n} entries on the blacklist"),
     "credit.clean": N_("Not on the blacklist"),
+    "credit.unlisted": N_("Not in the public directory of enterprises"),
     "enterprise.public_page": N_("Credit, grade and comparison"),
     "advice.valid_enterprise": N_(
         "This is the enterprise's own code, genuine and in service. A worker at your door shows "

@@ -115,7 +115,25 @@ def test_the_cli_names_the_enterprise_and_its_credit(live_issuer: LiveIssuer, bu
         assert word not in lines.output, word
 
     worker = live_issuer.credential()
+    online = runner.invoke(main, ["verify", str(worker["code"]), "--bundle", str(bundle_dir), "--json"])
+    record = json.loads(online.stdout)["live"]  # a worker's live record is unchanged
+    assert "credit" not in record and "credit_code" not in record["enterprise"]
     theirs = runner.invoke(
         main, ["verify", str(worker["code"]), "--bundle", str(bundle_dir), "--offline", "--json"]
     )
     assert json.loads(theirs.stdout)["subject"] == "worker"
+
+
+def test_an_enterprise_the_directory_does_not_list_says_so(live_issuer: LiveIssuer, bundle_dir: Path) -> None:
+    from sqlalchemy import update
+
+    from anxinma.issuer.store.models import Enterprise
+
+    enterprise, issued = enterprise_code(live_issuer)
+    with live_issuer.runtime.store.write() as session:  # blacklisted after its code was issued
+        session.execute(
+            update(Enterprise).where(Enterprise.id == enterprise["id"]).values(status="blacklisted")
+        )
+    sync(live_issuer.url, bundle_dir, root_key=live_issuer.root_public_key)
+    result = CliRunner().invoke(main, ["verify", str(issued["code"]), "--bundle", str(bundle_dir)])
+    assert "未列入企业公示名录" in result.output, result.output

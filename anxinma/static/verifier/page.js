@@ -662,6 +662,9 @@
       var listed = credit.blacklisted || 0;
       fact(facts, t("label.blacklist"), listed ? t("credit.blacklisted", { n: listed }) : t("credit.clean"))
         .className = listed ? "lapsed" : "ok";
+    } else if (live) {
+      // Online, yet the directory does not list it (not an active enterprise): say so, never "shown online".
+      fact(facts, t("label.credit_grade"), t("credit.unlisted")).className = "lapsed";
     } else {
       [t("label.credit_grade"), t("label.workers"), t("label.holding_rate"), t("label.display_rate"),
         t("label.complaints"), t("label.blacklist")].forEach(muted);
