@@ -67,6 +67,7 @@ def test_an_enterprise_code_reads_as_the_enterprise_online_and_offline(
     english.wait_for_selector("#verdict[data-final]", timeout=15000)
     words = english.inner_text("#person")
     assert "Enterprise name" in words and "Health certificate" not in words
+    screenshot(english, "page-enterprise-online-en")
 
     other = context.new_page()  # a worker's code stays a worker's
     other.goto(worker_code + "?lang=zh-CN")  # and back to Chinese (the choice is remembered)
