@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from anxinma.cli_support import friendly
+from anxinma.credential import SubjectKind
 from anxinma.errors import AnxinmaError
 from anxinma.verifier.offline import age_text
 from anxinma.verifier.result import Status, VerificationResult
@@ -239,7 +240,15 @@ def _print_result(result: VerificationResult) -> None:
     for reason in result.reasons:
         click.echo(f"  - {reason}")
     claims = result.claims
-    if claims is not None:
+    enterprise_subject = claims is not None and claims.subject_kind is SubjectKind.ENTERPRISE
+    if claims is not None and enterprise_subject:
+        # 一企一证一码: the enterprise itself, not a person (no 姓名, no worker certificates).
+        click.echo(
+            f"  企业 enterprise: {claims.display_name}  企业编号 enterprise no. {claims.enterprise_id}"
+            f"  编号 serial {claims.serial}  签发 issuer {claims.issuer_code}"
+        )
+        click.echo(f"  有效期 valid {claims.issued_at.date()} – {claims.last_valid_day}")
+    elif claims is not None:
         categories = "、".join(c.zh for c in sorted(claims.categories, key=lambda c: c.bit))
         click.echo(
             f"  {claims.display_name}  {categories}  编号 serial {claims.serial}  签发 issuer {claims.issuer_code}"
@@ -252,7 +261,9 @@ def _print_result(result: VerificationResult) -> None:
         age = f"，{age_text(source.bundle_age_seconds)[0]}前" if source.bundle_age_seconds is not None else ""
         click.echo(f"  来源 source: 离线信任包 offline bundle {source.bundle}{age}")
     live = result.live
-    if live:
+    if live and enterprise_subject:
+        _print_enterprise_live(live)
+    elif live:
         enterprise = live.get("enterprise") or {}
         if isinstance(enterprise, dict) and enterprise.get("name"):
             click.echo(f"  企业 enterprise: {enterprise['name']}")
@@ -267,6 +278,35 @@ def _print_result(result: VerificationResult) -> None:
                 state = "有效 valid" if value.get("valid") else "无效或缺失 missing or lapsed"
                 until = f" (至 {value['valid_until']})" if value.get("valid_until") else ""
                 click.echo(f"  {label}: {state}{until}")
+
+
+def _print_enterprise_live(live: dict[str, Any]) -> None:
+    """The live record of an enterprise's own code: its credit code and the public directory's
+    figures (services/credit.py), as the consumer page shows them."""
+    enterprise = live.get("enterprise") or {}
+    if isinstance(enterprise, dict):
+        if enterprise.get("name"):
+            click.echo(f"  企业名称 enterprise name: {enterprise['name']}")
+        if enterprise.get("credit_code"):
+            click.echo(f"  统一社会信用代码 credit code: {enterprise['credit_code']}")
+    credit = live.get("credit")
+    if not isinstance(credit, dict):
+        click.echo("  信用等级 credit grade: 未列入企业公示名录 not in the public directory")
+        return
+    click.echo(f"  信用等级 credit grade: {credit.get('grade')}")
+    click.echo(
+        f"  在册服务员 workers in service: {credit.get('workers_registered')}"
+        f"  持证率 holding {_rate(credit.get('holding_rate'))}  亮证率 display {_rate(credit.get('display_rate'))}"
+    )
+    click.echo(
+        f"  投诉 complaints: {credit.get('complaints')}  已办结 resolved {credit.get('complaints_resolved')}"
+    )
+    listed = int(credit.get("blacklisted") or 0)
+    click.echo(f"  失信名单 blacklist: {f'{listed} 条 entries' if listed else '无 none'}")
+
+
+def _rate(value: object) -> str:
+    return f"{float(value) * 100:.0f}%" if isinstance(value, int | float) else "—"
 
 
 # -- verifier sync / status ---------------------------------------------------------------

@@ -123,6 +123,8 @@ class VerificationResult:
             "reasons": list(self.reasons),
             # The same reasons as data: the keys and params verify.js gives the page (docs/verifier.md).
             "reason_keys": [_reason_json(r) for r in self.reasons],
+            # Whose credential it is (一企一证一码: an enterprise's own code reads as the enterprise).
+            "subject": self.claims.subject_kind.value if self.claims is not None else None,
             "claims": self.claims.to_mapping() if self.claims is not None else None,
             "kid": self.kid,
             "source": self.source.to_json(),

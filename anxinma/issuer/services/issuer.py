@@ -61,6 +61,7 @@ class IssuerServices(Context):
         self.import_jobs = ImportJobs(self, self.imports, self.jobs)
         at = time.fromisoformat(self.config.daily_at) if self.config.daily_at else None
         self.credit = Credit(self)
+        self.live.credit = self.credit
         self.daily = Daily(self, self.workers, self.jobs, at=at, credit=self.credit)
         if self.config.background:  # one-shot CLI commands run no jobs (Jobs.wait runs them in place)
             self.jobs.start()

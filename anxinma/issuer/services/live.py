@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, bindparam, cast, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +30,9 @@ from anxinma.issuer.store.loop_rows import public_summary, public_summary_column
 from anxinma.issuer.store.models import Credential, Enterprise, ScanCount, Training, Worker
 from anxinma.keys import KeyDirectory
 from anxinma.keys.jwk import b64url
+
+if TYPE_CHECKING:
+    from anxinma.issuer.services.credit import Credit
 
 log = logging.getLogger("anxinma.issuer.services.live")
 
@@ -85,6 +88,9 @@ class LiveRecords:
         self.issuer_code = issuer_code
         self.scans = ScanCounter(store)
         self._query: HotQuery | None = None
+        #: The public directory (services/credit.py) whose figures an enterprise's record
+        #: carries; set by IssuerServices once it is built (the directory needs the context).
+        self.credit: Credit | None = None
 
     def record(self, code: Any) -> str:
         """The signed live record of the credential presented (proof that the caller holds it).
@@ -171,8 +177,36 @@ class LiveRecords:
             "card_uid": card_uid,
             "expires_on": expires_on.isoformat(),
         }
+        if subject_kind == "enterprise":
+            # 一企一证一码: an enterprise's own code reads as the enterprise. Its credit code is
+            # public (the directory shows it whole), and the figures are the directory's own.
+            claims["enterprise"]["credit_code"] = credit_code
+            claims["credit"] = self._credit_of(enterprise_id, today)
         kid, key = self.keys.signing_key()
         return sign_live_jws(claims, kid, key)
+
+    def _credit_of(self, enterprise_id: int, today: date) -> dict[str, Any] | None:
+        """The public directory's figures of one enterprise (cached there for a minute), or
+        None for one the directory does not list (not active)."""
+        if self.credit is None:
+            return None
+        listing = self.credit.directory(today)[1].get(enterprise_id)
+        if listing is None:
+            return None
+        i, g = listing.inputs, listing.grade
+        registered = i.registered
+        return {
+            "grade": g.grade,
+            "score": g.score,
+            "workers_registered": registered,
+            "workers_holding": i.holding,
+            "holding_rate": round(i.holding / registered, 4) if registered else None,
+            "display_rate": round(i.displayed / registered, 4) if registered else None,
+            "complaints": i.complaints,
+            "complaints_resolved": i.resolved,
+            "blacklisted": i.blacklisted,
+            "red_list_since": listing.red_since.isoformat() if listing.red_since else None,
+        }
 
     def _trainings_of(self, worker_id: int) -> list[tuple[str, date]]:
         query = select(Training.name, Training.issued_on).where(Training.worker_id == worker_id)

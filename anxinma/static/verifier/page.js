@@ -497,13 +497,18 @@
     if (result.binding) verdict.setAttribute("data-binding", result.binding);
     else verdict.removeAttribute("data-binding");
     if (state.final) verdict.setAttribute("data-final", "true");
+    // Whose code it is (一企一证一码): an enterprise's own code reads as the enterprise.
+    if (result.claims && result.claims.subject_kind) verdict.setAttribute("data-subject", subjectOf(result));
+    else verdict.removeAttribute("data-subject");
     $("verdict-icon").setAttribute("href", "#i-" + tone[0]);
     $("verdict-word").textContent = word(result.status);
     $("verdict-word").removeAttribute("data-msg");
     setText($("verdict-reason"), result.reasons.length ? reasonText(result.reasons[0]) : "");
     document.title = word(result.status) + " · " + t("title");
     var advice = $("advice");
-    advice.textContent = t(result.clock === "behind" ? "advice.clock" : tone[2]);
+    var adviceKey = result.clock === "behind" ? "advice.clock" : tone[2];
+    if (subjectOf(result) === "enterprise" && config.messages[adviceKey + "_enterprise"]) adviceKey += "_enterprise";
+    advice.textContent = t(adviceKey);
     advice.hidden = false;
     var notes = $("notes");
     notes.textContent = "";
@@ -555,6 +560,10 @@
     return t("validity.lapsed", { date: next });
   }
 
+  function subjectOf(result) {
+    return result.claims && result.claims.subject_kind === "enterprise" ? "enterprise" : "worker";
+  }
+
   function renderPerson(result) {
     var claims = result.claims, live = result.live, person = $("person");
     // What a code that did not verify claims is no fact: a forger chooses it. Not shown.
@@ -564,6 +573,13 @@
     var name = $("person-name");
     name.textContent = claims.display_name;
     name.lang = "zh-CN";
+    var label = $("person-label"), enterpriseSubject = subjectOf(result) === "enterprise";
+    label.setAttribute("data-msg", enterpriseSubject ? "label.enterprise_name" : "label.name");
+    label.textContent = t(label.getAttribute("data-msg"));
+    person.setAttribute("data-subject", enterpriseSubject ? "enterprise" : "worker");
+    $("photo-frame").hidden = enterpriseSubject;
+    if (enterpriseSubject) { renderEnterprise(result, inService); return; }
+    $("enterprise").hidden = false;
     var enterprise = $("enterprise");
     if (live && live.enterprise) {
       enterprise.textContent = live.enterprise.name;
@@ -611,6 +627,58 @@
     fact(facts, t("label.validity"), t("validity.range", { start: claims.issued_on, end: lastDay(claims) }));
     if (result.issuerName) fact(facts, t("label.issuer"), result.issuerName, "zh-CN");
     fact(facts, t("label.serial"), claims.issuer_code + "-" + claims.serial);
+  }
+
+  /* An enterprise's own code (一企一证一码): the enterprise, its 统一社会信用代码 and the public
+   * directory's credit figures (the live record's "credit"; services/credit.py), and a link to its
+   * public page. No worker fields: no photo, health certificate, insurance or 确认入户. Offline
+   * the signed fields only (the credit code is not among them: it is shown online). */
+  function renderEnterprise(result, inService) {
+    var claims = result.claims, live = result.live;
+    var line = $("enterprise");
+    line.hidden = true;
+    compareLink(line, null);
+    var facts = $("facts");
+    facts.textContent = "";
+    var online = t("online.only");
+    var muted = function (label) { fact(facts, label, online).className = "muted"; };
+    var known = live && live.enterprise;
+    if (known && known.credit_code) fact(facts, t("label.credit_code"), known.credit_code).className = "credit-code";
+    else muted(t("label.credit_code"));
+    var names = config.categories.filter(function (c) { return claims.category_bits & (1 << c.bit); })
+      .map(function (c) { return t(c.key); });
+    if (names.length) fact(facts, t("label.categories"), join(names));
+    var credit = live && live.credit;
+    var percent = function (x) { return x === null || x === undefined ? t("credit.none") : Math.round(x * 100) + "%"; };
+    if (!inService) {
+      // The figures of an enterprise whose own code is out of service would only reassure wrongly.
+    } else if (credit) {
+      var graded = credit.score !== null && credit.score !== undefined;
+      fact(facts, t("label.credit_grade"), graded ? t("credit.grade", { grade: credit.grade, score: credit.score }) : t("credit.ungraded")).className = "credit-grade";
+      fact(facts, t("label.workers"), t("credit.workers", { n: credit.workers_registered }));
+      fact(facts, t("label.holding_rate"), percent(credit.holding_rate));
+      fact(facts, t("label.display_rate"), percent(credit.display_rate));
+      fact(facts, t("label.complaints"), t("credit.complaints", { n: credit.complaints, resolved: credit.complaints_resolved }));
+      var listed = credit.blacklisted || 0;
+      fact(facts, t("label.blacklist"), listed ? t("credit.blacklisted", { n: listed }) : t("credit.clean"))
+        .className = listed ? "lapsed" : "ok";
+    } else if (live) {
+      // Online, yet the directory does not list it (not an active enterprise): say so, never "shown online".
+      fact(facts, t("label.credit_grade"), t("credit.unlisted")).className = "lapsed";
+    } else {
+      [t("label.credit_grade"), t("label.workers"), t("label.holding_rate"), t("label.display_rate"),
+        t("label.complaints"), t("label.blacklist")].forEach(muted);
+    }
+    fact(facts, t("label.validity"), t("validity.range", { start: claims.issued_on, end: lastDay(claims) }));
+    if (result.issuerName) fact(facts, t("label.issuer"), result.issuerName, "zh-CN");
+    fact(facts, t("label.serial"), claims.issuer_code + "-" + claims.serial);
+    // The enterprise's public page (credit grade and why, history, comparison): its id is signed.
+    var dd = fact(facts, t("label.public_page"), "");
+    var link = document.createElement("a");
+    link.id = "enterprise-page";
+    link.href = apiBase() + "/enterprises/" + encodeURIComponent(String(claims.enterprise_id));
+    link.textContent = t("enterprise.public_page");
+    dd.appendChild(link);
   }
 
   // "Compare this enterprise": the public comparison of the issuer holding the record (docs/credit.md).
