@@ -443,11 +443,17 @@ def create_token() -> Response:
     service().scope(who).require(Role.ISSUER_ADMIN)
     wanted = s.TokenCreate.parse(data)
     token_id, token = service().accounts.create_token(
-        wanted.role, wanted.enterprise_id, wanted.label, principal=who
+        wanted.role, wanted.enterprise_id, wanted.label, principal=who, district=wanted.district
     )
     return reply(
         201,
-        {"id": token_id, "token": token, "role": wanted.role.value, "enterprise_id": wanted.enterprise_id},
+        {
+            "id": token_id,
+            "token": token,
+            "role": wanted.role.value,
+            "enterprise_id": wanted.enterprise_id,
+            "district": wanted.district,
+        },
     )
 
 
