@@ -128,3 +128,21 @@ def test_a_district_is_a_regulators_and_a_division_code(live_issuer: LiveIssuer)
         got = admin.open("POST", "/api/v1/tokens", json=body)
         assert got.status_code == 400, (body, got.get_json())
         assert "district" in str(got.get_json()), got.get_json()
+
+
+def test_the_city_dashboard_has_a_row_per_district(world: World) -> None:
+    """One row each for 海曙区 and 江北区 (one enterprise, one working worker each); a district's
+    own regulator gets no district table (it is one district)."""
+    import re
+
+    page = text(_session(world.issuer, None).get("/console/dashboard"))
+    assert 'id="h-district"' in page, page[:2000]
+    table = page[page.index('id="h-district"') : page.index('id="h-ent"')]
+    for name, code in (("海曙区", HAISHU), ("江北区", JIANGBEI)):
+        row = re.search(
+            rf"<tr>\s*<td>{name} <small class=\"muted\">{code}</small></td>\s*<td class=\"num\">(\d+)</td>",
+            table,
+        )
+        assert row is not None and row.group(1) == "1", (name, table)
+    own = text(_session(world.issuer, HAISHU).get("/console/dashboard"))
+    assert 'id="h-district"' not in own and "江北区" not in own

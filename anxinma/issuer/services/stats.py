@@ -82,6 +82,40 @@ def total(figures: Iterable[Figures]) -> Figures:
     return result
 
 
+@dataclass(frozen=True)
+class DistrictRow:
+    """One district's (区县) sums on the city dashboard: its enterprises' figures and loop counts."""
+
+    code: str
+    enterprises: int
+    figures: Figures
+    checked_in: int
+    open_complaints: int
+
+
+def by_district(
+    figures: dict[int, Figures],
+    districts: dict[int, str],
+    checked_in: dict[int, int],
+    open_complaints: dict[int, int],
+) -> list[DistrictRow]:
+    """The per-enterprise figures summed per district (``districts``: each enterprise's code;
+    an enterprise without figures today counts as one with none), by code."""
+    members: dict[str, list[int]] = {}
+    for enterprise, code in districts.items():
+        members.setdefault(code, []).append(enterprise)
+    return [
+        DistrictRow(
+            code,
+            len(ids),
+            total(figures.get(i, Figures()) for i in ids),
+            sum(checked_in.get(i, 0) for i in ids),
+            sum(open_complaints.get(i, 0) for i in ids),
+        )
+        for code, ids in sorted(members.items())
+    ]
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, clock(0), tzinfo=fmt.CHINA_TZ)
 

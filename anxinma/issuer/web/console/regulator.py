@@ -17,6 +17,7 @@ from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.services import stats
 from anxinma.issuer.services.auth import Role
 from anxinma.issuer.services.checkins import this_month
+from anxinma.issuer.services.district import DISTRICTS
 from anxinma.issuer.services.rules import mask_id, today_in_china
 from anxinma.issuer.services.validation import normalise_id_number
 from anxinma.issuer.store.models import AuditEntry
@@ -157,8 +158,16 @@ def dashboard() -> str:
     checked_in, open_complaints = _loop_counts(month)
     number = int_arg("page", 1, 1, 10000)
     shown = rows[(number - 1) * PER_PAGE : number * PER_PAGE]
+    # The city's regulator sees a row per district (a district's own sees its enterprises only).
+    district_rows = (
+        stats.by_district(figures, service().enterprises.districts(me()), checked_in, open_complaints)
+        if enterprise_id is None and service().scope(me()).district is None
+        else []
+    )
     return render_template(
         "issuer/dashboard.html",
+        district_rows=district_rows,
+        district_names=DISTRICTS,
         current=current,
         enterprise=enterprise,
         computed_at=computed_at,
