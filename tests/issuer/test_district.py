@@ -146,3 +146,25 @@ def test_the_city_dashboard_has_a_row_per_district(world: World) -> None:
         assert row is not None and row.group(1) == "1", (name, table)
     own = text(_session(world.issuer, HAISHU).get("/console/dashboard"))
     assert 'id="h-district"' not in own and "江北区" not in own
+
+
+def test_the_admin_console_makes_district_accounts(world: World) -> None:
+    """The 用户 and 令牌 pages take a district; a wrong one is refused on the page."""
+    admin = Console.signed_in(world.issuer, "issuer_admin")
+    bad = admin.post(
+        "/console/admin/users",
+        {"username": "haishu", "password": "a long password", "role": "regulator", "district": "3302"},
+    )
+    assert bad.status_code == 400 and "6 位行政区划代码" in text(bad)
+    made = admin.post(
+        "/console/admin/users",
+        {"username": "haishu", "password": "a long password", "role": "regulator", "district": HAISHU},
+    )
+    assert made.status_code == 303
+    assert f"区县 {HAISHU}" in text(admin.get("/console/admin/users"))
+    regulator = Console(world.issuer)
+    regulator.login("haishu", "a long password")
+    page = text(regulator.get("/console/dashboard"))
+    assert "甲方独有" in page and "乙方家政" not in page
+    token = admin.post("/console/admin/tokens", {"role": "regulator", "district": JIANGBEI})
+    assert token.status_code == 201 and f"区县 {JIANGBEI}" in text(token)
