@@ -168,3 +168,24 @@ def test_the_admin_console_makes_district_accounts(world: World) -> None:
     assert "甲方独有" in page and "乙方家政" not in page
     token = admin.post("/console/admin/tokens", {"role": "regulator", "district": JIANGBEI})
     assert token.status_code == 201 and f"区县 {JIANGBEI}" in text(token)
+
+
+def test_the_cli_makes_district_accounts(world: World) -> None:
+    from tests.issuer.test_commands import _cli, _cli_input
+
+    made = _cli_input(
+        world.issuer,
+        "a long password\na long password\n",
+        *("user", "create", "--username", "beilun", "--role", "regulator", "--district", HAISHU),
+    )
+    assert made.returncode == 0 and f"district {HAISHU}" in made.stdout, made.stderr
+    console = Console(world.issuer)
+    console.login("beilun", "a long password")
+    assert "乙方家政" not in text(console.get("/console/dashboard"))
+    token = _cli(world.issuer, "token", "create", "--role", "regulator", "--district", JIANGBEI)
+    assert token.returncode == 0, token.stderr
+    client = token_client(world.issuer, token.stdout.strip())
+    listed = {w["enterprise_id"] for w in client.open("GET", "/api/v1/workers").get_json()["items"]}
+    assert listed == {world.b}
+    wrong = _cli(world.issuer, "token", "create", "--role", "enterprise_admin", "--district", JIANGBEI)
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
