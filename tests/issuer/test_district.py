@@ -189,3 +189,16 @@ def test_the_cli_makes_district_accounts(world: World) -> None:
     assert listed == {world.b}
     wrong = _cli(world.issuer, "token", "create", "--role", "enterprise_admin", "--district", JIANGBEI)
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+
+
+def test_a_district_account_says_its_district_and_its_jobs_keep_it(world: World) -> None:
+    """/api/v1/me names the district; a durable job's actor string brings it back (a job
+    resumed on another host acts for the district, not the whole city)."""
+    from anxinma.issuer.services.auth import Principal
+
+    me = _token(world.issuer, HAISHU).open("GET", "/api/v1/me").get_json()
+    assert me == {"role": "regulator", "enterprise_id": None, "kind": "token", "district": HAISHU}
+    who = Principal("token", "9", Role.REGULATOR, district=HAISHU)
+    assert who.actor == f"token:9:regulator@d{HAISHU}"
+    assert Principal.from_actor(who.actor) == who
+    assert Principal.from_actor("token:9:enterprise_admin@7").enterprise_id == 7

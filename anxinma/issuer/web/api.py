@@ -125,7 +125,10 @@ def create_session() -> Response:
 @operation("Who the token speaks for", answer=s.Me, errors=(401,))
 def me() -> Response:
     who = principal()
-    return reply(200, {"role": who.role.value, "enterprise_id": who.enterprise_id, "kind": who.kind})
+    shown: dict[str, Any] = {"role": who.role.value, "enterprise_id": who.enterprise_id, "kind": who.kind}
+    if who.district is not None:
+        shown["district"] = who.district
+    return reply(200, shown)
 
 
 # -- enterprises ------------------------------------------------------------------------------

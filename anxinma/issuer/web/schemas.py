@@ -472,6 +472,9 @@ class Me(Answer):
     role: str
     enterprise_id: int | None
     kind: Literal["token", "session"]
+    district: str | None = Field(
+        default=None, description="a district regulator's district (only then present)"
+    )
 
 
 class Token(Answer):
