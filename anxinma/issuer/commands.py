@@ -92,13 +92,19 @@ def token() -> None:
     help="Enterprise ID (enterprise_admin; optional for card_operator).",
 )
 @click.option("--label", default=None)
+@click.option(
+    "--district", default=None, help="Regulator only: the district (6-digit division code, e.g. 330203)."
+)
 @friendly
-def token_create(role: str, enterprise_id: int | None, label: str | None) -> None:
+def token_create(role: str, enterprise_id: int | None, label: str | None, district: str | None) -> None:
     """Print a new API token for Authorization: Bearer <token>."""
     runtime = _runtime()
-    token_id, secret = runtime.service.accounts.create_token(Role(role), enterprise_id, label)
+    token_id, secret = runtime.service.accounts.create_token(
+        Role(role), enterprise_id, label, district=district
+    )
     click.echo(
-        f"token {token_id} ({role}{'' if enterprise_id is None else f', enterprise {enterprise_id}'})",
+        f"token {token_id} ({role}{'' if enterprise_id is None else f', enterprise {enterprise_id}'}"
+        f"{'' if district is None else f', district {district}'})",
         err=True,
     )
     click.echo(secret)
@@ -123,11 +129,18 @@ def user() -> None:
 @click.option("--username", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--enterprise", "enterprise_id", type=int, default=None)
+@click.option(
+    "--district", default=None, help="Regulator only: the district (6-digit division code, e.g. 330203)."
+)
 @click.password_option()
 @friendly
-def user_create(username: str, role: str, enterprise_id: int | None, password: str) -> None:
-    user_id = _runtime().service.accounts.create_user(username, password, Role(role), enterprise_id)
-    click.echo(f"user {user_id} {username} ({role})")
+def user_create(
+    username: str, role: str, enterprise_id: int | None, district: str | None, password: str
+) -> None:
+    user_id = _runtime().service.accounts.create_user(
+        username, password, Role(role), enterprise_id, district=district
+    )
+    click.echo(f"user {user_id} {username} ({role}{'' if district is None else f', district {district}'})")
 
 
 @user.command("password")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ from anxinma.issuer.services.auth import (
     token_hash,
 )
 from anxinma.issuer.services.context import Context, Unit
+from anxinma.issuer.services.district import valid_district
 from anxinma.issuer.services.throttle import ACCOUNT_RULE, CLIENT_RULE, TOKEN_CLIENT_RULE, AttemptGuard
 from anxinma.issuer.store.models import ApiToken, Enterprise, User, UserSession, utcnow
 
@@ -63,19 +65,27 @@ class Accounts:
         label: str | None = None,
         *,
         principal: Principal | None = None,
+        district: str | None = None,
     ) -> tuple[int, str]:
         """A new API token (shown once; stored hashed). ``principal``: who asks (the API and
         the console: issuer_admin only); None for the operator's CLI, audited as the system."""
         if principal is not None:
             self.ctx.scope(principal).require(Role.ISSUER_ADMIN)
         errors = _role_enterprise_errors(role, enterprise_id, ("企业管理员令牌", "an enterprise_admin token"))
+        errors.update(_district_errors(role, district))
         if errors:
             raise ValidationFailed(errors)
         token, hashed = new_api_token()
         with self.ctx.tx() as unit:
             if enterprise_id is not None:
                 self.ctx.scope(SYSTEM).get(unit.session, Enterprise, enterprise_id)  # this issuer's, or 404
-            row = ApiToken(token_hash=hashed, role=role.value, enterprise_id=enterprise_id, label=label)
+            row = ApiToken(
+                token_hash=hashed,
+                role=role.value,
+                enterprise_id=enterprise_id,
+                label=label,
+                district=district,
+            )
             unit.session.add(row)
             unit.session.flush()
             unit.record(
@@ -85,6 +95,7 @@ class Accounts:
                 row.id,
                 role=role.value,
                 enterprise_id=enterprise_id,
+                **({"district": district} if district is not None else {}),
             )
             return int(row.id), token
 
@@ -143,7 +154,7 @@ class Accounts:
                 ).scalar_one_or_none()
             if row is None or row.revoked_at is not None:
                 raise Unauthorized("unknown or revoked API token", message_zh="API 令牌无效或已吊销")
-            return Principal("token", str(row.id), Role(row.role), row.enterprise_id)
+            return Principal("token", str(row.id), Role(row.role), row.enterprise_id, district=row.district)
         principal = read_session(self.ctx.vault.session_key, bearer)
         with self.ctx.store.read() as session:
             found = session.execute(
@@ -160,7 +171,8 @@ class Accounts:
             raise session_ended()
         if Role(user.role) is not principal.role or user.enterprise_id != principal.enterprise_id:
             raise session_ended()  # the account was changed: its old sessions name the old role
-        return principal
+        # The district is the account row's, read here at every request (the JWT does not carry it).
+        return replace(principal, district=user.district)
 
     def create_user(
         self,
@@ -170,6 +182,7 @@ class Accounts:
         enterprise_id: int | None = None,
         *,
         principal: Principal | None = None,
+        district: str | None = None,
     ) -> int:
         """A console account. ``principal``: who asks (issuer_admin); None for the CLI."""
         if principal is not None:
@@ -180,6 +193,7 @@ class Accounts:
         if len(password) < 10:
             errors["password"] = ("密码至少 10 个字符", "a password has at least 10 characters")
         errors.update(_role_enterprise_errors(role, enterprise_id, ("企业管理员", "an enterprise_admin")))
+        errors.update(_district_errors(role, district))
         if errors:
             raise ValidationFailed(errors)
         with self.ctx.tx() as unit:
@@ -192,6 +206,7 @@ class Accounts:
                 password_hash=hash_password(password),
                 role=role.value,
                 enterprise_id=enterprise_id,
+                district=district,
             )
             unit.session.add(user)
             unit.session.flush()
@@ -202,6 +217,7 @@ class Accounts:
                 user.id,
                 role=role.value,
                 enterprise_id=enterprise_id,
+                **({"district": district} if district is not None else {}),
             )
             return int(user.id)
 
@@ -271,7 +287,7 @@ class Accounts:
             self.guard.failed_sign_in(username, client)
             raise Unauthorized("wrong username or password", message_zh="用户名或密码错误")
         self.guard.signed_in(username)
-        who = Principal("session", str(user.id), Role(user.role), user.enterprise_id)
+        who = Principal("session", str(user.id), Role(user.role), user.enterprise_id, district=user.district)
         # The new hash is made before the transaction: it takes a good part of a second, and a
         # write transaction should not wait on it.
         rehashed = hash_password(password) if needs_rehash(stored) else None
@@ -292,7 +308,7 @@ class Accounts:
         unit.session.add(row)
         unit.session.flush()
         expires = min(now + timedelta(seconds=self.ctx.config.session_seconds), expires_at)
-        signed_in = Principal(who.kind, who.ident, who.role, who.enterprise_id, session_id=row.id)
+        signed_in = replace(who, session_id=row.id)
         # No client address in the log: the audit chain holds no personal data (the counts of
         # the sign-in limits are where addresses are seen, and they expire).
         unit.record(signed_in, "session.start", "user", who.ident)
@@ -422,6 +438,22 @@ def _role_enterprise_errors(
         return {"enterprise": (f"{what[0]}必须指定企业", f"{what[1]} names its enterprise")}
     if role in (Role.ISSUER_ADMIN, Role.REGULATOR) and enterprise_id is not None:
         return {"enterprise": ("该角色不属于某个企业", "this role is not tied to an enterprise")}
+    return {}
+
+
+def _district_errors(role: Role, district: str | None) -> dict[str, tuple[str, str]]:
+    """A district (区县) confines a regulator only, and is a 6-digit division code."""
+    if district is None:
+        return {}
+    if role is not Role.REGULATOR:
+        return {"district": ("只有监管账号可限定区县", "only a regulator is confined to a district")}
+    if not valid_district(district):
+        return {
+            "district": (
+                "区县应为 6 位行政区划代码，如 330203",
+                "a district is a 6-digit division code, e.g. 330203",
+            )
+        }
     return {}
 
 

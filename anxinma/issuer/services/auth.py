@@ -39,7 +39,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. ``enterprise_id`` set means: only that enterprise's records."""
+    """An authenticated caller. ``enterprise_id`` set means: only that enterprise's records;
+    ``district`` set (a regulator's): only the records of that district's enterprises."""
 
     kind: str  # "token" | "session" | "system"
     ident: str
@@ -47,11 +48,16 @@ class Principal:
     enterprise_id: int | None = None
     #: A session's server-side id (the JWT's ``jti``, a row of ``user_sessions``); None for tokens.
     session_id: str | None = field(default=None, compare=False)
+    #: The district (区县, 6-digit division code) a regulator is confined to; None: the city.
+    district: str | None = None
 
     @property
     def actor(self) -> str:
-        """How the audit log names the caller (no personal data)."""
+        """How the audit log names the caller (no personal data): ``@7`` an enterprise,
+        ``@d330203`` a district."""
         scope = f"@{self.enterprise_id}" if self.enterprise_id is not None else ""
+        if self.district is not None:
+            scope = f"@d{self.district}"
         return f"{self.kind}:{self.ident}:{self.role.value}{scope}"
 
     @property
@@ -65,6 +71,8 @@ class Principal:
         acts as the one who started it (the string is all the job's row keeps)."""
         kind, ident, rest = actor.split(":", 2)
         role, _, enterprise = rest.partition("@")
+        if enterprise.startswith("d"):
+            return cls(kind, ident, Role(role), None, district=enterprise[1:])
         return cls(kind, ident, Role(role), int(enterprise) if enterprise else None)
 
 

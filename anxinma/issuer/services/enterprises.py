@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from anxinma.issuer.errors import Conflict
 from anxinma.issuer.services.auth import Principal, Role
 from anxinma.issuer.services.context import Context, Unit
+from anxinma.issuer.services.district import district_column
 from anxinma.issuer.services.scope import READERS
 from anxinma.issuer.services.validation import EnterpriseFields
 from anxinma.issuer.store.models import Credential, Enterprise, Worker
@@ -66,6 +67,14 @@ class Enterprises:
         with self.ctx.store.read() as session:
             query = scope.filter(query, Enterprise)
             return {int(i): str(n) for i, n in session.execute(query).all()}
+
+    def districts(self, principal: Principal) -> dict[int, str]:
+        """The district (区县 division code, :func:`~anxinma.issuer.services.district.district_of`)
+        of each enterprise the caller may see, by id: the regulator dashboard's district rows."""
+        scope = self.ctx.scope(principal).require(*READERS)
+        query = select(Enterprise.id, district_column())
+        with self.ctx.store.read() as session:
+            return {int(i): str(d) for i, d in session.execute(scope.filter(query, Enterprise)).all()}
 
     def figures(
         self, principal: Principal, enterprise_ids: Sequence[int]

@@ -2,8 +2,10 @@
 "not found".
 
 An enterprise administrator (or a card operator whose token names an enterprise) sees its own
-enterprise's rows only; the issuer admin, the regulator and an issuer-wide card operator see
-every enterprise of this issuer. Every read and write of tenant data goes through a
+enterprise's rows only; a district regulator (an account naming a district, 区县) sees the
+enterprises registered in that district only (:func:`~anxinma.issuer.services.district.district_of`
+of their 统一社会信用代码), never the rows of no enterprise; the issuer admin, the city's
+regulator and an issuer-wide card operator see every enterprise of this issuer. Every read and write of tenant data goes through a
 :class:`Scope`, so the rule is written here once (the Flask tutorial's
 ``get_post(id, check_author=True)``: the safe way is the only short way):
 
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from anxinma.issuer.errors import ValidationFailed, forbidden, not_found
 from anxinma.issuer.services.auth import Principal, Role
+from anxinma.issuer.services.district import district_column
 from anxinma.issuer.store.models import (
     CardBatch,
     CheckIn,
@@ -107,20 +110,29 @@ class Scope:
         return self.principal.enterprise_id
 
     @property
+    def district(self) -> str | None:
+        """The district the caller is confined to (a district regulator's); None: no district."""
+        return self.principal.district
+
+    @property
     def city_wide(self) -> bool:
-        """Whether the caller sees every enterprise of the issuer (pages add an enterprise
-        filter and column for it), not one enterprise's rows."""
+        """Whether the caller sees many enterprises (the issuer's, or a district's: pages add an
+        enterprise filter and column for it), not one enterprise's rows."""
         return self.enterprise_id is None
+
+    def _ours(self) -> Select[Any]:
+        """The ids of the enterprises a caller without an enterprise sees: this issuer's, in
+        the caller's district when it has one."""
+        query = select(Enterprise.id).where(Enterprise.issuer_id == self.issuer_id)
+        if self.district is not None:
+            query = query.where(district_column() == self.district)
+        return query
 
     def require(self, *roles: Role) -> Scope:
         """This scope, or 403 when the caller's role is not one of ``roles``."""
         if self.principal.role not in roles:
             raise forbidden()
         return self
-
-    def sees(self, enterprise_id: int | None) -> bool:
-        """Whether a row of ``enterprise_id`` (of this issuer) is the caller's to see."""
-        return self.enterprise_id is None or self.enterprise_id == enterprise_id
 
     def where(self, column: Any, enterprise_id: int | None = None, *, shared: bool = False) -> list[Any]:
         """The conditions on an ``enterprise_id`` ``column``: the caller's enterprise, or this
@@ -130,12 +142,10 @@ class Scope:
         own = self.enterprise_id
         if own is not None:
             return [column == own] if enterprise_id in (None, own) else [false()]
-        ours: ColumnElement[bool] = column.in_(
-            select(Enterprise.id).where(Enterprise.issuer_id == self.issuer_id)
-        )
+        ours: ColumnElement[bool] = column.in_(self._ours())
         if enterprise_id is not None:
             return [column == enterprise_id, ours]
-        return [or_(column.is_(None), ours) if shared else ours]
+        return [or_(column.is_(None), ours) if shared and self.district is None else ours]
 
     def conditions(self, model: type, enterprise_id: int | None = None) -> list[Any]:
         """:meth:`where` for a table of :data:`TENANT_TABLES` (its issuer column too)."""
@@ -146,6 +156,8 @@ class Scope:
                 return [false()]
             narrowed = own if own is not None else enterprise_id
             found = [table.issuer == self.issuer_id]
+            if self.district is not None and own is None:
+                found.append(table.enterprise.in_(self._ours()))
             return found + ([table.enterprise == narrowed] if narrowed is not None else [])
         return self.where(table.enterprise, enterprise_id, shared=table.shared_when_null)
 

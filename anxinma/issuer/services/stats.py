@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -80,6 +80,40 @@ def total(figures: Iterable[Figures]) -> Figures:
     for item in figures:
         result = result + item
     return result
+
+
+@dataclass(frozen=True)
+class DistrictRow:
+    """One district's (区县) sums on the city dashboard: its enterprises' figures and loop counts."""
+
+    code: str
+    enterprises: int
+    figures: Figures
+    checked_in: int
+    open_complaints: int
+
+
+def by_district(
+    figures: dict[int, Figures],
+    districts: dict[int, str],
+    checked_in: dict[int, int],
+    open_complaints: dict[int, int],
+) -> list[DistrictRow]:
+    """The per-enterprise figures summed per district (``districts``: each enterprise's code;
+    an enterprise without figures today counts as one with none), by code."""
+    members: dict[str, list[int]] = {}
+    for enterprise, code in districts.items():
+        members.setdefault(code, []).append(enterprise)
+    return [
+        DistrictRow(
+            code,
+            len(ids),
+            total(figures.get(i, Figures()) for i in ids),
+            sum(checked_in.get(i, 0) for i in ids),
+            sum(open_complaints.get(i, 0) for i in ids),
+        )
+        for code, ids in sorted(members.items())
+    ]
 
 
 def _day_start(day: date) -> datetime:
@@ -210,8 +244,10 @@ def history(
     *,
     period_days: int = PERIOD_DAYS,
     enterprise_id: int | None = None,
+    enterprise_ids: Collection[int] | None = None,
 ) -> list[Point]:
-    """The city's (or one enterprise's) snapshot figures per day from ``since`` to ``until``."""
+    """The city's (or one enterprise's, or the sum of ``enterprise_ids``': a district's)
+    snapshot figures per day from ``since`` to ``until``."""
     query = select(
         DailyStat.day,
         func.sum(DailyStat.registered),
@@ -220,6 +256,8 @@ def history(
     ).where(DailyStat.period_days == period_days, DailyStat.day >= since, DailyStat.day <= until)
     if enterprise_id is not None:
         query = query.where(DailyStat.enterprise_id == enterprise_id)
+    if enterprise_ids is not None:
+        query = query.where(DailyStat.enterprise_id.in_(list(enterprise_ids)))
     with store.read() as session:
         rows = session.execute(query.group_by(DailyStat.day).order_by(DailyStat.day)).all()
     return [Point(day, Figures(int(r or 0), int(h or 0), int(d or 0))) for day, r, h, d in rows]

@@ -245,6 +245,8 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(24))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     label: Mapped[str | None] = mapped_column(String(128))
+    #: A regulator confined to one district (区县, a 6-digit division code); None: the whole city.
+    district: Mapped[str | None] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -259,6 +261,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(24))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    #: A regulator confined to one district (区县, a 6-digit division code); None: the whole city.
+    district: Mapped[str | None] = mapped_column(String(6))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -125,7 +125,10 @@ def create_session() -> Response:
 @operation("Who the token speaks for", answer=s.Me, errors=(401,))
 def me() -> Response:
     who = principal()
-    return reply(200, {"role": who.role.value, "enterprise_id": who.enterprise_id, "kind": who.kind})
+    shown: dict[str, Any] = {"role": who.role.value, "enterprise_id": who.enterprise_id, "kind": who.kind}
+    if who.district is not None:
+        shown["district"] = who.district
+    return reply(200, shown)
 
 
 # -- enterprises ------------------------------------------------------------------------------
@@ -443,11 +446,17 @@ def create_token() -> Response:
     service().scope(who).require(Role.ISSUER_ADMIN)
     wanted = s.TokenCreate.parse(data)
     token_id, token = service().accounts.create_token(
-        wanted.role, wanted.enterprise_id, wanted.label, principal=who
+        wanted.role, wanted.enterprise_id, wanted.label, principal=who, district=wanted.district
     )
     return reply(
         201,
-        {"id": token_id, "token": token, "role": wanted.role.value, "enterprise_id": wanted.enterprise_id},
+        {
+            "id": token_id,
+            "token": token,
+            "role": wanted.role.value,
+            "enterprise_id": wanted.enterprise_id,
+            "district": wanted.district,
+        },
     )
 
 

@@ -18,7 +18,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from flask_babel import gettext as _
 
 from anxinma.issuer.errors import ApiError, ValidationFailed
-from anxinma.issuer.services.credit import COMPARE_MAX, DISTRICTS, PUBLIC_SECONDS, WEIGHTS, Credit, Listing
+from anxinma.issuer.services.credit import COMPARE_MAX, PUBLIC_SECONDS, WEIGHTS, Credit, Listing
+from anxinma.issuer.services.district import DISTRICTS
 from anxinma.issuer.services.rules import today_in_china
 from anxinma.messages import Message
 

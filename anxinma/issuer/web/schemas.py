@@ -33,6 +33,7 @@ from werkzeug.datastructures import MultiDict
 
 from anxinma.issuer.errors import ValidationFailed
 from anxinma.issuer.services.auth import Role
+from anxinma.issuer.services.district import valid_district
 from anxinma.issuer.services.enrolments import DEFAULT_MINUTES, MAX_MINUTES
 from anxinma.issuer.services.revocation import ALL_REASONS
 from anxinma.issuer.services.validation import (
@@ -82,6 +83,15 @@ def _label(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError("应为文本", "text")
     return value[:128]
+
+
+def _district(value: Any) -> str | None:
+    """A regulator token's district: a 6-digit division code (区县, e.g. 330203), or none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not valid_district(value):
+        raise ValueError("应为 6 位行政区划代码，如 330203", "a 6-digit division code, e.g. 330203")
+    return value
 
 
 Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
@@ -155,6 +165,11 @@ class TokenCreate(Body):
         default=None, description="enterprise_admin: required; card_operator: optional; others: absent"
     )
     label: Annotated[str | None, PlainValidator(_label), WithJsonSchema({"type": "string"})] = None
+    district: Annotated[
+        str | None,
+        PlainValidator(_district),
+        WithJsonSchema({"type": "string", "pattern": "^[1-9][0-9]{5}$"}),
+    ] = Field(default=None, description="regulator only: the district (区县 division code) it is confined to")
 
 
 class LiveRequest(Body):
@@ -457,6 +472,9 @@ class Me(Answer):
     role: str
     enterprise_id: int | None
     kind: Literal["token", "session"]
+    district: str | None = Field(
+        default=None, description="a district regulator's district (only then present)"
+    )
 
 
 class Token(Answer):
@@ -464,6 +482,7 @@ class Token(Answer):
     token: str
     role: str
     enterprise_id: int | None
+    district: str | None
 
 
 class TokenRevoked(Answer):

@@ -135,13 +135,19 @@ def _role_and_enterprise(form: dict[str, str]) -> tuple[Role | None, int | None,
 @page(*ADMIN)
 def admin_token_create() -> tuple[str, int]:
     section("console.admin_tokens")
-    form = {name: request.form.get(name, "").strip() for name in ("role", "enterprise_id", "label")}
+    form = {
+        name: request.form.get(name, "").strip() for name in ("role", "enterprise_id", "label", "district")
+    }
     role, enterprise_id, errors = _role_and_enterprise(form)
     if role is None:
         return _tokens_page(400, form=form, errors=errors)
     try:
         token_id, token = service().accounts.create_token(
-            role, enterprise_id, form["label"][:128] or None, principal=me()
+            role,
+            enterprise_id,
+            form["label"][:128] or None,
+            principal=me(),
+            district=form["district"] or None,
         )
     except ApiError as exc:
         status, shown = _refused(exc)
@@ -176,13 +182,20 @@ def admin_users() -> tuple[str, int]:
 @page(*ADMIN)
 def admin_user_create() -> BaseResponse | tuple[str, int]:
     section("console.admin_users")
-    form = {name: request.form.get(name, "").strip() for name in ("username", "role", "enterprise_id")}
+    form = {
+        name: request.form.get(name, "").strip() for name in ("username", "role", "enterprise_id", "district")
+    }
     role, enterprise_id, errors = _role_and_enterprise(form)
     if role is None:
         return _users_page(400, form=form, errors=errors)
     try:
         service().accounts.create_user(
-            form["username"], request.form.get("password", ""), role, enterprise_id, principal=me()
+            form["username"],
+            request.form.get("password", ""),
+            role,
+            enterprise_id,
+            principal=me(),
+            district=form["district"] or None,
         )
     except ApiError as exc:
         status, shown = _refused(exc)

@@ -17,6 +17,7 @@ from anxinma.issuer.errors import ApiError, ValidationFailed
 from anxinma.issuer.services import stats
 from anxinma.issuer.services.auth import Role
 from anxinma.issuer.services.checkins import this_month
+from anxinma.issuer.services.district import DISTRICTS
 from anxinma.issuer.services.rules import mask_id, today_in_china
 from anxinma.issuer.services.validation import normalise_id_number
 from anxinma.issuer.store.models import AuditEntry
@@ -24,6 +25,7 @@ from anxinma.issuer.web.console.base import (
     api_message,
     blueprint,
     csv_response,
+    enterprise_choices,
     field_errors,
     int_arg,
     me,
@@ -58,7 +60,23 @@ def _choice(name: str, allowed: tuple[int, ...], default: int) -> int:
 
 
 def _figures(period: int, *, fresh: bool) -> tuple[Any, dict[int, stats.Figures]]:
-    return live().get(today_in_china(), period, fresh=fresh)
+    """Today's figures of the enterprises the signed-in regulator sees (a district
+    regulator: its district's only; the cache holds the whole city's)."""
+    computed_at, figures = live().get(today_in_china(), period, fresh=fresh)
+    if service().scope(me()).district is None:
+        return computed_at, figures
+    seen = set(_names())
+    return computed_at, {eid: f for eid, f in figures.items() if eid in seen}
+
+
+def _names() -> dict[int, str]:
+    """The enterprises the signed-in regulator sees, by id (the tenant rule's)."""
+    return dict(enterprise_choices(me()))
+
+
+def _history_ids() -> set[int] | None:
+    """Which enterprises' snapshots a history sums: None (all) for the city, a district's own."""
+    return None if service().scope(me()).district is None else set(_names())
 
 
 def _of(by_day: dict[date, stats.Figures], day: date, rate: str) -> float | None:
@@ -81,7 +99,7 @@ def _sorted(rows: list[tuple[int, str, stats.Figures]], sort: str) -> list[tuple
 
 
 def _enterprise_rows(figures: dict[int, stats.Figures]) -> list[tuple[int, str, stats.Figures]]:
-    names = stats.enterprise_names(service().store, service().issuer_id)
+    names = _names()
     return [(eid, name, figures.get(eid, stats.Figures())) for eid, name in names.items()]
 
 
@@ -103,7 +121,12 @@ def dashboard() -> str:
         current = stats.total(figures.values())
     first = today - timedelta(days=span - 1)
     points = stats.history(
-        service().store, first, today - timedelta(days=1), period_days=period, enterprise_id=enterprise_id
+        service().store,
+        first,
+        today - timedelta(days=1),
+        period_days=period,
+        enterprise_id=enterprise_id,
+        enterprise_ids=_history_ids(),
     )
     points.append(stats.Point(today, current, live=True))
     by_day = {p.day: p.figures for p in points}
@@ -135,8 +158,16 @@ def dashboard() -> str:
     checked_in, open_complaints = _loop_counts(month)
     number = int_arg("page", 1, 1, 10000)
     shown = rows[(number - 1) * PER_PAGE : number * PER_PAGE]
+    # The city's regulator sees a row per district (a district's own sees its enterprises only).
+    district_rows = (
+        stats.by_district(figures, service().enterprises.districts(me()), checked_in, open_complaints)
+        if enterprise_id is None and service().scope(me()).district is None
+        else []
+    )
     return render_template(
         "issuer/dashboard.html",
+        district_rows=district_rows,
+        district_names=DISTRICTS,
         current=current,
         enterprise=enterprise,
         computed_at=computed_at,
@@ -228,6 +259,7 @@ def history_csv() -> Response:
         today,
         period_days=period,
         enterprise_id=enterprise_id,
+        enterprise_ids=_history_ids(),
     )
     return csv_response(
         f"rates-{today}.csv",
