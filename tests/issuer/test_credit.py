@@ -99,10 +99,10 @@ def test_what_would_raise_it_names_the_largest_gain_first_and_the_next_grade() -
     assert best.advice == [] and best.next_step is None
 
 
-def test_a_rating_of_a_confirmed_visit_weighs_twice_an_unbound_one() -> None:
-    # one verified 5 (weight 1) and one unbound 1 (weight .5): (5 + .5) / 1.5
-    inputs = _with(ratings=2, rating_weight=1.5, rating_weighted_sum=5.5)
-    assert inputs.rating_average == pytest.approx(5.5 / 1.5)
+def test_the_rating_average_is_weighted_by_the_rating_rules_weights() -> None:
+    # one verified 5 (weight 3) and one other 1 (weight 1): (15 + 1) / 4
+    inputs = _with(ratings=2, rating_weight=4.0, rating_weighted_sum=16.0)
+    assert inputs.rating_average == pytest.approx(16.0 / 4.0)
 
 
 def _enterprise(
@@ -165,6 +165,24 @@ def test_inputs_are_gathered_from_the_rows(live_issuer: LiveIssuer, city: dict[s
     assert empty.registered == 0 and not grade_of(empty).graded
     assert grade_of(good).grade == "A"
     assert (grade_of(poor).score or 0) < (grade_of(good).score or 0)
+
+
+def test_ratings_the_rating_rule_does_not_count_move_no_grade(
+    live_issuer: LiveIssuer, city: dict[str, int]
+) -> None:
+    # The finding of issue 17 against the grade: one client, a photo of the badge, one-star
+    # ratings again and again. The rule counts the client's first and keeps the rest out of the
+    # worker's average (client_repeat); the grade reads the same verdict.
+    code = str(live_issuer.credential(int(live_issuer.worker(city["good"], name="陈敏")["id"]))["code"])  # type: ignore[call-overload]
+    for _ in range(6):
+        visit, token = _visit(live_issuer, code)
+        rated = live_issuer.api(
+            "POST", f"/api/v1/visits/{visit}/rating", token="", json={"token": token, "score": 1}
+        )
+        assert rated.status_code == 201, rated.text
+    good = model.gather(live_issuer.runtime.service, today_in_china())[city["good"]]
+    # 王芳's 5 and this client's first 1 (before: all seven, average 11/7)
+    assert (good.ratings, good.rating_average) == (2, 3.0)
 
 
 def test_inputs_and_grades_are_the_same_on_both_databases(issuer_on: LiveIssuer) -> None:

@@ -68,9 +68,6 @@ WEIGHTS = {
 COMPLAINT_RATE_ZERO = 10.0
 #: Deductions: points per event and the most an input may take.
 PENALTIES = {"misconduct": (5, 20), "blacklisted": (10, 30)}
-#: Weight of a consumer rating bound to a confirmed visit (确认入户) and of one that is not.
-VERIFIED_WEIGHT = 1.0
-UNVERIFIED_WEIGHT = 0.5
 #: The lowest score of each grade; below the last one, D.
 THRESHOLDS = (("A", 85), ("B", 70), ("C", 55))
 #: The best grade an enterprise with a blacklisted worker in the window can have.
@@ -122,9 +119,9 @@ _define(
 _define("figure.resolution_none", zh="没有需要处理的投诉", en="no complaint to resolve")
 _define(
     "figure.ratings",
-    zh="近 {days} 天 {count} 条顾客评价，加权平均 {average} 分（确认入户的评价计 1，其余计 0.5）",
-    en="{count} consumer ratings in the last {days} days, weighted average {average} "
-    "(a rating of a confirmed visit counts 1, others 0.5)",
+    zh="近 {days} 天 {count} 条计入的顾客评价，加权平均 {average} 分（手机动态码确认的入户计 3，其余计 1）",
+    en="{count} counted consumer ratings in the last {days} days, weighted average {average} "
+    "(a visit confirmed from the phone's code counts 3, others 1)",
 )
 _define(
     "figure.ratings_none",
@@ -528,25 +525,31 @@ def gather(ctx: Context, day: date, enterprise_ids: Iterable[int] | None = None)
                 if taken <= RESOLVE_DAYS:
                     row["resolved_in_time"] = row.get("resolved_in_time", 0) + 1
         rated_since = _start(day - timedelta(days=RATING_DAYS - 1))
-        verified = Rating.visit_id.is_not(None)
+        # The rating rule's own verdict and weight (services/rating_rule.py), as the public
+        # average reads them: a rating it does not count (a photo's, repeated) moves no grade.
         ratings = session.execute(
-            select(_RATING.enterprise_id, verified, func.count(), func.sum(Rating.score))
+            select(
+                _RATING.enterprise_id,
+                func.count(),
+                func.sum(_RATING.weight),
+                func.sum(_RATING.weight * Rating.score),
+            )
             .where(
                 Rating.source == "consumer",
+                _RATING.counted.is_(True),
                 Rating.created_at >= rated_since,
                 Rating.created_at < until,
                 _RATING.enterprise_id.is_not(None),
             )
-            .group_by(_RATING.enterprise_id, verified)
+            .group_by(_RATING.enterprise_id)
         )
-        for enterprise, is_verified, count, total in ratings:
+        for enterprise, count, weights, weighted in ratings:
             row = values.get(int(enterprise))
             if row is None:
                 continue
-            weight = VERIFIED_WEIGHT if is_verified else UNVERIFIED_WEIGHT
-            row["ratings"] = row.get("ratings", 0) + int(count)
-            row["rating_weight"] = row.get("rating_weight", 0.0) + weight * int(count)
-            row["rating_weighted_sum"] = row.get("rating_weighted_sum", 0.0) + weight * int(total or 0)
+            row["ratings"] = int(count)
+            row["rating_weight"] = float(weights or 0)
+            row["rating_weighted_sum"] = float(weighted or 0)
         penalty_since = _start(day - timedelta(days=PENALTY_DAYS - 1))
         revoked = session.execute(
             select(

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -242,7 +242,7 @@ class Jobs:
     def pending(self) -> int:
         """Jobs queued or running on any host (the queue depth the metrics report)."""
         with self.store.read() as session:
-            return len(session.execute(select(Job.id).where(Job.state.in_(ACTIVE))).all())
+            return int(session.execute(select(func.count(Job.id)).where(Job.state.in_(ACTIVE))).scalar_one())
 
     def wait(self, timeout: float | None = 30.0) -> None:
         """Until the queue is empty (tests, the CLI): with no runner thread, run jobs here."""
