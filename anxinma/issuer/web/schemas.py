@@ -242,8 +242,9 @@ QueryDate = Annotated[
 ]
 
 
-#: Query flags: true for these spellings, anything else false (``?issue=yes``, ``?all=1``).
 def _flag(value: Any) -> bool:
+    """A query flag: true for 1/true/yes, false for 0/false/no (any case); anything else is 400
+    (``?all=null`` is not read as false: a schema-breaking value is refused, not guessed)."""
     text = str(value).lower()
     if text in ("1", "true", "yes"):
         return True
@@ -253,17 +254,6 @@ def _flag(value: Any) -> bool:
 
 
 Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
-
-
-def _strict_flag(value: Any) -> bool:
-    if value in ("1", "true"):
-        return True
-    if value in ("0", "false"):
-        return False
-    raise ValueError("应为 true 或 false", "true or false")
-
-
-StrictFlag = Annotated[bool, PlainValidator(_strict_flag), WithJsonSchema({"type": "boolean"})]
 
 
 class Query(BaseModel):
@@ -325,7 +315,7 @@ class QrQuery(Query):
 
 
 class BlacklistQuery(Query):
-    all: StrictFlag = False
+    all: Flag = False
     after: Annotated[int, Between()] = 0
 
 
